@@ -1,0 +1,156 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+/**
+ * The one configuration schema. Every leaf has a description and a default; `env` names the
+ * environment variable that overrides it (contract.md, "Environment"); `secret` marks values that
+ * may be given as `file:/path` and are redacted when the effective config is printed.
+ * `config/default.yaml` is generated from this file (`npm run config:doc`) and a unit test keeps
+ * the two in step.
+ */
+
+interface LeafOptions {
+  description: string;
+  env?: string;
+  secret?: boolean;
+}
+
+const port = (def: number, description: string, env?: string) =>
+  Type.Integer({ minimum: 0, maximum: 65535, default: def, description, ...(env ? { env } : {}) });
+
+const str = (def: string, o: LeafOptions) => Type.String({ default: def, ...o });
+const int = (def: number, min: number, max: number, o: LeafOptions) =>
+  Type.Integer({ default: def, minimum: min, maximum: max, ...o });
+const bool = (def: boolean, o: LeafOptions) => Type.Boolean({ default: def, ...o });
+
+export const configSchema = Type.Object(
+  {
+    dataDir: str('./data', {
+      description: 'Directory holding the SQLite database, the secret key and generated keys.',
+      env: 'GATEHOUSE_DATA_DIR',
+    }),
+    databaseUrl: str('', {
+      description:
+        'sqlite:PATH or postgres://user:pass@host:port/db. Empty: SQLite file gatehouse.sqlite in dataDir.',
+      env: 'GATEHOUSE_DATABASE_URL',
+      secret: true,
+    }),
+    bindAddress: str('0.0.0.0', {
+      description: 'Address every listener binds (use 127.0.0.1 to stay on loopback, :: for IPv6).',
+      env: 'GATEHOUSE_BIND_ADDRESS',
+    }),
+    publicUrl: str('', {
+      description:
+        'External base URL of the HTTP endpoint (SAML entity IDs, links in mail). Empty: http://localhost:<http port>.',
+      env: 'GATEHOUSE_PUBLIC_URL',
+    }),
+    certsDir: str('./certs', {
+      description: 'Directory of the TLS certificate and key (tls.crt, tls.key), generated on first start when missing.',
+      env: 'GATEHOUSE_CERTS_DIR',
+    }),
+    secretKey: str('', {
+      description:
+        'Base64 or hex 32-byte key that encrypts TOTP secrets and shared secrets at rest (AES-256-GCM). Empty: generated once into dataDir/secret.key (mode 0600).',
+      env: 'GATEHOUSE_SECRET_KEY',
+      secret: true,
+    }),
+    logLevel: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      { default: 'info', description: 'pino log level.', env: 'GATEHOUSE_LOG_LEVEL' },
+    ),
+    http: Type.Object(
+      {
+        port: port(8080, 'Port of the console, portal, REST API and SAML endpoints. 0 takes a free port.', 'GATEHOUSE_HTTP_PORT'),
+        trustProxy: bool(false, {
+          description: 'Trust X-Forwarded-* headers (set only behind a reverse proxy you control).',
+          env: 'GATEHOUSE_HTTP_TRUST_PROXY',
+        }),
+        bodyLimitBytes: int(1_048_576, 1024, 67_108_864, { description: 'Largest accepted request body.' }),
+      },
+      { description: 'HTTP listener.', default: {} },
+    ),
+    ldap: Type.Object(
+      {
+        port: port(1389, 'LDAP port (plain, with StartTLS). 0 takes a free port.', 'GATEHOUSE_LDAP_PORT'),
+        ldapsPort: port(1636, 'LDAP over TLS port. 0 takes a free port.', 'GATEHOUSE_LDAPS_PORT'),
+        suffix: str('dc=gatehouse,dc=local', {
+          description: 'Suffix of the naming context o=<orgId>,<suffix>.',
+          env: 'GATEHOUSE_LDAP_SUFFIX',
+        }),
+      },
+      { description: 'LDAP listeners.', default: {} },
+    ),
+    radius: Type.Object(
+      {
+        port: port(1812, 'RADIUS authentication port (UDP). 0 takes a free port.', 'GATEHOUSE_RADIUS_PORT'),
+        accountingPort: port(1813, 'RADIUS accounting port (UDP). 0 takes a free port.', 'GATEHOUSE_RADIUS_ACCOUNTING_PORT'),
+      },
+      { description: 'RADIUS listeners.', default: {} },
+    ),
+    auth: Type.Object(
+      {
+        credentialCacheTtlSeconds: int(300, 0, 86_400, {
+          description:
+            'Verified-credential cache TTL. After a successful password check, an HMAC (per-process random key) of the credential is kept in memory for this long, so that repeated binds and roams skip argon2id. Trade-off: a memory dump of the process during the TTL allows a fast offline guess of recently used passwords instead of an argon2id-priced one. 0 disables the cache.',
+          env: 'GATEHOUSE_CREDENTIAL_CACHE_TTL',
+        }),
+        credentialCacheMaxEntries: int(100_000, 1, 10_000_000, {
+          description: 'Most users held in the verified-credential cache (oldest dropped first).',
+        }),
+        argon2MemoryKiB: int(19_456, 19_456, 4_194_304, {
+          description: 'argon2id memory cost for new hashes, in KiB (OWASP minimum 19 MiB).',
+        }),
+        argon2Iterations: int(2, 2, 64, { description: 'argon2id time cost for new hashes (OWASP minimum 2).' }),
+        argon2Parallelism: int(1, 1, 16, { description: 'argon2id parallelism for new hashes.' }),
+        totpIssuer: str('Gatehouse', { description: 'Issuer shown by authenticator apps in otpauth:// URIs.' }),
+      },
+      { description: 'Authentication pipeline.', default: {} },
+    ),
+    audit: Type.Object(
+      {
+        flushIntervalMs: int(100, 5, 10_000, {
+          description: 'Authentication audit events are batched; longest wait before a batch is written.',
+        }),
+        batchSize: int(500, 1, 10_000, { description: 'Largest batch of audit events written in one insert.' }),
+        maxQueue: int(100_000, 100, 10_000_000, {
+          description: 'Most audit events queued in memory while the store is unavailable; beyond it the oldest are logged and dropped.',
+        }),
+      },
+      { description: 'Audit trail (Directory Insights).', default: {} },
+    ),
+    bootstrap: Type.Object(
+      {
+        adminEmail: str('admin@gatehouse.local', {
+          description: 'Email of the first admin, created on an empty store.',
+          env: 'GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL',
+        }),
+        adminPassword: str('', {
+          description: 'Password of the first admin. Empty: generated and printed once on first start.',
+          env: 'GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD',
+          secret: true,
+        }),
+        apiKey: str('', {
+          description: 'An API key created on an empty store, for automation (at least 24 characters).',
+          env: 'GATEHOUSE_BOOTSTRAP_API_KEY',
+          secret: true,
+        }),
+        organizationName: str('Gatehouse', { description: 'Display name of the organisation created on an empty store.' }),
+      },
+      { description: 'What an empty store is seeded with.', default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof configSchema>;
+
+/** Schema options that carry Gatehouse's own annotations. */
+export interface ConfigAnnotations {
+  description?: string;
+  env?: string;
+  secret?: boolean;
+  default?: unknown;
+}
+
+export function annotations(schema: TSchema): ConfigAnnotations {
+  return schema as unknown as ConfigAnnotations;
+}

@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import type { Admin } from '../directory/types.js';
+import type { AuditRecorder } from '../audit/recorder.js';
+import type { PasswordHasher } from '../auth/password-hasher.js';
+import { checkPasswordRules } from '../auth/password-policy.js';
+import { DEFAULT_PASSWORD_POLICY } from '../directory/organization.js';
+import { DomainError, notFound } from '../errors.js';
+import type { Clock, Repositories, Store } from '../ports.js';
+import * as v from '../directory/validate.js';
+import { newId } from '../../util/ids.js';
+import { auditContext, type ActorContext } from './actor.js';
+
+/** Admins need a stronger password than the organisation's users may be allowed. */
+const ADMIN_PASSWORD_POLICY = { ...DEFAULT_PASSWORD_POLICY, enableMinLength: true, minLength: 12 };
+
+export function generatePassword(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+/** Console administrators. Their sign-in (with TOTP) belongs to the console; this manages the records. */
+export function createAdminService(d: { store: Store; hasher: PasswordHasher; clock: Clock; audit: AuditRecorder }) {
+  const checkPassword = (password: string, email: string) => {
+    const violations = checkPasswordRules(password, ADMIN_PASSWORD_POLICY, email.split('@')[0] ?? '');
+    if (violations.length > 0) {
+      throw new DomainError('invalid', 'auth.password_policy', `password ${violations.map((x) => x.message).join('; ')}`, 'password');
+    }
+  };
+
+  return {
+    async create(fields: { email: unknown; password: string; firstname?: unknown; lastname?: unknown }, ctx: ActorContext, tx?: Repositories): Promise<Admin> {
+      const email = v.email(fields.email);
+      checkPassword(fields.password, email);
+      const passwordHash = await d.hasher.hash(fields.password);
+      const now = d.clock.now();
+      const admin: Admin = {
+        id: newId(now.getTime()),
+        email,
+        firstname: v.text('firstname', fields.firstname),
+        lastname: v.text('lastname', fields.lastname),
+        role: 'administrator',
+        totpEnrolled: false,
+        createdAt: now,
+      };
+      const run = async (repos: Repositories) => {
+        if (await repos.admins.getByEmail(email)) throw new DomainError('conflict', 'directory.conflict', `an admin ${email} already exists`, 'email');
+        await repos.admins.create(admin, { passwordHash, totpSecret: null, totpPendingSecret: null });
+        await repos.authState.ensure(admin.id);
+        await d.audit.recordIn(repos, { event_type: 'admin_create', service: 'directory', success: true, ...auditContext(ctx), resource: { id: admin.id, type: 'admin', email } });
+      };
+      if (tx) await run(tx);
+      else await d.store.transaction(run);
+      return admin;
+    },
+
+    /** Operator recovery (CLI): sets a new password and clears the admin's lockout. */
+    async resetPassword(emailInput: unknown, password: string, ctx: ActorContext): Promise<Admin> {
+      const email = v.email(emailInput);
+      checkPassword(password, email);
+      const passwordHash = await d.hasher.hash(password);
+      return d.store.transaction(async (tx) => {
+        const admin = await tx.admins.getByEmail(email);
+        if (!admin) throw notFound('admin', email);
+        await tx.admins.updateCredentials(admin.id, { passwordHash });
+        await tx.authState.unlock(admin.id);
+        await d.audit.recordIn(tx, {
+          event_type: 'admin_update',
+          service: 'directory',
+          success: true,
+          ...auditContext(ctx),
+          resource: { id: admin.id, type: 'admin', email },
+          changes: [{ field: 'password', from: '[redacted]', to: '[redacted]' }],
+        });
+        return admin;
+      });
+    },
+
+    list: () => d.store.repos.admins.list(),
+  };
+}
+
+export type AdminService = ReturnType<typeof createAdminService>;

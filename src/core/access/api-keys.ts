@@ -1,0 +1,74 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { ApiKey } from '../directory/types.js';
+import { invalid, notFound } from '../errors.js';
+import type { Clock, Repositories, Store } from '../ports.js';
+import type { AuditRecorder } from '../audit/recorder.js';
+import { newId } from '../../util/ids.js';
+import { auditContext, type ActorContext } from './actor.js';
+
+const KEY_PREFIX = 'gh_';
+/** Keys are looked up by their SHA-256: they carry 238 bits of randomness, so no slow hash is needed. */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+function generateKey(): string {
+  return KEY_PREFIX + randomBytes(30).toString('base64url');
+}
+
+/** How often `lastUsedAt` is written at most; a key used on every request must not cost a write each time. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+/** API keys for the REST API (`x-api-key`). The key is shown once; only its hash is stored. */
+export function createApiKeyService(d: { store: Store; clock: Clock; audit: AuditRecorder }) {
+  const lastTouched = new Map<string, number>();
+  return {
+    /** Creates a key; `given` lets the bootstrap use the operator's key from the environment. */
+    async create(name: string, adminId: string | null, ctx: ActorContext, given?: string, tx?: Repositories): Promise<{ key: string; apiKey: ApiKey }> {
+      if (given !== undefined && given.length < 24) throw invalid('key', 'must be at least 24 characters');
+      const key = given ?? generateKey();
+      const now = d.clock.now();
+      const apiKey: ApiKey = { id: newId(now.getTime()), name: name || 'API key', adminId, prefix: key.slice(0, 8), createdAt: now, lastUsedAt: null };
+      const run = async (repos: Repositories) => {
+        await repos.apiKeys.create(apiKey, hashApiKey(key));
+        await d.audit.recordIn(repos, {
+          event_type: 'api_key_create',
+          service: 'directory',
+          success: true,
+          ...auditContext(ctx),
+          resource: { id: apiKey.id, type: 'api_key', name: apiKey.name },
+        });
+      };
+      if (tx) await run(tx);
+      else await d.store.transaction(run);
+      return { key, apiKey };
+    },
+
+    /** The key's record, or null for an unknown key. */
+    async verify(key: string): Promise<ApiKey | null> {
+      if (!key || key.length > 256) return null;
+      const found = await d.store.repos.apiKeys.findByHash(hashApiKey(key));
+      if (!found) return null;
+      const now = d.clock.now().getTime();
+      if ((lastTouched.get(found.id) ?? 0) + TOUCH_INTERVAL_MS < now) {
+        lastTouched.set(found.id, now);
+        void d.store.repos.apiKeys.touch(found.id, new Date(now)).catch(() => undefined);
+      }
+      return found;
+    },
+
+    list: () => d.store.repos.apiKeys.list(),
+
+    async remove(id: string, ctx: ActorContext): Promise<void> {
+      await d.store.transaction(async (tx) => {
+        const all = await tx.apiKeys.list();
+        const k = all.find((x) => x.id === id);
+        if (!k) throw notFound('api key', id);
+        await tx.apiKeys.delete(id);
+        await d.audit.recordIn(tx, { event_type: 'api_key_delete', service: 'directory', success: true, ...auditContext(ctx), resource: { id, type: 'api_key', name: k.name } });
+      });
+    },
+  };
+}
+
+export type ApiKeyService = ReturnType<typeof createApiKeyService>;

@@ -1,0 +1,112 @@
+import { newId } from '../../util/ids.js';
+import type { AuditRepository, Clock, Logger, Repositories } from '../ports.js';
+import type { AuditEvent, AuditInput } from './event.js';
+
+export interface AuditRecorderOptions {
+  repo: AuditRepository;
+  clock: Clock;
+  log: Logger;
+  organizationId: () => string;
+  flushIntervalMs: number;
+  batchSize: number;
+  maxQueue: number;
+}
+
+/**
+ * The audit trail's one entry point.
+ * - `record()` is for authentication events on hot paths: it queues and returns at once, never
+ *   throws, and a timer writes queued events in batches (one insert per batch), so audit writes never
+ *   serialise logins. If the store is down, events wait in a bounded queue and are retried.
+ * - `recordIn(tx, …)` is for directory changes: the event is written in the same transaction as the
+ *   change, so an admin action and its audit event land together or not at all.
+ */
+export interface AuditRecorder {
+  record(input: AuditInput): void;
+  recordIn(tx: Repositories, input: AuditInput): Promise<AuditEvent>;
+  /** Writes everything queued so far (tests, shutdown, and before reading the trail). */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+  readonly pending: number;
+}
+
+export function createAuditRecorder(o: AuditRecorderOptions): AuditRecorder {
+  let queue: AuditEvent[] = [];
+  let timer: NodeJS.Timeout | null = null;
+  let flushing: Promise<void> | null = null;
+  let closed = false;
+
+  const build = (input: AuditInput): AuditEvent => {
+    const now = o.clock.now();
+    return {
+      ...input,
+      id: newId(now.getTime()),
+      timestamp: now.toISOString(),
+      organization: o.organizationId(),
+      client_ip: input.client_ip ?? '',
+    };
+  };
+
+  const schedule = () => {
+    if (timer || closed) return;
+    timer = setTimeout(() => {
+      timer = null;
+      void flush();
+    }, o.flushIntervalMs);
+    timer.unref();
+  };
+
+  const writeOnce = async (): Promise<void> => {
+    while (queue.length > 0) {
+      const batch = queue.slice(0, o.batchSize);
+      try {
+        await o.repo.append(batch);
+        queue = queue.slice(batch.length);
+      } catch (err) {
+        o.log.error({ err: String(err), queued: queue.length }, 'audit write failed; will retry');
+        if (!closed) schedule();
+        return;
+      }
+    }
+  };
+
+  const flush = async (): Promise<void> => {
+    while (flushing) await flushing;
+    if (queue.length === 0) return;
+    flushing = writeOnce().finally(() => {
+      flushing = null;
+    });
+    await flushing;
+  };
+
+  return {
+    record(input) {
+      try {
+        queue.push(build(input));
+        if (queue.length > o.maxQueue) {
+          const dropped = queue.splice(0, queue.length - o.maxQueue);
+          // The events are not lost silently: their content goes to the log.
+          for (const e of dropped) o.log.error({ audit: e }, 'audit queue full; event logged instead of stored');
+        }
+        if (queue.length >= o.batchSize) void flush();
+        else schedule();
+      } catch (err) {
+        o.log.error({ err: String(err) }, 'audit record failed');
+      }
+    },
+    async recordIn(tx, input) {
+      const event = build(input);
+      await tx.audit.append([event]);
+      return event;
+    },
+    flush,
+    async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      await flush();
+    },
+    get pending() {
+      return queue.length;
+    },
+  };
+}

@@ -1,0 +1,345 @@
+import { createHash } from 'node:crypto';
+import type { AuditEventType, AuditInput, AuditService } from '../audit/event.js';
+import type { AuditRecorder } from '../audit/recorder.js';
+import { lockoutPolicyOf, type LockoutPolicy } from '../directory/organization.js';
+import type { OrganizationCache } from '../directory/organization-cache.js';
+import type { AuthState, GraphToType, User, UserCredentials } from '../directory/types.js';
+import type { Clock, Repositories, SecretBox } from '../ports.js';
+import type { CredentialCache } from './credential-cache.js';
+import { lockStatus } from './lockout.js';
+import { decideMfa, type MfaRequirement } from './mfa-policy.js';
+import { MAX_PASSWORD_LENGTH, type PasswordHasher } from './password-hasher.js';
+import { isPasswordExpired } from './password-policy.js';
+import { verifyTotp } from './totp.js';
+
+export type AuthProtocol = 'ldap' | 'radius' | 'saml' | 'portal';
+
+/**
+ * The resource a user is authenticating to, with the policy it applies. Built by core from the
+ * resource's record (see `resourcePolicies`), so adapters cannot forget a rule.
+ */
+export interface AuthResource {
+  /** Resources in the graph need an association; the user portal does not. */
+  type: GraphToType | 'user_portal';
+  id: string;
+  name: string;
+  mfa: MfaRequirement;
+  /** `allow`: a locked-out user still authenticates here (RADIUS "maintain"). */
+  lockedUsers: 'deny' | 'allow';
+  expiredPasswords: 'deny' | 'allow';
+}
+
+export interface AuthRequest {
+  protocol: AuthProtocol;
+  /** Username or email, as typed. */
+  login: string;
+  password: string;
+  /** A TOTP code given with the password (RADIUS `password;123456`, LDAP TOTP-on-bind, a form). */
+  otp?: string;
+  clientIp: string;
+  resource: AuthResource;
+  /** Protocol fields merged into the audit event (dn, nas_ip, auth_type, application, …). */
+  audit?: Record<string, unknown>;
+}
+
+export interface MfaRequest {
+  protocol: AuthProtocol;
+  userId: string;
+  otp: string;
+  clientIp: string;
+  resource: AuthResource;
+  audit?: Record<string, unknown>;
+}
+
+export type AuthFailure = 'invalid' | 'locked' | 'disabled' | 'expired' | 'not_authorized' | 'mfa_invalid' | 'mfa_enrollment_required';
+
+/**
+ * The outcome of an authentication. Adapters put every failure on the wire the same way; `reason`
+ * is for the audit log and server logs only. `user` is present once the password was proven.
+ */
+export type AuthOutcome =
+  | { status: 'ok'; user: User; mfa: boolean }
+  | { status: 'mfa_required'; user: User }
+  | { status: AuthFailure; reason: string; user?: User };
+
+export interface AuthPipelineDeps {
+  store: { repos: Repositories };
+  hasher: PasswordHasher;
+  cache: CredentialCache;
+  secretBox: SecretBox;
+  audit: AuditRecorder;
+  clock: Clock;
+  organization: OrganizationCache;
+}
+
+export interface AuthPipeline {
+  authenticate(req: AuthRequest): Promise<AuthOutcome>;
+  /** The second round of a challenge (RADIUS Access-Challenge, the SAML/portal TOTP step). */
+  completeMfa(req: MfaRequest): Promise<AuthOutcome>;
+}
+
+const EVENT_OF: Record<AuthProtocol, { type: AuditEventType; service: AuditService }> = {
+  ldap: { type: 'ldap_bind', service: 'ldap' },
+  radius: { type: 'radius_auth_attempt', service: 'radius' },
+  saml: { type: 'sso_auth', service: 'sso' },
+  portal: { type: 'user_login_attempt', service: 'directory' },
+};
+
+/** Usernames are lower-case; logins are matched the same way whichever spelling the client sends. */
+export function normaliseLogin(login: string): string {
+  return login.normalize('NFC').trim().toLowerCase().slice(0, 256);
+}
+
+/** What a cached verification depended on; any change makes the cache miss. */
+function credentialStamp(user: User, credentials: UserCredentials, state: AuthState): string {
+  return createHash('sha256')
+    .update(
+      [
+        credentials.passwordHash ?? '',
+        user.state,
+        state.lockedAt?.getTime() ?? '',
+        user.totpEnrolled,
+        user.enableUserPortalMultifactor,
+        user.mfaExclusion,
+        user.mfaExclusionUntil?.getTime() ?? '',
+        user.passwordExpiredFlag,
+      ].join('|'),
+    )
+    .digest('base64');
+}
+
+/**
+ * Checks a TOTP code for an account and records its time step atomically, so that a code is
+ * accepted once across protocols, concurrent requests and instances (RFC 6238 §5.2).
+ */
+export async function verifyAccountTotp(
+  repos: Repositories,
+  secretBox: SecretBox,
+  subjectId: string,
+  sealedSecret: string,
+  code: string,
+  now: Date,
+): Promise<'ok' | 'invalid' | 'replayed'> {
+  let secret: string;
+  try {
+    secret = secretBox.open(sealedSecret, `totp:${subjectId}`);
+  } catch {
+    return 'invalid';
+  }
+  const step = verifyTotp(secret, code, now);
+  if (step === null) return 'invalid';
+  return (await repos.authState.acceptTotpStep(subjectId, step)) ? 'ok' : 'replayed';
+}
+
+/**
+ * The one authentication pipeline of every protocol (architecture.md, "One authentication
+ * pipeline"). It never throws for bad credentials, writes exactly one audit event per call, and
+ * spends one password verification whether or not the user exists.
+ */
+export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
+  const repos = d.store.repos;
+
+  const auditAuth = (
+    req: { protocol: AuthProtocol; clientIp: string; resource: AuthResource; audit?: Record<string, unknown> },
+    who: { id?: string; username: string },
+    success: boolean,
+    errorMessage: string,
+    mfa: boolean,
+    extra: Record<string, unknown> = {},
+  ) => {
+    const ev = EVENT_OF[req.protocol];
+    const input: AuditInput = {
+      event_type: ev.type,
+      service: ev.service,
+      success,
+      client_ip: req.clientIp,
+      initiated_by: { ...(who.id ? { id: who.id } : {}), type: 'user', username: who.username },
+      username: who.username,
+      mfa,
+      ...(errorMessage ? { error_message: errorMessage } : {}),
+      ...(req.resource.type !== 'user_portal'
+        ? { resource: { id: req.resource.id, type: req.resource.type, name: req.resource.name } }
+        : {}),
+      ...extra,
+      ...(req.audit ?? {}),
+    };
+    d.audit.record(input);
+  };
+
+  const countFailure = async (user: User, policy: LockoutPolicy, clientIp: string) => {
+    d.cache.invalidate(user.id);
+    const r = await repos.authState.recordFailure(user.id, d.clock.now(), policy);
+    if (r.justLocked) {
+      d.audit.record({
+        event_type: 'user_lockout',
+        service: 'directory',
+        success: true,
+        client_ip: clientIp,
+        initiated_by: { type: 'system' },
+        resource: { id: user.id, type: 'user', username: user.username },
+        failed_attempts: r.failedCount,
+      });
+    }
+  };
+
+  /** Clears a timed lock that has run out; exactly one concurrent caller records `user_unlocked`. */
+  const expireLock = async (user: User, state: AuthState, clientIp: string): Promise<AuthState> => {
+    if (state.lockedAt && (await repos.authState.unlock(user.id, state.lockedAt))) {
+      d.audit.record({
+        event_type: 'user_unlocked',
+        service: 'directory',
+        success: true,
+        client_ip: clientIp,
+        initiated_by: { type: 'system' },
+        resource: { id: user.id, type: 'user', username: user.username },
+        reason: 'lockout time elapsed',
+      });
+    }
+    return { ...state, lockedAt: null, failedCount: 0 };
+  };
+
+  /**
+   * The checks that follow a proven password (or the first round of a challenge): account state,
+   * password age, access, then MFA. Returns null to go on to MFA with `decision`.
+   */
+  const postPasswordChecks = async (
+    user: User,
+    resource: AuthResource,
+  ): Promise<{ status: AuthFailure; reason: string; user?: User } | null> => {
+    const org = await d.organization.get();
+    const now = d.clock.now();
+    if (user.state !== 'ACTIVATED') return { status: 'disabled', reason: `user is ${user.state.toLowerCase()}` };
+    if (resource.expiredPasswords === 'deny' && isPasswordExpired(user, org.settings.passwordPolicy, now)) {
+      return { status: 'expired', reason: 'password expired', user };
+    }
+    if (resource.type !== 'user_portal' && !(await repos.associations.userHasAccess(user.id, resource.type, resource.id))) {
+      return { status: 'not_authorized', reason: `user is not bound to ${resource.type} ${resource.name}`, user };
+    }
+    return null;
+  };
+
+  const checkOtp = async (user: User, otp: string, policy: LockoutPolicy, clientIp: string) => {
+    const creds = await repos.users.getCredentials(user.id);
+    if (!creds?.totpSecret) return 'invalid' as const;
+    const r = await verifyAccountTotp(repos, d.secretBox, user.id, creds.totpSecret, otp, d.clock.now());
+    if (r !== 'ok') await countFailure(user, policy, clientIp);
+    return r;
+  };
+
+  const succeed = async (user: User, state: AuthState) => {
+    // Write only on change: a success after no failures touches nothing in the store.
+    if (state.failedCount > 0) await repos.authState.clearFailures(user.id);
+  };
+
+  return {
+    async authenticate(req) {
+      const login = normaliseLogin(req.login);
+      const password = req.password.length > MAX_PASSWORD_LENGTH ? '' : req.password;
+      const found = login ? await repos.users.findForAuth(login) : null;
+      if (!found) {
+        await d.hasher.verifyDummy(password);
+        auditAuth(req, { username: login }, false, 'user not found', false);
+        return { status: 'invalid', reason: 'user not found' };
+      }
+      const { user, credentials } = found;
+      const org = await d.organization.get();
+      const policy = lockoutPolicyOf(org.settings.passwordPolicy);
+      const now = d.clock.now();
+      let state = found.authState;
+      let lock = lockStatus(state, policy, now);
+      if (lock === 'lock_expired') {
+        state = await expireLock(user, state, req.clientIp);
+        lock = 'unlocked';
+      }
+
+      const stamp = credentialStamp(user, credentials, state);
+      let passwordOk = false;
+      let cached = false;
+      if (!credentials.passwordHash || password === '') {
+        await d.hasher.verifyDummy(password);
+      } else if (d.cache.hit(user.id, password, stamp)) {
+        passwordOk = true;
+        cached = true;
+      } else {
+        passwordOk = await d.hasher.verify(credentials.passwordHash, password);
+      }
+      const who = { id: user.id, username: user.username };
+
+      if (lock === 'locked' && req.resource.lockedUsers === 'deny') {
+        d.cache.invalidate(user.id);
+        auditAuth(req, who, false, 'account locked', false);
+        return { status: 'locked', reason: 'account locked' };
+      }
+      if (!passwordOk) {
+        await countFailure(user, policy, req.clientIp);
+        const reason = credentials.passwordHash ? 'invalid password' : 'password not set';
+        auditAuth(req, who, false, reason, false);
+        return { status: 'invalid', reason };
+      }
+      const refused = await postPasswordChecks(user, req.resource);
+      if (refused) {
+        auditAuth(req, who, false, refused.reason, false);
+        return refused;
+      }
+
+      const decision = decideMfa(user, req.resource.mfa, now);
+      if (decision === 'enroll') {
+        auditAuth(req, who, false, 'MFA enrolment required', false);
+        return { status: 'mfa_enrollment_required', reason: 'MFA enrolment required', user };
+      }
+      if (decision === 'ask') {
+        if (req.otp === undefined || req.otp === '') {
+          d.cache.remember(user.id, password, stamp);
+          auditAuth(req, who, false, 'MFA required', false, { mfa_meta: { status: 'challenged' } });
+          return { status: 'mfa_required', user };
+        }
+        const r = await checkOtp(user, req.otp, policy, req.clientIp);
+        if (r !== 'ok') {
+          const reason = r === 'replayed' ? 'TOTP code already used' : 'invalid TOTP code';
+          auditAuth(req, who, false, reason, false, { mfa_meta: { type: 'TOTP' } });
+          return { status: 'mfa_invalid', reason, user };
+        }
+      }
+      await succeed(user, state);
+      if (!cached) d.cache.remember(user.id, password, stamp);
+      const mfa = decision === 'ask';
+      auditAuth(req, who, true, '', mfa, mfa ? { mfa_meta: { type: 'TOTP' } } : {});
+      return { status: 'ok', user, mfa };
+    },
+
+    async completeMfa(req) {
+      const user = await repos.users.get(req.userId);
+      if (!user) {
+        auditAuth(req, { id: req.userId, username: '' }, false, 'user not found', false);
+        return { status: 'invalid', reason: 'user not found' };
+      }
+      const who = { id: user.id, username: user.username };
+      const org = await d.organization.get();
+      const policy = lockoutPolicyOf(org.settings.passwordPolicy);
+      let state = await repos.authState.get(user.id);
+      let lock = lockStatus(state, policy, d.clock.now());
+      if (lock === 'lock_expired') {
+        state = await expireLock(user, state, req.clientIp);
+        lock = 'unlocked';
+      }
+      if (lock === 'locked' && req.resource.lockedUsers === 'deny') {
+        auditAuth(req, who, false, 'account locked', false);
+        return { status: 'locked', reason: 'account locked' };
+      }
+      const refused = await postPasswordChecks(user, req.resource);
+      if (refused) {
+        auditAuth(req, who, false, refused.reason, false);
+        return refused;
+      }
+      const r = await checkOtp(user, req.otp, policy, req.clientIp);
+      if (r !== 'ok') {
+        const reason = r === 'replayed' ? 'TOTP code already used' : 'invalid TOTP code';
+        auditAuth(req, who, false, reason, false, { mfa_meta: { type: 'TOTP' } });
+        return { status: 'mfa_invalid', reason, user };
+      }
+      await succeed(user, state);
+      auditAuth(req, who, true, '', true, { mfa_meta: { type: 'TOTP' } });
+      return { status: 'ok', user, mfa: true };
+    },
+  };
+}

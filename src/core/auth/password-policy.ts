@@ -1,0 +1,73 @@
+import type { PasswordPolicy } from '../directory/organization.js';
+import { MAX_PASSWORD_LENGTH, type PasswordHasher } from './password-hasher.js';
+
+/** One broken rule, with a message an admin or user can act on. */
+export interface PolicyViolation {
+  rule: 'minLength' | 'maxLength' | 'needsUppercase' | 'needsLowercase' | 'needsNumeric' | 'needsSymbolic' | 'allowUsernameSubstring' | 'maxHistory';
+  message: string;
+}
+
+/** Checks the rules that need no stored hashes (length, classes, username substring). */
+export function checkPasswordRules(password: string, policy: PasswordPolicy, username: string): PolicyViolation[] {
+  const v: PolicyViolation[] = [];
+  const chars = [...password];
+  if (policy.enableMinLength && chars.length < policy.minLength) {
+    v.push({ rule: 'minLength', message: `must be at least ${policy.minLength} characters long` });
+  }
+  if (password.length > MAX_PASSWORD_LENGTH) {
+    v.push({ rule: 'maxLength', message: `must be at most ${MAX_PASSWORD_LENGTH} characters long` });
+  }
+  if (policy.needsUppercase && !/\p{Lu}/u.test(password)) v.push({ rule: 'needsUppercase', message: 'must contain an uppercase letter' });
+  if (policy.needsLowercase && !/\p{Ll}/u.test(password)) v.push({ rule: 'needsLowercase', message: 'must contain a lowercase letter' });
+  if (policy.needsNumeric && !/\p{Nd}/u.test(password)) v.push({ rule: 'needsNumeric', message: 'must contain a digit' });
+  if (policy.needsSymbolic && !/[^\p{L}\p{Nd}]/u.test(password)) v.push({ rule: 'needsSymbolic', message: 'must contain a symbol' });
+  if (!policy.allowUsernameSubstring && username.length >= 3 && password.toLowerCase().includes(username.toLowerCase())) {
+    v.push({ rule: 'allowUsernameSubstring', message: 'must not contain the username' });
+  }
+  return v;
+}
+
+/**
+ * Checks the history rule: the new password must differ from the current one and the last
+ * `maxHistory` ones. Costs one argon2id verification per remembered hash.
+ */
+export async function checkPasswordHistory(
+  password: string,
+  policy: PasswordPolicy,
+  hashes: string[],
+  hasher: PasswordHasher,
+): Promise<PolicyViolation[]> {
+  if (!policy.enableMaxHistory || policy.maxHistory <= 0) return [];
+  for (const h of hashes.slice(0, policy.maxHistory)) {
+    if (await hasher.verify(h, password)) {
+      return [{ rule: 'maxHistory', message: `must not be one of the last ${policy.maxHistory} passwords` }];
+    }
+  }
+  return [];
+}
+
+/** The remembered hashes after a change: the previous current hash pushed to the front, bounded. */
+export function nextPasswordHistory(previousHash: string | null, history: string[], policy: PasswordPolicy): string[] {
+  const keep = policy.enableMaxHistory ? policy.maxHistory : 0;
+  if (keep <= 0) return [];
+  return [...(previousHash ? [previousHash] : []), ...history].slice(0, keep);
+}
+
+/** A password is expired when an admin forced it, or when the policy's age limit has passed. */
+export function isPasswordExpired(
+  user: { passwordExpiredFlag: boolean; passwordChangedAt: Date | null; hasPassword: boolean },
+  policy: PasswordPolicy,
+  now: Date,
+): boolean {
+  if (user.passwordExpiredFlag) return true;
+  return passwordExpiresAt(user, policy) !== null && passwordExpiresAt(user, policy)!.getTime() <= now.getTime();
+}
+
+/** When the password will expire under the policy, or null when it does not. */
+export function passwordExpiresAt(
+  user: { passwordChangedAt: Date | null; hasPassword: boolean },
+  policy: PasswordPolicy,
+): Date | null {
+  if (!policy.enablePasswordExpirationInDays || !user.hasPassword || !user.passwordChangedAt) return null;
+  return new Date(user.passwordChangedAt.getTime() + policy.passwordExpirationInDays * 86_400_000);
+}

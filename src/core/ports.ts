@@ -1,0 +1,246 @@
+/**
+ * What core needs from outside. `store/` implements the repositories with Sequelize; tests use the
+ * same implementation on a temporary SQLite file, or fakes for pure unit tests.
+ */
+import type { AuditEvent, AuditQuery } from './audit/event.js';
+import type { GroupAttr, Page, Query, SystemAttr, UserAttr } from './directory/filter.js';
+import type { Organization, OrgSettings, LockoutPolicy } from './directory/organization.js';
+import type {
+  Admin,
+  ApiKey,
+  Application,
+  Association,
+  AuthState,
+  GraphFromType,
+  GraphToType,
+  LdapServer,
+  RadiusServer,
+  System,
+  SystemGroup,
+  User,
+  UserCredentials,
+  UserGroup,
+  UserUpdate,
+} from './directory/types.js';
+
+/** Injected time, so lockout windows and TOTP steps are testable without sleeping. */
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** Seals and opens secrets at rest (AES-256-GCM). `context` binds a ciphertext to its row. */
+export interface SecretBox {
+  seal(plaintext: string, context: string): string;
+  /** Throws when the ciphertext was altered or sealed for another context. */
+  open(sealed: string, context: string): string;
+}
+
+/** Minimal structured logger (pino-compatible); core never logs secrets. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface OrganizationRepository {
+  get(): Promise<Organization | null>;
+  create(org: Organization): Promise<void>;
+  update(id: string, patch: { displayName?: string; settings?: OrgSettings }): Promise<void>;
+}
+
+export interface UserForAuth {
+  user: User;
+  credentials: UserCredentials;
+  authState: AuthState;
+}
+
+export interface UserRepository {
+  create(user: User, credentials: UserCredentials): Promise<void>;
+  /** Updates profile fields and bumps updatedAt. */
+  update(id: string, patch: UserUpdate): Promise<void>;
+  updateCredentials(id: string, patch: Partial<UserCredentials>): Promise<void>;
+  delete(id: string): Promise<void>;
+  get(id: string): Promise<User | null>;
+  getMany(ids: string[]): Promise<User[]>;
+  getByUsername(username: string): Promise<User | null>;
+  getByEmail(email: string): Promise<User | null>;
+  getCredentials(id: string): Promise<UserCredentials | null>;
+  /** One read for the authentication hot path: user by lower-case username or email, its credentials and auth state. */
+  findForAuth(login: string): Promise<UserForAuth | null>;
+  /** Is this number a user's uidNumber or gidNumber, or a group's gidNumber? */
+  unixIdInUse(n: number): Promise<boolean>;
+  query(q: Query<UserAttr>): Promise<Page<User>>;
+}
+
+export interface UserGroupRepository {
+  create(group: UserGroup): Promise<void>;
+  update(id: string, patch: Partial<Omit<UserGroup, 'id' | 'createdAt'>>): Promise<void>;
+  delete(id: string): Promise<void>;
+  get(id: string): Promise<UserGroup | null>;
+  getByName(name: string): Promise<UserGroup | null>;
+  getMany(ids: string[]): Promise<UserGroup[]>;
+  query(q: Query<GroupAttr>): Promise<Page<UserGroup>>;
+  /** Returns false when the membership already existed. */
+  addMember(groupId: string, userId: string): Promise<boolean>;
+  /** Returns false when there was no such membership. */
+  removeMember(groupId: string, userId: string): Promise<boolean>;
+  memberIds(groupId: string, limit: number, offset: number): Promise<Page<string>>;
+  groupIdsOf(userId: string): Promise<string[]>;
+}
+
+export interface SystemRepository {
+  create(system: System): Promise<void>;
+  update(id: string, patch: Partial<Omit<System, 'id' | 'createdAt'>>): Promise<void>;
+  delete(id: string): Promise<void>;
+  get(id: string): Promise<System | null>;
+  query(q: Query<SystemAttr>): Promise<Page<System>>;
+}
+
+export interface SystemGroupRepository {
+  create(group: SystemGroup): Promise<void>;
+  update(id: string, patch: Partial<Omit<SystemGroup, 'id' | 'createdAt'>>): Promise<void>;
+  delete(id: string): Promise<void>;
+  get(id: string): Promise<SystemGroup | null>;
+  getByName(name: string): Promise<SystemGroup | null>;
+  list(limit: number, offset: number): Promise<Page<SystemGroup>>;
+  addMember(groupId: string, systemId: string): Promise<boolean>;
+  removeMember(groupId: string, systemId: string): Promise<boolean>;
+  memberIds(groupId: string, limit: number, offset: number): Promise<Page<string>>;
+  groupIdsOf(systemId: string): Promise<string[]>;
+}
+
+export interface LdapServerRepository {
+  create(server: LdapServer): Promise<void>;
+  update(id: string, patch: Partial<Omit<LdapServer, 'id' | 'createdAt'>>): Promise<void>;
+  get(id: string): Promise<LdapServer | null>;
+  list(): Promise<LdapServer[]>;
+}
+
+export interface RadiusServerRepository {
+  /** `sealedSecret` is the shared secret sealed by the SecretBox with context `radius:<id>`. */
+  create(server: RadiusServer, sealedSecret: string): Promise<void>;
+  update(id: string, patch: Partial<Omit<RadiusServer, 'id' | 'createdAt'>>, sealedSecret?: string): Promise<void>;
+  delete(id: string): Promise<void>;
+  get(id: string): Promise<RadiusServer | null>;
+  getByName(name: string): Promise<RadiusServer | null>;
+  list(): Promise<RadiusServer[]>;
+  getSealedSecret(id: string): Promise<string | null>;
+}
+
+export interface ApplicationRepository {
+  create(app: Application): Promise<void>;
+  update(id: string, patch: Partial<Omit<Application, 'id' | 'createdAt'>>): Promise<void>;
+  delete(id: string): Promise<void>;
+  get(id: string): Promise<Application | null>;
+  getByName(name: string): Promise<Application | null>;
+  list(limit: number, offset: number): Promise<Page<Application>>;
+}
+
+export interface AssociationRepository {
+  /** Returns false when the edge already existed. */
+  add(a: Association): Promise<boolean>;
+  /** Returns false when there was no such edge. */
+  remove(a: Omit<Association, 'createdAt'>): Promise<boolean>;
+  listFrom(fromType: GraphFromType, fromId: string): Promise<Association[]>;
+  listTo(toType: GraphToType, toId: string): Promise<Association[]>;
+  /** Removes every edge touching the object (on delete). */
+  removeAllFor(type: GraphFromType | GraphToType, id: string): Promise<void>;
+  /** Is the user, or one of its groups, bound to the resource? One indexed query. */
+  userHasAccess(userId: string, toType: GraphToType, toId: string): Promise<boolean>;
+}
+
+export interface AdminCredentials {
+  passwordHash: string;
+  totpSecret: string | null;
+  totpPendingSecret: string | null;
+}
+
+export interface AdminRepository {
+  create(admin: Admin, credentials: AdminCredentials): Promise<void>;
+  get(id: string): Promise<Admin | null>;
+  getByEmail(email: string): Promise<Admin | null>;
+  list(): Promise<Admin[]>;
+  count(): Promise<number>;
+  getCredentials(id: string): Promise<AdminCredentials | null>;
+  updateCredentials(id: string, patch: Partial<AdminCredentials>): Promise<void>;
+}
+
+export interface ApiKeyRepository {
+  create(key: ApiKey, keyHash: string): Promise<void>;
+  findByHash(keyHash: string): Promise<ApiKey | null>;
+  list(): Promise<ApiKey[]>;
+  delete(id: string): Promise<void>;
+  touch(id: string, at: Date): Promise<void>;
+}
+
+export interface FailureResult {
+  failedCount: number;
+  locked: boolean;
+  /** This failure is the one that locked the account (true for exactly one of concurrent failures). */
+  justLocked: boolean;
+}
+
+/**
+ * Lockout counters and the TOTP replay guard, one row per account (user or admin), every change a
+ * single atomic statement so that concurrent requests and several instances stay exact.
+ */
+export interface AuthStateRepository {
+  ensure(subjectId: string): Promise<void>;
+  get(subjectId: string): Promise<AuthState>;
+  recordFailure(subjectId: string, now: Date, policy: LockoutPolicy): Promise<FailureResult>;
+  /** Resets the failure counter (only called when it is not zero). */
+  clearFailures(subjectId: string): Promise<void>;
+  /** Clears a lock; when `onlyIfLockedAt` is given, only that lock (auto-unlock race). Returns whether a lock was cleared. */
+  unlock(subjectId: string, onlyIfLockedAt?: Date): Promise<boolean>;
+  /** Records a used TOTP step; false when this or a later step was already used (a replay). */
+  acceptTotpStep(subjectId: string, step: number): Promise<boolean>;
+  /** Forgets the replay guard (after a TOTP reset the new seed starts fresh). */
+  resetTotpGuard(subjectId: string): Promise<void>;
+  delete(subjectId: string): Promise<void>;
+  /** Ids of the accounts that have a lock set (an expired timed lock included until it is cleared). */
+  lockedSubjects(): Promise<string[]>;
+}
+
+export interface AuditRepository {
+  append(events: AuditEvent[]): Promise<void>;
+  query(q: AuditQuery): Promise<AuditEvent[]>;
+}
+
+export interface SequenceRepository {
+  /** Next value of a named counter, starting at `start`; atomic. */
+  next(name: string, start: number): Promise<number>;
+}
+
+export interface Repositories {
+  organizations: OrganizationRepository;
+  users: UserRepository;
+  userGroups: UserGroupRepository;
+  systems: SystemRepository;
+  systemGroups: SystemGroupRepository;
+  ldapServers: LdapServerRepository;
+  radiusServers: RadiusServerRepository;
+  applications: ApplicationRepository;
+  associations: AssociationRepository;
+  admins: AdminRepository;
+  apiKeys: ApiKeyRepository;
+  authState: AuthStateRepository;
+  audit: AuditRepository;
+  sequences: SequenceRepository;
+}
+
+export interface Store {
+  /** Repositories outside a transaction: reads, and single-statement atomic writes. */
+  readonly repos: Repositories;
+  /**
+   * Runs `fn` in one transaction: all its writes land or none do. On SQLite, write transactions are
+   * serialised (one writer) so that concurrent requests never fail with "database is locked".
+   */
+  transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
+  /** Which database is behind the store, for logs and health. */
+  readonly dialect: 'sqlite' | 'postgres';
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,121 @@
+import type { DirectoryFilter, FilterValue, SortKey } from '../core/directory/filter.js';
+import type { Param } from './sql.js';
+
+/**
+ * How an attribute is stored and matched:
+ * - `lower`: text stored lower-case (username, email): compared directly, so indexes apply;
+ * - `ci`: free text compared case-insensitively through LOWER();
+ * - `upper`: enumerations stored upper-case (state);
+ * - `int`, `bool`, `time` (epoch ms), `id`;
+ * - `sub`: membership through a sub-select; `expr` contains `?` where the bound value goes.
+ */
+export type ColumnKind = 'lower' | 'ci' | 'upper' | 'int' | 'bool' | 'time' | 'id' | 'sub';
+
+export interface ColumnSpec {
+  expr: string;
+  kind: ColumnKind;
+  /** For `sub` columns: the condition "has any value". */
+  present?: string;
+}
+
+export type ColumnMap<A extends string> = Record<A, ColumnSpec>;
+
+const TRUE = '1 = 1';
+const FALSE = '1 = 0';
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** The bound value for a column, or undefined when it cannot match (e.g. text in a number column). */
+function coerce(spec: ColumnSpec, value: FilterValue): Param | undefined {
+  switch (spec.kind) {
+    case 'lower':
+    case 'ci':
+      return String(value).toLowerCase();
+    case 'upper':
+      return String(value).toUpperCase();
+    case 'id':
+    case 'sub':
+      return String(value);
+    case 'int': {
+      const n = typeof value === 'number' ? value : /^-?\d+$/.test(String(value).trim()) ? Number(String(value).trim()) : NaN;
+      return Number.isSafeInteger(n) ? n : undefined;
+    }
+    case 'time': {
+      const n = typeof value === 'number' ? value : Date.parse(String(value));
+      return Number.isFinite(n) ? n : undefined;
+    }
+    case 'bool': {
+      if (typeof value === 'boolean') return value;
+      const s = String(value).toLowerCase();
+      if (s === 'true' || s === '1') return true;
+      if (s === 'false' || s === '0') return false;
+      return undefined;
+    }
+  }
+}
+
+/** The SQL expression values are compared against for this column. */
+function lhs(spec: ColumnSpec): string {
+  return spec.kind === 'ci' ? `LOWER(${spec.expr})` : spec.expr;
+}
+
+/**
+ * Translates a DirectoryFilter into a SQL condition, appending bound values to `params`. Total:
+ * every node yields SQL; an unknown attribute or an impossible value yields a false condition.
+ */
+export function filterToSql<A extends string>(f: DirectoryFilter<A>, columns: ColumnMap<A>, params: Param[]): string {
+  const bind = (v: Param) => `$${params.push(v)}`;
+  switch (f.op) {
+    case 'true':
+      return TRUE;
+    case 'false':
+      return FALSE;
+    case 'and':
+      return f.filters.length === 0 ? TRUE : `(${f.filters.map((x) => filterToSql(x, columns, params)).join(' AND ')})`;
+    case 'or':
+      return f.filters.length === 0 ? FALSE : `(${f.filters.map((x) => filterToSql(x, columns, params)).join(' OR ')})`;
+    case 'not':
+      return `NOT (${filterToSql(f.filter, columns, params)})`;
+  }
+  const spec = columns[f.attr];
+  if (!spec) return FALSE;
+  if (f.op === 'present') {
+    if (spec.kind === 'sub') return spec.present ?? FALSE;
+    if (spec.kind === 'lower' || spec.kind === 'ci' || spec.kind === 'upper') return `(${spec.expr} IS NOT NULL AND ${spec.expr} <> '')`;
+    return `${spec.expr} IS NOT NULL`;
+  }
+  if (f.op === 'substr') {
+    if (spec.kind === 'int' || spec.kind === 'bool' || spec.kind === 'time' || spec.kind === 'sub') return FALSE;
+    const pattern = `${escapeLike(f.initial ?? '')}%${f.any.map((a) => `${escapeLike(a)}%`).join('')}${escapeLike(f.final ?? '')}`;
+    const value = spec.kind === 'upper' ? pattern.toUpperCase() : pattern.toLowerCase();
+    return `${lhs(spec)} LIKE ${bind(value)} ESCAPE '\\'`;
+  }
+  if (f.op === 'in') {
+    const vals = f.values.map((v) => coerce(spec, v)).filter((v): v is Param => v !== undefined);
+    if (vals.length === 0) return FALSE;
+    if (spec.kind === 'sub') return `(${vals.map((v) => spec.expr.replace('?', bind(v))).join(' OR ')})`;
+    return `${lhs(spec)} IN (${vals.map(bind).join(', ')})`;
+  }
+  const value = coerce(spec, f.value);
+  if (value === undefined) return f.op === 'ne' ? TRUE : FALSE;
+  if (spec.kind === 'sub') {
+    const cond = spec.expr.replace('?', bind(value));
+    if (f.op === 'eq') return cond;
+    if (f.op === 'ne') return `NOT ${cond}`;
+    return FALSE;
+  }
+  const ops = { eq: '=', ne: '<>', gte: '>=', lte: '<=', gt: '>', lt: '<' } as const;
+  const cmp = `${lhs(spec)} ${ops[f.op]} ${bind(value)}`;
+  // NULL never equals anything in SQL; "not equal" should include rows without the value.
+  return f.op === 'ne' ? `(${cmp} OR ${spec.expr} IS NULL)` : cmp;
+}
+
+export function sortToSql<A extends string>(sort: SortKey<A>[] | undefined, columns: ColumnMap<A>, tiebreak: string): string {
+  const parts = (sort ?? [])
+    .filter((s) => columns[s.attr] && columns[s.attr].kind !== 'sub')
+    .map((s) => `${lhs(columns[s.attr])} ${s.desc ? 'DESC' : 'ASC'}`);
+  parts.push(`${tiebreak} ASC`);
+  return parts.join(', ');
+}

@@ -1,0 +1,103 @@
+import { Mutex, withTimeout } from 'async-mutex';
+import { ConnectionError, TimeoutError, UniqueConstraintError, type Sequelize } from 'sequelize';
+import { DomainError } from '../core/errors.js';
+import type { Repositories, Store } from '../core/ports.js';
+import { openSequelize, type ConnectionOptions } from './connection.js';
+import { migrate } from './migrate.js';
+import {
+  createAdminRepository,
+  createApiKeyRepository,
+  createOrganizationRepository,
+  createSequenceRepository,
+} from './repositories/access.js';
+import { createAssociationRepository } from './repositories/associations.js';
+import { createAuditRepository } from './repositories/audit.js';
+import { createAuthStateRepository } from './repositories/auth-state.js';
+import { createApplicationRepository, createLdapServerRepository, createRadiusServerRepository } from './repositories/resources.js';
+import { createSystemGroupRepository, createSystemRepository } from './repositories/systems.js';
+import { createUserGroupRepository } from './repositories/user-groups.js';
+import { createUserRepository } from './repositories/users.js';
+import { Sql } from './sql.js';
+
+function repositories(sql: Sql): Repositories {
+  return {
+    organizations: createOrganizationRepository(sql),
+    users: createUserRepository(sql),
+    userGroups: createUserGroupRepository(sql),
+    systems: createSystemRepository(sql),
+    systemGroups: createSystemGroupRepository(sql),
+    ldapServers: createLdapServerRepository(sql),
+    radiusServers: createRadiusServerRepository(sql),
+    applications: createApplicationRepository(sql),
+    associations: createAssociationRepository(sql),
+    admins: createAdminRepository(sql),
+    apiKeys: createApiKeyRepository(sql),
+    authState: createAuthStateRepository(sql),
+    audit: createAuditRepository(sql),
+    sequences: createSequenceRepository(sql),
+  };
+}
+
+/** Database errors that callers can act on become DomainErrors; the rest pass through as 500s. */
+function mapError(err: unknown): unknown {
+  if (err instanceof DomainError) return err;
+  if (err instanceof UniqueConstraintError) {
+    const field = Object.keys(err.fields ?? {})[0] ?? 'id';
+    return new DomainError('conflict', 'directory.conflict', `${field} is already in use`, field);
+  }
+  if (err instanceof ConnectionError || err instanceof TimeoutError) {
+    return new DomainError('unavailable', 'store.unavailable', 'the directory store is unavailable');
+  }
+  return err;
+}
+
+export interface OpenStoreResult {
+  store: Store;
+  sequelize: Sequelize;
+  /** Migrations applied by this call. */
+  migrated: string[];
+}
+
+/**
+ * Opens the store and applies pending migrations. On SQLite, one in-process writer lock serialises
+ * write transactions and stand-alone writes (SQLite has one writer; queueing here is faster and
+ * kinder than retrying SQLITE_BUSY). Reads run concurrently thanks to WAL.
+ */
+export async function openStore(o: ConnectionOptions & { migrate?: boolean }): Promise<OpenStoreResult> {
+  const { sequelize, dialect } = openSequelize(o);
+  // A deadlock here would be a bug (a write through `repos` inside a transaction); fail loudly instead of hanging.
+  const writerLock = dialect === 'sqlite' ? withTimeout(new Mutex(), 60_000, new Error('store writer lock timed out')) : null;
+  try {
+    await sequelize.authenticate();
+  } catch (err) {
+    await sequelize.close().catch(() => undefined);
+    throw mapError(err);
+  }
+  const migrated = o.migrate === false ? [] : await migrate(sequelize);
+  const base = repositories(new Sql(sequelize, dialect, undefined, writerLock));
+
+  const store: Store = {
+    repos: base,
+    dialect,
+    async transaction(fn) {
+      const run = () => sequelize.transaction(async (t) => fn(repositories(new Sql(sequelize, dialect, t, null))));
+      try {
+        return await (writerLock ? writerLock.runExclusive(run) : run());
+      } catch (err) {
+        throw mapError(err);
+      }
+    },
+    async ping() {
+      try {
+        await sequelize.query('SELECT 1', { logging: false });
+      } catch (err) {
+        throw mapError(err);
+      }
+    },
+    async close() {
+      if (writerLock) await writerLock.waitForUnlock().catch(() => undefined);
+      await sequelize.close();
+    },
+  };
+  return { store, sequelize, migrated };
+}

@@ -1,0 +1,57 @@
+import type { Association, GraphFromType, GraphToType } from '../../core/directory/types.js';
+import type { AssociationRepository } from '../../core/ports.js';
+import { toDate, toStr, type Row, type Sql } from '../sql.js';
+
+const toAssociation = (r: Row): Association => ({
+  fromType: toStr(r.from_type) as GraphFromType,
+  fromId: toStr(r.from_id),
+  toType: toStr(r.to_type) as GraphToType,
+  toId: toStr(r.to_id),
+  createdAt: toDate(r.created_at),
+});
+
+export function createAssociationRepository(sql: Sql): AssociationRepository {
+  return {
+    async add(a) {
+      return (
+        (await sql.changed(
+          `INSERT INTO associations (from_type, from_id, to_type, to_id, created_at) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT DO NOTHING RETURNING 1 AS changed`,
+          [a.fromType, a.fromId, a.toType, a.toId, a.createdAt.getTime()],
+        )) > 0
+      );
+    },
+    async remove(a) {
+      return (
+        (await sql.changed(
+          'DELETE FROM associations WHERE from_type = $1 AND from_id = $2 AND to_type = $3 AND to_id = $4 RETURNING 1 AS changed',
+          [a.fromType, a.fromId, a.toType, a.toId],
+        )) > 0
+      );
+    },
+    async listFrom(fromType, fromId) {
+      return (
+        await sql.rows('SELECT * FROM associations WHERE from_type = $1 AND from_id = $2 ORDER BY to_type, to_id', [fromType, fromId])
+      ).map(toAssociation);
+    },
+    async listTo(toType, toId) {
+      return (
+        await sql.rows('SELECT * FROM associations WHERE to_type = $1 AND to_id = $2 ORDER BY from_type, from_id', [toType, toId])
+      ).map(toAssociation);
+    },
+    async removeAllFor(type, id) {
+      await sql.exec('DELETE FROM associations WHERE (from_type = $1 AND from_id = $2) OR (to_type = $1 AND to_id = $2)', [type, id]);
+    },
+    async userHasAccess(userId, toType, toId) {
+      const r = await sql.one(
+        `SELECT 1 AS ok FROM associations
+         WHERE to_type = $1 AND to_id = $2
+           AND ((from_type = 'user' AND from_id = $3)
+             OR (from_type = 'user_group' AND from_id IN (SELECT group_id FROM user_group_members WHERE user_id = $3)))
+         LIMIT 1`,
+        [toType, toId, userId],
+      );
+      return r !== null;
+    },
+  };
+}

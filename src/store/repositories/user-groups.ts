@@ -1,0 +1,107 @@
+import type { GroupAttr, Page, Query } from '../../core/directory/filter.js';
+import type { UserGroup } from '../../core/directory/types.js';
+import type { UserGroupRepository } from '../../core/ports.js';
+import { filterToSql, sortToSql, type ColumnMap } from '../filter-sql.js';
+import { fromJson, inList, toDate, toNum, toNumOrNull, toStr, type Param, type Row, type Sql } from '../sql.js';
+
+const GROUP_COLUMNS: ColumnMap<GroupAttr> = {
+  id: { expr: 'g.id', kind: 'id' },
+  name: { expr: 'g.name', kind: 'ci' },
+  description: { expr: 'g.description', kind: 'ci' },
+  email: { expr: 'g.email', kind: 'ci' },
+  posixGid: { expr: 'g.posix_gid', kind: 'int' },
+  posixName: { expr: 'g.posix_name', kind: 'ci' },
+  createdAt: { expr: 'g.created_at', kind: 'time' },
+  member: {
+    expr: 'g.id IN (SELECT group_id FROM user_group_members WHERE user_id = ?)',
+    kind: 'sub',
+    present: 'g.id IN (SELECT group_id FROM user_group_members)',
+  },
+};
+
+const toGroup = (r: Row): UserGroup => ({
+  id: toStr(r.id),
+  name: toStr(r.name),
+  description: toStr(r.description),
+  email: toStr(r.email),
+  posixGid: toNumOrNull(r.posix_gid),
+  posixName: (r.posix_name as string | null) ?? null,
+  radiusReply: fromJson(r.radius_reply, []),
+  createdAt: toDate(r.created_at),
+  updatedAt: toDate(r.updated_at),
+});
+
+export function createUserGroupRepository(sql: Sql): UserGroupRepository {
+  const one = async (where: string, p: Param[]) => {
+    const r = await sql.one(`SELECT * FROM user_groups g WHERE ${where}`, p);
+    return r ? toGroup(r) : null;
+  };
+  return {
+    async create(g) {
+      await sql.insert('user_groups', {
+        id: g.id,
+        name: g.name,
+        description: g.description,
+        email: g.email,
+        posix_gid: g.posixGid,
+        posix_name: g.posixName,
+        radius_reply: JSON.stringify(g.radiusReply),
+        created_at: g.createdAt.getTime(),
+        updated_at: g.updatedAt.getTime(),
+      });
+    },
+    async update(id, p) {
+      const row: Record<string, Param> = {};
+      if (p.name !== undefined) row.name = p.name;
+      if (p.description !== undefined) row.description = p.description;
+      if (p.email !== undefined) row.email = p.email;
+      if (p.posixGid !== undefined) row.posix_gid = p.posixGid;
+      if (p.posixName !== undefined) row.posix_name = p.posixName;
+      if (p.radiusReply !== undefined) row.radius_reply = JSON.stringify(p.radiusReply);
+      if (Object.keys(row).length === 0) return;
+      row.updated_at = Date.now();
+      await sql.update('user_groups', id, row);
+    },
+    async delete(id) {
+      await sql.exec('DELETE FROM user_group_members WHERE group_id = $1', [id]);
+      await sql.exec('DELETE FROM user_groups WHERE id = $1', [id]);
+    },
+    get: (id) => one('g.id = $1', [id]),
+    getByName: (name) => one('LOWER(g.name) = $1', [name.toLowerCase()]),
+    async getMany(ids) {
+      if (ids.length === 0) return [];
+      const p: Param[] = [];
+      return (await sql.rows(`SELECT * FROM user_groups g WHERE g.id IN (${inList(p, ids)}) ORDER BY g.name`, p)).map(toGroup);
+    },
+    async query(q: Query<GroupAttr>): Promise<Page<UserGroup>> {
+      const params: Param[] = [];
+      const where = q.filter ? filterToSql(q.filter, GROUP_COLUMNS, params) : '1 = 1';
+      const n = await sql.one(`SELECT COUNT(*) AS n FROM user_groups g WHERE ${where}`, params);
+      const pp = [...params];
+      const rows = await sql.rows(
+        `SELECT * FROM user_groups g WHERE ${where} ORDER BY ${sortToSql(q.sort, GROUP_COLUMNS, 'g.id')} LIMIT $${pp.push(q.limit)} OFFSET $${pp.push(q.offset)}`,
+        pp,
+      );
+      return { total: toNum(n?.n ?? 0), items: rows.map(toGroup) };
+    },
+    async addMember(groupId, userId) {
+      return (
+        (await sql.changed(
+          'INSERT INTO user_group_members (group_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1 AS changed',
+          [groupId, userId, Date.now()],
+        )) > 0
+      );
+    },
+    async removeMember(groupId, userId) {
+      return (await sql.changed('DELETE FROM user_group_members WHERE group_id = $1 AND user_id = $2 RETURNING 1 AS changed', [groupId, userId])) > 0;
+    },
+    async memberIds(groupId, limit, offset) {
+      const n = await sql.one('SELECT COUNT(*) AS n FROM user_group_members WHERE group_id = $1', [groupId]);
+      const rows = await sql.rows('SELECT user_id FROM user_group_members WHERE group_id = $1 ORDER BY user_id LIMIT $2 OFFSET $3', [groupId, limit, offset]);
+      return { total: toNum(n?.n ?? 0), items: rows.map((r) => toStr(r.user_id)) };
+    },
+    async groupIdsOf(userId) {
+      return (await sql.rows('SELECT group_id FROM user_group_members WHERE user_id = $1', [userId])).map((r) => toStr(r.group_id));
+    },
+  };
+}

@@ -1,0 +1,234 @@
+import type { Page, Query, UserAttr } from '../../core/directory/filter.js';
+import type { AuthState, User, UserCredentials, UserUpdate } from '../../core/directory/types.js';
+import type { UserForAuth, UserRepository } from '../../core/ports.js';
+import { filterToSql, sortToSql, type ColumnMap } from '../filter-sql.js';
+import { fromJson, inList, ms, toBool, toDate, toDateOrNull, toNum, toNumOrNull, toStr, type Param, type Row, type Sql } from '../sql.js';
+
+export const USER_COLUMNS: ColumnMap<UserAttr> = {
+  id: { expr: 'u.id', kind: 'id' },
+  username: { expr: 'u.username', kind: 'lower' },
+  email: { expr: 'u.email', kind: 'lower' },
+  firstname: { expr: 'u.firstname', kind: 'ci' },
+  lastname: { expr: 'u.lastname', kind: 'ci' },
+  displayname: { expr: 'u.displayname', kind: 'ci' },
+  state: { expr: 'u.state', kind: 'upper' },
+  unixUid: { expr: 'u.unix_uid', kind: 'int' },
+  unixGuid: { expr: 'u.unix_guid', kind: 'int' },
+  ldapBindingUser: { expr: 'u.ldap_binding_user', kind: 'bool' },
+  hasPassword: { expr: '(u.password_hash IS NOT NULL)', kind: 'bool' },
+  totpEnrolled: { expr: 'u.totp_enrolled', kind: 'bool' },
+  enableUserPortalMultifactor: { expr: 'u.enable_user_portal_multifactor', kind: 'bool' },
+  passwordExpiredFlag: { expr: 'u.password_expired', kind: 'bool' },
+  jobTitle: { expr: 'u.job_title', kind: 'ci' },
+  department: { expr: 'u.department', kind: 'ci' },
+  company: { expr: 'u.company', kind: 'ci' },
+  location: { expr: 'u.location', kind: 'ci' },
+  employeeIdentifier: { expr: 'u.employee_identifier', kind: 'ci' },
+  description: { expr: 'u.description', kind: 'ci' },
+  createdAt: { expr: 'u.created_at', kind: 'time' },
+  memberOf: {
+    expr: 'u.id IN (SELECT user_id FROM user_group_members WHERE group_id = ?)',
+    kind: 'sub',
+    present: 'u.id IN (SELECT user_id FROM user_group_members)',
+  },
+  lockedAt: { expr: 'a.locked_at', kind: 'time' },
+};
+
+const PROFILE = `u.id, u.username, u.email, u.firstname, u.lastname, u.displayname, u.state,
+  (u.password_hash IS NOT NULL) AS has_password, u.password_changed_at, u.password_expired, u.totp_enrolled,
+  u.enable_user_portal_multifactor, u.mfa_exclusion, u.mfa_exclusion_until, u.ldap_binding_user, u.unix_uid,
+  u.unix_guid, u.job_title, u.department, u.company, u.location, u.employee_identifier, u.description,
+  u.attributes, u.created_at, u.updated_at, a.locked_at`;
+const FROM = 'users u LEFT JOIN auth_state a ON a.subject_id = u.id';
+
+export function toUser(r: Row): User {
+  return {
+    id: toStr(r.id),
+    username: toStr(r.username),
+    email: toStr(r.email),
+    firstname: toStr(r.firstname),
+    lastname: toStr(r.lastname),
+    displayname: toStr(r.displayname),
+    state: toStr(r.state) as User['state'],
+    hasPassword: toBool(r.has_password),
+    passwordChangedAt: toDateOrNull(r.password_changed_at),
+    passwordExpiredFlag: toBool(r.password_expired),
+    totpEnrolled: toBool(r.totp_enrolled),
+    enableUserPortalMultifactor: toBool(r.enable_user_portal_multifactor),
+    mfaExclusion: toBool(r.mfa_exclusion),
+    mfaExclusionUntil: toDateOrNull(r.mfa_exclusion_until),
+    ldapBindingUser: toBool(r.ldap_binding_user),
+    unixUid: toNum(r.unix_uid),
+    unixGuid: toNum(r.unix_guid),
+    jobTitle: toStr(r.job_title),
+    department: toStr(r.department),
+    company: toStr(r.company),
+    location: toStr(r.location),
+    employeeIdentifier: toStr(r.employee_identifier),
+    description: toStr(r.description),
+    attributes: fromJson(r.attributes, []),
+    lockedAt: toDateOrNull(r.locked_at),
+    createdAt: toDate(r.created_at),
+    updatedAt: toDate(r.updated_at),
+  };
+}
+
+function toCredentials(r: Row): UserCredentials {
+  return {
+    passwordHash: (r.password_hash as string | null) ?? null,
+    passwordHistory: fromJson(r.password_history, []),
+    totpSecret: (r.totp_secret as string | null) ?? null,
+    totpPendingSecret: (r.totp_pending_secret as string | null) ?? null,
+  };
+}
+
+export function toAuthState(r: Row): AuthState {
+  return {
+    failedCount: toNum(r.failed_count ?? 0),
+    lastFailedAt: toDateOrNull(r.last_failed_at),
+    lockedAt: toDateOrNull(r.locked_at),
+    lastTotpStep: toNumOrNull(r.last_totp_step),
+  };
+}
+
+/** Domain field → column, for updates. */
+const UPDATE_COLUMNS: Record<keyof UserUpdate, string> = {
+  username: 'username',
+  email: 'email',
+  firstname: 'firstname',
+  lastname: 'lastname',
+  displayname: 'displayname',
+  state: 'state',
+  passwordChangedAt: 'password_changed_at',
+  passwordExpiredFlag: 'password_expired',
+  totpEnrolled: 'totp_enrolled',
+  enableUserPortalMultifactor: 'enable_user_portal_multifactor',
+  mfaExclusion: 'mfa_exclusion',
+  mfaExclusionUntil: 'mfa_exclusion_until',
+  ldapBindingUser: 'ldap_binding_user',
+  unixUid: 'unix_uid',
+  unixGuid: 'unix_guid',
+  jobTitle: 'job_title',
+  department: 'department',
+  company: 'company',
+  location: 'location',
+  employeeIdentifier: 'employee_identifier',
+  description: 'description',
+  attributes: 'attributes',
+};
+
+function toParam(v: unknown): Param {
+  if (v instanceof Date) return v.getTime();
+  if (Array.isArray(v)) return JSON.stringify(v);
+  if (v === undefined) return null;
+  return v as Param;
+}
+
+export function createUserRepository(sql: Sql): UserRepository {
+  const byWhere = async (where: string, params: Param[]) => {
+    const r = await sql.one(`SELECT ${PROFILE} FROM ${FROM} WHERE ${where}`, params);
+    return r ? toUser(r) : null;
+  };
+  return {
+    async create(u, c) {
+      await sql.insert('users', {
+        id: u.id,
+        username: u.username,
+        email: u.email,
+        firstname: u.firstname,
+        lastname: u.lastname,
+        displayname: u.displayname,
+        state: u.state,
+        password_hash: c.passwordHash,
+        password_changed_at: ms(u.passwordChangedAt),
+        password_expired: u.passwordExpiredFlag,
+        password_history: JSON.stringify(c.passwordHistory),
+        totp_secret: c.totpSecret,
+        totp_pending_secret: c.totpPendingSecret,
+        totp_enrolled: u.totpEnrolled,
+        enable_user_portal_multifactor: u.enableUserPortalMultifactor,
+        mfa_exclusion: u.mfaExclusion,
+        mfa_exclusion_until: ms(u.mfaExclusionUntil),
+        ldap_binding_user: u.ldapBindingUser,
+        unix_uid: u.unixUid,
+        unix_guid: u.unixGuid,
+        job_title: u.jobTitle,
+        department: u.department,
+        company: u.company,
+        location: u.location,
+        employee_identifier: u.employeeIdentifier,
+        description: u.description,
+        attributes: JSON.stringify(u.attributes),
+        created_at: u.createdAt.getTime(),
+        updated_at: u.updatedAt.getTime(),
+      });
+    },
+    async update(id, patch) {
+      const row: Record<string, Param> = {};
+      for (const [k, v] of Object.entries(patch)) {
+        const col = UPDATE_COLUMNS[k as keyof UserUpdate];
+        if (col && v !== undefined) row[col] = toParam(v);
+      }
+      if (Object.keys(row).length === 0) return;
+      row.updated_at = Date.now();
+      await sql.update('users', id, row);
+    },
+    async updateCredentials(id, c) {
+      const row: Record<string, Param> = {};
+      if (c.passwordHash !== undefined) row.password_hash = c.passwordHash;
+      if (c.passwordHistory !== undefined) row.password_history = JSON.stringify(c.passwordHistory);
+      if (c.totpSecret !== undefined) row.totp_secret = c.totpSecret;
+      if (c.totpPendingSecret !== undefined) row.totp_pending_secret = c.totpPendingSecret;
+      if (Object.keys(row).length === 0) return;
+      row.updated_at = Date.now();
+      await sql.update('users', id, row);
+    },
+    async delete(id) {
+      await sql.exec('DELETE FROM users WHERE id = $1', [id]);
+    },
+    get: (id) => byWhere('u.id = $1', [id]),
+    getByUsername: (username) => byWhere('u.username = $1', [username.toLowerCase()]),
+    getByEmail: (email) => byWhere('u.email = $1', [email.toLowerCase()]),
+    async getMany(ids) {
+      if (ids.length === 0) return [];
+      const params: Param[] = [];
+      const rows = await sql.rows(`SELECT ${PROFILE} FROM ${FROM} WHERE u.id IN (${inList(params, ids)}) ORDER BY u.username`, params);
+      return rows.map(toUser);
+    },
+    async getCredentials(id) {
+      const r = await sql.one('SELECT password_hash, password_history, totp_secret, totp_pending_secret FROM users WHERE id = $1', [id]);
+      return r ? toCredentials(r) : null;
+    },
+    async findForAuth(login): Promise<UserForAuth | null> {
+      // Usernames cannot contain "@", so a login with one is an email; each branch uses its unique index.
+      const column = login.includes('@') ? 'u.email' : 'u.username';
+      const r = await sql.one(
+        `SELECT ${PROFILE}, u.password_hash, u.password_history, u.totp_secret, u.totp_pending_secret,
+           a.failed_count, a.last_failed_at, a.last_totp_step
+         FROM ${FROM} WHERE ${column} = $1`,
+        [login],
+      );
+      return r ? { user: toUser(r), credentials: toCredentials(r), authState: toAuthState(r) } : null;
+    },
+    async unixIdInUse(n) {
+      const r = await sql.one(
+        `SELECT 1 AS x FROM users WHERE unix_uid = $1 OR unix_guid = $1
+         UNION ALL SELECT 1 AS x FROM user_groups WHERE posix_gid = $1`,
+        [n],
+      );
+      return r !== null;
+    },
+    async query(q: Query<UserAttr>): Promise<Page<User>> {
+      const params: Param[] = [];
+      const where = q.filter ? filterToSql(q.filter, USER_COLUMNS, params) : '1 = 1';
+      const countRow = await sql.one(`SELECT COUNT(*) AS n FROM ${FROM} WHERE ${where}`, params);
+      const order = sortToSql(q.sort, USER_COLUMNS, 'u.id');
+      const pageParams = [...params];
+      const rows = await sql.rows(
+        `SELECT ${PROFILE} FROM ${FROM} WHERE ${where} ORDER BY ${order} LIMIT $${pageParams.push(q.limit)} OFFSET $${pageParams.push(q.offset)}`,
+        pageParams,
+      );
+      return { total: toNum(countRow?.n ?? 0), items: rows.map(toUser) };
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import type { MutexInterface } from 'async-mutex';
+
+export type Param = string | number | boolean | null;
+export type Row = Record<string, unknown>;
+
+/**
+ * A thin SQL runner over Sequelize's connection and transaction handling. Repositories write
+ * portable SQL (SQLite ≥ 3.35 and PostgreSQL 15 both take it) with `$n` bound parameters; every
+ * value is bound, never interpolated.
+ *
+ * On SQLite, writes outside a transaction take the store's writer lock (one writer at a time is
+ * what SQLite allows; waiting in-process beats SQLITE_BUSY). Inside a transaction the lock is
+ * already held by the transaction itself.
+ */
+export class Sql {
+  constructor(
+    readonly sequelize: Sequelize,
+    readonly dialect: 'sqlite' | 'postgres',
+    private readonly transaction: Transaction | undefined,
+    private readonly writerLock: MutexInterface | null,
+  ) {}
+
+  /** Rows of a SELECT (or of a write with RETURNING, when `write` is set). */
+  async rows<T extends Row = Row>(sql: string, params: Param[] = [], write = false): Promise<T[]> {
+    // Sequelize's SQLite dialect runs any SQL starting with "INSERT INTO" without fetching rows, which
+    // loses RETURNING rows; a leading comment keeps it on the row-fetching path (harmless to PostgreSQL).
+    const text = write ? `/* returning */ ${sql}` : sql;
+    const run = () =>
+      this.sequelize.query(text, {
+        bind: params,
+        type: QueryTypes.SELECT,
+        transaction: this.transaction,
+        logging: false,
+      }) as Promise<T[]>;
+    return write && this.writerLock && !this.transaction ? this.writerLock.runExclusive(run) : run();
+  }
+
+  async one<T extends Row = Row>(sql: string, params: Param[] = []): Promise<T | null> {
+    const r = await this.rows<T>(sql, params);
+    return r[0] ?? null;
+  }
+
+  /** A write whose effect is not counted. */
+  async exec(sql: string, params: Param[] = []): Promise<void> {
+    const run = () =>
+      this.sequelize.query(sql, { bind: params, type: QueryTypes.RAW, transaction: this.transaction, logging: false });
+    await (this.writerLock && !this.transaction ? this.writerLock.runExclusive(run) : run());
+  }
+
+  /**
+   * A write that ends in `RETURNING …`: the number of rows it changed. (The two drivers report
+   * affected rows differently; RETURNING is the portable way.)
+   */
+  async changed(sql: string, params: Param[] = []): Promise<number> {
+    return (await this.rows(sql, params, true)).length;
+  }
+
+  /** A write ending in `RETURNING …`, with its rows. */
+  returning<T extends Row = Row>(sql: string, params: Param[] = []): Promise<T[]> {
+    return this.rows<T>(sql, params, true);
+  }
+
+  /** `INSERT INTO table (cols) VALUES (...)` from a column → value record. */
+  insert(table: string, row: Record<string, Param>): Promise<void> {
+    const cols = Object.keys(row);
+    const sql = `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`;
+    return this.exec(sql, cols.map((c) => row[c] ?? null));
+  }
+
+  /** `UPDATE table SET … WHERE id = $n`; does nothing for an empty change set. */
+  update(table: string, id: string, row: Record<string, Param>, idColumn = 'id'): Promise<number> {
+    const cols = Object.keys(row);
+    if (cols.length === 0) return Promise.resolve(0);
+    const sets = cols.map((c, i) => `${c} = $${i + 1}`).join(', ');
+    return this.changed(`UPDATE ${table} SET ${sets} WHERE ${idColumn} = $${cols.length + 1} RETURNING 1 AS changed`, [
+      ...cols.map((c) => row[c] ?? null),
+      id,
+    ]);
+  }
+}
+
+// Column conversions: SQLite returns booleans as 0/1, PostgreSQL returns BIGINT as strings.
+export const toBool = (v: unknown): boolean => v === true || v === 1 || v === '1' || v === 't';
+export const toNum = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+export const toNumOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : toNum(v));
+export const toDate = (v: unknown): Date => new Date(toNum(v));
+export const toDateOrNull = (v: unknown): Date | null => (v === null || v === undefined ? null : new Date(toNum(v)));
+export const toStr = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
+export const ms = (d: Date | null | undefined): number | null => (d ? d.getTime() : null);
+
+export function fromJson<T>(v: unknown, fallback: T): T {
+  if (typeof v !== 'string' || v === '') return fallback;
+  try {
+    return JSON.parse(v) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+/** `$a, $b, …` placeholders for an IN list, appending the values to `params`. */
+export function inList(params: Param[], values: Param[]): string {
+  return values.map((v) => `$${params.push(v)}`).join(', ');
+}
