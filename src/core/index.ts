@@ -72,6 +72,12 @@ export function createCore(o: CoreOptions) {
     admins,
     apiKeys,
     insights: createInsightsService({ store: o.store, audit, now: () => o.clock.now() }),
+    /** Reads the organisation (if any) so that audit events carry its id; for tools that do not bootstrap. */
+    async load() {
+      const org = await o.store.repos.organizations.get();
+      if (org) organizationId = org.id;
+      return org;
+    },
     /** Seeds an empty store; also tells the audit trail which organisation it belongs to. */
     bootstrap: (input: BootstrapInput) =>
       bootstrap({ store: o.store, clock: o.clock, admins, apiKeys, setOrganizationId: (id) => (organizationId = id) }, input),

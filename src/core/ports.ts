@@ -171,6 +171,8 @@ export interface AdminRepository {
 export interface ApiKeyRepository {
   create(key: ApiKey, keyHash: string): Promise<void>;
   findByHash(keyHash: string): Promise<ApiKey | null>;
+  /** The stored SHA-256 of a key (backups only). */
+  getHash(id: string): Promise<string | null>;
   list(): Promise<ApiKey[]>;
   delete(id: string): Promise<void>;
   touch(id: string, at: Date): Promise<void>;

@@ -77,7 +77,10 @@ export function filterToSql<A extends string>(f: DirectoryFilter<A>, columns: Co
     case 'or':
       return f.filters.length === 0 ? FALSE : `(${f.filters.map((x) => filterToSql(x, columns, params)).join(' OR ')})`;
     case 'not':
-      return `NOT (${filterToSql(f.filter, columns, params)})`;
+      // A comparison with a missing (NULL) value is FALSE in directory terms (RFC 4511 §4.5.1.7:
+      // an absent attribute does not match), so its negation is TRUE; SQL would make it NULL and
+      // drop the row.
+      return `NOT COALESCE(${filterToSql(f.filter, columns, params)}, ${FALSE})`;
   }
   const spec = columns[f.attr];
   if (!spec) return FALSE;

@@ -2,7 +2,8 @@ import { Mutex, withTimeout } from 'async-mutex';
 import { ConnectionError, TimeoutError, UniqueConstraintError, type Sequelize } from 'sequelize';
 import { DomainError } from '../core/errors.js';
 import type { Repositories, Store } from '../core/ports.js';
-import { openSequelize, type ConnectionOptions } from './connection.js';
+import { openSequelize, sqlitePathOf, type ConnectionOptions } from './connection.js';
+import { createPgDriver, createSqliteDriver } from './driver.js';
 import { migrate } from './migrate.js';
 import {
   createAdminRepository,
@@ -74,7 +75,9 @@ export async function openStore(o: ConnectionOptions & { migrate?: boolean }): P
     throw mapError(err);
   }
   const migrated = o.migrate === false ? [] : await migrate(sequelize);
-  const base = repositories(new Sql(sequelize, dialect, undefined, writerLock));
+  const file = sqlitePathOf(o);
+  const driver = dialect === 'sqlite' && file ? await createSqliteDriver(file) : createPgDriver(sequelize);
+  const base = repositories(new Sql(sequelize, dialect, undefined, writerLock, driver));
 
   const store: Store = {
     repos: base,
@@ -96,6 +99,7 @@ export async function openStore(o: ConnectionOptions & { migrate?: boolean }): P
     },
     async close() {
       if (writerLock) await writerLock.waitForUnlock().catch(() => undefined);
+      await driver.close();
       await sequelize.close();
     },
   };

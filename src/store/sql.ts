@@ -1,5 +1,6 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import type { MutexInterface } from 'async-mutex';
+import type { Driver } from './driver.js';
 
 export type Param = string | number | boolean | null;
 export type Row = Record<string, unknown>;
@@ -19,10 +20,18 @@ export class Sql {
     readonly dialect: 'sqlite' | 'postgres',
     private readonly transaction: Transaction | undefined,
     private readonly writerLock: MutexInterface | null,
+    /** Driver-level statements outside transactions (see driver.ts). */
+    private readonly driver: Driver | null = null,
   ) {}
 
   /** Rows of a SELECT (or of a write with RETURNING, when `write` is set). */
   async rows<T extends Row = Row>(sql: string, params: Param[] = [], write = false): Promise<T[]> {
+    if (!this.transaction && this.driver) {
+      const driver = this.driver;
+      if (!write) return (await driver.all(sql, params)) as T[];
+      const run = () => driver.write(sql, params) as Promise<T[]>;
+      return this.writerLock ? this.writerLock.runExclusive(run) : run();
+    }
     // Sequelize's SQLite dialect runs any SQL starting with "INSERT INTO" without fetching rows, which
     // loses RETURNING rows; a leading comment keeps it on the row-fetching path (harmless to PostgreSQL).
     const text = write ? `/* returning */ ${sql}` : sql;
@@ -43,6 +52,10 @@ export class Sql {
 
   /** A write whose effect is not counted. */
   async exec(sql: string, params: Param[] = []): Promise<void> {
+    if (!this.transaction && this.driver) {
+      await this.rows(sql, params, true);
+      return;
+    }
     const run = () =>
       this.sequelize.query(sql, { bind: params, type: QueryTypes.RAW, transaction: this.transaction, logging: false });
     await (this.writerLock && !this.transaction ? this.writerLock.runExclusive(run) : run());

@@ -149,6 +149,9 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
   ) => {
     const ev = EVENT_OF[req.protocol];
     const input: AuditInput = {
+      // Protocol fields first: they may add to the event but never replace what core decided.
+      ...(req.audit ?? {}),
+      ...extra,
       event_type: ev.type,
       service: ev.service,
       success,
@@ -160,8 +163,6 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
       ...(req.resource.type !== 'user_portal'
         ? { resource: { id: req.resource.id, type: req.resource.type, name: req.resource.name } }
         : {}),
-      ...extra,
-      ...(req.audit ?? {}),
     };
     d.audit.record(input);
   };

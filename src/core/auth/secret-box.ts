@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { SecretBox } from '../ports.js';
 
 const VERSION = 'v1';
+const TAG_LENGTH = 16;
 
 /**
  * AES-256-GCM secret box for secrets at rest (TOTP seeds, RADIUS shared secrets, signing keys).
@@ -13,7 +14,7 @@ export function createSecretBox(key: Buffer): SecretBox {
   return {
     seal(plaintext, context) {
       const iv = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', key, iv);
+      const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_LENGTH });
       cipher.setAAD(Buffer.from(context, 'utf8'));
       const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
       const tag = cipher.getAuthTag();
@@ -24,9 +25,12 @@ export function createSecretBox(key: Buffer): SecretBox {
       if (version !== VERSION || iv === undefined || tag === undefined || ct === undefined) {
         throw new Error('sealed secret has an unknown format');
       }
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+      const tagBytes = Buffer.from(tag, 'base64url');
+      // A truncated tag would lower the forgery bar to its length: accept only the full 128 bits.
+      if (tagBytes.length !== TAG_LENGTH) throw new Error('sealed secret has a bad authentication tag');
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), { authTagLength: TAG_LENGTH });
       decipher.setAAD(Buffer.from(context, 'utf8'));
-      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      decipher.setAuthTag(tagBytes);
       return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
     },
   };

@@ -43,6 +43,7 @@ export const USER_ATTRS = {
   totpEnrolled: 'bool',
   enableUserPortalMultifactor: 'bool',
   passwordExpiredFlag: 'bool',
+  passwordChangedAt: 'date',
   jobTitle: 'text',
   department: 'text',
   company: 'text',

@@ -107,7 +107,8 @@ export function mergePasswordPolicy(current: PasswordPolicy, patch: Record<strin
   };
   for (const [key, value] of Object.entries(patch)) {
     const field = `settings.passwordPolicy.${key}`;
-    const rule = POLICY_RULES[key as keyof PasswordPolicy];
+    // Own keys only: "constructor" or "toString" must not pass for a rule.
+    const rule = Object.hasOwn(POLICY_RULES, key) ? POLICY_RULES[key as keyof PasswordPolicy] : undefined;
     if (!rule) throw invalid(field, `unknown password policy setting ${JSON.stringify(key)}`);
     if (rule.kind === 'bool') {
       if (typeof value !== 'boolean') throw invalid(field, 'must be true or false');
@@ -117,7 +118,7 @@ export function mergePasswordPolicy(current: PasswordPolicy, patch: Record<strin
         throw invalid(field, `must be an integer from ${rule.min} to ${rule.max}`);
       }
       (next as unknown as Record<string, unknown>)[key] = value;
-      const flag = enableFor[key as keyof PasswordPolicy];
+      const flag = Object.hasOwn(enableFor, key) ? enableFor[key as keyof PasswordPolicy] : undefined;
       if (flag && !(flag in patch)) (next as unknown as Record<string, unknown>)[flag] = true;
     }
   }

@@ -127,6 +127,10 @@ export function createApiKeyRepository(sql: Sql): ApiKeyRepository {
     async list() {
       return (await sql.rows('SELECT * FROM api_keys ORDER BY created_at, id')).map(toApiKey);
     },
+    async getHash(id) {
+      const r = await sql.one('SELECT key_hash FROM api_keys WHERE id = $1', [id]);
+      return r ? toStr(r.key_hash) : null;
+    },
     async delete(id) {
       await sql.exec('DELETE FROM api_keys WHERE id = $1', [id]);
     },

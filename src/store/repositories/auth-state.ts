@@ -52,7 +52,8 @@ export function createAuthStateRepository(sql: Sql): AuthStateRepository {
     },
 
     async clearFailures(subjectId) {
-      await sql.exec('UPDATE auth_state SET failed_count = 0, last_failed_at = NULL WHERE subject_id = $1 AND failed_count <> 0', [subjectId]);
+      // locked_count goes too: otherwise a lock that survives (RADIUS "maintain") could be reported as new again.
+      await sql.exec('UPDATE auth_state SET failed_count = 0, last_failed_at = NULL, locked_count = NULL WHERE subject_id = $1 AND failed_count <> 0', [subjectId]);
     },
 
     async unlock(subjectId, onlyIfLockedAt) {

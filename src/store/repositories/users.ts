@@ -19,6 +19,7 @@ export const USER_COLUMNS: ColumnMap<UserAttr> = {
   totpEnrolled: { expr: 'u.totp_enrolled', kind: 'bool' },
   enableUserPortalMultifactor: { expr: 'u.enable_user_portal_multifactor', kind: 'bool' },
   passwordExpiredFlag: { expr: 'u.password_expired', kind: 'bool' },
+  passwordChangedAt: { expr: 'u.password_changed_at', kind: 'time' },
   jobTitle: { expr: 'u.job_title', kind: 'ci' },
   department: { expr: 'u.department', kind: 'ci' },
   company: { expr: 'u.company', kind: 'ci' },

@@ -1,0 +1,86 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { Core } from '../core/index.js';
+import { directoryResourceRoutes } from './api/directory-resources.js';
+import { insightsRoutes } from './api/insights.js';
+import { organizationRoutes } from './api/organizations.js';
+import { ErrorSchema } from './api/schemas.js';
+import { userGroupRoutes } from './api/user-groups.js';
+import { userRoutes } from './api/users.js';
+import { registerApiKeyAuth } from './plugins/api-auth.js';
+import { registerErrorHandling } from './plugins/errors.js';
+
+export interface HttpOptions {
+  core: Core;
+  logger: FastifyBaseLogger;
+  /** External base URL (SAML entity IDs, links); read lazily because port 0 is known only after listen. */
+  publicUrl: () => string;
+  trustProxy: boolean;
+  bodyLimitBytes: number;
+  /** Readiness: every listener is up and the store answers. */
+  ready: () => Promise<boolean>;
+  version: string;
+}
+
+/** Builds the HTTP endpoint without listening (tests use `inject`, the appliance calls `listen`). */
+export async function buildHttpApp(o: HttpOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: o.logger,
+    trustProxy: o.trustProxy,
+    bodyLimit: o.bodyLimitBytes,
+    // Ids and paths are short; longer parameters are abuse.
+    routerOptions: { maxParamLength: 200 },
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addSchema(ErrorSchema);
+  registerErrorHandling(app);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Gatehouse REST API',
+        version: o.version,
+        description: 'A JumpCloud-compatible subset: systemusers (v1), usergroups (v2), associations, LDAP and RADIUS servers, SAML applications, systems, Directory Insights.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
+  app.get(
+    '/health',
+    {
+      schema: {
+        tags: ['health'],
+        security: [],
+        response: { 200: Type.Object({ status: Type.String() }), 503: Type.Object({ status: Type.String() }) },
+      },
+    },
+    async (_req, reply) => ((await o.ready()) ? { status: 'ok' } : reply.code(503).send({ status: 'unavailable' })),
+  );
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(async (api) => {
+    registerApiKeyAuth(api, o.core);
+    await api.register(userRoutes(o.core));
+    await api.register(userGroupRoutes(o.core));
+    await api.register(directoryResourceRoutes(o.core, o.publicUrl));
+    await api.register(organizationRoutes(o.core));
+  }, { prefix: '/api' });
+
+  await app.register(async (insights) => {
+    registerApiKeyAuth(insights, o.core);
+    await insights.register(insightsRoutes(o.core));
+  }, { prefix: '/insights' });
+
+  return app;
+}

@@ -1,0 +1,82 @@
+import 'reflect-metadata';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+
+// @peculiar/x509 is typed against the DOM's Crypto; Node's webcrypto is that implementation.
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+export interface KeyAndCertificate {
+  keyPem: string;
+  certPem: string;
+}
+
+const RSA = {
+  name: 'RSASSA-PKCS1-v1_5',
+  hash: 'SHA-256',
+  publicExponent: new Uint8Array([1, 0, 1]),
+  modulusLength: 2048,
+} as const;
+
+function toPem(der: ArrayBuffer, label: string): string {
+  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
+}
+
+/**
+ * A self-signed RSA-2048 / SHA-256 certificate. Used for the TLS listeners on first start (the
+ * admin replaces it with their own) and for SAML signing keys.
+ */
+export async function createSelfSignedCertificate(o: {
+  commonName: string;
+  dnsNames?: string[];
+  ipAddresses?: string[];
+  days: number;
+}): Promise<KeyAndCertificate> {
+  const keys = await webcrypto.subtle.generateKey(RSA, true, ['sign', 'verify']);
+  const san = [
+    ...(o.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(o.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+  ];
+  const now = Date.now();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomBytes(16).toString('hex').replace(/^[89a-f]/, '1'),
+    name: `CN=${o.commonName.replace(/[,+="\\<>;]/g, '')}`,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + o.days * 86_400_000),
+    signingAlgorithm: RSA,
+    keys: keys as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'],
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      ...(san.length > 0 ? [new x509.SubjectAlternativeNameExtension(san)] : []),
+    ],
+  });
+  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
+  return { keyPem: toPem(pkcs8, 'PRIVATE KEY'), certPem: cert.toString('pem') + '\n' };
+}
+
+/**
+ * The TLS key and certificate in `dir` (tls.key, tls.crt), generated on first start. An admin
+ * replaces them with their own files; a pair that does not parse is an error, never overwritten.
+ */
+export async function ensureTlsCertificate(dir: string, hostname: string): Promise<KeyAndCertificate & { generated: boolean }> {
+  const keyFile = join(dir, 'tls.key');
+  const certFile = join(dir, 'tls.crt');
+  if (existsSync(keyFile) && existsSync(certFile)) {
+    const pair = { keyPem: readFileSync(keyFile, 'utf8'), certPem: readFileSync(certFile, 'utf8') };
+    new X509Certificate(pair.certPem); // throws on a broken certificate
+    return { ...pair, generated: false };
+  }
+  mkdirSync(dir, { recursive: true });
+  const pair = await createSelfSignedCertificate({
+    commonName: hostname,
+    dnsNames: [...new Set([hostname, 'localhost'])],
+    ipAddresses: ['127.0.0.1', '::1'],
+    days: 825,
+  });
+  writeFileSync(keyFile, pair.keyPem, { mode: 0o600 });
+  writeFileSync(certFile, pair.certPem, { mode: 0o644 });
+  return { ...pair, generated: true };
+}

@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAppliance, type Appliance } from '../../src/appliance.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { Clock } from '../../src/core/ports.js';
+import { createLogger } from '../../src/logger.js';
+
+export const TEST_API_KEY = 'test-api-key-0123456789abcdefghij';
+export const TEST_ADMIN_EMAIL = 'admin@example.com';
+export const TEST_ADMIN_PASSWORD = 'correct-horse-battery-7';
+
+export interface RunningAppliance {
+  appliance: Appliance;
+  httpUrl: string;
+  apiKey: string;
+  dataDir: string;
+  /** fetch against the appliance with the API key and JSON body handling. */
+  // `any`: tests assert JSON bodies field by field; typing every response shape here would only restate the schemas.
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole appliance in-process on loopback with free ports and a fresh temporary data dir
+ * (SQLite by default; pass `databaseUrl` for PostgreSQL).
+ */
+export async function startAppliance(
+  overrides: Record<string, unknown> = {},
+  opts: { clock?: Clock; dataDir?: string; keepData?: boolean } = {},
+): Promise<RunningAppliance> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      dataDir: join(dataDir, 'data'),
+      certsDir: join(dataDir, 'certs'),
+      bindAddress: '127.0.0.1',
+      logLevel: 'silent',
+      http: { port: 0 },
+      ldap: { port: 0, ldapsPort: 0 },
+      radius: { port: 0, accountingPort: 0 },
+      audit: { flushIntervalMs: 10 },
+      bootstrap: { apiKey: TEST_API_KEY, adminEmail: TEST_ADMIN_EMAIL, adminPassword: TEST_ADMIN_PASSWORD },
+      ...overrides,
+    },
+  });
+  const appliance = await createAppliance(config, { clock: opts.clock, logger: createLogger('silent') });
+  const endpoints = await appliance.start();
+  const httpUrl = `http://127.0.0.1:${endpoints.http.port}`;
+  return {
+    appliance,
+    httpUrl,
+    apiKey: TEST_API_KEY,
+    dataDir,
+    async api(method, path, body, headers = {}) {
+      const res = await fetch(httpUrl + path, {
+        method,
+        headers: {
+          'x-api-key': TEST_API_KEY,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...headers,
+        },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        /* not JSON: keep the text */
+      }
+      return { status: res.status, body: parsed, headers: res.headers };
+    },
+    async stop() {
+      await appliance.stop();
+      if (!opts.keepData && !opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
