@@ -10,7 +10,7 @@ import { ErrorSchema } from './api/schemas.js';
 import { userGroupRoutes } from './api/user-groups.js';
 import { userRoutes } from './api/users.js';
 import { registerApiKeyAuth } from './plugins/api-auth.js';
-import { registerErrorHandling } from './plugins/errors.js';
+import { registerErrorHandling, sendError } from './plugins/errors.js';
 
 export interface HttpOptions {
   core: Core;
@@ -33,7 +33,18 @@ export async function buildHttpApp(o: HttpOptions): Promise<FastifyInstance> {
     // Ids and paths are short; longer parameters are abuse.
     routerOptions: { maxParamLength: 200 },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    // Errors the router raises before any handler (a too-long parameter, a malformed URL) get the same JSON shape.
+    frameworkErrors: (err, _req, reply) => {
+      const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      return sendError(reply, status, err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'path parameter too long' : err.message);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // A POST without a body (e.g. resetmfa, totp) is an empty object, so that optional bodies stay
+  // optional and a required field is reported by name rather than as "body must be object".
+  app.addHook('preValidation', async (req) => {
+    if (req.body === undefined && (req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH')) req.body = {};
+  });
 
   app.addSchema(ErrorSchema);
   registerErrorHandling(app);

@@ -1,15 +1,17 @@
 import type { DirectoryFilter, FilterValue, SortKey } from '../core/directory/filter.js';
+import { fold } from './fold.js';
 import type { Param } from './sql.js';
 
 /**
  * How an attribute is stored and matched:
- * - `lower`: text stored lower-case (username, email): compared directly, so indexes apply;
- * - `ci`: free text compared case-insensitively through LOWER();
+ * - `lower`: text stored folded (username, email, and the `_lc` shadow columns of free text, see
+ *   migration 0002): compared with the value folded the same way, so indexes apply and non-ASCII
+ *   letters match whatever their case;
  * - `upper`: enumerations stored upper-case (state);
  * - `int`, `bool`, `time` (epoch ms), `id`;
  * - `sub`: membership through a sub-select; `expr` contains `?` where the bound value goes.
  */
-export type ColumnKind = 'lower' | 'ci' | 'upper' | 'int' | 'bool' | 'time' | 'id' | 'sub';
+export type ColumnKind = 'lower' | 'upper' | 'int' | 'bool' | 'time' | 'id' | 'sub';
 
 export interface ColumnSpec {
   expr: string;
@@ -31,8 +33,7 @@ function escapeLike(s: string): string {
 function coerce(spec: ColumnSpec, value: FilterValue): Param | undefined {
   switch (spec.kind) {
     case 'lower':
-    case 'ci':
-      return String(value).toLowerCase();
+      return fold(String(value));
     case 'upper':
       return String(value).toUpperCase();
     case 'id':
@@ -54,11 +55,6 @@ function coerce(spec: ColumnSpec, value: FilterValue): Param | undefined {
       return undefined;
     }
   }
-}
-
-/** The SQL expression values are compared against for this column. */
-function lhs(spec: ColumnSpec): string {
-  return spec.kind === 'ci' ? `LOWER(${spec.expr})` : spec.expr;
 }
 
 /**
@@ -86,20 +82,20 @@ export function filterToSql<A extends string>(f: DirectoryFilter<A>, columns: Co
   if (!spec) return FALSE;
   if (f.op === 'present') {
     if (spec.kind === 'sub') return spec.present ?? FALSE;
-    if (spec.kind === 'lower' || spec.kind === 'ci' || spec.kind === 'upper') return `(${spec.expr} IS NOT NULL AND ${spec.expr} <> '')`;
+    if (spec.kind === 'lower' || spec.kind === 'upper') return `(${spec.expr} IS NOT NULL AND ${spec.expr} <> '')`;
     return `${spec.expr} IS NOT NULL`;
   }
   if (f.op === 'substr') {
     if (spec.kind === 'int' || spec.kind === 'bool' || spec.kind === 'time' || spec.kind === 'sub') return FALSE;
     const pattern = `${escapeLike(f.initial ?? '')}%${f.any.map((a) => `${escapeLike(a)}%`).join('')}${escapeLike(f.final ?? '')}`;
-    const value = spec.kind === 'upper' ? pattern.toUpperCase() : pattern.toLowerCase();
-    return `${lhs(spec)} LIKE ${bind(value)} ESCAPE '\\'`;
+    const value = spec.kind === 'upper' ? pattern.toUpperCase() : fold(pattern);
+    return `${spec.expr} LIKE ${bind(value)} ESCAPE '\\'`;
   }
   if (f.op === 'in') {
     const vals = f.values.map((v) => coerce(spec, v)).filter((v): v is Param => v !== undefined);
     if (vals.length === 0) return FALSE;
     if (spec.kind === 'sub') return `(${vals.map((v) => spec.expr.replace('?', bind(v))).join(' OR ')})`;
-    return `${lhs(spec)} IN (${vals.map(bind).join(', ')})`;
+    return `${spec.expr} IN (${vals.map(bind).join(', ')})`;
   }
   const value = coerce(spec, f.value);
   if (value === undefined) return f.op === 'ne' ? TRUE : FALSE;
@@ -110,7 +106,7 @@ export function filterToSql<A extends string>(f: DirectoryFilter<A>, columns: Co
     return FALSE;
   }
   const ops = { eq: '=', ne: '<>', gte: '>=', lte: '<=', gt: '>', lt: '<' } as const;
-  const cmp = `${lhs(spec)} ${ops[f.op]} ${bind(value)}`;
+  const cmp = `${spec.expr} ${ops[f.op]} ${bind(value)}`;
   // NULL never equals anything in SQL; "not equal" should include rows without the value.
   return f.op === 'ne' ? `(${cmp} OR ${spec.expr} IS NULL)` : cmp;
 }
@@ -118,7 +114,7 @@ export function filterToSql<A extends string>(f: DirectoryFilter<A>, columns: Co
 export function sortToSql<A extends string>(sort: SortKey<A>[] | undefined, columns: ColumnMap<A>, tiebreak: string): string {
   const parts = (sort ?? [])
     .filter((s) => columns[s.attr] && columns[s.attr].kind !== 'sub')
-    .map((s) => `${lhs(columns[s.attr])} ${s.desc ? 'DESC' : 'ASC'}`);
+    .map((s) => `${columns[s.attr].expr} ${s.desc ? 'DESC' : 'ASC'}`);
   parts.push(`${tiebreak} ASC`);
   return parts.join(', ');
 }

@@ -43,7 +43,9 @@ function repositories(sql: Sql): Repositories {
 function mapError(err: unknown): unknown {
   if (err instanceof DomainError) return err;
   if (err instanceof UniqueConstraintError) {
-    const field = Object.keys(err.fields ?? {})[0] ?? 'id';
+    // PostgreSQL reports { column: value }, SQLite a list of columns.
+    const fields = err.fields as unknown;
+    const field = (Array.isArray(fields) ? (fields[0] as string | undefined) : Object.keys(err.fields ?? {})[0]) ?? 'id';
     return new DomainError('conflict', 'directory.conflict', `${field} is already in use`, field);
   }
   if (err instanceof ConnectionError || err instanceof TimeoutError) {

@@ -1,6 +1,7 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import type { MutexInterface } from 'async-mutex';
 import type { Driver } from './driver.js';
+import { withFolded } from './fold.js';
 
 export type Param = string | number | boolean | null;
 export type Row = Record<string, unknown>;
@@ -74,15 +75,17 @@ export class Sql {
     return this.rows<T>(sql, params, true);
   }
 
-  /** `INSERT INTO table (cols) VALUES (...)` from a column → value record. */
-  insert(table: string, row: Record<string, Param>): Promise<void> {
+  /** `INSERT INTO table (cols) VALUES (...)` from a column → value record (folded shadows added). */
+  insert(table: string, input: Record<string, Param>): Promise<void> {
+    const row = withFolded(table, input);
     const cols = Object.keys(row);
     const sql = `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`;
     return this.exec(sql, cols.map((c) => row[c] ?? null));
   }
 
-  /** `UPDATE table SET … WHERE id = $n`; does nothing for an empty change set. */
-  update(table: string, id: string, row: Record<string, Param>, idColumn = 'id'): Promise<number> {
+  /** `UPDATE table SET … WHERE id = $n` (folded shadows added); does nothing for an empty change set. */
+  update(table: string, id: string, input: Record<string, Param>, idColumn = 'id'): Promise<number> {
+    const row = withFolded(table, input);
     const cols = Object.keys(row);
     if (cols.length === 0) return Promise.resolve(0);
     const sets = cols.map((c, i) => `${c} = $${i + 1}`).join(', ');

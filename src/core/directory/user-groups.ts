@@ -94,6 +94,14 @@ export function createUserGroupService(d: DirectoryDeps, checkRadiusAttribute: R
     }
     const { allocateGid, ...rest } = p;
     if (allocateGid) rest.posixGid = await allocateUnixId(tx);
+    else if (rest.posixGid !== undefined && rest.posixGid !== null) {
+      // Unique among groups; it may equal a user's uidNumber or gidNumber (see users.ts, ensureUnique).
+      const same = await tx.userGroups.query({ filter: { op: 'eq', attr: 'posixGid', value: rest.posixGid }, limit: 1, offset: 0 });
+      const other = same.items[0];
+      if (other && other.id !== selfId) {
+        throw conflict('attributes.posixGroups[0].id', `gid ${rest.posixGid} is already used by group ${other.name}`);
+      }
+    }
     return rest;
   };
 

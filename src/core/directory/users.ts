@@ -146,7 +146,17 @@ export function createUserService(d: DirectoryDeps) {
     return u;
   };
 
+  /**
+   * Unique per user: username, email and uidNumber. A gidNumber may be shared (it names the user's
+   * primary group, which may be a POSIX group of the directory), and a uidNumber may equal a group's
+   * gidNumber: POSIX keeps the two namespaces apart. Only the allocator keeps them disjoint.
+   */
   const ensureUnique = async (repos: Repositories, p: UserProfilePatch, selfId?: string) => {
+    if (p.unixUid !== undefined) {
+      const same = await repos.users.query({ filter: { op: 'eq', attr: 'unixUid', value: p.unixUid }, limit: 1, offset: 0 });
+      const other = same.items[0];
+      if (other && other.id !== selfId) throw conflict('unix_uid', `unix_uid ${p.unixUid} is already used by ${other.username}`);
+    }
     if (p.username !== undefined) {
       const other = await repos.users.getByUsername(p.username);
       if (other && other.id !== selfId) throw conflict('username', `username ${p.username} is already taken`);
@@ -212,7 +222,6 @@ export function createUserService(d: DirectoryDeps) {
       const now = clock.now();
       const user = await store.transaction(async (tx) => {
         await ensureUnique(tx, p);
-        if (p.unixUid !== undefined && (await tx.users.unixIdInUse(p.unixUid))) throw conflict('unix_uid', `unix_uid ${p.unixUid} is already in use`);
         const unixUid = p.unixUid ?? (await allocateUnixId(tx));
         const u: User = {
           id: newId(now.getTime()),

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
-import type { SystemAttr } from '../../core/directory/filter.js';
+import { SYSTEM_ATTRS, type SystemAttr } from '../../core/directory/filter.js';
 import type { SystemFields } from '../../core/directory/systems.js';
 import { invalid } from '../../core/errors.js';
 import type { Core } from '../../core/index.js';
@@ -147,7 +147,7 @@ export const directoryResourceRoutes = (core: Core, publicUrl: () => string): Fa
       async (req) => {
         const q = req.query;
         const page = await core.systems.list({
-          filter: filterFromTerms(parseFilterTerms(q.filter), SYSTEM_FIELDS),
+          filter: filterFromTerms(parseFilterTerms(q.filter), SYSTEM_FIELDS, SYSTEM_ATTRS),
           sort: parseSort(q.sort, SYSTEM_FIELDS),
           limit: q.limit ?? 10,
           offset: q.skip ?? 0,

@@ -1,5 +1,5 @@
 import { invalid } from '../../core/errors.js';
-import type { DirectoryFilter, FilterValue, SortKey } from '../../core/directory/filter.js';
+import type { AttrType, DirectoryFilter, FilterValue, SortKey } from '../../core/directory/filter.js';
 
 /**
  * JumpCloud list parameters. v1: `filter=field:$op:value`; v2: `filter=field:op:value`; either may
@@ -54,17 +54,28 @@ export function termToFilter<A extends string>(attr: A, op: FilterOp, value: Fil
 }
 
 /** Maps terms through a field table (API name → attribute); unknown fields are a 400 naming them. */
+const VALUE_CHECKS: Partial<Record<AttrType, { test: (v: string) => boolean; takes: string }>> = {
+  int: { test: (v) => /^-?\d+$/.test(v.trim()), takes: 'an integer' },
+  bool: { test: (v) => v === 'true' || v === 'false', takes: 'true or false' },
+  date: { test: (v) => !Number.isNaN(Date.parse(v)), takes: 'an ISO 8601 date' },
+};
+
 export function filterFromTerms<A extends string>(
   terms: FilterTerm[],
   fields: Record<string, A>,
+  types: Record<A, AttrType>,
   special: (t: FilterTerm) => DirectoryFilter<A> | undefined = () => undefined,
 ): DirectoryFilter<A> | undefined {
   if (terms.length === 0) return undefined;
   const nodes = terms.map((t) => {
     const s = special(t);
     if (s) return s;
-    const attr = fields[t.field];
+    const attr = Object.hasOwn(fields, t.field) ? fields[t.field] : undefined;
     if (!attr) throw invalid('filter', `cannot filter on ${JSON.stringify(t.field)}; filterable fields: ${Object.keys(fields).join(', ')}`);
+    // A REST caller gets told about a value that cannot match its field (LDAP filters just match nothing).
+    const check = VALUE_CHECKS[types[attr]];
+    const values = t.op === 'in' ? t.value.split('|') : [t.value];
+    if (check && t.op !== 'search' && !values.every(check.test)) throw invalid('filter', `${t.field} takes ${check.takes}`);
     return termToFilter(attr, t.op, t.value);
   });
   return nodes.length === 1 ? nodes[0] : { op: 'and', filters: nodes };
@@ -78,7 +89,7 @@ export function parseSort<A extends string>(sort: string | undefined, fields: Re
     .map((s) => {
       const desc = s.startsWith('-');
       const name = s.replace(/^[-+]/, '');
-      const attr = fields[name];
+      const attr = Object.hasOwn(fields, name) ? fields[name] : undefined;
       if (!attr) throw invalid('sort', `cannot sort on ${JSON.stringify(name)}; sortable fields: ${Object.keys(fields).join(', ')}`);
       return { attr, desc };
     });

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
-import type { GroupAttr } from '../../core/directory/filter.js';
+import { GROUP_ATTRS, type GroupAttr } from '../../core/directory/filter.js';
 import type { UserGroupFields } from '../../core/directory/user-groups.js';
 import { invalid } from '../../core/errors.js';
 import type { Core } from '../../core/index.js';
@@ -35,7 +35,7 @@ export const userGroupRoutes = (core: Core): FastifyPluginAsyncTypebox =>
       async (req, reply) => {
         const q = req.query;
         const page = await core.userGroups.list({
-          filter: filterFromTerms(parseFilterTerms(q.filter), GROUP_FIELDS),
+          filter: filterFromTerms(parseFilterTerms(q.filter), GROUP_FIELDS, GROUP_ATTRS),
           sort: parseSort(q.sort, GROUP_FIELDS),
           limit: q.limit ?? 10,
           offset: q.skip ?? 0,

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
-import { and, searchFilter, type UserAttr, type UserFilter } from '../../core/directory/filter.js';
+import { and, searchFilter, USER_ATTRS, type UserAttr, type UserFilter } from '../../core/directory/filter.js';
 import { lockedOutFilter, type UserFields } from '../../core/directory/users.js';
 import type { Core } from '../../core/index.js';
 import { invalid } from '../../core/errors.js';
@@ -131,7 +131,7 @@ export const userRoutes = (core: Core): FastifyPluginAsyncTypebox =>
       async (req) => {
         const q = req.query;
         const org = await core.organization.get();
-        const filter = and(filterFromTerms(parseFilterTerms(q.filter), USER_FIELDS, special(org, new Date())), q.search ? searchFilter(SEARCH_ATTRS, q.search) : undefined);
+        const filter = and(filterFromTerms(parseFilterTerms(q.filter), USER_FIELDS, USER_ATTRS, special(org, new Date())), q.search ? searchFilter(SEARCH_ATTRS, q.search) : undefined);
         const page = await core.users.list({ filter, sort: parseSort(q.sort, USER_FIELDS), limit: q.limit ?? 10, offset: q.skip ?? 0 });
         const results = await Promise.all(page.items.map(async (u) => project(await present(u), q.fields)));
         return { totalCount: page.total, results };
@@ -179,11 +179,11 @@ export const userRoutes = (core: Core): FastifyPluginAsyncTypebox =>
           tags: ['users'],
           summary: 'Remove the TOTP enrolment; with exclusionUntil the user gets a grace period to enrol again',
           params: IdParams,
-          body: Type.Optional(ResetMfaBody),
+          body: ResetMfaBody,
           response: { 200: UserSchema, ...errorResponses },
         },
       },
-      async (req) => present(await core.users.resetMfa(req.params.id, req.body ?? {}, req.actor)),
+      async (req) => present(await core.users.resetMfa(req.params.id, req.body, req.actor)),
     );
 
     app.post(
@@ -193,12 +193,12 @@ export const userRoutes = (core: Core): FastifyPluginAsyncTypebox =>
           tags: ['users'],
           summary: 'Provision a TOTP seed (given or generated) and enrol the user; the seed is shown only in this reply',
           params: IdParams,
-          body: Type.Optional(TotpBody),
+          body: TotpBody,
           response: { 201: TotpResponse, ...errorResponses },
         },
       },
       async (req, reply) => {
-        const r = await core.users.provisionTotp(req.params.id, req.body?.secret, req.actor);
+        const r = await core.users.provisionTotp(req.params.id, req.body.secret, req.actor);
         return reply.code(201).header('cache-control', 'no-store').send({ secret: r.secret, otpauth_uri: r.uri });
       },
     );

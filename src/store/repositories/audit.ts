@@ -1,5 +1,6 @@
 import type { AuditEvent, AuditField, AuditQuery } from '../../core/audit/event.js';
 import type { AuditRepository } from '../../core/ports.js';
+import { fold } from '../fold.js';
 import { fromJson, inList, type Param, type Sql } from '../sql.js';
 
 /** Indexed columns that mirror event fields, for exact-match queries. */
@@ -49,13 +50,14 @@ export function createAuditRepository(sql: Sql): AuditRepository {
           s(e.resource?.username),
           s(e.resource?.name),
           JSON.stringify(e),
+          fold(JSON.stringify(e)),
         ];
         return `(${inList(params, values)})`;
       });
       await sql.exec(
         `INSERT INTO audit_events (id, ts, event_type, service, success, client_ip, username, initiated_by_id,
            initiated_by_type, initiated_by_username, initiated_by_email, resource_id, resource_type,
-           resource_username, resource_name, data)
+           resource_username, resource_name, data, search_lc)
          VALUES ${rows.join(', ')}`,
         params,
       );
@@ -66,7 +68,7 @@ export function createAuditRepository(sql: Sql): AuditRepository {
       const where = ['ts >= CAST($1 AS BIGINT)', 'ts <= CAST($2 AS BIGINT)'];
       if (q.services !== 'all') where.push(`service IN (${inList(params, q.services)})`);
       if (q.searchText) {
-        where.push(`LOWER(data) LIKE $${params.push(`%${escapeLike(q.searchText.toLowerCase())}%`)} ESCAPE '\\'`);
+        where.push(`search_lc LIKE $${params.push(`%${escapeLike(fold(q.searchText))}%`)} ESCAPE '\\'`);
       }
       if (q.match && q.match.terms.length > 0) {
         const terms = q.match.terms.map((t) => {

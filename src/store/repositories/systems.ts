@@ -1,16 +1,17 @@
 import type { Page, Query, SystemAttr } from '../../core/directory/filter.js';
 import type { System, SystemGroup } from '../../core/directory/types.js';
 import type { SystemGroupRepository, SystemRepository } from '../../core/ports.js';
+import { fold } from '../fold.js';
 import { filterToSql, sortToSql, type ColumnMap } from '../filter-sql.js';
 import { ms, toBool, toDate, toDateOrNull, toNum, toStr, type Param, type Row, type Sql } from '../sql.js';
 
 const SYSTEM_COLUMNS: ColumnMap<SystemAttr> = {
   id: { expr: 's.id', kind: 'id' },
-  displayName: { expr: 's.display_name', kind: 'ci' },
-  hostname: { expr: 's.hostname', kind: 'ci' },
-  os: { expr: 's.os', kind: 'ci' },
-  version: { expr: 's.version', kind: 'ci' },
-  arch: { expr: 's.arch', kind: 'ci' },
+  displayName: { expr: 's.display_name_lc', kind: 'lower' },
+  hostname: { expr: 's.hostname_lc', kind: 'lower' },
+  os: { expr: 's.os_lc', kind: 'lower' },
+  version: { expr: 's.version_lc', kind: 'lower' },
+  arch: { expr: 's.arch_lc', kind: 'lower' },
   active: { expr: 's.active', kind: 'bool' },
   allowMultiFactorAuthentication: { expr: 's.allow_mfa', kind: 'bool' },
   createdAt: { expr: 's.created_at', kind: 'time' },
@@ -125,7 +126,7 @@ export function createSystemGroupRepository(sql: Sql): SystemGroupRepository {
       await sql.exec('DELETE FROM system_groups WHERE id = $1', [id]);
     },
     get: (id) => one('id = $1', [id]),
-    getByName: (name) => one('LOWER(name) = $1', [name.toLowerCase()]),
+    getByName: (name) => one('name_lc = $1', [fold(name)]),
     async list(limit, offset) {
       const n = await sql.one('SELECT COUNT(*) AS n FROM system_groups');
       const rows = await sql.rows('SELECT * FROM system_groups ORDER BY name, id LIMIT $1 OFFSET $2', [limit, offset]);

@@ -1,16 +1,17 @@
 import type { GroupAttr, Page, Query } from '../../core/directory/filter.js';
 import type { UserGroup } from '../../core/directory/types.js';
 import type { UserGroupRepository } from '../../core/ports.js';
+import { fold } from '../fold.js';
 import { filterToSql, sortToSql, type ColumnMap } from '../filter-sql.js';
 import { fromJson, inList, toDate, toNum, toNumOrNull, toStr, type Param, type Row, type Sql } from '../sql.js';
 
 const GROUP_COLUMNS: ColumnMap<GroupAttr> = {
   id: { expr: 'g.id', kind: 'id' },
-  name: { expr: 'g.name', kind: 'ci' },
-  description: { expr: 'g.description', kind: 'ci' },
-  email: { expr: 'g.email', kind: 'ci' },
+  name: { expr: 'g.name_lc', kind: 'lower' },
+  description: { expr: 'g.description_lc', kind: 'lower' },
+  email: { expr: 'g.email_lc', kind: 'lower' },
   posixGid: { expr: 'g.posix_gid', kind: 'int' },
-  posixName: { expr: 'g.posix_name', kind: 'ci' },
+  posixName: { expr: 'g.posix_name_lc', kind: 'lower' },
   createdAt: { expr: 'g.created_at', kind: 'time' },
   member: {
     expr: 'g.id IN (SELECT group_id FROM user_group_members WHERE user_id = ?)',
@@ -67,7 +68,7 @@ export function createUserGroupRepository(sql: Sql): UserGroupRepository {
       await sql.exec('DELETE FROM user_groups WHERE id = $1', [id]);
     },
     get: (id) => one('g.id = $1', [id]),
-    getByName: (name) => one('LOWER(g.name) = $1', [name.toLowerCase()]),
+    getByName: (name) => one('g.name_lc = $1', [fold(name)]),
     async getMany(ids) {
       if (ids.length === 0) return [];
       const p: Param[] = [];

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import type { AuditEvent, AuditEventType, AuditQuery, AuditService } from '../../../src/core/audit/event.js';
+import { makeAuditEvent, T0 } from '../../helpers/factories.js';
+import { storeTargets, useTestStore } from '../../helpers/test-store.js';
+
+const SERVICES: AuditService[] = ['directory', 'ldap', 'radius', 'sso', 'systems'];
+const TYPES: Record<AuditService, AuditEventType[]> = {
+  directory: ['user_create', 'user_update', 'group_update', 'user_lockout'],
+  ldap: ['ldap_bind', 'ldap_search'],
+  radius: ['radius_auth_attempt', 'radius_accounting'],
+  sso: ['sso_auth'],
+  systems: ['system_update', 'system_delete'],
+};
+const COUNT = 600;
+const STEP_MS = 60_000;
+const ts = (i: number) => new Date(T0.getTime() + i * STEP_MS);
+
+/** 600 events, one a minute, of every service and several types; a few carry marker text. */
+function buildEvents(): AuditEvent[] {
+  const events: AuditEvent[] = [];
+  for (let i = 0; i < COUNT; i++) {
+    const service = SERVICES[i % SERVICES.length]!;
+    const types = TYPES[service];
+    const event_type = types[Math.floor(i / SERVICES.length) % types.length]!;
+    const username = `user${i % 7}`;
+    const e = makeAuditEvent({
+      timestamp: ts(i).toISOString(),
+      service,
+      event_type,
+      success: i % 3 !== 0,
+      client_ip: `198.51.100.${i % 250}`,
+      username,
+      initiated_by: service === 'directory' ? { id: '5f0c1a2b3c4d5e6f70819203', type: 'admin', email: 'root@example.com' } : { type: 'user', username },
+      resource: i % 4 === 0 ? { id: `res${i % 8}`, type: 'user', username: `user${i % 5}` } : undefined,
+      mfa: i % 2 === 0,
+      auth_method: 'password',
+    });
+    if (e.resource === undefined) delete e.resource;
+    if (service === 'ldap') Object.assign(e, { dn: `uid=${username},ou=Users,o=gatehouse`, number_of_results: i % 11 });
+    if (service === 'directory') e.changes = [{ field: 'department', from: null, to: { nested: [1, 'two', true] } }];
+    events.push(e);
+  }
+  // Marker texts for the free-text search, on known events.
+  events[10]!.error_message = 'Disk 100% Full';
+  events[11]!.error_message = 'Disk 1000 Full';
+  events[12]!.error_message = 'MiXeD CaSe NeedLe';
+  events[13]!.error_message = 'snake_case_marker';
+  events[14]!.error_message = 'snakeXcaseXmarker';
+  events[15]!.name = 'Zoë Ünïcode';
+  return events;
+}
+
+/** What the store should hand back: the event as JSON would carry it. */
+const asJson = (e: AuditEvent): AuditEvent => JSON.parse(JSON.stringify(e)) as AuditEvent;
+const byTime = (a: AuditEvent, b: AuditEvent) => a.timestamp.localeCompare(b.timestamp) || a.id.localeCompare(b.id);
+
+for (const target of storeTargets()) {
+  describe(`AuditRepository (${target})`, function () {
+    const ctx = useTestStore(target, { scope: 'suite' });
+    const audit = () => ctx.store.repos.audit;
+    let events: AuditEvent[];
+    const all = (q: Partial<AuditQuery> = {}): AuditQuery => ({
+      services: 'all',
+      startTime: new Date(T0.getTime() - 1000),
+      endTime: new Date(T0.getTime() + COUNT * STEP_MS),
+      limit: 10_000,
+      skip: 0,
+      ...q,
+    });
+    const ids = (xs: AuditEvent[]) => xs.map((e) => e.id);
+    const expectIds = (pred: (e: AuditEvent) => boolean) => ids([...events].filter(pred).sort(byTime).reverse());
+
+    // The tests only read (an empty append changes nothing), so one seeded store serves them all.
+    before(async function () {
+      this.timeout(60_000);
+      events = buildEvents();
+      // Appended as one batch, not in time order.
+      const shuffled = [...events].sort((a, b) => a.id.slice(8).localeCompare(b.id.slice(8)));
+      await audit().append(shuffled);
+    });
+
+    it('returns every event unchanged, newest first by default', async function () {
+      const got = await audit().query(all());
+      assert.equal(got.length, COUNT);
+      assert.deepEqual(got, [...events].sort(byTime).reverse().map(asJson));
+    });
+
+    it('returns them oldest first when ascending', async function () {
+      const got = await audit().query(all({ ascending: true }));
+      assert.deepEqual(ids(got), ids([...events].sort(byTime)));
+    });
+
+    it('accepts an empty batch', async function () {
+      await audit().append([]);
+      assert.equal((await audit().query(all())).length, COUNT);
+    });
+
+    it('selects a time range', async function () {
+      const got = await audit().query(all({ startTime: new Date(ts(100).getTime() - 500), endTime: new Date(ts(199).getTime() + 500) }));
+      assert.equal(got.length, 100);
+      assert.deepEqual(ids(got), expectIds((e) => Date.parse(e.timestamp) >= ts(100).getTime() && Date.parse(e.timestamp) <= ts(199).getTime()));
+      assert.deepEqual(await audit().query(all({ startTime: new Date(T0.getTime() - 10 * STEP_MS), endTime: new Date(T0.getTime() - STEP_MS) })), []);
+    });
+
+    it('selects services', async function () {
+      const got = await audit().query(all({ services: ['radius', 'sso'] }));
+      assert.equal(got.length, 240);
+      assert.deepEqual(ids(got), expectIds((e) => e.service === 'radius' || e.service === 'sso'));
+    });
+
+    it('pages with limit and skip in both directions', async function () {
+      const desc = [...events].sort(byTime).reverse();
+      assert.deepEqual(ids(await audit().query(all({ limit: 50, skip: 100 }))), ids(desc.slice(100, 150)));
+      assert.deepEqual(ids(await audit().query(all({ limit: 50, skip: 100, ascending: true }))), ids([...desc].reverse().slice(100, 150)));
+      assert.deepEqual(ids(await audit().query(all({ limit: 50, skip: 590 }))), ids(desc.slice(590)));
+      assert.deepEqual(await audit().query(all({ limit: 50, skip: 600 })), []);
+    });
+
+    it('searches text case-insensitively', async function () {
+      assert.deepEqual(ids(await audit().query(all({ searchText: 'mixed case needle' }))), [events[12]!.id]);
+      assert.deepEqual(ids(await audit().query(all({ searchText: 'NEEDLE' }))), [events[12]!.id]);
+    });
+
+    it('searches non-ASCII text case-insensitively', async function () {
+      // The event says "Zoë Ünïcode": the lower-case search must find the upper-case Ü.
+      assert.deepEqual(ids(await audit().query(all({ searchText: 'ZOË' }))), [events[15]!.id]);
+      assert.deepEqual(ids(await audit().query(all({ searchText: 'zoë ünïcode' }))), [events[15]!.id]);
+    });
+
+    it('treats % and _ in the search text literally', async function () {
+      assert.deepEqual(ids(await audit().query(all({ searchText: '100%' }))), [events[10]!.id]);
+      assert.deepEqual(ids(await audit().query(all({ searchText: 'disk 1%' }))), []);
+      assert.deepEqual(ids(await audit().query(all({ searchText: 'snake_case' }))), [events[13]!.id]);
+    });
+
+    it('combines the search with services and the time range', async function () {
+      assert.deepEqual(ids(await audit().query(all({ searchText: 'ou=users', services: ['ldap'] }))), expectIds((e) => e.service === 'ldap'));
+      assert.deepEqual(await audit().query(all({ searchText: 'ou=users', services: ['radius'] })), []);
+    });
+
+    it('matches all terms on indexed fields with mode and', async function () {
+      const got = await audit().query(
+        all({ match: { mode: 'and', terms: [{ path: 'username', value: 'user3' }, { path: 'event_type', value: 'radius_auth_attempt' }] } }),
+      );
+      const want = expectIds((e) => e.username === 'user3' && e.event_type === 'radius_auth_attempt');
+      assert.ok(want.length > 0);
+      assert.deepEqual(ids(got), want);
+    });
+
+    it('matches any term with mode or', async function () {
+      const got = await audit().query(all({ match: { mode: 'or', terms: [{ path: 'username', value: 'user3' }, { path: 'username', value: 'user4' }] } }));
+      assert.deepEqual(ids(got), expectIds((e) => e.username === 'user3' || e.username === 'user4'));
+    });
+
+    it('matches the success flag given as a boolean or as text', async function () {
+      const failures = expectIds((e) => e.success === false);
+      assert.equal(failures.length, 200);
+      assert.deepEqual(ids(await audit().query(all({ match: { mode: 'and', terms: [{ path: 'success', value: false }] } }))), failures);
+      assert.deepEqual(ids(await audit().query(all({ match: { mode: 'and', terms: [{ path: 'success', value: 'false' }] } }))), failures);
+      assert.equal((await audit().query(all({ match: { mode: 'and', terms: [{ path: 'success', value: true }] } }))).length, 400);
+    });
+
+    it('matches nested fields: resource.id and initiated_by.type', async function () {
+      assert.deepEqual(
+        ids(await audit().query(all({ match: { mode: 'and', terms: [{ path: 'resource.id', value: 'res4' }] } }))),
+        expectIds((e) => e.resource?.id === 'res4'),
+      );
+      assert.deepEqual(
+        ids(
+          await audit().query(
+            all({
+              services: ['directory', 'ldap'],
+              match: { mode: 'and', terms: [{ path: 'initiated_by.type', value: 'admin' }, { path: 'success', value: false }] },
+            }),
+          ),
+        ),
+        expectIds((e) => e.initiated_by.type === 'admin' && e.success === false),
+      );
+    });
+  });
+}
