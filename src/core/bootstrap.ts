@@ -46,6 +46,7 @@ export async function bootstrap(
       name: 'Gatehouse LDAP',
       userLockoutAction: 'disable',
       userPasswordExpirationAction: 'disable',
+      totpOnBind: false,
       createdAt: now,
       updatedAt: now,
     });

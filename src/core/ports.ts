@@ -10,6 +10,7 @@ import type {
   ApiKey,
   Application,
   Association,
+  AuthChallenge,
   AuthState,
   GraphFromType,
   GraphToType,
@@ -206,6 +207,14 @@ export interface AuthStateRepository {
   lockedSubjects(): Promise<string[]>;
 }
 
+export interface ChallengeRepository {
+  create(c: AuthChallenge): Promise<void>;
+  /** Removes and returns the challenge if it exists and has not expired at `now`; single use, atomic. */
+  consume(id: string, now: Date): Promise<AuthChallenge | null>;
+  /** Deletes expired challenges; returns how many. */
+  purgeExpired(now: Date): Promise<number>;
+}
+
 export interface AuditRepository {
   append(events: AuditEvent[]): Promise<void>;
   query(q: AuditQuery): Promise<AuditEvent[]>;
@@ -229,6 +238,7 @@ export interface Repositories {
   admins: AdminRepository;
   apiKeys: ApiKeyRepository;
   authState: AuthStateRepository;
+  challenges: ChallengeRepository;
   audit: AuditRepository;
   sequences: SequenceRepository;
 }

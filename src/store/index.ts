@@ -14,6 +14,7 @@ import {
 import { createAssociationRepository } from './repositories/associations.js';
 import { createAuditRepository } from './repositories/audit.js';
 import { createAuthStateRepository } from './repositories/auth-state.js';
+import { createChallengeRepository } from './repositories/challenges.js';
 import { createApplicationRepository, createLdapServerRepository, createRadiusServerRepository } from './repositories/resources.js';
 import { createSystemGroupRepository, createSystemRepository } from './repositories/systems.js';
 import { createUserGroupRepository } from './repositories/user-groups.js';
@@ -34,6 +35,7 @@ function repositories(sql: Sql): Repositories {
     admins: createAdminRepository(sql),
     apiKeys: createApiKeyRepository(sql),
     authState: createAuthStateRepository(sql),
+    challenges: createChallengeRepository(sql),
     audit: createAuditRepository(sql),
     sequences: createSequenceRepository(sql),
   };

@@ -133,6 +133,7 @@ export function makeLdapServer(overrides: Partial<LdapServer> = {}): LdapServer 
     name: `ldap-${uniqueSuffix()}`,
     userLockoutAction: 'disable',
     userPasswordExpirationAction: 'disable',
+    totpOnBind: false,
     createdAt: T0,
     updatedAt: T0,
     ...overrides,

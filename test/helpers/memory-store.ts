@@ -24,6 +24,7 @@ import type {
   ApiKey,
   Application,
   Association,
+  AuthChallenge,
   AuthState,
   LdapServer,
   RadiusServer,
@@ -66,6 +67,7 @@ interface State {
   associations: Map<string, Association>;
   admins: Map<string, { admin: Admin; credentials: AdminCredentials; updatedAt: Date }>;
   apiKeys: Map<string, { key: ApiKey; keyHash: string }>;
+  challenges: Map<string, AuthChallenge>;
   audit: AuditEvent[];
   sequences: Map<string, number>;
 }
@@ -86,6 +88,7 @@ function emptyState(): State {
     associations: new Map(),
     admins: new Map(),
     apiKeys: new Map(),
+    challenges: new Map(),
     audit: [],
     sequences: new Map(),
   };
@@ -1034,6 +1037,32 @@ function createRepositories(s: () => State, write: Writer, read: Writer, now: ()
       }),
   };
 
+  const challenges: Repositories['challenges'] = {
+    create: (c) =>
+      write(() => {
+        if (s().challenges.has(c.id)) throw conflictError('id');
+        s().challenges.set(c.id, copy(c));
+      }),
+    consume: (id, now) =>
+      write(() => {
+        const c = s().challenges.get(id);
+        if (!c) return null;
+        s().challenges.delete(id);
+        return c.expiresAt.getTime() > now.getTime() ? copy(c) : null;
+      }),
+    purgeExpired: (now) =>
+      write(() => {
+        let n = 0;
+        for (const [id, c] of s().challenges) {
+          if (c.expiresAt.getTime() <= now.getTime()) {
+            s().challenges.delete(id);
+            n++;
+          }
+        }
+        return n;
+      }),
+  };
+
   // --- audit ---------------------------------------------------------------------------------
   /** The indexed column value of an event field, as `audit.ts` extracts it (strings cut at 256). */
   const fieldValue = (e: AuditEvent, path: AuditField): string | boolean => {
@@ -1090,6 +1119,7 @@ function createRepositories(s: () => State, write: Writer, read: Writer, now: ()
     admins,
     apiKeys,
     authState: auth,
+    challenges,
     audit,
     sequences,
   };

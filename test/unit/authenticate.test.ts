@@ -141,6 +141,7 @@ async function setup(policy: Partial<PasswordPolicy> = LOCKOUT_OFF, o: { cacheTt
     name: 'corp-ldap',
     userLockoutAction: 'disable',
     userPasswordExpirationAction: 'disable',
+    totpOnBind: false,
     createdAt: now,
     updatedAt: now,
   };
@@ -906,58 +907,124 @@ describe('authentication pipeline', () => {
     });
 
     describe('completeMfa', () => {
-      it('completes a challenged login with a valid code, once', async () => {
+      /** First round with a challenge in the store; returns its id. */
+      const challenged = async (u: User, protocol: 'saml' | 'radius' = 'saml') => {
+        const resource = protocol === 'saml' ? env.saml : env.radius;
+        const first = await env.auth(u.username, PASSWORD, { protocol, resource, issueChallenge: { ttlSeconds: 60 } });
+        assert.equal(first.status, 'mfa_required');
+        const challenge = first.status === 'mfa_required' ? first.challenge : undefined;
+        assert.ok(challenge, 'no challenge issued');
+        assert.match(challenge.id, /^[0-9a-f]{32}$/);
+        return challenge.id;
+      };
+
+      it('completes a challenged login with a valid code, and the challenge is single-use', async () => {
         const u = await env.addUser({ totp: true });
-        assert.equal((await env.auth(u.username, PASSWORD, saml())).status, 'mfa_required');
-        const otp = env.code(u);
-        const req = { protocol: 'saml' as const, userId: u.id, otp, clientIp: '198.51.100.7', resource: env.saml };
+        const challenge = await challenged(u);
+        const req = { protocol: 'saml' as const, challenge, otp: env.code(u), clientIp: '198.51.100.7', resource: env.saml };
         env.clock.advanceSeconds(1); // same TOTP step; orders the audit events
         const r = await env.pipeline.completeMfa(req);
         assert.equal(r.status, 'ok');
         assert.equal(r.status === 'ok' && r.mfa, true);
         env.clock.advanceSeconds(1);
         const again = await env.pipeline.completeMfa(req);
-        assert.equal(again.status, 'mfa_invalid');
-        assert.equal(reasonOf(again), 'TOTP code already used');
+        assert.equal(again.status, 'invalid');
+        assert.equal(reasonOf(again), 'unknown or expired challenge');
         const events = authEvents(await env.events());
         assert.deepEqual(
           events.map((e) => [e.event_type, e.success, e.error_message]),
           [
             ['sso_auth', false, 'MFA required'],
             ['sso_auth', true, undefined],
-            ['sso_auth', false, 'TOTP code already used'],
+            ['sso_auth', false, 'unknown or expired challenge'],
           ],
         );
+      });
+
+      it('refuses a code already used in another round (replay guard across challenges)', async () => {
+        const u = await env.addUser({ totp: true });
+        const code = env.code(u);
+        const first = await env.pipeline.completeMfa({ protocol: 'saml', challenge: await challenged(u), otp: code, clientIp: '1.2.3.4', resource: env.saml });
+        assert.equal(first.status, 'ok');
+        const second = await env.pipeline.completeMfa({ protocol: 'saml', challenge: await challenged(u), otp: code, clientIp: '1.2.3.4', resource: env.saml });
+        assert.equal(second.status, 'mfa_invalid');
+        assert.equal(reasonOf(second), 'TOTP code already used');
       });
 
       it('answers mfa_invalid for a wrong code and counts the failure', async () => {
         const u = await env.addUser({ totp: true });
         const good = env.code(u);
         const wrong = good === '111111' ? '222222' : '111111';
-        const r = await env.pipeline.completeMfa({ protocol: 'radius', userId: u.id, otp: wrong, clientIp: '192.0.2.1', resource: env.radius });
+        const r = await env.pipeline.completeMfa({ protocol: 'radius', challenge: await challenged(u, 'radius'), otp: wrong, clientIp: '192.0.2.1', resource: env.radius });
         assert.equal(r.status, 'mfa_invalid');
         assert.equal((await env.store.repos.authState.get(u.id)).failedCount, 1);
       });
 
-      it('answers locked for a locked account, even with a valid code', async () => {
+      it('refuses an expired challenge', async () => {
         const u = await env.addUser({ totp: true });
+        const challenge = await challenged(u);
+        env.clock.advanceSeconds(61);
+        const r = await env.pipeline.completeMfa({ protocol: 'saml', challenge, otp: env.code(u), clientIp: '1.2.3.4', resource: env.saml });
+        assert.equal(r.status, 'invalid');
+      });
+
+      it('refuses a challenge issued for another resource or protocol', async () => {
+        const u = await env.addUser({ totp: true });
+        const challenge = await challenged(u, 'radius');
+        const r = await env.pipeline.completeMfa({ protocol: 'saml', challenge, otp: env.code(u), clientIp: '1.2.3.4', resource: env.saml });
+        assert.equal(r.status, 'invalid');
+        assert.equal(reasonOf(r), 'unknown or expired challenge');
+      });
+
+      it('answers locked for an account locked between the two rounds, even with a valid code', async () => {
+        const u = await env.addUser({ totp: true });
+        const challenge = await challenged(u);
         for (let i = 0; i < 5; i++) await env.auth(u.username, OTHER_PASSWORD, saml());
-        const r = await env.pipeline.completeMfa({ protocol: 'saml', userId: u.id, otp: env.code(u), clientIp: '1.2.3.4', resource: env.saml });
+        const r = await env.pipeline.completeMfa({ protocol: 'saml', challenge, otp: env.code(u), clientIp: '1.2.3.4', resource: env.saml });
         assert.equal(r.status, 'locked');
       });
 
       it('answers disabled when the user was suspended between the two rounds', async () => {
         const u = await env.addUser({ totp: true });
-        assert.equal((await env.auth(u.username, PASSWORD, saml())).status, 'mfa_required');
+        const challenge = await challenged(u);
         await env.store.repos.users.update(u.id, { state: 'SUSPENDED' });
-        const r = await env.pipeline.completeMfa({ protocol: 'saml', userId: u.id, otp: env.code(u), clientIp: '1.2.3.4', resource: env.saml });
+        const r = await env.pipeline.completeMfa({ protocol: 'saml', challenge, otp: env.code(u), clientIp: '1.2.3.4', resource: env.saml });
         assert.equal(r.status, 'disabled');
       });
 
-      it('answers invalid for an unknown user id', async () => {
-        const r = await env.pipeline.completeMfa({ protocol: 'saml', userId: newId(), otp: '123456', clientIp: '1.2.3.4', resource: env.saml });
+      it('answers invalid for an unknown challenge, with one audit event', async () => {
+        const r = await env.pipeline.completeMfa({ protocol: 'saml', challenge: 'f'.repeat(32), otp: '123456', clientIp: '1.2.3.4', resource: env.saml });
         assert.equal(r.status, 'invalid');
         assert.equal(authEvents(await env.events()).length, 1);
+      });
+    });
+
+    describe('a code appended to the password', () => {
+      const withSuffix = (extra: Partial<AuthRequest> = {}) => ({ protocol: 'saml' as const, resource: env.saml, otpInPassword: ';', ...extra });
+
+      it('accepts password;code from an enrolled user, once', async () => {
+        const u = await env.addUser({ totp: true });
+        const code = env.code(u);
+        assert.equal((await env.auth(u.username, `${PASSWORD};${code}`, withSuffix())).status, 'ok');
+        const replay = await env.auth(u.username, `${PASSWORD};${code}`, withSuffix());
+        assert.equal(replay.status, 'mfa_invalid');
+      });
+
+      it('splits at the last separator, so a password containing one still works', async () => {
+        const pw = 'semi;colon;123456-pass';
+        const u = await env.addUser({ totp: true, hash: await realHasher.hash(pw) });
+        assert.equal((await env.auth(u.username, `${pw};${env.code(u)}`, withSuffix())).status, 'ok');
+      });
+
+      it('leaves the password whole for a user who is not asked for a code', async () => {
+        const pw = 'ends-with;123456';
+        const u = await env.addUser({ hash: await realHasher.hash(pw) });
+        assert.equal((await env.auth(u.username, pw, withSuffix())).status, 'ok');
+      });
+
+      it('asks for the code when none is appended', async () => {
+        const u = await env.addUser({ totp: true });
+        assert.equal((await env.auth(u.username, PASSWORD, withSuffix())).status, 'mfa_required');
       });
     });
   });

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { AuditEventType, AuditInput, AuditService } from '../audit/event.js';
 import type { AuditRecorder } from '../audit/recorder.js';
 import { lockoutPolicyOf, type LockoutPolicy } from '../directory/organization.js';
 import type { OrganizationCache } from '../directory/organization-cache.js';
-import type { AuthState, GraphToType, User, UserCredentials } from '../directory/types.js';
+import type { AuthChallenge, AuthState, GraphToType, User, UserCredentials } from '../directory/types.js';
 import type { Clock, Repositories, SecretBox } from '../ports.js';
 import type { CredentialCache } from './credential-cache.js';
 import { lockStatus } from './lockout.js';
@@ -34,8 +34,16 @@ export interface AuthRequest {
   /** Username or email, as typed. */
   login: string;
   password: string;
-  /** A TOTP code given with the password (RADIUS `password;123456`, LDAP TOTP-on-bind, a form). */
+  /** A TOTP code given separately (a form field, a RADIUS challenge answer). */
   otp?: string;
+  /**
+   * The code may travel at the end of the password after this separator (`password;123456`: LDAP
+   * TOTP-on-bind, RADIUS gear that cannot show a prompt). It is split off only when the user is
+   * asked for a code, at the last separator, so a password that itself contains one still works.
+   */
+  otpInPassword?: string;
+  /** On `mfa_required`, open a challenge in the store (RADIUS Access-Challenge State, SAML/portal step). */
+  issueChallenge?: { ttlSeconds: number };
   clientIp: string;
   resource: AuthResource;
   /** Protocol fields merged into the audit event (dn, nas_ip, auth_type, application, …). */
@@ -44,7 +52,8 @@ export interface AuthRequest {
 
 export interface MfaRequest {
   protocol: AuthProtocol;
-  userId: string;
+  /** The challenge id from the first round's `mfa_required` outcome; consumed by this call. */
+  challenge: string;
   otp: string;
   clientIp: string;
   resource: AuthResource;
@@ -59,7 +68,7 @@ export type AuthFailure = 'invalid' | 'locked' | 'disabled' | 'expired' | 'not_a
  */
 export type AuthOutcome =
   | { status: 'ok'; user: User; mfa: boolean }
-  | { status: 'mfa_required'; user: User }
+  | { status: 'mfa_required'; user: User; challenge?: AuthChallenge }
   | { status: AuthFailure; reason: string; user?: User };
 
 export interface AuthPipelineDeps {
@@ -227,6 +236,22 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
     return r;
   };
 
+  /** A single-use, expiring challenge in the store, so that any instance can take the next round. */
+  const openChallenge = async (user: User, req: AuthRequest, ttlSeconds: number): Promise<AuthChallenge> => {
+    const now = d.clock.now();
+    const challenge: AuthChallenge = {
+      id: randomBytes(16).toString('hex'),
+      subjectId: user.id,
+      protocol: req.protocol,
+      resourceType: req.resource.type,
+      resourceId: req.resource.id,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
+    };
+    await repos.challenges.create(challenge);
+    return challenge;
+  };
+
   const succeed = async (user: User, state: AuthState) => {
     // Write only on change: a success after no failures touches nothing in the store.
     if (state.failedCount > 0) await repos.authState.clearFailures(user.id);
@@ -235,10 +260,10 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
   return {
     async authenticate(req) {
       const login = normaliseLogin(req.login);
-      const password = req.password.length > MAX_PASSWORD_LENGTH ? '' : req.password;
+      const rawPassword = req.password.length > MAX_PASSWORD_LENGTH ? '' : req.password;
       const found = login ? await repos.users.findForAuth(login) : null;
       if (!found) {
-        await d.hasher.verifyDummy(password);
+        await d.hasher.verifyDummy(rawPassword);
         auditAuth(req, { username: login }, false, 'user not found', false);
         return { status: 'invalid', reason: 'user not found' };
       }
@@ -251,6 +276,17 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
       if (lock === 'lock_expired') {
         state = await expireLock(user, state, req.clientIp);
         lock = 'unlocked';
+      }
+
+      const decision = decideMfa(user, req.resource.mfa, now);
+      let password = rawPassword;
+      let otp = req.otp;
+      if (req.otpInPassword && decision === 'ask' && (otp === undefined || otp === '')) {
+        const at = password.lastIndexOf(req.otpInPassword);
+        if (at >= 0 && /^\d{6}$/.test(password.slice(at + req.otpInPassword.length))) {
+          otp = password.slice(at + req.otpInPassword.length);
+          password = password.slice(0, at);
+        }
       }
 
       const stamp = credentialStamp(user, credentials, state);
@@ -283,18 +319,18 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
         return refused;
       }
 
-      const decision = decideMfa(user, req.resource.mfa, now);
       if (decision === 'enroll') {
         auditAuth(req, who, false, 'MFA enrolment required', false);
         return { status: 'mfa_enrollment_required', reason: 'MFA enrolment required', user };
       }
       if (decision === 'ask') {
-        if (req.otp === undefined || req.otp === '') {
+        if (otp === undefined || otp === '') {
           d.cache.remember(user.id, password, stamp);
           auditAuth(req, who, false, 'MFA required', false, { mfa_meta: { status: 'challenged' } });
-          return { status: 'mfa_required', user };
+          const challenge = req.issueChallenge ? await openChallenge(user, req, req.issueChallenge.ttlSeconds) : undefined;
+          return { status: 'mfa_required', user, ...(challenge ? { challenge } : {}) };
         }
-        const r = await checkOtp(user, req.otp, policy, req.clientIp);
+        const r = await checkOtp(user, otp, policy, req.clientIp);
         if (r !== 'ok') {
           const reason = r === 'replayed' ? 'TOTP code already used' : 'invalid TOTP code';
           auditAuth(req, who, false, reason, false, { mfa_meta: { type: 'TOTP' } });
@@ -309,9 +345,14 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
     },
 
     async completeMfa(req) {
-      const user = await repos.users.get(req.userId);
+      const c = req.challenge ? await repos.challenges.consume(req.challenge, d.clock.now()) : null;
+      if (!c || c.protocol !== req.protocol || c.resourceType !== req.resource.type || c.resourceId !== req.resource.id) {
+        auditAuth(req, { username: '' }, false, c ? 'challenge for another resource' : 'unknown or expired challenge', false);
+        return { status: 'invalid', reason: 'unknown or expired challenge' };
+      }
+      const user = await repos.users.get(c.subjectId);
       if (!user) {
-        auditAuth(req, { id: req.userId, username: '' }, false, 'user not found', false);
+        auditAuth(req, { id: c.subjectId, username: '' }, false, 'user not found', false);
         return { status: 'invalid', reason: 'user not found' };
       }
       const who = { id: user.id, username: user.username };

@@ -6,8 +6,16 @@ import { mfaRequirementOfRadius } from './mfa-policy.js';
  * The policy each kind of resource applies, derived from its record in one place so that every
  * adapter gets the same rules.
  */
+/** LDAP: with TOTP-on-bind, users who have TOTP (or must have it) append the code to the password. */
 export function ldapServerResource(s: LdapServer): AuthResource {
-  return { type: 'ldap_server', id: s.id, name: s.name, mfa: 'none', lockedUsers: 'deny', expiredPasswords: 'deny' };
+  return {
+    type: 'ldap_server',
+    id: s.id,
+    name: s.name,
+    mfa: s.totpOnBind ? 'user_policy' : 'none',
+    lockedUsers: 'deny',
+    expiredPasswords: 'deny',
+  };
 }
 
 export function radiusServerResource(s: RadiusServer): AuthResource {

@@ -11,6 +11,7 @@ const view = (s: LdapServer) => ({
   name: s.name,
   userLockoutAction: s.userLockoutAction,
   userPasswordExpirationAction: s.userPasswordExpirationAction,
+  totpOnBind: s.totpOnBind,
 });
 
 /** The organisation's LDAP server record (one per organisation, created on an empty store). */
@@ -23,13 +24,18 @@ export function createLdapServerService(d: DirectoryDeps) {
       if (!s) throw notFound('ldap server', id);
       return s;
     },
-    async update(id: string, f: { name?: unknown; userLockoutAction?: unknown; userPasswordExpirationAction?: unknown }, ctx: ActorContext) {
+    async update(
+      id: string,
+      f: { name?: unknown; userLockoutAction?: unknown; userPasswordExpirationAction?: unknown; totpOnBind?: unknown },
+      ctx: ActorContext,
+    ) {
       const patch: Partial<LdapServer> = {};
       if (f.name !== undefined) patch.name = v.text('name', f.name, 128, { required: true });
       if (f.userLockoutAction !== undefined) patch.userLockoutAction = v.oneOf('userLockoutAction', f.userLockoutAction, ACTIONS, { caseInsensitive: true });
       if (f.userPasswordExpirationAction !== undefined) {
         patch.userPasswordExpirationAction = v.oneOf('userPasswordExpirationAction', f.userPasswordExpirationAction, ACTIONS, { caseInsensitive: true });
       }
+      if (f.totpOnBind !== undefined) patch.totpOnBind = v.bool('totpOnBind', f.totpOnBind);
       return store.transaction(async (tx) => {
         const before = await tx.ldapServers.get(id);
         if (!before) throw notFound('ldap server', id);

@@ -120,6 +120,8 @@ export interface LdapServer {
   /** What a locked-out user's entry does: `disable` keeps it visible (binds fail), `remove` hides it. */
   userLockoutAction: LdapAction;
   userPasswordExpirationAction: LdapAction;
+  /** Binds must carry a TOTP code after the password (`password;123456`) from users who have TOTP. */
+  totpOnBind: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -197,4 +199,16 @@ export interface Association {
   toType: GraphToType;
   toId: string;
   createdAt: Date;
+}
+
+/** A pending second factor: the first round proved the password; the next must bring a code. */
+export interface AuthChallenge {
+  /** Random, unguessable; travels as RADIUS State or in a session. */
+  id: string;
+  subjectId: string;
+  protocol: string;
+  resourceType: string;
+  resourceId: string;
+  createdAt: Date;
+  expiresAt: Date;
 }

@@ -59,7 +59,13 @@ export function presentUserGroup(g: UserGroup) {
 }
 
 export function presentLdapServer(s: LdapServer) {
-  return { id: s.id, name: s.name, userLockoutAction: s.userLockoutAction, userPasswordExpirationAction: s.userPasswordExpirationAction };
+  return {
+    id: s.id,
+    name: s.name,
+    userLockoutAction: s.userLockoutAction,
+    userPasswordExpirationAction: s.userPasswordExpirationAction,
+    totpOnBind: s.totpOnBind,
+  };
 }
 
 export function presentRadiusServer(s: RadiusServer, generatedSecret?: string) {

@@ -193,12 +193,14 @@ export const LdapServerSchema = Type.Object({
   name: Type.String(),
   userLockoutAction: Type.String(),
   userPasswordExpirationAction: Type.String(),
+  totpOnBind: Type.Boolean({ description: 'Gatehouse extension: binds of users with TOTP must end in ";<code>"' }),
 });
 
 export const LdapServerBody = Type.Object({
   name: Type.Optional(Type.String()),
   userLockoutAction: Type.Optional(Type.String()),
   userPasswordExpirationAction: Type.Optional(Type.String()),
+  totpOnBind: Type.Optional(Type.Boolean()),
 });
 
 export const RadiusServerSchema = Type.Object(

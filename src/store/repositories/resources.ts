@@ -7,6 +7,7 @@ const toLdap = (r: Row): LdapServer => ({
   name: toStr(r.name),
   userLockoutAction: toStr(r.user_lockout_action) as LdapServer['userLockoutAction'],
   userPasswordExpirationAction: toStr(r.user_password_expiration_action) as LdapServer['userPasswordExpirationAction'],
+  totpOnBind: toBool(r.totp_on_bind),
   createdAt: toDate(r.created_at),
   updatedAt: toDate(r.updated_at),
 });
@@ -52,6 +53,7 @@ export function createLdapServerRepository(sql: Sql): LdapServerRepository {
         name: s.name,
         user_lockout_action: s.userLockoutAction,
         user_password_expiration_action: s.userPasswordExpirationAction,
+        totp_on_bind: s.totpOnBind,
         created_at: s.createdAt.getTime(),
         updated_at: s.updatedAt.getTime(),
       });
@@ -60,7 +62,12 @@ export function createLdapServerRepository(sql: Sql): LdapServerRepository {
       await sql.update(
         'ldap_servers',
         id,
-        columns(p, { name: 'name', userLockoutAction: 'user_lockout_action', userPasswordExpirationAction: 'user_password_expiration_action' }),
+        columns(p, {
+          name: 'name',
+          userLockoutAction: 'user_lockout_action',
+          userPasswordExpirationAction: 'user_password_expiration_action',
+          totpOnBind: 'totp_on_bind',
+        }),
       );
     },
     async get(id) {
