@@ -23,6 +23,15 @@ export interface ApplianceOptions {
 
 export interface Endpoints {
   http: { port: number; url: string };
+  ldap?: { port: number; ldapsPort: number };
+  radius?: { port: number; accountingPort: number };
+}
+
+/** A protocol endpoint the appliance starts and stops (LDAP, RADIUS; HTTP is started last). */
+interface Listener {
+  name: string;
+  start(): Promise<Partial<Endpoints>>;
+  stop(): Promise<void>;
 }
 
 export interface Appliance {
@@ -101,6 +110,8 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
 
   let endpoints: Endpoints | null = null;
   let listening = false;
+  /** Protocol adapters, each given its own slice of the config. */
+  const listeners: Listener[] = [];
   const publicUrl = () => config.publicUrl.replace(/\/+$/, '') || `http://localhost:${endpoints?.http.port ?? config.http.port}`;
   const http = await buildHttpApp({
     core,
@@ -132,9 +143,11 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
       return endpoints;
     },
     async start() {
+      const started: Partial<Endpoints> = {};
+      for (const l of listeners) Object.assign(started, await l.start());
       await http.listen({ port: config.http.port, host: config.bindAddress });
       const port = (http.server.address() as AddressInfo).port;
-      endpoints = { http: { port, url: publicUrl() } };
+      endpoints = { ...started, http: { port, url: publicUrl() } };
       listening = true;
       log.info({ endpoint: 'http', address: config.bindAddress, port, publicUrl: publicUrl() }, `HTTP (console, portal, API, SAML) listening on ${config.bindAddress}:${port}`);
       return endpoints;
@@ -142,6 +155,9 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
     async stop() {
       listening = false;
       await http.close();
+      for (const l of [...listeners].reverse()) {
+        await l.stop().catch((err: unknown) => log.error({ err, listener: l.name }, 'error while stopping a listener'));
+      }
       await core.close();
       await store.close();
     },

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAppliance, type Appliance } from '../../src/appliance.js';
+import { createAppliance, type Appliance, type Endpoints } from '../../src/appliance.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Clock } from '../../src/core/ports.js';
 import { createLogger } from '../../src/logger.js';
@@ -12,6 +12,8 @@ export const TEST_ADMIN_PASSWORD = 'correct-horse-battery-7';
 
 export interface RunningAppliance {
   appliance: Appliance;
+  /** Ports actually bound (LDAP and RADIUS appear once their adapters run). */
+  endpoints: Endpoints;
   httpUrl: string;
   apiKey: string;
   dataDir: string;
@@ -50,6 +52,7 @@ export async function startAppliance(
   const httpUrl = `http://127.0.0.1:${endpoints.http.port}`;
   return {
     appliance,
+    endpoints,
     httpUrl,
     apiKey: TEST_API_KEY,
     dataDir,
