@@ -14,6 +14,9 @@ import { systemClock, type Clock, type Store } from './core/ports.js';
 import { buildHttpApp } from './http/app.js';
 import { createLogger } from './logger.js';
 import { openStore } from './store/index.js';
+import { createLdapServer } from './ldap/server.js';
+import { checkRadiusAttribute } from './radius/dictionary.js';
+import { createRadiusListener, type RadiusListener } from './radius/server.js';
 import { ensureTlsCertificate, type KeyAndCertificate } from './util/certificates.js';
 
 export interface ApplianceOptions {
@@ -47,6 +50,8 @@ export interface Appliance {
   stop(): Promise<void>;
   readonly endpoints: Endpoints | null;
   readonly http: FastifyInstance;
+  /** The RADIUS listener (counters for tests and monitoring). */
+  readonly radius: RadiusListener;
 }
 
 function packageVersion(): string {
@@ -88,6 +93,7 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
     totpIssuer: config.auth.totpIssuer,
     credentialCache: { ttlSeconds: config.auth.credentialCacheTtlSeconds, maxEntries: config.auth.credentialCacheMaxEntries },
     audit: config.audit,
+    checkRadiusAttribute,
   });
   let bootstrap: BootstrapResult;
   try {
@@ -112,6 +118,22 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
   let listening = false;
   /** Protocol adapters, each given its own slice of the config. */
   const listeners: Listener[] = [];
+  const ldap = createLdapServer(
+    {
+      auth: core.auth,
+      directory: core.ldapDirectory,
+      users: core.users,
+      audit: core.audit,
+      organization: () => core.organization.get(),
+      log,
+      config: config.ldap,
+      version: packageVersion(),
+    },
+    { host: config.bindAddress, port: config.ldap.port, ldapsPort: config.ldap.ldapsPort, tls },
+  );
+  listeners.push({ name: 'ldap', start: async () => ({ ldap: await ldap.start() }), stop: () => ldap.stop() });
+  const radius: RadiusListener = createRadiusListener({ core, log, options: { ...config.radius, bindAddress: config.bindAddress } });
+  listeners.push({ name: 'radius', start: async () => ({ radius: await radius.start() }), stop: () => radius.stop() });
   const publicUrl = () => config.publicUrl.replace(/\/+$/, '') || `http://localhost:${endpoints?.http.port ?? config.http.port}`;
   const http = await buildHttpApp({
     core,
@@ -139,6 +161,7 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
     tls,
     bootstrap,
     http,
+    radius,
     get endpoints() {
       return endpoints;
     },

@@ -76,6 +76,30 @@ export const configSchema = Type.Object(
           description: 'Suffix of the naming context o=<orgId>,<suffix>.',
           env: 'GATEHOUSE_LDAP_SUFFIX',
         }),
+        requireTls: bool(false, {
+          description:
+            'Refuse simple binds on a connection without TLS (LDAPS, or after StartTLS) with confidentialityRequired. Off by default so that ldapsearch -x works out of the box; turn it on in production.',
+          env: 'GATEHOUSE_LDAP_REQUIRE_TLS',
+        }),
+        maxConnections: int(2000, 1, 1_000_000, { description: 'Most open LDAP connections (plain and TLS together); more are closed at once.' }),
+        maxConnectionsPerIp: int(200, 1, 1_000_000, { description: 'Most open LDAP connections from one client address.' }),
+        maxPduBytes: int(262_144, 1024, 16_777_216, {
+          description: 'Largest LDAP message accepted; a bigger one closes the connection (protocolError notice).',
+        }),
+        maxOutstandingPerConnection: int(32, 1, 10_000, {
+          description: 'Requests queued on one connection before the server stops reading from it (back-pressure).',
+        }),
+        idleTimeoutSeconds: int(300, 1, 86_400, { description: 'A connection idle this long is closed.' }),
+        operationTimeoutSeconds: int(30, 1, 3600, { description: 'Longest time one operation may take before it is answered with an error.' }),
+        maxSizeLimit: int(1000, 1, 10_000_000, {
+          description: 'Most entries one search returns without the paged results control (RFC 2696); paged searches have no total limit.',
+        }),
+        maxPageSize: int(1000, 1, 100_000, { description: 'Largest page a paged search gets, whatever the client asks.' }),
+        totpSeparator: str(';', {
+          description: 'With TOTP on bind enabled on the LDAP server, the code follows the password after this separator (password;123456).',
+        }),
+        homeDirectoryPrefix: str('/home/', { description: 'homeDirectory of users: this prefix followed by the username.' }),
+        loginShell: str('/bin/bash', { description: 'loginShell of users.' }),
       },
       { description: 'LDAP listeners.', default: {} },
     ),
@@ -83,6 +107,34 @@ export const configSchema = Type.Object(
       {
         port: port(1812, 'RADIUS authentication port (UDP). 0 takes a free port.', 'GATEHOUSE_RADIUS_PORT'),
         accountingPort: port(1813, 'RADIUS accounting port (UDP). 0 takes a free port.', 'GATEHOUSE_RADIUS_ACCOUNTING_PORT'),
+        otpSeparator: str(';', {
+          description:
+            'A TOTP code may follow the password after this separator (password;123456), for gear that cannot show an Access-Challenge prompt. The code is split off at the last separator, and only from users who are asked for a code. Empty: codes only through Access-Challenge.',
+        }),
+        challengeTtlSeconds: int(120, 10, 900, {
+          description: 'How long the State of an Access-Challenge (the prompt for a TOTP code) stays valid; single use.',
+        }),
+        challengePrompt: str('Enter the 6-digit code from your authenticator app', {
+          description: 'Reply-Message of an Access-Challenge: the prompt the NAS shows the user.',
+        }),
+        duplicateCacheSeconds: int(10, 1, 120, {
+          description:
+            'Retransmissions of a request (same source, port, Identifier and Authenticator) within this time get the cached reply instead of being processed again (RFC 5080 §2.2.2). Cover the NAS retry interval times its retries.',
+        }),
+        duplicateCacheMaxEntries: int(100_000, 1000, 10_000_000, {
+          description: 'Most answered requests kept for duplicate detection (oldest dropped first).',
+        }),
+        clientRefreshSeconds: int(30, 1, 3600, {
+          description:
+            'The RADIUS client table (servers, source addresses, secrets) is reloaded at once on a change made through this instance, and at this interval for changes made through another.',
+        }),
+        maxInFlight: int(2048, 16, 1_000_000, {
+          description: 'Requests processed at once; further requests are dropped (the NAS retransmits) instead of queued without bound.',
+        }),
+        accountingInterimAuditSeconds: int(900, 0, 86_400, {
+          description:
+            'Accounting Interim-Updates of one session are recorded in the audit trail at most once per this many seconds; Start, Stop, Accounting-On/Off always. 0: record every one.',
+        }),
       },
       { description: 'RADIUS listeners.', default: {} },
     ),

@@ -9,10 +9,12 @@ import { bootstrap, type BootstrapInput } from './bootstrap.js';
 import { createApplicationService } from './directory/applications.js';
 import { createAssociationService } from './directory/associations.js';
 import type { DirectoryDeps } from './directory/deps.js';
+import { createLdapDirectory } from './directory/ldap-directory.js';
 import { createLdapServerService } from './directory/ldap-servers.js';
 import { createOrganizationCache } from './directory/organization-cache.js';
 import { createOrganizationService } from './directory/organization-service.js';
 import { createRadiusServerService } from './directory/radius-servers.js';
+import { createRadiusReplyService } from './radius/reply-attributes.js';
 import { createSystemService } from './directory/systems.js';
 import { createUserGroupService, type RadiusAttributeCheck } from './directory/user-groups.js';
 import { createUserService } from './directory/users.js';
@@ -57,6 +59,7 @@ export function createCore(o: CoreOptions) {
   };
   const admins = createAdminService({ store: o.store, hasher: o.hasher, clock: o.clock, audit });
   const apiKeys = createApiKeyService({ store: o.store, clock: o.clock, audit });
+  const ldapDirectory = createLdapDirectory(deps);
   return {
     audit,
     credentialCache: cache,
@@ -66,8 +69,11 @@ export function createCore(o: CoreOptions) {
     userGroups: createUserGroupService(deps, o.checkRadiusAttribute),
     associations: createAssociationService(deps),
     systems: createSystemService(deps),
-    ldapServers: createLdapServerService(deps),
+    ldapServers: createLdapServerService(deps, () => ldapDirectory.invalidate()),
+    ldapDirectory,
     radiusServers: createRadiusServerService(deps),
+    /** Reply attributes of an Access-Accept, from the user's groups bound to the RADIUS server. */
+    radiusReply: createRadiusReplyService({ store: o.store }),
     applications: createApplicationService(deps),
     admins,
     apiKeys,

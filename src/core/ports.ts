@@ -56,6 +56,8 @@ export interface UserForAuth {
   user: User;
   credentials: UserCredentials;
   authState: AuthState;
+  /** With `accessTo`: is the user, or one of its groups, bound to that resource? */
+  hasAccess?: boolean;
 }
 
 export interface UserRepository {
@@ -69,11 +71,19 @@ export interface UserRepository {
   getByUsername(username: string): Promise<User | null>;
   getByEmail(email: string): Promise<User | null>;
   getCredentials(id: string): Promise<UserCredentials | null>;
-  /** One read for the authentication hot path: user by lower-case username or email, its credentials and auth state. */
-  findForAuth(login: string): Promise<UserForAuth | null>;
+  /**
+   * One read for the authentication hot path: user by lower-case username or email, its
+   * credentials and auth state, and, when `accessTo` is given, whether it may use that resource.
+   */
+  findForAuth(login: string, accessTo?: { type: GraphToType; id: string }): Promise<UserForAuth | null>;
   /** Is this number a user's uidNumber or gidNumber, or a group's gidNumber? */
   unixIdInUse(n: number): Promise<boolean>;
   query(q: Query<UserAttr>): Promise<Page<User>>;
+  /**
+   * A page of users, each with the names of its groups that are bound to `groupsBoundTo`
+   * (`<type>:<id>`), in one query: the LDAP search hot path (memberOf).
+   */
+  queryWithGroupNames(q: Query<UserAttr>, groupsBoundTo: string): Promise<Page<{ user: User; groupNames: string[] }>>;
 }
 
 export interface UserGroupRepository {
@@ -90,6 +100,8 @@ export interface UserGroupRepository {
   removeMember(groupId: string, userId: string): Promise<boolean>;
   memberIds(groupId: string, limit: number, offset: number): Promise<Page<string>>;
   groupIdsOf(userId: string): Promise<string[]>;
+  /** Memberships of these groups, or of these users (one query, for pages of directory entries). */
+  membershipPairs(by: { groupIds?: string[]; userIds?: string[] }): Promise<{ groupId: string; userId: string }[]>;
 }
 
 export interface SystemRepository {

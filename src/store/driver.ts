@@ -20,12 +20,15 @@ export interface Driver {
   close(): Promise<void>;
 }
 
-/** `$1…$n` → `{ $1: …, $n: … }`: sqlite3 numbers named parameters by first appearance, not by name. */
-function named(params: Param[]): Record<string, Param> {
-  const o: Record<string, Param> = {};
-  params.forEach((v, i) => (o[`$${i + 1}`] = typeof v === 'boolean' ? (v ? 1 : 0) : v));
-  return o;
+/**
+ * `$n` → `?n`: SQLite numbers `$name` parameters by first appearance, which breaks when `$2` comes
+ * before `$1`; `?n` is positional by number, so the values bind as a plain array.
+ */
+function toSqliteParams(sql: string): string {
+  return sql.replace(/\$(\d+)/g, '?$1');
 }
+
+const bindable = (params: Param[]) => params.map((v) => (typeof v === 'boolean' ? (v ? 1 : 0) : v));
 
 // Statement texts are the repositories' fixed SQL (values are always bound), so caches stay small;
 // the bound guards against a caller that builds SQL of many shapes.
@@ -47,11 +50,11 @@ class SqliteConnection {
   all(sql: string, params: Param[]): Promise<Row[]> {
     let stmt = this.statements.get(sql);
     if (!stmt) {
-      stmt = this.db.prepare(sql);
+      stmt = this.db.prepare(toSqliteParams(sql));
       if (this.statements.size < MAX_CACHED_STATEMENTS) this.statements.set(sql, stmt);
     }
     const s = stmt;
-    return new Promise((resolve, reject) => s.all(named(params), (err: Error | null, rows: Row[]) => (err ? reject(err) : resolve(rows))));
+    return new Promise((resolve, reject) => s.all(bindable(params), (err: Error | null, rows: Row[]) => (err ? reject(err) : resolve(rows))));
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,9 @@ import type { Param } from './sql.js';
  *   letters match whatever their case;
  * - `upper`: enumerations stored upper-case (state);
  * - `int`, `bool`, `time` (epoch ms), `id`;
- * - `sub`: membership through a sub-select; `expr` contains `?` where the bound value goes.
+ * - `sub`: membership through a sub-select; every `?` in `expr` stands for the bound value, or,
+ *   for a value `<type>:<id>` (a graph target), `?type` and `?id` stand for its two halves, so that
+ *   the sub-select can use the associations' primary key.
  */
 export type ColumnKind = 'lower' | 'upper' | 'int' | 'bool' | 'time' | 'id' | 'sub';
 
@@ -18,12 +20,29 @@ export interface ColumnSpec {
   kind: ColumnKind;
   /** For `sub` columns: the condition "has any value". */
   present?: string;
+  /** The unfolded column, for case-exact comparisons (LDAP caseExactMatch). */
+  exact?: string;
 }
 
 export type ColumnMap<A extends string> = Record<A, ColumnSpec>;
 
 const TRUE = '1 = 1';
 const FALSE = '1 = 0';
+
+/** Substitutes a `sub` column's placeholders with bound parameters. */
+function subCondition(expr: string, value: Param, bind: (v: Param) => string): string {
+  if (expr.includes('?type')) {
+    const text = String(value);
+    const at = text.indexOf(':');
+    const type = at < 0 ? '' : text.slice(0, at);
+    const id = at < 0 ? text : text.slice(at + 1);
+    const t = bind(type);
+    const i = bind(id);
+    return expr.replaceAll('?type', t).replaceAll('?id', i);
+  }
+  const p = bind(value);
+  return expr.replaceAll('?', p);
+}
 
 function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -94,16 +113,20 @@ export function filterToSql<A extends string>(f: DirectoryFilter<A>, columns: Co
   if (f.op === 'in') {
     const vals = f.values.map((v) => coerce(spec, v)).filter((v): v is Param => v !== undefined);
     if (vals.length === 0) return FALSE;
-    if (spec.kind === 'sub') return `(${vals.map((v) => spec.expr.replace('?', bind(v))).join(' OR ')})`;
+    if (spec.kind === 'sub') return `(${vals.map((v) => subCondition(spec.expr, v, bind)).join(' OR ')})`;
     return `${spec.expr} IN (${vals.map(bind).join(', ')})`;
   }
   const value = coerce(spec, f.value);
   if (value === undefined) return f.op === 'ne' ? TRUE : FALSE;
   if (spec.kind === 'sub') {
-    const cond = spec.expr.replace('?', bind(value));
+    const cond = subCondition(spec.expr, value, bind);
     if (f.op === 'eq') return cond;
     if (f.op === 'ne') return `NOT ${cond}`;
     return FALSE;
+  }
+  if (f.op === 'eq' && f.exact && (spec.kind === 'lower' || spec.kind === 'upper')) {
+    // Case-exact: against the value as entered; a column stored folded only matches its folded form.
+    return spec.exact ? `${spec.exact} = ${bind(String(f.value))}` : `${spec.expr} = ${bind(String(f.value))}`;
   }
   const ops = { eq: '=', ne: '<>', gte: '>=', lte: '<=', gt: '>', lt: '<' } as const;
   const cmp = `${spec.expr} ${ops[f.op]} ${bind(value)}`;

@@ -3,12 +3,14 @@ import { SequelizeStorage, Umzug } from 'umzug';
 import * as initial from './migrations/0001-initial.js';
 import * as casefold from './migrations/0002-casefold-columns.js';
 import * as ldapAndChallenges from './migrations/0003-ldap-settings-and-challenges.js';
+import * as ldapIndexes from './migrations/0004-ldap-indexes.js';
 
 /** Every migration, in order. Forward-only: a released migration is never edited or removed. */
 const MIGRATIONS = [
   { name: '0001-initial', up: initial.up },
   { name: '0002-casefold-columns', up: casefold.up },
   { name: '0003-ldap-settings-and-challenges', up: ldapAndChallenges.up },
+  { name: '0004-ldap-indexes', up: ldapIndexes.up },
 ];
 
 export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map((m) => m.name);

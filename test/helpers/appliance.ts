@@ -15,6 +15,9 @@ export interface RunningAppliance {
   /** Ports actually bound (LDAP and RADIUS appear once their adapters run). */
   endpoints: Endpoints;
   httpUrl: string;
+  /** UDP ports of the RADIUS listeners on 127.0.0.1 (authentication, accounting). */
+  radiusPort: number;
+  radiusAccountingPort: number;
   apiKey: string;
   dataDir: string;
   /** fetch against the appliance with the API key and JSON body handling. */
@@ -32,28 +35,33 @@ export async function startAppliance(
   opts: { clock?: Clock; dataDir?: string; keepData?: boolean } = {},
 ): Promise<RunningAppliance> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      dataDir: join(dataDir, 'data'),
-      certsDir: join(dataDir, 'certs'),
-      bindAddress: '127.0.0.1',
-      logLevel: 'silent',
-      http: { port: 0 },
-      ldap: { port: 0, ldapsPort: 0 },
-      radius: { port: 0, accountingPort: 0 },
-      audit: { flushIntervalMs: 10 },
-      bootstrap: { apiKey: TEST_API_KEY, adminEmail: TEST_ADMIN_EMAIL, adminPassword: TEST_ADMIN_PASSWORD },
-      ...overrides,
-    },
-  });
-  const appliance = await createAppliance(config, { clock: opts.clock, logger: createLogger('silent') });
+  const defaults: Record<string, unknown> = {
+    dataDir: join(dataDir, 'data'),
+    certsDir: join(dataDir, 'certs'),
+    bindAddress: '127.0.0.1',
+    logLevel: 'silent',
+    http: { port: 0 },
+    ldap: { port: 0, ldapsPort: 0 },
+    radius: { port: 0, accountingPort: 0 },
+    audit: { flushIntervalMs: 10 },
+    bootstrap: { apiKey: TEST_API_KEY, adminEmail: TEST_ADMIN_EMAIL, adminPassword: TEST_ADMIN_PASSWORD },
+  };
+  // Section overrides merge into the defaults (`{ ldap: { requireTls: true } }` keeps port 0).
+  const merged: Record<string, unknown> = { ...defaults };
+  for (const [k, v] of Object.entries(overrides)) {
+    const d = defaults[k];
+    merged[k] = v && typeof v === 'object' && !Array.isArray(v) && d && typeof d === 'object' ? { ...d, ...v } : v;
+  }
+  const config = loadConfig({ env: {}, overrides: merged });
+  const appliance = await createAppliance(config, { clock: opts.clock, logger: createLogger(process.env.GATEHOUSE_TEST_LOG_LEVEL ?? 'silent') });
   const endpoints = await appliance.start();
   const httpUrl = `http://127.0.0.1:${endpoints.http.port}`;
   return {
     appliance,
     endpoints,
     httpUrl,
+    radiusPort: endpoints.radius?.port ?? 0,
+    radiusAccountingPort: endpoints.radius?.accountingPort ?? 0,
     apiKey: TEST_API_KEY,
     dataDir,
     async api(method, path, body, headers = {}) {

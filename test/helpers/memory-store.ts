@@ -16,6 +16,7 @@
  *   this evaluator does not know throws "not supported in memory store" instead of being ignored.
  */
 import { DomainError } from '../../src/core/errors.js';
+import { commonName } from '../../src/core/directory/names.js';
 import type { AuditEvent, AuditField, AuditQuery } from '../../src/core/audit/event.js';
 import type { DirectoryFilter, FilterValue, GroupAttr, Page, Query, SortKey, SystemAttr, UserAttr } from '../../src/core/directory/filter.js';
 import { normaliseSettings, type Organization } from '../../src/core/directory/organization.js';
@@ -491,10 +492,25 @@ function createRepositories(s: () => State, write: Writer, read: Writer, now: ()
     employeeIdentifier: { kind: 'ci', get: (u) => u.employeeIdentifier },
     description: { kind: 'ci', get: (u) => u.description },
     createdAt: { kind: 'time', get: (u) => u.createdAt.getTime() },
+    updatedAt: { kind: 'time', get: (u) => u.updatedAt.getTime() },
+    cn: { kind: 'ci', get: (u) => commonName(u) },
     memberOf: {
       kind: 'sub',
       has: (u, groupId) => s().userGroupMembers.has(pairKey(groupId, u.id)),
       any: (u) => groupIdsOfUser(u.id).length > 0,
+    },
+    memberOfName: {
+      kind: 'sub',
+      has: (u, name) => groupIdsOfUser(u.id).some((g) => s().userGroups.get(g)?.name.toLowerCase() === name.toLowerCase()),
+      any: (u) => groupIdsOfUser(u.id).length > 0,
+    },
+    boundTo: {
+      kind: 'sub',
+      has: (u, target) =>
+        [...s().associations.values()].some(
+          (a) => `${a.toType}:${a.toId}` === target && ((a.fromType === 'user' && a.fromId === u.id) || (a.fromType === 'user_group' && s().userGroupMembers.has(pairKey(a.fromId, u.id)))),
+        ),
+      any: () => false,
     },
     lockedAt: { kind: 'time', get: (u) => u.lockedAt?.getTime() ?? null },
   };
@@ -507,10 +523,21 @@ function createRepositories(s: () => State, write: Writer, read: Writer, now: ()
     posixGid: { kind: 'int', get: (g) => g.posixGid },
     posixName: { kind: 'ci', get: (g) => g.posixName },
     createdAt: { kind: 'time', get: (g) => g.createdAt.getTime() },
+    updatedAt: { kind: 'time', get: (g) => g.updatedAt.getTime() },
     member: {
       kind: 'sub',
       has: (g, userId) => s().userGroupMembers.has(pairKey(g.id, userId)),
       any: (g) => memberUserIds(g.id).length > 0,
+    },
+    memberName: {
+      kind: 'sub',
+      has: (g, username) => memberUserIds(g.id).some((id) => s().users.get(id)?.profile.username === username),
+      any: (g) => memberUserIds(g.id).length > 0,
+    },
+    boundTo: {
+      kind: 'sub',
+      has: (g, target) => [...s().associations.values()].some((a) => a.fromType === 'user_group' && a.fromId === g.id && `${a.toType}:${a.toId}` === target),
+      any: () => false,
     },
   };
 
@@ -658,12 +685,22 @@ function createRepositories(s: () => State, write: Writer, read: Writer, now: ()
         return null;
       }),
     getCredentials: (id) => read(() => copy(s().users.get(id)?.credentials ?? null)),
-    findForAuth: (login) =>
+    findForAuth: (login, accessTo) =>
       read((): UserForAuth | null => {
         // As in SQL: exact match (the caller normalises), on email when the login has an "@".
         const field = login.includes('@') ? 'email' : 'username';
         for (const [id, r] of s().users) {
-          if (r.profile[field] === login) return { user: toUser(id)!, credentials: copy(r.credentials), authState: authStateOf(id) };
+          if (r.profile[field] !== login) continue;
+          const found: UserForAuth = { user: toUser(id)!, credentials: copy(r.credentials), authState: authStateOf(id) };
+          if (accessTo) {
+            found.hasAccess = [...s().associations.values()].some(
+              (a) =>
+                a.toType === accessTo.type &&
+                a.toId === accessTo.id &&
+                ((a.fromType === 'user' && a.fromId === id) || (a.fromType === 'user_group' && s().userGroupMembers.has(pairKey(a.fromId, id)))),
+            );
+          }
+          return found;
         }
         return null;
       }),
@@ -677,6 +714,22 @@ function createRepositories(s: () => State, write: Writer, read: Writer, now: ()
       read(() => {
         const all = [...s().users.keys()].map((id) => toUser(id)!);
         return runQuery(all, q, USER_COLUMNS, (u) => u.id);
+      }),
+    queryWithGroupNames: (q, groupsBoundTo) =>
+      read(() => {
+        const page = runQuery([...s().users.keys()].map((id) => toUser(id)!), q, USER_COLUMNS, (u) => u.id);
+        const bound = (groupId: string) =>
+          [...s().associations.values()].some((a) => a.fromType === 'user_group' && a.fromId === groupId && `${a.toType}:${a.toId}` === groupsBoundTo);
+        return {
+          total: page.total,
+          items: page.items.map((user) => ({
+            user,
+            groupNames: groupIdsOfUser(user.id)
+              .filter(bound)
+              .map((g) => s().userGroups.get(g)!.name)
+              .sort(),
+          })),
+        };
       }),
   };
 
@@ -734,6 +787,12 @@ function createRepositories(s: () => State, write: Writer, read: Writer, now: ()
     removeMember: (groupId, userId) => write(() => s().userGroupMembers.delete(pairKey(groupId, userId))),
     memberIds: (groupId, limit, offset) => read(() => page(memberUserIds(groupId).sort(byStr), limit, offset)),
     groupIdsOf: (userId) => read(() => groupIdsOfUser(userId)),
+    membershipPairs: (by) =>
+      read(() =>
+        [...s().userGroupMembers.values()]
+          .filter((m) => (by.groupIds ? by.groupIds.includes(m.groupId) : (by.userIds ?? []).includes(m.userId)))
+          .map((m) => ({ groupId: m.groupId, userId: m.userId })),
+      ),
   };
 
   // --- systems -------------------------------------------------------------------------------

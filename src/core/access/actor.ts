@@ -7,8 +7,8 @@ import type { AuditActor } from '../audit/event.js';
 export interface ActorContext {
   actor: AuditActor;
   clientIp: string;
-  /** JumpCloud's `auth_method`: `api key`, `session`, or `cli` for the operator's command line. */
-  authMethod: 'api key' | 'session' | 'cli' | 'system';
+  /** JumpCloud's `auth_method`: `api key`, `session`, `cli` for the operator's command line, `ldap` for a bound LDAP user. */
+  authMethod: 'api key' | 'session' | 'cli' | 'system' | 'ldap';
 }
 
 export const systemActor: ActorContext = { actor: { type: 'system' }, clientIp: '', authMethod: 'system' };

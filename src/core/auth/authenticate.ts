@@ -4,13 +4,14 @@ import type { AuditRecorder } from '../audit/recorder.js';
 import { lockoutPolicyOf, type LockoutPolicy } from '../directory/organization.js';
 import type { OrganizationCache } from '../directory/organization-cache.js';
 import type { AuthChallenge, AuthState, GraphToType, User, UserCredentials } from '../directory/types.js';
-import type { Clock, Repositories, SecretBox } from '../ports.js';
+import type { Clock, Repositories, SecretBox, UserForAuth } from '../ports.js';
 import type { CredentialCache } from './credential-cache.js';
 import { lockStatus } from './lockout.js';
 import { decideMfa, type MfaRequirement } from './mfa-policy.js';
 import { MAX_PASSWORD_LENGTH, type PasswordHasher } from './password-hasher.js';
 import { isPasswordExpired } from './password-policy.js';
 import { verifyTotp } from './totp.js';
+import { KeyedMutex } from './keyed-mutex.js';
 
 export type AuthProtocol = 'ldap' | 'radius' | 'saml' | 'portal';
 
@@ -33,6 +34,8 @@ export interface AuthRequest {
   protocol: AuthProtocol;
   /** Username or email, as typed. */
   login: string;
+  /** `username`: the login names a username only (an LDAP DN's uid), never an email. Default: either. */
+  loginBy?: 'username' | 'username_or_email';
   password: string;
   /** A TOTP code given separately (a form field, a RADIUS challenge answer). */
   otp?: string;
@@ -52,6 +55,8 @@ export interface AuthRequest {
 
 export interface MfaRequest {
   protocol: AuthProtocol;
+  /** The login the second round is sent under (RADIUS User-Name); must name the challenged user. */
+  login?: string;
   /** The challenge id from the first round's `mfa_required` outcome; consumed by this call. */
   challenge: string;
   otp: string;
@@ -147,6 +152,7 @@ export async function verifyAccountTotp(
  */
 export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
   const repos = d.store.repos;
+  const accountLocks = new KeyedMutex();
 
   const auditAuth = (
     req: { protocol: AuthProtocol; clientIp: string; resource: AuthResource; audit?: Record<string, unknown> },
@@ -215,6 +221,8 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
   const postPasswordChecks = async (
     user: User,
     resource: AuthResource,
+    /** Already read with the user (authenticate); read now when unknown (completeMfa). */
+    hasAccess?: boolean,
   ): Promise<{ status: AuthFailure; reason: string; user?: User } | null> => {
     const org = await d.organization.get();
     const now = d.clock.now();
@@ -222,7 +230,7 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
     if (resource.expiredPasswords === 'deny' && isPasswordExpired(user, org.settings.passwordPolicy, now)) {
       return { status: 'expired', reason: 'password expired', user };
     }
-    if (resource.type !== 'user_portal' && !(await repos.associations.userHasAccess(user.id, resource.type, resource.id))) {
+    if (resource.type !== 'user_portal' && !(hasAccess ?? (await repos.associations.userHasAccess(user.id, resource.type, resource.id)))) {
       return { status: 'not_authorized', reason: `user is not bound to ${resource.type} ${resource.name}`, user };
     }
     return null;
@@ -257,91 +265,128 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
     if (state.failedCount > 0) await repos.authState.clearFailures(user.id);
   };
 
+  interface Prepared {
+    found: UserForAuth;
+    policy: LockoutPolicy;
+    state: AuthState;
+    lock: 'unlocked' | 'locked';
+    decision: ReturnType<typeof decideMfa>;
+    password: string;
+    otp: string | undefined;
+    stamp: string;
+    cacheHit: boolean;
+  }
+
+  /** What an attempt is judged on: the account as read, the policy, and the password/code split. */
+  const prepare = async (found: UserForAuth, req: AuthRequest, rawPassword: string): Promise<Prepared> => {
+    const { user, credentials } = found;
+    const org = await d.organization.get();
+    const policy = lockoutPolicyOf(org.settings.passwordPolicy);
+    const now = d.clock.now();
+    let state = found.authState;
+    let lock = lockStatus(state, policy, now);
+    if (lock === 'lock_expired') {
+      state = await expireLock(user, state, req.clientIp);
+      lock = 'unlocked';
+    }
+    const decision = decideMfa(user, req.resource.mfa, now);
+    let password = rawPassword;
+    let otp = req.otp;
+    if (req.otpInPassword && decision === 'ask' && (otp === undefined || otp === '')) {
+      const at = password.lastIndexOf(req.otpInPassword);
+      if (at >= 0 && /^\d{6}$/.test(password.slice(at + req.otpInPassword.length))) {
+        otp = password.slice(at + req.otpInPassword.length);
+        password = password.slice(0, at);
+      }
+    }
+    const stamp = credentialStamp(user, credentials, state);
+    const cacheHit = !!credentials.passwordHash && password !== '' && d.cache.hit(user.id, password, stamp);
+    return { found, policy, state, lock, decision, password, otp, stamp, cacheHit };
+  };
+
+  /** Decides the outcome once the password has been checked (or found in the cache). */
+  const finish = async (p: Prepared, req: AuthRequest, passwordOk: boolean): Promise<AuthOutcome> => {
+    const { user, credentials } = p.found;
+    const who = { id: user.id, username: user.username };
+    if (p.lock === 'locked' && req.resource.lockedUsers === 'deny') {
+      d.cache.invalidate(user.id);
+      auditAuth(req, who, false, 'account locked', false);
+      return { status: 'locked', reason: 'account locked' };
+    }
+    if (!passwordOk) {
+      await countFailure(user, p.policy, req.clientIp);
+      const reason = credentials.passwordHash ? 'invalid password' : 'password not set';
+      auditAuth(req, who, false, reason, false);
+      return { status: 'invalid', reason };
+    }
+    const refused = await postPasswordChecks(user, req.resource, p.found.hasAccess);
+    if (refused) {
+      auditAuth(req, who, false, refused.reason, false);
+      return refused;
+    }
+    if (p.decision === 'enroll') {
+      auditAuth(req, who, false, 'MFA enrolment required', false);
+      return { status: 'mfa_enrollment_required', reason: 'MFA enrolment required', user };
+    }
+    if (p.decision === 'ask') {
+      if (p.otp === undefined || p.otp === '') {
+        d.cache.remember(user.id, p.password, p.stamp);
+        auditAuth(req, who, false, 'MFA required', false, { mfa_meta: { status: 'challenged' } });
+        const challenge = req.issueChallenge ? await openChallenge(user, req, req.issueChallenge.ttlSeconds) : undefined;
+        return { status: 'mfa_required', user, ...(challenge ? { challenge } : {}) };
+      }
+      const r = await checkOtp(user, p.otp, p.policy, req.clientIp);
+      if (r !== 'ok') {
+        const reason = r === 'replayed' ? 'TOTP code already used' : 'invalid TOTP code';
+        auditAuth(req, who, false, reason, false, { mfa_meta: { type: 'TOTP' } });
+        return { status: 'mfa_invalid', reason, user };
+      }
+    }
+    await succeed(user, p.state);
+    if (!p.cacheHit) d.cache.remember(user.id, p.password, p.stamp);
+    const mfa = p.decision === 'ask';
+    auditAuth(req, who, true, '', mfa, mfa ? { mfa_meta: { type: 'TOTP' } } : {});
+    return { status: 'ok', user, mfa };
+  };
+
   return {
     async authenticate(req) {
       const login = normaliseLogin(req.login);
       const rawPassword = req.password.length > MAX_PASSWORD_LENGTH ? '' : req.password;
-      const found = login ? await repos.users.findForAuth(login) : null;
+      const accessTo = req.resource.type === 'user_portal' ? undefined : { type: req.resource.type, id: req.resource.id };
+      // Usernames never contain "@": a username-only login with one names nobody.
+      const usable = login !== '' && !(req.loginBy === 'username' && login.includes('@'));
+      const lookup = () => (usable ? repos.users.findForAuth(login, accessTo) : Promise.resolve(null));
+      const found = await lookup();
       if (!found) {
         await d.hasher.verifyDummy(rawPassword);
         auditAuth(req, { username: login }, false, 'user not found', false);
         return { status: 'invalid', reason: 'user not found' };
       }
-      const { user, credentials } = found;
-      const org = await d.organization.get();
-      const policy = lockoutPolicyOf(org.settings.passwordPolicy);
-      const now = d.clock.now();
-      let state = found.authState;
-      let lock = lockStatus(state, policy, now);
-      if (lock === 'lock_expired') {
-        state = await expireLock(user, state, req.clientIp);
-        lock = 'unlocked';
-      }
-
-      const decision = decideMfa(user, req.resource.mfa, now);
-      let password = rawPassword;
-      let otp = req.otp;
-      if (req.otpInPassword && decision === 'ask' && (otp === undefined || otp === '')) {
-        const at = password.lastIndexOf(req.otpInPassword);
-        if (at >= 0 && /^\d{6}$/.test(password.slice(at + req.otpInPassword.length))) {
-          otp = password.slice(at + req.otpInPassword.length);
-          password = password.slice(0, at);
+      const first = await prepare(found, req, rawPassword);
+      // A credential verified moments ago, with no code to check, needs no serialisation.
+      if (first.cacheHit && first.decision !== 'ask') return finish(first, req, true);
+      // Everything that can be guessed (a password, a code) is checked one request at a time per
+      // account, so that parallel guesses see each other's failures and the lock stops them at
+      // the threshold (security.md item 8). A request that waited re-reads the account.
+      return accountLocks.run(found.user.id, async (waited) => {
+        let p = first;
+        if (waited) {
+          const fresh = await lookup();
+          if (!fresh || fresh.user.id !== found.user.id) {
+            auditAuth(req, { username: login }, false, 'user not found', false);
+            return { status: 'invalid', reason: 'user not found' };
+          }
+          p = await prepare(fresh, req, rawPassword);
+          if (p.cacheHit && p.decision !== 'ask') return finish(p, req, true);
         }
-      }
-
-      const stamp = credentialStamp(user, credentials, state);
-      let passwordOk = false;
-      let cached = false;
-      if (!credentials.passwordHash || password === '') {
-        await d.hasher.verifyDummy(password);
-      } else if (d.cache.hit(user.id, password, stamp)) {
-        passwordOk = true;
-        cached = true;
-      } else {
-        passwordOk = await d.hasher.verify(credentials.passwordHash, password);
-      }
-      const who = { id: user.id, username: user.username };
-
-      if (lock === 'locked' && req.resource.lockedUsers === 'deny') {
-        d.cache.invalidate(user.id);
-        auditAuth(req, who, false, 'account locked', false);
-        return { status: 'locked', reason: 'account locked' };
-      }
-      if (!passwordOk) {
-        await countFailure(user, policy, req.clientIp);
-        const reason = credentials.passwordHash ? 'invalid password' : 'password not set';
-        auditAuth(req, who, false, reason, false);
-        return { status: 'invalid', reason };
-      }
-      const refused = await postPasswordChecks(user, req.resource);
-      if (refused) {
-        auditAuth(req, who, false, refused.reason, false);
-        return refused;
-      }
-
-      if (decision === 'enroll') {
-        auditAuth(req, who, false, 'MFA enrolment required', false);
-        return { status: 'mfa_enrollment_required', reason: 'MFA enrolment required', user };
-      }
-      if (decision === 'ask') {
-        if (otp === undefined || otp === '') {
-          d.cache.remember(user.id, password, stamp);
-          auditAuth(req, who, false, 'MFA required', false, { mfa_meta: { status: 'challenged' } });
-          const challenge = req.issueChallenge ? await openChallenge(user, req, req.issueChallenge.ttlSeconds) : undefined;
-          return { status: 'mfa_required', user, ...(challenge ? { challenge } : {}) };
+        let passwordOk = p.cacheHit;
+        if (!p.cacheHit) {
+          if (!p.found.credentials.passwordHash || p.password === '') await d.hasher.verifyDummy(p.password);
+          else passwordOk = await d.hasher.verify(p.found.credentials.passwordHash, p.password);
         }
-        const r = await checkOtp(user, otp, policy, req.clientIp);
-        if (r !== 'ok') {
-          const reason = r === 'replayed' ? 'TOTP code already used' : 'invalid TOTP code';
-          auditAuth(req, who, false, reason, false, { mfa_meta: { type: 'TOTP' } });
-          return { status: 'mfa_invalid', reason, user };
-        }
-      }
-      await succeed(user, state);
-      if (!cached) d.cache.remember(user.id, password, stamp);
-      const mfa = decision === 'ask';
-      auditAuth(req, who, true, '', mfa, mfa ? { mfa_meta: { type: 'TOTP' } } : {});
-      return { status: 'ok', user, mfa };
+        return finish(p, req, passwordOk);
+      });
     },
 
     async completeMfa(req) {
@@ -356,32 +401,40 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
         return { status: 'invalid', reason: 'user not found' };
       }
       const who = { id: user.id, username: user.username };
-      const org = await d.organization.get();
-      const policy = lockoutPolicyOf(org.settings.passwordPolicy);
-      let state = await repos.authState.get(user.id);
-      let lock = lockStatus(state, policy, d.clock.now());
-      if (lock === 'lock_expired') {
-        state = await expireLock(user, state, req.clientIp);
-        lock = 'unlocked';
+      // The second round answers for the first round's login (RADIUS User-Name): another name is refused.
+      if (req.login !== undefined && ![user.username, user.email].includes(normaliseLogin(req.login))) {
+        auditAuth(req, who, false, 'challenge answered for another user', false);
+        return { status: 'invalid', reason: 'challenge answered for another user' };
       }
-      if (lock === 'locked' && req.resource.lockedUsers === 'deny') {
-        auditAuth(req, who, false, 'account locked', false);
-        return { status: 'locked', reason: 'account locked' };
-      }
-      const refused = await postPasswordChecks(user, req.resource);
-      if (refused) {
-        auditAuth(req, who, false, refused.reason, false);
-        return refused;
-      }
-      const r = await checkOtp(user, req.otp, policy, req.clientIp);
-      if (r !== 'ok') {
-        const reason = r === 'replayed' ? 'TOTP code already used' : 'invalid TOTP code';
-        auditAuth(req, who, false, reason, false, { mfa_meta: { type: 'TOTP' } });
-        return { status: 'mfa_invalid', reason, user };
-      }
-      await succeed(user, state);
-      auditAuth(req, who, true, '', true, { mfa_meta: { type: 'TOTP' } });
-      return { status: 'ok', user, mfa: true };
+      // Codes are checked one at a time per account, as in authenticate().
+      return accountLocks.run(user.id, async () => {
+        const org = await d.organization.get();
+        const policy = lockoutPolicyOf(org.settings.passwordPolicy);
+        let state = await repos.authState.get(user.id);
+        let lock = lockStatus(state, policy, d.clock.now());
+        if (lock === 'lock_expired') {
+          state = await expireLock(user, state, req.clientIp);
+          lock = 'unlocked';
+        }
+        if (lock === 'locked' && req.resource.lockedUsers === 'deny') {
+          auditAuth(req, who, false, 'account locked', false);
+          return { status: 'locked', reason: 'account locked' } as AuthOutcome;
+        }
+        const refused = await postPasswordChecks(user, req.resource);
+        if (refused) {
+          auditAuth(req, who, false, refused.reason, false);
+          return refused;
+        }
+        const r = await checkOtp(user, req.otp, policy, req.clientIp);
+        if (r !== 'ok') {
+          const reason = r === 'replayed' ? 'TOTP code already used' : 'invalid TOTP code';
+          auditAuth(req, who, false, reason, false, { mfa_meta: { type: 'TOTP' } });
+          return { status: 'mfa_invalid', reason, user } as AuthOutcome;
+        }
+        await succeed(user, state);
+        auditAuth(req, who, true, '', true, { mfa_meta: { type: 'TOTP' } });
+        return { status: 'ok', user, mfa: true } as AuthOutcome;
+      });
     },
   };
 }

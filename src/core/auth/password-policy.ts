@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { PasswordPolicy } from '../directory/organization.js';
 import { MAX_PASSWORD_LENGTH, type PasswordHasher } from './password-hasher.js';
 
@@ -70,4 +71,16 @@ export function passwordExpiresAt(
 ): Date | null {
   if (!policy.enablePasswordExpirationInDays || !user.hasPassword || !user.passwordChangedAt) return null;
   return new Date(user.passwordChangedAt.getTime() + policy.passwordExpirationInDays * 86_400_000);
+}
+
+/**
+ * A random password that satisfies the policy's length and class rules (for "generate one for me"
+ * flows such as LDAP Password Modify without a new password). 144+ bits of randomness.
+ */
+export function generateCompliantPassword(policy: PasswordPolicy): string {
+  const length = Math.max(24, policy.enableMinLength ? policy.minLength : 0);
+  const body = randomBytes(length).toString('base64url').replace(/[-_]/g, '').slice(0, length - 4);
+  const pad = randomBytes(length).toString('base64url').replace(/[-_]/g, '');
+  // One of each class at the end, so every needs… rule holds whatever the random part drew.
+  return (body + pad).slice(0, length - 4) + 'Kq7!';
 }

@@ -11,7 +11,8 @@ export type DirectoryFilter<A extends string = string> =
   | { op: 'and'; filters: DirectoryFilter<A>[] }
   | { op: 'or'; filters: DirectoryFilter<A>[] }
   | { op: 'not'; filter: DirectoryFilter<A> }
-  | { op: 'eq'; attr: A; value: FilterValue }
+  /** `exact`: compare case-sensitively (LDAP caseExactMatch); otherwise the attribute's own rule. */
+  | { op: 'eq'; attr: A; value: FilterValue; exact?: boolean }
   | { op: 'ne'; attr: A; value: FilterValue }
   | { op: 'gte'; attr: A; value: FilterValue }
   | { op: 'lte'; attr: A; value: FilterValue }
@@ -51,8 +52,15 @@ export const USER_ATTRS = {
   employeeIdentifier: 'text',
   description: 'text',
   createdAt: 'date',
+  updatedAt: 'date',
+  /** Common name, as `commonName()` computes it. */
+  cn: 'text',
   /** Id of a user group the user belongs to. */
   memberOf: 'id',
+  /** Name of a user group the user belongs to (an LDAP `memberOf` DN names the group). */
+  memberOfName: 'text',
+  /** `<type>:<id>` of a resource the user is bound to, directly or through a group. */
+  boundTo: 'id',
   /** When the account was locked (auth state); see `lockedOutFilter` for "locked now". */
   lockedAt: 'date',
 } as const satisfies Record<string, AttrType>;
@@ -67,8 +75,13 @@ export const GROUP_ATTRS = {
   posixGid: 'int',
   posixName: 'text',
   createdAt: 'date',
+  updatedAt: 'date',
   /** Id of a user who is a member. */
   member: 'id',
+  /** Username of a member (an LDAP `member` DN or `memberUid`). */
+  memberName: 'text',
+  /** `<type>:<id>` of a resource the group is bound to. */
+  boundTo: 'id',
 } as const satisfies Record<string, AttrType>;
 export type GroupAttr = keyof typeof GROUP_ATTRS;
 export type GroupFilter = DirectoryFilter<GroupAttr>;
@@ -97,9 +110,12 @@ export interface Query<A extends string> {
   sort?: SortKey<A>[];
   limit: number;
   offset: number;
+  /** `false` skips counting (hot paths that do not show a total); `total` is then -1. */
+  withTotal?: boolean;
 }
 
 export interface Page<T> {
+  /** Matches in all pages, or -1 when not counted. */
   total: number;
   items: T[];
 }

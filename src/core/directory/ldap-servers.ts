@@ -15,7 +15,7 @@ const view = (s: LdapServer) => ({
 });
 
 /** The organisation's LDAP server record (one per organisation, created on an empty store). */
-export function createLdapServerService(d: DirectoryDeps) {
+export function createLdapServerService(d: DirectoryDeps, onChange: () => void = () => undefined) {
   const { store } = d;
   return {
     list: () => store.repos.ldapServers.list(),
@@ -53,7 +53,7 @@ export function createLdapServerService(d: DirectoryDeps) {
           });
         }
         return after;
-      });
+      }).finally(onChange);
     },
   };
 }

@@ -97,6 +97,19 @@ export function createRadiusServerService(d: DirectoryDeps) {
 
   const resource = (s: RadiusServer) => ({ id: s.id, type: 'radius_server', name: s.name });
 
+  /** Told after a server was created, changed or deleted (the RADIUS adapter reloads its client table). */
+  const changeListeners = new Set<() => void>();
+  const changed = <T>(result: T): T => {
+    for (const l of changeListeners) {
+      try {
+        l();
+      } catch {
+        /* a listener's failure must not fail the admin's change */
+      }
+    }
+    return result;
+  };
+
   return {
     list: () => store.repos.radiusServers.list(),
     get: (id: string) => load(store.repos, id),
@@ -132,12 +145,12 @@ export function createRadiusServerService(d: DirectoryDeps) {
         await tx.radiusServers.create(s, secretBox.seal(secret, `radius:${s.id}`));
         await d.audit.recordIn(tx, { event_type: 'radiusserver_create', service: 'directory', success: true, ...auditContext(ctx), resource: resource(s) });
       });
-      return { server: s, ...(given ? {} : { generatedSecret: secret }) };
+      return changed({ server: s, ...(given ? {} : { generatedSecret: secret }) });
     },
 
     async update(id: string, f: RadiusServerFields, ctx: ActorContext): Promise<RadiusServer> {
       const { p, secret } = patchOf(f);
-      return store.transaction(async (tx) => {
+      return changed(await store.transaction(async (tx) => {
         const before = await load(tx, id);
         await ensureUnique(tx, p, id);
         await tx.radiusServers.update(id, p, secret ? secretBox.seal(secret, `radius:${id}`) : undefined);
@@ -149,17 +162,23 @@ export function createRadiusServerService(d: DirectoryDeps) {
           await d.audit.recordIn(tx, { event_type: 'radiusserver_update', service: 'directory', success: true, ...auditContext(ctx), resource: resource(after), changes });
         }
         return after;
-      });
+      }));
     },
 
     async remove(id: string, ctx: ActorContext): Promise<RadiusServer> {
-      return store.transaction(async (tx) => {
+      return changed(await store.transaction(async (tx) => {
         const s = await load(tx, id);
         await tx.associations.removeAllFor('radius_server', id);
         await tx.radiusServers.delete(id);
         await d.audit.recordIn(tx, { event_type: 'radiusserver_delete', service: 'directory', success: true, ...auditContext(ctx), resource: resource(s) });
         return s;
-      });
+      }));
+    },
+
+    /** Registers a listener told after every committed change; returns the function that removes it. */
+    onChange(listener: () => void): () => void {
+      changeListeners.add(listener);
+      return () => changeListeners.delete(listener);
     },
   };
 }

@@ -325,7 +325,10 @@ export function createUserService(d: DirectoryDeps) {
     async unlock(id: string, ctx: ActorContext): Promise<User> {
       const u = await store.transaction(async (tx) => {
         const user = await load(tx, id);
-        if (await tx.authState.unlock(id)) {
+        const wasLocked = await tx.authState.unlock(id);
+        // An admin unlock also forgets failures that have not locked the account yet.
+        await tx.authState.clearFailures(id);
+        if (wasLocked) {
           await d.audit.recordIn(tx, {
             event_type: 'user_unlocked',
             service: 'directory',

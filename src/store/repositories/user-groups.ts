@@ -7,16 +7,26 @@ import { fromJson, inList, toDate, toNum, toNumOrNull, toStr, type Param, type R
 
 const GROUP_COLUMNS: ColumnMap<GroupAttr> = {
   id: { expr: 'g.id', kind: 'id' },
-  name: { expr: 'g.name_lc', kind: 'lower' },
-  description: { expr: 'g.description_lc', kind: 'lower' },
-  email: { expr: 'g.email_lc', kind: 'lower' },
+  name: { expr: 'g.name_lc', kind: 'lower', exact: 'g.name' },
+  description: { expr: 'g.description_lc', kind: 'lower', exact: 'g.description' },
+  email: { expr: 'g.email_lc', kind: 'lower', exact: 'g.email' },
   posixGid: { expr: 'g.posix_gid', kind: 'int' },
-  posixName: { expr: 'g.posix_name_lc', kind: 'lower' },
+  posixName: { expr: 'g.posix_name_lc', kind: 'lower', exact: 'g.posix_name' },
   createdAt: { expr: 'g.created_at', kind: 'time' },
+  updatedAt: { expr: 'g.updated_at', kind: 'time' },
   member: {
     expr: 'g.id IN (SELECT group_id FROM user_group_members WHERE user_id = ?)',
     kind: 'sub',
     present: 'g.id IN (SELECT group_id FROM user_group_members)',
+  },
+  memberName: {
+    expr: 'g.id IN (SELECT m.group_id FROM user_group_members m JOIN users u ON u.id = m.user_id WHERE u.username = ?)',
+    kind: 'sub',
+    present: 'g.id IN (SELECT group_id FROM user_group_members)',
+  },
+  boundTo: {
+    expr: `EXISTS (SELECT 1 FROM associations ba WHERE ba.from_type = 'user_group' AND ba.from_id = g.id AND ba.to_type = ?type AND ba.to_id = ?id)`,
+    kind: 'sub',
   },
 };
 
@@ -77,13 +87,13 @@ export function createUserGroupRepository(sql: Sql): UserGroupRepository {
     async query(q: Query<GroupAttr>): Promise<Page<UserGroup>> {
       const params: Param[] = [];
       const where = q.filter ? filterToSql(q.filter, GROUP_COLUMNS, params) : '1 = 1';
-      const n = await sql.one(`SELECT COUNT(*) AS n FROM user_groups g WHERE ${where}`, params);
+      const n = q.withTotal === false ? null : await sql.one(`SELECT COUNT(*) AS n FROM user_groups g WHERE ${where}`, params);
       const pp = [...params];
       const rows = await sql.rows(
         `SELECT * FROM user_groups g WHERE ${where} ORDER BY ${sortToSql(q.sort, GROUP_COLUMNS, 'g.id')} LIMIT $${pp.push(q.limit)} OFFSET $${pp.push(q.offset)}`,
         pp,
       );
-      return { total: toNum(n?.n ?? 0), items: rows.map(toGroup) };
+      return { total: n ? toNum(n.n) : -1, items: rows.map(toGroup) };
     },
     async addMember(groupId, userId) {
       return (
@@ -100,6 +110,14 @@ export function createUserGroupRepository(sql: Sql): UserGroupRepository {
       const n = await sql.one('SELECT COUNT(*) AS n FROM user_group_members WHERE group_id = $1', [groupId]);
       const rows = await sql.rows('SELECT user_id FROM user_group_members WHERE group_id = $1 ORDER BY user_id LIMIT $2 OFFSET $3', [groupId, limit, offset]);
       return { total: toNum(n?.n ?? 0), items: rows.map((r) => toStr(r.user_id)) };
+    },
+    async membershipPairs(by) {
+      const ids = by.groupIds ?? by.userIds ?? [];
+      if (ids.length === 0) return [];
+      const col = by.groupIds ? 'group_id' : 'user_id';
+      const p: Param[] = [];
+      const rows = await sql.rows(`SELECT group_id, user_id FROM user_group_members WHERE ${col} IN (${inList(p, ids)})`, p);
+      return rows.map((r) => ({ groupId: toStr(r.group_id), userId: toStr(r.user_id) }));
     },
     async groupIdsOf(userId) {
       return (await sql.rows('SELECT group_id FROM user_group_members WHERE user_id = $1', [userId])).map((r) => toStr(r.group_id));

@@ -1,5 +1,7 @@
 import type { Page, Query, UserAttr } from '../../core/directory/filter.js';
+import { commonName } from '../../core/directory/names.js';
 import type { AuthState, User, UserCredentials, UserUpdate } from '../../core/directory/types.js';
+import { fold } from '../fold.js';
 import type { UserForAuth, UserRepository } from '../../core/ports.js';
 import { filterToSql, sortToSql, type ColumnMap } from '../filter-sql.js';
 import { fromJson, inList, ms, toBool, toDate, toDateOrNull, toNum, toNumOrNull, toStr, type Param, type Row, type Sql } from '../sql.js';
@@ -8,9 +10,9 @@ export const USER_COLUMNS: ColumnMap<UserAttr> = {
   id: { expr: 'u.id', kind: 'id' },
   username: { expr: 'u.username', kind: 'lower' },
   email: { expr: 'u.email', kind: 'lower' },
-  firstname: { expr: 'u.firstname_lc', kind: 'lower' },
-  lastname: { expr: 'u.lastname_lc', kind: 'lower' },
-  displayname: { expr: 'u.displayname_lc', kind: 'lower' },
+  firstname: { expr: 'u.firstname_lc', kind: 'lower', exact: 'u.firstname' },
+  lastname: { expr: 'u.lastname_lc', kind: 'lower', exact: 'u.lastname' },
+  displayname: { expr: 'u.displayname_lc', kind: 'lower', exact: 'u.displayname' },
   state: { expr: 'u.state', kind: 'upper' },
   unixUid: { expr: 'u.unix_uid', kind: 'int' },
   unixGuid: { expr: 'u.unix_guid', kind: 'int' },
@@ -20,17 +22,33 @@ export const USER_COLUMNS: ColumnMap<UserAttr> = {
   enableUserPortalMultifactor: { expr: 'u.enable_user_portal_multifactor', kind: 'bool' },
   passwordExpiredFlag: { expr: 'u.password_expired', kind: 'bool' },
   passwordChangedAt: { expr: 'u.password_changed_at', kind: 'time' },
-  jobTitle: { expr: 'u.job_title_lc', kind: 'lower' },
-  department: { expr: 'u.department_lc', kind: 'lower' },
-  company: { expr: 'u.company_lc', kind: 'lower' },
-  location: { expr: 'u.location_lc', kind: 'lower' },
-  employeeIdentifier: { expr: 'u.employee_identifier_lc', kind: 'lower' },
-  description: { expr: 'u.description_lc', kind: 'lower' },
+  jobTitle: { expr: 'u.job_title_lc', kind: 'lower', exact: 'u.job_title' },
+  department: { expr: 'u.department_lc', kind: 'lower', exact: 'u.department' },
+  company: { expr: 'u.company_lc', kind: 'lower', exact: 'u.company' },
+  location: { expr: 'u.location_lc', kind: 'lower', exact: 'u.location' },
+  employeeIdentifier: { expr: 'u.employee_identifier_lc', kind: 'lower', exact: 'u.employee_identifier' },
+  description: { expr: 'u.description_lc', kind: 'lower', exact: 'u.description' },
   createdAt: { expr: 'u.created_at', kind: 'time' },
+  updatedAt: { expr: 'u.updated_at', kind: 'time' },
+  cn: { expr: 'u.cn_lc', kind: 'lower' },
   memberOf: {
     expr: 'u.id IN (SELECT user_id FROM user_group_members WHERE group_id = ?)',
     kind: 'sub',
     present: 'u.id IN (SELECT user_id FROM user_group_members)',
+  },
+  memberOfName: {
+    expr: 'u.id IN (SELECT m.user_id FROM user_group_members m JOIN user_groups g ON g.id = m.group_id WHERE g.name_lc = ?)',
+    kind: 'sub',
+    present: 'u.id IN (SELECT user_id FROM user_group_members)',
+  },
+  // Correlated EXISTS, not IN: checked per candidate row through the primary keys, so a search
+  // selecting one user never materialises every user bound to the resource.
+  boundTo: {
+    expr: `(EXISTS (SELECT 1 FROM associations ba WHERE ba.from_type = 'user' AND ba.from_id = u.id AND ba.to_type = ?type AND ba.to_id = ?id)
+      OR EXISTS (SELECT 1 FROM user_group_members bm JOIN associations ba
+                   ON ba.from_type = 'user_group' AND ba.from_id = bm.group_id AND ba.to_type = ?type AND ba.to_id = ?id
+                 WHERE bm.user_id = u.id))`,
+    kind: 'sub',
   },
   lockedAt: { expr: 'a.locked_at', kind: 'time' },
 };
@@ -160,6 +178,7 @@ export function createUserRepository(sql: Sql): UserRepository {
         employee_identifier: u.employeeIdentifier,
         description: u.description,
         attributes: JSON.stringify(u.attributes),
+        cn_lc: fold(commonName(u)),
         created_at: u.createdAt.getTime(),
         updated_at: u.updatedAt.getTime(),
       });
@@ -173,6 +192,14 @@ export function createUserRepository(sql: Sql): UserRepository {
       if (Object.keys(row).length === 0) return;
       row.updated_at = Date.now();
       await sql.update('users', id, row);
+      if (['username', 'firstname', 'lastname', 'displayname'].some((k) => k in row)) {
+        // cn depends on several columns: recompute it from the row as now stored.
+        const r = await sql.one('SELECT username, firstname, lastname, displayname FROM users WHERE id = $1', [id]);
+        if (r) {
+          const cn = commonName({ username: toStr(r.username), firstname: toStr(r.firstname), lastname: toStr(r.lastname), displayname: toStr(r.displayname) });
+          await sql.exec('UPDATE users SET cn_lc = $1 WHERE id = $2', [fold(cn), id]);
+        }
+      }
     },
     async updateCredentials(id, c) {
       const row: Record<string, Param> = {};
@@ -200,16 +227,31 @@ export function createUserRepository(sql: Sql): UserRepository {
       const r = await sql.one('SELECT password_hash, password_history, totp_secret, totp_pending_secret FROM users WHERE id = $1', [id]);
       return r ? toCredentials(r) : null;
     },
-    async findForAuth(login): Promise<UserForAuth | null> {
+    async findForAuth(login, accessTo): Promise<UserForAuth | null> {
       // Usernames cannot contain "@", so a login with one is an email; each branch uses its unique index.
       const column = login.includes('@') ? 'u.email' : 'u.username';
+      const params: Param[] = [login];
+      // The access check rides along as a correlated sub-select: one round trip per authentication.
+      const access = accessTo
+        ? `, (EXISTS (SELECT 1 FROM associations ba WHERE ba.from_type = 'user' AND ba.from_id = u.id AND ba.to_type = $2 AND ba.to_id = $3)
+             OR EXISTS (SELECT 1 FROM user_group_members bm JOIN associations ba
+                          ON ba.from_type = 'user_group' AND ba.from_id = bm.group_id AND ba.to_type = $2 AND ba.to_id = $3
+                        WHERE bm.user_id = u.id)) AS has_access`
+        : '';
+      if (accessTo) params.push(accessTo.type, accessTo.id);
       const r = await sql.one(
         `SELECT ${PROFILE}, u.password_hash, u.password_history, u.totp_secret, u.totp_pending_secret,
-           a.failed_count, a.last_failed_at, a.last_totp_step
+           a.failed_count, a.last_failed_at, a.last_totp_step${access}
          FROM ${FROM} WHERE ${column} = $1`,
-        [login],
+        params,
       );
-      return r ? { user: toUser(r), credentials: toCredentials(r), authState: toAuthState(r) } : null;
+      if (!r) return null;
+      return {
+        user: toUser(r),
+        credentials: toCredentials(r),
+        authState: toAuthState(r),
+        ...(accessTo ? { hasAccess: toBool(r.has_access) } : {}),
+      };
     },
     async unixIdInUse(n) {
       const r = await sql.one(
@@ -219,17 +261,40 @@ export function createUserRepository(sql: Sql): UserRepository {
       );
       return r !== null;
     },
+    async queryWithGroupNames(q, groupsBoundTo) {
+      const params: Param[] = [];
+      const where = q.filter ? filterToSql(q.filter, USER_COLUMNS, params) : '1 = 1';
+      const countRow = q.withTotal === false ? null : await sql.one(`SELECT COUNT(*) AS n FROM ${FROM} WHERE ${where}`, params);
+      const pp = [...params];
+      const at = groupsBoundTo.indexOf(':');
+      const boundType = `$${pp.push(groupsBoundTo.slice(0, at))}`;
+      const boundId = `$${pp.push(groupsBoundTo.slice(at + 1))}`;
+      // One row per user with its bound groups' names joined by a control character that names cannot contain.
+      const concat = sql.dialect === 'postgres' ? `string_agg(g.name, chr(30) ORDER BY g.name)` : `group_concat(g.name, char(30))`;
+      const groups = `(SELECT ${concat} FROM user_group_members m JOIN user_groups g ON g.id = m.group_id
+          WHERE m.user_id = u.id AND EXISTS (SELECT 1 FROM associations ba WHERE ba.from_type = 'user_group' AND ba.from_id = g.id
+            AND ba.to_type = ${boundType} AND ba.to_id = ${boundId})) AS group_names`;
+      const order = sortToSql(q.sort, USER_COLUMNS, 'u.id');
+      const rows = await sql.rows(
+        `SELECT ${PROFILE}, ${groups} FROM ${FROM} WHERE ${where} ORDER BY ${order} LIMIT $${pp.push(q.limit)} OFFSET $${pp.push(q.offset)}`,
+        pp,
+      );
+      return {
+        total: countRow ? toNum(countRow.n) : -1,
+        items: rows.map((r) => ({ user: toUser(r), groupNames: r.group_names ? String(r.group_names).split('\u001e').sort() : [] })),
+      };
+    },
     async query(q: Query<UserAttr>): Promise<Page<User>> {
       const params: Param[] = [];
       const where = q.filter ? filterToSql(q.filter, USER_COLUMNS, params) : '1 = 1';
-      const countRow = await sql.one(`SELECT COUNT(*) AS n FROM ${FROM} WHERE ${where}`, params);
+      const countRow = q.withTotal === false ? null : await sql.one(`SELECT COUNT(*) AS n FROM ${FROM} WHERE ${where}`, params);
       const order = sortToSql(q.sort, USER_COLUMNS, 'u.id');
       const pageParams = [...params];
       const rows = await sql.rows(
         `SELECT ${PROFILE} FROM ${FROM} WHERE ${where} ORDER BY ${order} LIMIT $${pageParams.push(q.limit)} OFFSET $${pageParams.push(q.offset)}`,
         pageParams,
       );
-      return { total: toNum(countRow?.n ?? 0), items: rows.map(toUser) };
+      return { total: countRow ? toNum(countRow.n) : -1, items: rows.map(toUser) };
     },
   };
 }

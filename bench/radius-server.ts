@@ -1,0 +1,122 @@
+/**
+ * The appliance as a RADIUS benchmark target: a fresh data dir, N users `user00000…` with one
+ * precomputed argon2id hash (bench/auth.ts pattern), all members of a group bound to a RADIUS
+ * server for 127.0.0.1. Prints `KEY=VALUE` lines once ready, then serves until SIGTERM/SIGINT.
+ *
+ *   npx tsx bench/radius-server.ts --users 1000 --secret S [--password P] [--cache-ttl 300] [--db URL] [--no-warm]
+ *
+ * Unless --no-warm (or a cache TTL of 0), every user authenticates once in-process before READY, so
+ * that the load measures repeated credentials (the verified-credential cache), not argon2id.
+ */
+import '../src/util/threadpool.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createAppliance } from '../src/appliance.js';
+import { loadConfig } from '../src/config/load.js';
+import { systemActor } from '../src/core/access/actor.js';
+import { createPasswordHasher } from '../src/core/auth/password-hasher.js';
+import { radiusServerResource } from '../src/core/auth/resources.js';
+import { createLogger } from '../src/logger.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+}
+
+const USERS = Number(arg('users', '1000'));
+const SECRET = arg('secret', 'bench-radius-secret-0123456789');
+const PASSWORD = arg('password', 'Passw0rd!');
+const CACHE_TTL = Number(arg('cache-ttl', '300'));
+const DB = arg('db', '');
+/** Write a CPU profile of the serving phase (not the seeding) to this file on stop. */
+const PROFILE = arg('profile', '');
+const WARM = !process.argv.includes('--no-warm') && CACHE_TTL > 0;
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-radius-bench-'));
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      dataDir: join(dir, 'data'),
+      certsDir: join(dir, 'certs'),
+      databaseUrl: DB,
+      bindAddress: '127.0.0.1',
+      logLevel: 'error',
+      http: { port: 0 },
+      ldap: { port: 0, ldapsPort: 0 },
+      radius: { port: 0, accountingPort: 0 },
+      auth: { credentialCacheTtlSeconds: CACHE_TTL, credentialCacheMaxEntries: 1_000_000 },
+      bootstrap: { adminEmail: 'admin@bench.local', adminPassword: 'Quiet-River-Stone-9' },
+    },
+  });
+  const gh = await createAppliance(config, { logger: createLogger('error') });
+  const core = gh.core;
+  const t0 = performance.now();
+  const { server } = await core.radiusServers.create({ name: 'bench-nas', networkSourceIp: '127.0.0.1', sharedSecret: SECRET }, systemActor);
+  const group = await core.userGroups.create({ name: 'radius-users' }, systemActor);
+  await core.associations.change({ type: 'user_group', id: group.id }, 'add', { type: 'radius_server', id: server.id }, systemActor);
+  // One precomputed hash for everyone: creating users through the API would hash each password.
+  const hash = await createPasswordHasher({ memoryKiB: 19456, iterations: 2, parallelism: 1 }).hash(PASSWORD);
+  for (let i = 0; i < USERS; i += 500) {
+    const n = Math.min(500, USERS - i);
+    const users = await Promise.all(
+      Array.from({ length: n }, (_, k) =>
+        core.users.create({ username: `user${String(i + k).padStart(5, '0')}`, email: `user${i + k}@bench.local` }, systemActor, { passwordHash: hash }),
+      ),
+    );
+    await Promise.all(users.map((u) => core.userGroups.changeMember(group.id, 'add', u.id, systemActor)));
+  }
+  const seeded = (performance.now() - t0) / 1000;
+  let warmed = 0;
+  if (WARM) {
+    const t1 = performance.now();
+    const resource = radiusServerResource(server);
+    for (let i = 0; i < USERS; i += 64) {
+      await Promise.all(
+        Array.from({ length: Math.min(64, USERS - i) }, (_, k) =>
+          core.auth.authenticate({ protocol: 'radius', login: `user${String(i + k).padStart(5, '0')}`, password: PASSWORD, clientIp: '127.0.0.1', resource }),
+        ),
+      );
+    }
+    warmed = (performance.now() - t1) / 1000;
+  }
+  const endpoints = await gh.start();
+  console.log(`GATEHOUSE_RADIUS_PORT=${endpoints.radius!.port}`);
+  console.log(`GATEHOUSE_PID=${process.pid}`);
+  console.log(`GATEHOUSE_SEED_SECONDS=${seeded.toFixed(1)}`);
+  console.log(`GATEHOUSE_DIALECT=${gh.store.dialect}`);
+  console.log(`GATEHOUSE_WARM_SECONDS=${warmed.toFixed(1)}`);
+  let session: Session | null = null;
+  if (PROFILE) {
+    session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
+  console.log('GATEHOUSE_READY=1');
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    const s = gh.radius.stats();
+    console.error(`gatehouse radius stats: ${JSON.stringify(s)}`);
+    if (session) {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(PROFILE, JSON.stringify(profile));
+    }
+    await gh.stop();
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

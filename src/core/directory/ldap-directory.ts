@@ -1,0 +1,222 @@
+import { ldapServerResource } from '../auth/resources.js';
+import type { AuthResource } from '../auth/authenticate.js';
+import { DomainError } from '../errors.js';
+import type { DirectoryDeps } from './deps.js';
+import { and, type DirectoryFilter, type GroupAttr, type GroupFilter, type Page, type UserAttr, type UserFilter } from './filter.js';
+import { lockoutPolicyOf, type Organization } from './organization.js';
+import type { LdapServer, User, UserGroup } from './types.js';
+
+/**
+ * The directory as LDAP clients may see it. Which entries exist is decided here, in core, so that
+ * the adapter cannot show what it should not:
+ * - users: ACTIVATED, bound to the LDAP server (directly or through a group), and not hidden by the
+ *   server's `userLockoutAction` / `userPasswordExpirationAction` = `remove`;
+ * - groups: user groups bound to the LDAP server; their members are the visible users;
+ * - who sees what: bind accounts (`ldap_binding_user`) see the directory, other users only their own
+ *   entry, anonymous sessions nothing (the adapter still serves the Root DSE).
+ */
+export type LdapPrincipal = { kind: 'anonymous' } | { kind: 'user'; user: User };
+
+export interface UserEntry {
+  user: User;
+  /** Names of the visible groups the user belongs to (for `memberOf`). */
+  groupNames: string[];
+}
+
+export interface GroupEntry {
+  group: UserGroup;
+  /** Visible members. */
+  members: User[];
+}
+
+export interface EntryPage {
+  limit: number;
+  offset: number;
+}
+
+const CACHE_MS = 2000;
+
+export function createLdapDirectory(d: DirectoryDeps) {
+  const repos = d.store.repos;
+  let cached: { server: LdapServer; at: number } | null = null;
+
+  const server = async (): Promise<LdapServer> => {
+    if (cached && Date.now() - cached.at < CACHE_MS) return cached.server;
+    const s = (await repos.ldapServers.list())[0];
+    if (!s) throw new DomainError('unavailable', 'ldap.no_server', 'the organisation has no LDAP server record');
+    cached = { server: s, at: Date.now() };
+    return s;
+  };
+
+  const userVisibility = (s: LdapServer, org: Organization, now: Date): UserFilter => {
+    const parts: UserFilter[] = [
+      { op: 'eq', attr: 'state', value: 'ACTIVATED' },
+      { op: 'eq', attr: 'boundTo', value: `ldap_server:${s.id}` },
+    ];
+    if (s.userLockoutAction === 'remove') {
+      const { lockoutSeconds } = lockoutPolicyOf(org.settings.passwordPolicy);
+      const locked: UserFilter =
+        lockoutSeconds > 0 ? { op: 'gt', attr: 'lockedAt', value: now.getTime() - lockoutSeconds * 1000 } : { op: 'present', attr: 'lockedAt' };
+      parts.push({ op: 'not', filter: locked });
+    }
+    if (s.userPasswordExpirationAction === 'remove') {
+      const policy = org.settings.passwordPolicy;
+      parts.push({ op: 'eq', attr: 'passwordExpiredFlag', value: false });
+      if (policy.enablePasswordExpirationInDays) {
+        parts.push({
+          op: 'not',
+          filter: { op: 'lte', attr: 'passwordChangedAt', value: now.getTime() - policy.passwordExpirationInDays * 86_400_000 },
+        });
+      }
+    }
+    return { op: 'and', filters: parts };
+  };
+
+  const groupVisibility = (s: LdapServer): GroupFilter => ({ op: 'eq', attr: 'boundTo', value: `ldap_server:${s.id}` });
+
+  /** What a principal may see of users; null: nothing. */
+  const userScope = async (p: LdapPrincipal): Promise<UserFilter | null> => {
+    if (p.kind === 'anonymous') return null;
+    const [s, org] = await Promise.all([server(), d.organization.get()]);
+    const visible = userVisibility(s, org, d.clock.now());
+    return p.user.ldapBindingUser ? visible : { op: 'and', filters: [visible, { op: 'eq', attr: 'id', value: p.user.id }] };
+  };
+
+  /**
+   * Membership assertions name groups and users; only visible ones may match (an LDAP client must
+   * not learn of a group or member it cannot see). Names are resolved to ids here, once per search.
+   */
+  const mapFilter = async <A extends string>(
+    f: DirectoryFilter<A>,
+    leaf: (node: Extract<DirectoryFilter<A>, { attr: A }>) => Promise<DirectoryFilter<A> | null>,
+  ): Promise<DirectoryFilter<A>> => {
+    switch (f.op) {
+      case 'and':
+      case 'or':
+        return { op: f.op, filters: await Promise.all(f.filters.map((x) => mapFilter(x, leaf))) };
+      case 'not':
+        return { op: 'not', filter: await mapFilter(f.filter, leaf) };
+      case 'true':
+      case 'false':
+        return f;
+      default:
+        return (await leaf(f)) ?? f;
+    }
+  };
+
+  const visibleGroupIds = async (name?: string): Promise<string[]> => {
+    const s = await server();
+    const found = await repos.userGroups.query({
+      filter: name === undefined ? groupVisibility(s) : { op: 'and', filters: [groupVisibility(s), { op: 'eq', attr: 'name', value: name }] },
+      limit: name === undefined ? 100_000 : 1,
+      offset: 0,
+      withTotal: false,
+    });
+    return found.items.map((g) => g.id);
+  };
+
+  const resolveUserFilter = (f: UserFilter): Promise<UserFilter> =>
+    mapFilter<UserAttr>(f, async (node) => {
+      if (node.attr !== 'memberOfName') return null;
+      if (node.op === 'present') {
+        const ids = await visibleGroupIds();
+        return ids.length > 0 ? { op: 'in', attr: 'memberOf', values: ids } : { op: 'false' };
+      }
+      if (node.op !== 'eq') return { op: 'false' };
+      const [id] = await visibleGroupIds(String(node.value));
+      return id ? { op: 'eq', attr: 'memberOf', value: id } : { op: 'false' };
+    });
+
+  const resolveGroupFilter = (f: GroupFilter): Promise<GroupFilter> =>
+    mapFilter<GroupAttr>(f, async (node) => {
+      if (node.attr !== 'memberName' || (node.op !== 'eq' && node.op !== 'present')) return node.attr === 'memberName' ? { op: 'false' } : null;
+      if (node.op === 'present') return { op: 'present', attr: 'member' };
+      const [s, org] = await Promise.all([server(), d.organization.get()]);
+      const member = await repos.users.query({
+        filter: { op: 'and', filters: [userVisibility(s, org, d.clock.now()), { op: 'eq', attr: 'username', value: String(node.value) }] },
+        limit: 1,
+        offset: 0,
+        withTotal: false,
+      });
+      const u = member.items[0];
+      return u ? { op: 'eq', attr: 'member', value: u.id } : { op: 'false' };
+    });
+
+  const groupScope = async (p: LdapPrincipal): Promise<GroupFilter | null> => {
+    if (p.kind === 'anonymous' || !p.user.ldapBindingUser) return null;
+    return groupVisibility(await server());
+  };
+
+  return {
+    /** The organisation's LDAP server record (cached briefly; `invalidate` after a change). */
+    server,
+    invalidate() {
+      cached = null;
+    },
+
+    /** The authentication resource of LDAP binds (lockout, access, TOTP-on-bind policy). */
+    async resource(): Promise<AuthResource> {
+      return ldapServerResource(await server());
+    },
+
+    /** Whether the principal may read anything below the naming context. */
+    canRead(p: LdapPrincipal): boolean {
+      return p.kind === 'user';
+    },
+
+    /** Whether the principal may see groups and other users. */
+    canSearchDirectory(p: LdapPrincipal): boolean {
+      return p.kind === 'user' && p.user.ldapBindingUser;
+    },
+
+    /** Visible users matching `filter`, each with its visible groups; selection happens in the store. */
+    async users(p: LdapPrincipal, filter: UserFilter | undefined, page: EntryPage, withTotal = false): Promise<Page<UserEntry>> {
+      const scope = await userScope(p);
+      if (!scope) return { total: 0, items: [] };
+      const s = await server();
+      const resolved = filter ? await resolveUserFilter(filter) : undefined;
+      // One query: the users and, for memberOf, the names of their groups bound to this server.
+      return repos.users.queryWithGroupNames(
+        { filter: and(scope, resolved), sort: [{ attr: 'username', desc: false }], limit: page.limit, offset: page.offset, withTotal },
+        `ldap_server:${s.id}`,
+      );
+    },
+
+    /** Visible groups matching `filter`, each with its visible members. */
+    async groups(p: LdapPrincipal, filter: GroupFilter | undefined, page: EntryPage, withTotal = false): Promise<Page<GroupEntry>> {
+      const scope = await groupScope(p);
+      if (!scope) return { total: 0, items: [] };
+      const resolved = filter ? await resolveGroupFilter(filter) : undefined;
+      const found = await repos.userGroups.query({
+        filter: and(scope, resolved),
+        sort: [{ attr: 'name', desc: false }],
+        limit: page.limit,
+        offset: page.offset,
+        withTotal,
+      });
+      if (found.items.length === 0) return { total: found.total, items: [] };
+      const pairs = await repos.userGroups.membershipPairs({ groupIds: found.items.map((g) => g.id) });
+      const memberIds = [...new Set(pairs.map((m) => m.userId))];
+      const users = new Map<string, User>();
+      if (memberIds.length > 0) {
+        const [s, org] = await Promise.all([server(), d.organization.get()]);
+        const visible = await repos.users.query({
+          filter: { op: 'and', filters: [userVisibility(s, org, d.clock.now()), { op: 'in', attr: 'id', values: memberIds }] },
+          sort: [{ attr: 'username', desc: false }],
+          limit: memberIds.length,
+          offset: 0,
+          withTotal: false,
+        });
+        for (const u of visible.items) users.set(u.id, u);
+      }
+      const byGroup = new Map<string, User[]>();
+      for (const m of pairs) {
+        const u = users.get(m.userId);
+        if (u) byGroup.set(m.groupId, [...(byGroup.get(m.groupId) ?? []), u]);
+      }
+      return { total: found.total, items: found.items.map((group) => ({ group, members: byGroup.get(group.id) ?? [] })) };
+    },
+  };
+}
+
+export type LdapDirectory = ReturnType<typeof createLdapDirectory>;

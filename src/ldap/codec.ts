@@ -1,0 +1,250 @@
+import { BerReader, BerWriter } from '@ldapjs/asn1';
+import { createRequire } from 'node:module';
+import { getControl } from '@ldapjs/controls';
+import type { LdapControl, LdapRequest } from '@ldapjs/messages';
+
+// @ldapjs/messages and @ldapjs/filter build their exports in a way Node's CommonJS export
+// detection does not see, so named ESM imports come out undefined; require() gets the real objects.
+const requireCjs = createRequire(import.meta.url);
+const messages = requireCjs('@ldapjs/messages') as typeof import('@ldapjs/messages');
+const { parseBer: parseFilterBer } = requireCjs('@ldapjs/filter') as typeof import('@ldapjs/filter');
+
+/**
+ * LDAPv3 wire encoding (RFC 4511 §4). Requests are decoded by ldapjs's message classes, one whole
+ * PDU at a time (the framer cut it), inside a try; responses are encoded here with its BER writer,
+ * which is simpler and faster than building ldapjs response objects per entry.
+ */
+
+export const OP = {
+  bindRequest: 0x60,
+  unbindRequest: 0x42,
+  searchRequest: 0x63,
+  modifyRequest: 0x66,
+  addRequest: 0x68,
+  delRequest: 0x4a,
+  modDnRequest: 0x6c,
+  compareRequest: 0x6e,
+  abandonRequest: 0x50,
+  extendedRequest: 0x77,
+  bindResponse: 0x61,
+  searchResultEntry: 0x64,
+  searchResultDone: 0x65,
+  modifyResponse: 0x67,
+  addResponse: 0x69,
+  delResponse: 0x6b,
+  modDnResponse: 0x6d,
+  compareResponse: 0x6f,
+  extendedResponse: 0x78,
+} as const;
+
+/** The response operation answering each request operation that has one. */
+export const RESPONSE_OF: Record<number, number> = {
+  [OP.bindRequest]: OP.bindResponse,
+  [OP.searchRequest]: OP.searchResultDone,
+  [OP.modifyRequest]: OP.modifyResponse,
+  [OP.addRequest]: OP.addResponse,
+  [OP.delRequest]: OP.delResponse,
+  [OP.modDnRequest]: OP.modDnResponse,
+  [OP.compareRequest]: OP.compareResponse,
+  [OP.extendedRequest]: OP.extendedResponse,
+};
+
+export interface Envelope {
+  messageId: number;
+  op: number;
+  /** For a BindRequest: the authentication choice tag (0x80 simple, 0xa3 SASL). */
+  bindAuthTag?: number;
+}
+
+/** Reads the message id and operation tag without decoding the rest. Throws on garbage. */
+export function readEnvelope(pdu: Buffer): Envelope {
+  const r = new BerReader(pdu);
+  r.readSequence();
+  const messageId = r.readInt();
+  const op = r.peek();
+  if (messageId === null || op === null || messageId < 0 || messageId > 2147483647) throw new Error('bad LDAPMessage envelope');
+  if (op !== OP.bindRequest) return { messageId, op };
+  // BindRequest ::= [APPLICATION 0] SEQUENCE { version INTEGER, name LDAPDN, authentication ... }
+  r.readSequence(OP.bindRequest);
+  r.readInt();
+  r.readString();
+  const bindAuthTag = r.peek() ?? undefined;
+  return { messageId, op, ...(bindAuthTag !== undefined ? { bindAuthTag } : {}) };
+}
+
+/** ldapjs's decoder for each request operation (the plain-object half, without its DN parsing). */
+const POJO_PARSERS: Record<number, { parseToPojo(r: BerReader): Record<string, unknown> }> = {
+  [OP.bindRequest]: messages.BindRequest,
+  [OP.searchRequest]: messages.SearchRequest,
+  [OP.compareRequest]: messages.CompareRequest,
+  [OP.extendedRequest]: messages.ExtensionRequest,
+  [OP.abandonRequest]: messages.AbandonRequest,
+  [OP.modifyRequest]: messages.ModifyRequest,
+  [OP.addRequest]: messages.AddRequest,
+  [OP.delRequest]: messages.DeleteRequest,
+  [OP.modDnRequest]: messages.ModifyDnRequest,
+};
+
+/**
+ * SearchRequest (RFC 4511 §4.5.1), read here because ldapjs's decoder turns the filter back into
+ * a string that must then be parsed again: on the search hot path that doubled the decoding work.
+ */
+function readSearchRequest(r: BerReader): Record<string, unknown> {
+  r.readSequence(OP.searchRequest);
+  const baseObject = r.readString() ?? '';
+  const scope = r.readEnumeration();
+  const derefAliases = r.readEnumeration();
+  const sizeLimit = r.readInt();
+  const timeLimit = r.readInt();
+  const typesOnly = r.readBoolean();
+  const filterTag = r.peek();
+  if (filterTag === null) throw new Error('search request without a filter');
+  const filter = parseFilterBer(new BerReader(r.readRawBuffer(filterTag)));
+  const attributes: string[] = [];
+  r.readSequence();
+  const end = r.offset + r.length;
+  while (r.offset < end) attributes.push(r.readString() ?? '');
+  return { baseObject, scope, derefAliases, sizeLimit, timeLimit, typesOnly, filter, attributes };
+}
+
+/**
+ * Decodes one whole request PDU. This mirrors ldapjs's `LdapMessage.parse` but keeps DNs as the
+ * strings the client sent: ldapjs turns them into objects with its own DN parser, which loses
+ * escaped characters and throws on syntax errors that deserve invalidDNSyntax, not a disconnect.
+ * Throws on malformed input (the caller answers protocolError).
+ */
+export function decodeRequest(pdu: Buffer): LdapRequest {
+  const r = new BerReader(pdu);
+  r.readSequence();
+  const messageId = r.readInt() ?? 0;
+  const op = r.peek() ?? -1;
+  const parser = POJO_PARSERS[op];
+  if (!parser) throw new Error(`unsupported operation 0x${op.toString(16)}`);
+  const body = op === OP.searchRequest ? readSearchRequest(r) : parser.parseToPojo(r);
+  const controls: LdapControl[] = [];
+  if (r.remain > 0 && r.peek() === 0xa0) {
+    r.readSequence();
+    const end = r.offset + r.length;
+    while (r.offset < end) {
+      const c = getControl(r);
+      if (c) controls.push(c);
+    }
+  }
+  return { ...body, messageId, protocolOp: op, type: String(op), controls } as LdapRequest;
+}
+
+export interface Control {
+  type: string;
+  critical?: boolean;
+  value?: Buffer;
+}
+
+export interface ResultFields {
+  code: number;
+  matchedDn?: string;
+  message?: string;
+}
+
+function writeResult(w: BerWriter, r: ResultFields): void {
+  w.writeEnumeration(r.code);
+  w.writeString(r.matchedDn ?? '');
+  w.writeString(r.message ?? '');
+}
+
+function writeControls(w: BerWriter, controls: Control[] | undefined): void {
+  if (!controls || controls.length === 0) return;
+  w.startSequence(0xa0);
+  for (const c of controls) {
+    w.startSequence();
+    w.writeString(c.type);
+    if (c.critical) w.writeBoolean(true);
+    if (c.value) w.writeBuffer(c.value, 0x04);
+    w.endSequence();
+  }
+  w.endSequence();
+}
+
+function envelope(messageId: number, body: (w: BerWriter) => void, controls?: Control[]): Buffer {
+  const w = new BerWriter({ size: 256 });
+  w.startSequence();
+  w.writeInt(messageId);
+  body(w);
+  writeControls(w, controls);
+  w.endSequence();
+  return w.buffer;
+}
+
+/** An LDAPResult-shaped response (bind, search done, modify, add, delete, modDN, compare). */
+export function encodeResult(messageId: number, op: number, r: ResultFields, controls?: Control[]): Buffer {
+  return envelope(
+    messageId,
+    (w) => {
+      w.startSequence(op);
+      writeResult(w, r);
+      w.endSequence();
+    },
+    controls,
+  );
+}
+
+export function encodeExtendedResponse(messageId: number, r: ResultFields & { name?: string; value?: Buffer }): Buffer {
+  return envelope(messageId, (w) => {
+    w.startSequence(OP.extendedResponse);
+    writeResult(w, r);
+    if (r.name) w.writeString(r.name, 0x8a);
+    if (r.value) w.writeBuffer(r.value, 0x8b);
+    w.endSequence();
+  });
+}
+
+/** RFC 4511 §4.4.1: the Notice of Disconnection, sent with message id 0 before closing. */
+export function encodeNoticeOfDisconnection(code: number, message: string): Buffer {
+  return encodeExtendedResponse(0, { code, message, name: '1.3.6.1.4.1.1466.20036' });
+}
+
+export interface EntryAttribute {
+  type: string;
+  values: string[];
+}
+
+export function encodeEntry(messageId: number, dn: string, attributes: EntryAttribute[]): Buffer {
+  return envelope(messageId, (w) => {
+    w.startSequence(OP.searchResultEntry);
+    w.writeString(dn);
+    w.startSequence();
+    for (const a of attributes) {
+      w.startSequence();
+      w.writeString(a.type);
+      w.startSequence(0x31);
+      for (const v of a.values) w.writeString(v);
+      w.endSequence();
+      w.endSequence();
+    }
+    w.endSequence();
+    w.endSequence();
+  });
+}
+
+export const PAGED_RESULTS_OID = '1.2.840.113556.1.4.319';
+
+/** RFC 2696 §2: realSearchControlValue ::= SEQUENCE { size INTEGER, cookie OCTET STRING }. */
+export function encodePagedResultsValue(size: number, cookie: Buffer): Buffer {
+  const w = new BerWriter({ size: 64 });
+  w.startSequence();
+  w.writeInt(size);
+  w.writeBuffer(cookie, 0x04);
+  w.endSequence();
+  return w.buffer;
+}
+
+/**
+ * RFC 3062 §3: PasswdModifyResponseValue ::= SEQUENCE { genPasswd [0] OCTET STRING OPTIONAL },
+ * sent only when a password was generated (otherwise the response has no value).
+ */
+export function encodePasswordModifyResponse(generated: string): Buffer {
+  const w = new BerWriter({ size: 64 });
+  w.startSequence();
+  w.writeString(generated, 0x80);
+  w.endSequence();
+  return w.buffer;
+}

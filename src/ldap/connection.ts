@@ -1,0 +1,292 @@
+import type { Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { LdapRequest } from '@ldapjs/messages';
+import { decodeRequest, encodeExtendedResponse, encodeNoticeOfDisconnection, encodeResult, OP, readEnvelope, RESPONSE_OF, type Envelope } from './codec.js';
+import type { LdapDeps, OperationContext, SessionState } from './context.js';
+import { EXTENSIONS } from './entries.js';
+import { FramingError, PduFramer } from './framer.js';
+import { bind } from './operations/bind.js';
+import { compare } from './operations/compare.js';
+import { EXTENDED_HANDLERS } from './operations/extended.js';
+import { search } from './operations/search.js';
+import { LdapError, RESULT } from './result-codes.js';
+import type { Tree } from './tree.js';
+
+interface Pending {
+  env: Envelope;
+  pdu: Buffer;
+}
+
+let nextConnectionId = 1;
+
+/** Resolves when the socket can take more data or is gone; leaves no listener behind. */
+function waitForDrain(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      socket.off('error', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+    socket.on('error', done);
+  });
+}
+
+/**
+ * One LDAP client connection. Bytes are framed here (never by ldapjs), each whole PDU is decoded
+ * inside a try, requests are answered one at a time in order, and reading stops while too many
+ * are queued, so no input from an unauthenticated peer can grow memory without bound or keep the
+ * event loop busy for long.
+ */
+export class LdapConnection {
+  private socket: Socket;
+  private readonly framer: PduFramer;
+  private readonly queue: Pending[] = [];
+  private processing = false;
+  private closed = false;
+  private paused = false;
+  readonly session: SessionState;
+
+  constructor(
+    socket: Socket,
+    private readonly deps: LdapDeps,
+    private readonly tree: () => Tree,
+    private readonly secureContext: SecureContext,
+    tls: boolean,
+    private readonly onClose: () => void,
+  ) {
+    this.socket = socket;
+    this.framer = new PduFramer(deps.config.maxPduBytes);
+    this.session = {
+      id: `ldap-${nextConnectionId++}`,
+      remoteAddress: (socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
+      tls,
+      principal: { kind: 'anonymous' },
+      boundDn: '',
+    };
+    this.attach(socket);
+  }
+
+  private attach(socket: Socket): void {
+    // Nagle would hold back each search entry for ~40 ms (libraries.md, "ldapjs").
+    socket.setNoDelay(true);
+    socket.setTimeout(this.deps.config.idleTimeoutSeconds * 1000);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('timeout', () => this.destroy());
+    socket.on('error', () => this.destroy());
+    socket.on('close', () => this.destroy());
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    let pdus: Buffer[];
+    try {
+      pdus = this.framer.push(chunk);
+    } catch (err) {
+      return this.disconnect(RESULT.protocolError, err instanceof FramingError ? err.message : 'malformed message');
+    }
+    for (const pdu of pdus) {
+      let env: Envelope;
+      try {
+        env = readEnvelope(pdu);
+      } catch {
+        return this.disconnect(RESULT.protocolError, 'malformed LDAPMessage');
+      }
+      if (env.op === OP.abandonRequest) {
+        this.abandon(pdu);
+        continue;
+      }
+      this.queue.push({ env, pdu });
+    }
+    if (this.queue.length >= this.deps.config.maxOutstandingPerConnection && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+    void this.drain();
+  }
+
+  /** Abandon (RFC 4511 §4.11): drop a request still waiting in the queue; no response either way. */
+  private abandon(pdu: Buffer): void {
+    try {
+      const id = decodeRequest(pdu).abandonId;
+      const at = this.queue.findIndex((p) => p.env.messageId === id);
+      if (at >= 0) this.queue.splice(at, 1);
+    } catch {
+      /* an unreadable abandon is ignored, as abandon itself has no response */
+    }
+  }
+
+  private async drain(): Promise<void> {
+    if (this.processing) return;
+    this.processing = true;
+    try {
+      while (!this.closed && this.queue.length > 0) {
+        const item = this.queue.shift()!;
+        if (this.paused && this.queue.length < this.deps.config.maxOutstandingPerConnection / 2) {
+          this.paused = false;
+          this.socket.resume();
+        }
+        await this.handle(item);
+        // Let other connections and protocols run between requests of a busy client.
+        await yieldToLoop();
+      }
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  private async handle({ env, pdu }: Pending): Promise<void> {
+    if (env.op === OP.unbindRequest) return this.destroy();
+    if (env.op === OP.bindRequest && env.bindAuthTag !== 0x80) {
+      // SASL (0xa3) and anything else: not offered (RFC 4513 §5.2), and the session is anonymous.
+      this.session.principal = { kind: 'anonymous' };
+      this.session.boundDn = '';
+      this.deps.audit.record({
+        event_type: 'ldap_bind',
+        service: 'ldap',
+        success: false,
+        client_ip: this.session.remoteAddress,
+        initiated_by: { type: 'user', username: '' },
+        username: '',
+        tls: this.session.tls,
+        mfa: false,
+        error_message: 'authentication method not supported (SASL)',
+      });
+      return this.send(encodeResult(env.messageId, OP.bindResponse, { code: RESULT.authMethodNotSupported, message: 'only simple binds are supported' }));
+    }
+    const responseOp = RESPONSE_OF[env.op];
+    if (responseOp === undefined) return this.disconnect(RESULT.protocolError, `unexpected operation 0x${env.op.toString(16)}`);
+
+    let req: LdapRequest;
+    try {
+      req = decodeRequest(pdu);
+    } catch {
+      return this.disconnect(RESULT.protocolError, 'malformed request');
+    }
+
+    let cancelled = false;
+    const ctx: OperationContext = {
+      deps: this.deps,
+      tree: this.tree(),
+      session: this.session,
+      deadline: Date.now() + this.deps.config.operationTimeoutSeconds * 1000,
+      send: (bytes) => (cancelled ? Promise.resolve() : this.send(bytes)),
+    };
+    const run = async () => {
+      switch (env.op) {
+        case OP.bindRequest:
+          return bind(req, ctx);
+        case OP.searchRequest:
+          return search(req, ctx);
+        case OP.compareRequest:
+          return compare(req, ctx);
+        case OP.extendedRequest:
+          return this.extended(req, ctx);
+        default:
+          // add, modify, delete, modify DN: the directory is managed through Gatehouse, not LDAP writes.
+          return ctx.send(encodeResult(env.messageId, responseOp, { code: RESULT.unwillingToPerform, message: 'the directory is read-only over LDAP' }));
+      }
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.deps.config.operationTimeoutSeconds * 1000);
+    });
+    try {
+      const r = await Promise.race([run(), timeout]);
+      if (r === 'timeout') {
+        cancelled = true;
+        const code = env.op === OP.searchRequest ? RESULT.timeLimitExceeded : RESULT.busy;
+        await this.send(encodeResult(env.messageId, responseOp, { code, message: 'operation timed out' }));
+      }
+    } catch (err) {
+      cancelled = true;
+      if (err instanceof LdapError) {
+        await this.send(encodeResult(env.messageId, responseOp, { code: err.code, message: err.message, matchedDn: err.matchedDn }));
+      } else {
+        // One funnel for the unexpected: a generic answer on the wire, the cause in the log.
+        this.deps.log.error({ err: String(err), stack: (err as Error)?.stack, connection: this.session.id, op: env.op }, 'LDAP operation failed');
+        await this.send(encodeResult(env.messageId, responseOp, { code: RESULT.other, message: 'internal error' }));
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async extended(req: LdapRequest, ctx: OperationContext): Promise<void> {
+    const name = req.requestName ?? '';
+    if (name === EXTENSIONS.startTls) return this.startTls(req);
+    const handler = EXTENDED_HANDLERS[name];
+    // RFC 4511 §4.12: an unrecognised request name is a protocolError.
+    if (!handler) return ctx.send(encodeExtendedResponse(req.messageId, { code: RESULT.protocolError, message: `unsupported extended operation ${name.slice(0, 64)}` }));
+    return handler(req, ctx);
+  }
+
+  /** StartTLS (RFC 4511 §4.14): answer in the clear, then run TLS over the same socket. */
+  private async startTls(req: LdapRequest): Promise<void> {
+    const reply = (code: number, message = '') =>
+      this.send(encodeExtendedResponse(req.messageId, { code, message, ...(code === RESULT.success ? { name: EXTENSIONS.startTls } : {}) }));
+    if (this.session.tls) return reply(RESULT.operationsError, 'TLS is already established');
+    if (this.queue.length > 0 || this.framer.pendingBytes > 0) return reply(RESULT.operationsError, 'outstanding operations');
+    await reply(RESULT.success);
+    const raw = this.socket;
+    raw.removeAllListeners('data');
+    raw.removeAllListeners('timeout');
+    raw.removeAllListeners('error');
+    raw.removeAllListeners('close');
+    raw.setTimeout(0);
+    const secure = new TLSSocket(raw, { isServer: true, secureContext: this.secureContext });
+    raw.on('error', () => this.destroy());
+    this.socket = secure;
+    this.session.tls = true;
+    // A TLS session starts anonymous (RFC 4513 §3.1.1 lets the server keep it; keeping nothing is safest).
+    this.session.principal = { kind: 'anonymous' };
+    this.session.boundDn = '';
+    this.attach(secure);
+  }
+
+  private corked = false;
+
+  private async send(bytes: Buffer): Promise<void> {
+    if (this.closed || this.socket.destroyed) return;
+    // Responses written in the same turn (a search's entries and its done message) leave in one
+    // TCP write instead of one system call each.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      const s = this.socket;
+      setImmediate(() => {
+        this.corked = false;
+        s.uncork();
+      });
+    }
+    if (this.socket.write(bytes)) return;
+    // Back-pressure: a slow reader does not make us buffer a whole result set in memory.
+    await waitForDrain(this.socket);
+  }
+
+  /** Notice of Disconnection (RFC 4511 §4.4.1), then close. */
+  disconnect(code: number, message: string): void {
+    if (this.closed) return;
+    try {
+      this.socket.end(encodeNoticeOfDisconnection(code, message));
+    } catch {
+      /* the socket may already be gone */
+    }
+    this.closed = true;
+    this.queue.length = 0;
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.onClose();
+  }
+
+  destroy(): void {
+    if (!this.closed) {
+      this.closed = true;
+      this.queue.length = 0;
+      this.onClose();
+    }
+    if (!this.socket.destroyed) this.socket.destroy();
+  }
+}

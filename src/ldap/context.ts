@@ -1,0 +1,62 @@
+import type { AuditRecorder } from '../core/audit/recorder.js';
+import type { AuthPipeline } from '../core/auth/authenticate.js';
+import type { LdapDirectory, LdapPrincipal } from '../core/directory/ldap-directory.js';
+import type { Organization } from '../core/directory/organization.js';
+import type { UserService } from '../core/directory/users.js';
+import type { Logger } from '../core/ports.js';
+import type { Tree } from './tree.js';
+
+/** The LDAP slice of the configuration (see `ldap.*` in config/default.yaml). */
+export interface LdapConfig {
+  suffix: string;
+  requireTls: boolean;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  maxPduBytes: number;
+  maxOutstandingPerConnection: number;
+  idleTimeoutSeconds: number;
+  operationTimeoutSeconds: number;
+  maxSizeLimit: number;
+  maxPageSize: number;
+  totpSeparator: string;
+  homeDirectoryPrefix: string;
+  loginShell: string;
+}
+
+/** What the LDAP adapter needs from core, and nothing more. */
+export interface LdapDeps {
+  auth: AuthPipeline;
+  directory: LdapDirectory;
+  users: Pick<UserService, 'setPassword'>;
+  audit: AuditRecorder;
+  organization: () => Promise<Organization>;
+  log: Logger;
+  config: LdapConfig;
+  version: string;
+}
+
+/** One client connection's LDAP state. The bound identity is tracked here, never by ldapjs. */
+export interface SessionState {
+  readonly id: string;
+  readonly remoteAddress: string;
+  tls: boolean;
+  principal: LdapPrincipal;
+  /** The DN of the bound user, normalised; '' when anonymous. */
+  boundDn: string;
+}
+
+/** Everything an operation handler gets. `send` waits when the socket is saturated. */
+export interface OperationContext {
+  deps: LdapDeps;
+  tree: Tree;
+  session: SessionState;
+  send(pdu: Buffer): Promise<void>;
+  /** Time the operation must finish by (epoch ms). */
+  deadline: number;
+}
+
+export function actorOf(session: SessionState) {
+  return session.principal.kind === 'user'
+    ? { id: session.principal.user.id, type: 'user' as const, username: session.principal.user.username }
+    : { type: 'user' as const, username: '' };
+}

@@ -1,0 +1,493 @@
+import type { LdapFilter } from '@ldapjs/filter';
+import type { DirectoryFilter, GroupAttr, UserAttr } from '../core/directory/filter.js';
+import { foldValue, parseDn, type Dn } from './dn.js';
+import { idOfEntryUuid, GROUP_OBJECT_CLASSES, USER_OBJECT_CLASSES } from './entries.js';
+import { LdapError, RESULT } from './result-codes.js';
+import type { Location, Tree } from './tree.js';
+
+/**
+ * LDAP filters (RFC 4515, as decoded from the wire) → DirectoryFilter, once per entry kind, so
+ * that the store selects the entries.
+ *
+ * RFC 4511 §4.5.1.7 filters are three-valued: an unknown attribute or an unusable assertion is
+ * Undefined, and NOT of Undefined is still Undefined (the entry does not match). Each node is
+ * therefore translated into two conditions, "is TRUE" and "is FALSE"; Undefined is neither. An
+ * entry matches when the root is TRUE.
+ *
+ * Matching rules follow each attribute: uid, mail, cn, sn, … caseIgnoreMatch; uidNumber and
+ * gidNumber integerMatch; member/memberOf distinguishedNameMatch; extensible matches may ask for
+ * caseExactMatch, integerMatch, distinguishedNameMatch and friends, and `:dn:` matches DN parts.
+ */
+
+type Kind = 'user' | 'group';
+type F<A extends string> = DirectoryFilter<A>;
+
+interface Tri<A extends string> {
+  t: F<A>;
+  f: F<A>;
+}
+
+const TRUE = { op: 'true' } as const;
+const FALSE = { op: 'false' } as const;
+const isTrue = <A extends string>(x: F<A>) => x.op === 'true';
+const isFalse = <A extends string>(x: F<A>) => x.op === 'false';
+
+function all<A extends string>(xs: F<A>[]): F<A> {
+  if (xs.some(isFalse)) return FALSE;
+  const rest = xs.filter((x) => !isTrue(x));
+  if (rest.length === 0) return TRUE;
+  return rest.length === 1 ? rest[0]! : { op: 'and', filters: rest };
+}
+
+function any<A extends string>(xs: F<A>[]): F<A> {
+  if (xs.some(isTrue)) return TRUE;
+  const rest = xs.filter((x) => !isFalse(x));
+  if (rest.length === 0) return FALSE;
+  return rest.length === 1 ? rest[0]! : { op: 'or', filters: rest };
+}
+
+function negate<A extends string>(x: F<A>): F<A> {
+  if (isTrue(x)) return FALSE;
+  if (isFalse(x)) return TRUE;
+  return { op: 'not', filter: x };
+}
+
+/** A condition known for every entry (TRUE when `c`, else FALSE). */
+const known = <A extends string>(c: F<A>): Tri<A> => ({ t: c, f: negate(c) });
+const UNDEFINED: Tri<never> = { t: FALSE, f: FALSE };
+const constant = <A extends string>(b: boolean): Tri<A> => (b ? { t: TRUE, f: FALSE } : { t: FALSE, f: TRUE });
+
+/** One filter item, whatever its kind of assertion. */
+interface Assertion {
+  op: 'eq' | 'ge' | 'le' | 'approx' | 'present' | 'substr';
+  value: string;
+  initial?: string;
+  any?: string[];
+  final?: string;
+  /** Case-exact comparison asked by an extensible match. */
+  exact?: boolean;
+}
+
+type Syntax = 'text' | 'int' | 'dn';
+
+interface AttrDef<A extends string> {
+  syntax: Syntax;
+  /** Translation of an assertion; returns a condition known for every entry, or UNDEFINED. */
+  match(a: Assertion): Tri<A>;
+}
+
+const MATCHING_RULES: Record<string, { syntax: Syntax | 'any'; exact?: boolean }> = {
+  '2.5.13.2': { syntax: 'text' },
+  caseignorematch: { syntax: 'text' },
+  '1.3.6.1.4.1.1466.109.114.2': { syntax: 'text' },
+  caseignoreia5match: { syntax: 'text' },
+  '2.5.13.5': { syntax: 'text', exact: true },
+  caseexactmatch: { syntax: 'text', exact: true },
+  '1.3.6.1.4.1.1466.109.114.1': { syntax: 'text', exact: true },
+  caseexactia5match: { syntax: 'text', exact: true },
+  '2.5.13.17': { syntax: 'text', exact: true },
+  octetstringmatch: { syntax: 'text', exact: true },
+  '2.5.13.14': { syntax: 'int' },
+  integermatch: { syntax: 'int' },
+  '2.5.13.8': { syntax: 'int' },
+  numericstringmatch: { syntax: 'int' },
+  '2.5.13.1': { syntax: 'dn' },
+  distinguishednamematch: { syntax: 'dn' },
+};
+
+function column<A extends string>(attr: A, syntax: 'text' | 'int'): AttrDef<A> {
+  return {
+    syntax,
+    match(a) {
+      switch (a.op) {
+        case 'present':
+          return known<A>({ op: 'present', attr });
+        case 'eq':
+        case 'approx':
+          if (syntax === 'int' && !/^-?\d+$/.test(a.value.trim())) return UNDEFINED;
+          return known<A>({ op: 'eq', attr, value: syntax === 'int' ? Number(a.value.trim()) : a.value, ...(a.exact ? { exact: true } : {}) });
+        case 'ge':
+        case 'le': {
+          if (syntax === 'int' && !/^-?\d+$/.test(a.value.trim())) return UNDEFINED;
+          const value = syntax === 'int' ? Number(a.value.trim()) : foldValue(a.value);
+          return known<A>({ op: a.op === 'ge' ? 'gte' : 'lte', attr, value });
+        }
+        case 'substr':
+          if (syntax === 'int') return UNDEFINED;
+          return known<A>({ op: 'substr', attr, any: a.any ?? [], ...(a.initial ? { initial: a.initial } : {}), ...(a.final ? { final: a.final } : {}) });
+      }
+    },
+  };
+}
+
+/** objectClass and other attributes whose values are the same for every entry of a kind. */
+function constantValues<A extends string>(values: string[], extra: Record<string, F<A>> = {}): AttrDef<A> {
+  const folded = values.map((v) => v.toLowerCase());
+  return {
+    syntax: 'text',
+    match(a) {
+      if (a.op === 'present') return constant(true);
+      const v = a.value.toLowerCase();
+      const byValue = extra[v];
+      if (a.op === 'eq' || a.op === 'approx') return byValue ? known(byValue) : constant(folded.includes(v));
+      if (a.op === 'substr') {
+        const re = substrRegExp(a);
+        return constant(folded.some((x) => re.test(x)));
+      }
+      return constant(folded.some((x) => (a.op === 'ge' ? x >= v : x <= v)));
+    },
+  };
+}
+
+function substrRegExp(a: Assertion): RegExp {
+  const esc = (s: string) => s.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${esc(a.initial ?? '')}.*${(a.any ?? []).map((x) => `${esc(x)}.*`).join('')}${esc(a.final ?? '')}$`, 's');
+}
+
+/** DN-valued attributes (member, memberOf, entryDN): the DN must name an entry of the right kind. */
+function dnValued<A extends string>(tree: Tree, accept: (loc: Location) => F<A> | null, presentAs: F<A>): AttrDef<A> {
+  return {
+    syntax: 'dn',
+    match(a) {
+      if (a.op === 'present') return known(presentAs);
+      if (a.op !== 'eq' && a.op !== 'approx') return UNDEFINED;
+      let dn: Dn;
+      try {
+        dn = parseDn(a.value);
+      } catch {
+        return UNDEFINED;
+      }
+      const c = accept(tree.locate(dn));
+      return c ? known(c) : constant(false);
+    },
+  };
+}
+
+/** GeneralizedTime (RFC 4517 §3.3.13) → epoch ms, or null. Fractions and offsets are accepted. */
+export function parseGeneralizedTime(v: string): number | null {
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})?(\d{2})?(?:[.,]\d+)?(Z|[+-]\d{2}(?:\d{2})?)$/.exec(v.trim());
+  if (!m) return null;
+  const [, y, mo, d, h, mi = '00', se = '00', zone] = m;
+  const iso = `${y}-${mo}-${d}T${h}:${mi}:${se}${zone === 'Z' ? 'Z' : `${zone!.slice(0, 3)}:${zone!.slice(3) || '00'}`}`;
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? null : t;
+}
+
+/**
+ * An attribute holding a time (or a day number) derived from a date column: equality matches the
+ * whole unit (a second, a day), ordering compares against its start or end.
+ */
+function timeValued<A extends string>(attr: A, parse: (v: string) => number | null, unitMs: number): AttrDef<A> {
+  return {
+    syntax: 'text',
+    match(a) {
+      if (a.op === 'present') return known<A>({ op: 'present', attr });
+      if (a.op === 'substr') return UNDEFINED;
+      const t = parse(a.value);
+      if (t === null) return UNDEFINED;
+      const start = Math.floor(t / unitMs) * unitMs;
+      if (a.op === 'ge') return known<A>({ op: 'gte', attr, value: start });
+      if (a.op === 'le') return known<A>({ op: 'lt', attr, value: start + unitMs });
+      return known<A>({ op: 'and', filters: [{ op: 'gte', attr, value: start }, { op: 'lt', attr, value: start + unitMs }] });
+    },
+  };
+}
+
+const DAY_MS = 86_400_000;
+const days = (v: string) => (/^\d{1,9}$/.test(v.trim()) ? Number(v.trim()) * DAY_MS : null);
+
+export interface TranslationContext {
+  tree: Tree;
+  homeDirectoryPrefix: string;
+  loginShell: string;
+}
+
+function userAttributes(ctx: TranslationContext): Record<string, AttrDef<UserAttr>> {
+  const text = (a: UserAttr) => column(a, 'text');
+  const home: AttrDef<UserAttr> = {
+    syntax: 'text',
+    match(a) {
+      if (a.op === 'present') return constant(true);
+      const prefix = ctx.homeDirectoryPrefix.toLowerCase();
+      if ((a.op === 'eq' || a.op === 'approx') && a.value.toLowerCase().startsWith(prefix)) {
+        return known({ op: 'eq', attr: 'username', value: a.value.slice(prefix.length) });
+      }
+      return a.op === 'eq' ? constant(false) : UNDEFINED;
+    },
+  };
+  return {
+    objectclass: constantValues(USER_OBJECT_CLASSES),
+    uid: text('username'),
+    userid: text('username'),
+    cn: text('cn'),
+    commonname: text('cn'),
+    sn: text('lastname'),
+    surname: text('lastname'),
+    givenname: text('firstname'),
+    gn: text('firstname'),
+    displayname: text('displayname'),
+    mail: text('email'),
+    email: text('email'),
+    uidnumber: column('unixUid', 'int'),
+    gidnumber: column('unixGuid', 'int'),
+    homedirectory: home,
+    loginshell: constantValues([ctx.loginShell]),
+    title: text('jobTitle'),
+    departmentnumber: text('department'),
+    o: text('company'),
+    l: text('location'),
+    employeenumber: text('employeeIdentifier'),
+    description: text('description'),
+    gecos: text('cn'),
+    shadowlastchange: timeValued<UserAttr>('passwordChangedAt', days, DAY_MS),
+    createtimestamp: timeValued<UserAttr>('createdAt', parseGeneralizedTime, 1000),
+    modifytimestamp: timeValued<UserAttr>('updatedAt', parseGeneralizedTime, 1000),
+    structuralobjectclass: constantValues(['inetOrgPerson']),
+    hassubordinates: constantValues(['FALSE']),
+    subschemasubentry: constantValues(['cn=Subschema']),
+    memberof: dnValued<UserAttr>(ctx.tree, (loc) => (loc.kind === 'group' ? { op: 'eq', attr: 'memberOfName', value: foldValue(loc.name) } : null), {
+      op: 'present',
+      attr: 'memberOfName',
+    }),
+    entrydn: dnValued<UserAttr>(ctx.tree, (loc) => (loc.kind === 'user' ? { op: 'eq', attr: 'username', value: loc.username } : null), TRUE),
+    entryuuid: {
+      syntax: 'text',
+      match(a) {
+        if (a.op === 'present') return constant(true);
+        const id = a.op === 'eq' ? idOfEntryUuid(a.value) : null;
+        return id ? known({ op: 'eq', attr: 'id', value: id }) : a.op === 'eq' ? constant(false) : UNDEFINED;
+      },
+    },
+  };
+}
+
+function groupAttributes(ctx: TranslationContext): Record<string, AttrDef<GroupAttr>> {
+  const members = dnValued<GroupAttr>(ctx.tree, (loc) => (loc.kind === 'user' ? { op: 'eq', attr: 'memberName', value: loc.username } : null), {
+    op: 'present',
+    attr: 'memberName',
+  });
+  const cn: AttrDef<GroupAttr> = {
+    syntax: 'text',
+    match(a) {
+      return {
+        t: any([column<GroupAttr>('name', 'text').match(a).t, column<GroupAttr>('posixName', 'text').match(a).t]),
+        f: all([column<GroupAttr>('name', 'text').match(a).f, column<GroupAttr>('posixName', 'text').match(a).f]),
+      };
+    },
+  };
+  return {
+    objectclass: constantValues<GroupAttr>(GROUP_OBJECT_CLASSES, { posixgroup: { op: 'present', attr: 'posixGid' } }),
+    cn,
+    commonname: cn,
+    description: column('description', 'text'),
+    mail: column('email', 'text'),
+    gidnumber: column('posixGid', 'int'),
+    createtimestamp: timeValued<GroupAttr>('createdAt', parseGeneralizedTime, 1000),
+    modifytimestamp: timeValued<GroupAttr>('updatedAt', parseGeneralizedTime, 1000),
+    structuralobjectclass: constantValues(['groupOfNames']),
+    hassubordinates: constantValues(['FALSE']),
+    subschemasubentry: constantValues(['cn=Subschema']),
+    member: members,
+    uniquemember: members,
+    // memberUid exists only on POSIX groups.
+    memberuid: {
+      syntax: 'text',
+      match(a) {
+        const posix: F<GroupAttr> = { op: 'present', attr: 'posixGid' };
+        if (a.op === 'present') return known(all<GroupAttr>([posix, { op: 'present', attr: 'memberName' }]));
+        if (a.op === 'eq' || a.op === 'approx') return known(all<GroupAttr>([posix, { op: 'eq', attr: 'memberName', value: foldValue(a.value) }]));
+        return UNDEFINED;
+      },
+    },
+    entrydn: dnValued<GroupAttr>(ctx.tree, (loc) => (loc.kind === 'group' ? { op: 'eq', attr: 'name', value: loc.name } : null), TRUE),
+    entryuuid: {
+      syntax: 'text',
+      match(a) {
+        if (a.op === 'present') return constant(true);
+        const id = a.op === 'eq' ? idOfEntryUuid(a.value) : null;
+        return id ? known({ op: 'eq', attr: 'id', value: id }) : a.op === 'eq' ? constant(false) : UNDEFINED;
+      },
+    },
+  };
+}
+
+const MAX_DEPTH = 64;
+const MAX_NODES = 2000;
+
+function valueOf(v: string | Buffer | undefined): string {
+  if (v === undefined) return '';
+  return Buffer.isBuffer(v) ? v.toString('utf8') : v;
+}
+
+/** `:dn:` — does a component of the entry's DN have this attribute and value? */
+function dnComponent<A extends string>(kind: Kind, ctx: TranslationContext, type: string, value: string): Tri<A> {
+  const t = type.toLowerCase();
+  const v = foldValue(value);
+  if (t === 'ou') return constant(v === 'users');
+  if (t === 'o') return constant(v === foldValue(ctx.tree.orgId));
+  if (t === 'dc') return constant(parseDn(ctx.tree.namingContext).some((rdn) => rdn.some((a) => a.type === 'dc' && foldValue(a.value) === v)));
+  if (kind === 'user' && t === 'uid') return known({ op: 'eq', attr: 'username', value: v } as F<A>);
+  if (kind === 'group' && t === 'cn') return known({ op: 'eq', attr: 'name', value } as F<A>);
+  return constant(false);
+}
+
+/**
+ * Attribute types this server knows. An assertion on a known type that an entry does not have is
+ * FALSE for that entry (its NOT is TRUE); only an unknown type is Undefined (RFC 4511 §4.5.1.7).
+ */
+const KNOWN_ATTRIBUTES = new Set([
+  'objectclass', 'uid', 'userid', 'cn', 'commonname', 'sn', 'surname', 'givenname', 'gn', 'displayname', 'mail', 'email',
+  'uidnumber', 'gidnumber', 'homedirectory', 'loginshell', 'gecos', 'title', 'departmentnumber', 'o', 'l', 'employeenumber',
+  'description', 'memberof', 'member', 'uniquemember', 'memberuid', 'ou', 'entrydn', 'entryuuid', 'createtimestamp',
+  'modifytimestamp', 'structuralobjectclass', 'hassubordinates', 'subschemasubentry', 'shadowlastchange', 'namingcontexts',
+  'supportedldapversion', 'supportedcontrol', 'supportedextension', 'supportedfeatures', 'vendorname', 'vendorversion',
+]);
+
+const INTEGER_ATTRIBUTES = new Set(['uidnumber', 'gidnumber', 'shadowlastchange', 'supportedldapversion']);
+const DN_ATTRIBUTES = new Set(['memberof', 'member', 'uniquemember', 'entrydn', 'namingcontexts', 'subschemasubentry']);
+
+function isKnown(attribute: string): boolean {
+  return KNOWN_ATTRIBUTES.has(attribute.toLowerCase().split(';')[0]!);
+}
+
+/** Is the assertion value valid for the attribute's syntax (an integer, a DN)? Invalid is Undefined. */
+function validAssertion(attribute: string, value: string | undefined): boolean {
+  if (value === undefined) return true;
+  const name = attribute.toLowerCase().split(';')[0]!;
+  if (INTEGER_ATTRIBUTES.has(name)) return /^-?\d+$/.test(value.trim());
+  if (DN_ATTRIBUTES.has(name)) {
+    try {
+      parseDn(value);
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * For an attribute missing from this kind of entry: FALSE if the server knows the type and the
+ * assertion value suits it, else Undefined.
+ */
+const absent = <A extends string>(attribute: string, value?: string): Tri<A> =>
+  isKnown(attribute) && validAssertion(attribute, value) ? constant(false) : UNDEFINED;
+
+function translateNode<A extends string>(
+  f: LdapFilter,
+  attrs: Record<string, AttrDef<A>>,
+  kind: Kind,
+  ctx: TranslationContext,
+  depth: number,
+  budget: { nodes: number },
+): Tri<A> {
+  if (depth > MAX_DEPTH || --budget.nodes < 0) throw new LdapError(RESULT.unwillingToPerform, 'filter too complex');
+  const attrDef = () => attrs[f.attribute.toLowerCase().split(';')[0]!];
+  switch (f.type) {
+    case 'AndFilter': {
+      const parts = f.clauses.map((c) => translateNode(c, attrs, kind, ctx, depth + 1, budget));
+      return { t: all(parts.map((p) => p.t)), f: any(parts.map((p) => p.f)) };
+    }
+    case 'OrFilter': {
+      const parts = f.clauses.map((c) => translateNode(c, attrs, kind, ctx, depth + 1, budget));
+      return { t: any(parts.map((p) => p.t)), f: all(parts.map((p) => p.f)) };
+    }
+    case 'NotFilter': {
+      const inner = translateNode(f.filter, attrs, kind, ctx, depth + 1, budget);
+      return { t: inner.f, f: inner.t };
+    }
+    case 'PresenceFilter':
+      return attrDef()?.match({ op: 'present', value: '' }) ?? absent(f.attribute);
+    case 'EqualityFilter':
+      return attrDef()?.match({ op: 'eq', value: valueOf(f.value) }) ?? absent(f.attribute, valueOf(f.value));
+    case 'ApproximateFilter':
+      return attrDef()?.match({ op: 'approx', value: valueOf(f.value) }) ?? absent(f.attribute, valueOf(f.value));
+    case 'GreaterThanEqualsFilter':
+      return attrDef()?.match({ op: 'ge', value: valueOf(f.value) }) ?? absent(f.attribute, valueOf(f.value));
+    case 'LessThanEqualsFilter':
+      return attrDef()?.match({ op: 'le', value: valueOf(f.value) }) ?? absent(f.attribute, valueOf(f.value));
+    case 'SubstringFilter':
+      return attrDef()?.match({ op: 'substr', value: '', initial: f.initial || '', any: f.any ?? [], final: f.final || '' }) ?? absent(f.attribute);
+    case 'ExtensibleFilter': {
+      const value = valueOf(f.value);
+      const rule = f.matchingRule ? MATCHING_RULES[f.matchingRule.toLowerCase()] : undefined;
+      if (f.matchingRule && !rule) return UNDEFINED;
+      const exact = rule?.exact === true;
+      const candidates: [string, AttrDef<A>][] = f.attribute
+        ? [[f.attribute.toLowerCase(), attrs[f.attribute.toLowerCase()]!]].filter((c): c is [string, AttrDef<A>] => c[1] !== undefined)
+        : Object.entries(attrs).filter(([, d]) => !rule || d.syntax === rule.syntax);
+      const parts = candidates
+        .filter(([, d]) => !rule || d.syntax === rule.syntax || (rule.syntax === 'text' && d.syntax === 'dn'))
+        .map(([, d]) => d.match({ op: 'eq', value, exact }));
+      if (f.dnAttributes) {
+        if (f.attribute) parts.push(dnComponent<A>(kind, ctx, f.attribute, value));
+        else for (const t of ['uid', 'cn', 'ou', 'o', 'dc']) parts.push(dnComponent<A>(kind, ctx, t, value));
+      }
+      if (parts.length === 0) return UNDEFINED;
+      return { t: any(parts.map((p) => p.t)), f: all(parts.map((p) => p.f)) };
+    }
+  }
+}
+
+/** The condition for users to match `f`, or `{ op: 'false' }` when none can. */
+export function toUserFilter(f: LdapFilter, ctx: TranslationContext): DirectoryFilter<UserAttr> {
+  return translateNode(f, userAttributes(ctx), 'user', ctx, 0, { nodes: MAX_NODES }).t;
+}
+
+/** The condition for user groups to match `f`, or `{ op: 'false' }` when none can. */
+export function toGroupFilter(f: LdapFilter, ctx: TranslationContext): DirectoryFilter<GroupAttr> {
+  return translateNode(f, groupAttributes(ctx), 'group', ctx, 0, { nodes: MAX_NODES }).t;
+}
+
+/**
+ * Evaluates a filter against one entry held in memory (the Root DSE, the organisation and the
+ * Users OU: a handful of fixed entries, never the users or groups). Same three-valued logic.
+ */
+export function matchesEntry(f: LdapFilter, attributes: Map<string, string[]>, depth = 0): boolean | undefined {
+  if (depth > MAX_DEPTH) throw new LdapError(RESULT.unwillingToPerform, 'filter too complex');
+  const values = () => attributes.get(f.attribute.toLowerCase());
+  const fold = (s: string) => foldValue(s);
+  if (f.type !== 'AndFilter' && f.type !== 'OrFilter' && f.type !== 'NotFilter' && f.attribute && !isKnown(f.attribute) && !attributes.has(f.attribute.toLowerCase())) {
+    return undefined;
+  }
+  switch (f.type) {
+    case 'AndFilter': {
+      const r = f.clauses.map((c) => matchesEntry(c, attributes, depth + 1));
+      return r.includes(false) ? false : r.includes(undefined) ? undefined : true;
+    }
+    case 'OrFilter': {
+      const r = f.clauses.map((c) => matchesEntry(c, attributes, depth + 1));
+      return r.includes(true) ? true : r.includes(undefined) ? undefined : false;
+    }
+    case 'NotFilter': {
+      const r = matchesEntry(f.filter, attributes, depth + 1);
+      return r === undefined ? undefined : !r;
+    }
+    case 'PresenceFilter':
+      return values() !== undefined;
+    case 'EqualityFilter':
+    case 'ApproximateFilter': {
+      if (!validAssertion(f.attribute, valueOf(f.value))) return undefined;
+      const vs = values();
+      return vs ? vs.some((v) => fold(v) === fold(valueOf(f.value))) : false;
+    }
+    case 'GreaterThanEqualsFilter':
+    case 'LessThanEqualsFilter': {
+      if (!validAssertion(f.attribute, valueOf(f.value))) return undefined;
+      const vs = values();
+      const a = fold(valueOf(f.value));
+      return vs ? vs.some((v) => (f.type === 'GreaterThanEqualsFilter' ? fold(v) >= a : fold(v) <= a)) : false;
+    }
+    case 'SubstringFilter': {
+      const vs = values();
+      const re = substrRegExp({ op: 'substr', value: '', initial: f.initial, any: f.any, final: f.final });
+      return vs ? vs.some((v) => re.test(fold(v))) : false;
+    }
+    case 'ExtensibleFilter': {
+      const target = fold(valueOf(f.value));
+      const rule = f.matchingRule ? MATCHING_RULES[f.matchingRule.toLowerCase()] : undefined;
+      if (f.matchingRule && !rule) return undefined;
+      const pool = f.attribute ? (attributes.get(f.attribute.toLowerCase()) ?? []) : [...attributes.values()].flat();
+      return pool.some((v) => (rule?.exact ? v === valueOf(f.value) : fold(v) === target));
+    }
+  }
+}

@@ -1,0 +1,68 @@
+import type { LdapRequest } from '@ldapjs/messages';
+import { encodeResult, OP } from '../codec.js';
+import type { OperationContext } from '../context.js';
+import { RESULT } from '../result-codes.js';
+
+/**
+ * Simple bind (RFC 4513 §5.1). The session becomes anonymous before anything is checked, so a
+ * failed re-bind never keeps the previous identity (§4.2.1 of RFC 4511). Every failure answers
+ * invalidCredentials the same way and costs one password verification whether or not the user
+ * exists; the audit event (`ldap_bind`, written by core) records the real reason.
+ */
+export async function bind(req: LdapRequest, ctx: OperationContext): Promise<void> {
+  const { session, deps, tree } = ctx;
+  session.principal = { kind: 'anonymous' };
+  session.boundDn = '';
+  const reply = (code: number, message = '') => ctx.send(encodeResult(req.messageId, OP.bindResponse, { code, message }));
+  /** Refusals decided before the pipeline runs still leave an `ldap_bind` event. */
+  const refuse = (code: number, message: string) => {
+    deps.audit.record({
+      event_type: 'ldap_bind',
+      service: 'ldap',
+      success: false,
+      client_ip: session.remoteAddress,
+      initiated_by: { type: 'user', username: '' },
+      username: '',
+      dn: (req.name ?? '').slice(0, 512),
+      tls: session.tls,
+      mfa: false,
+      error_message: message,
+    });
+    return reply(code, message);
+  };
+
+  if (req.version !== 3) return refuse(RESULT.protocolError, 'only LDAPv3 is supported');
+  const name = (req.name ?? '').trim();
+  const credentials = Buffer.isBuffer(req.credentials) ? req.credentials.toString('utf8') : (req.credentials ?? '');
+
+  // §5.1.1 anonymous: empty name and password.
+  if (name === '' && credentials === '') return reply(RESULT.success);
+  // §5.1.2 unauthenticated (a name without a password): refused, never treated as anonymous.
+  if (credentials === '') return refuse(RESULT.unwillingToPerform, 'unauthenticated bind (DN with no password) disallowed');
+  if (deps.config.requireTls && !session.tls) return refuse(RESULT.confidentialityRequired, 'TLS required for binds (use LDAPS or StartTLS)');
+
+  // Only a user's DN binds (contract: simple binds with the user DN): not a bare username or email,
+  // and the uid of the DN is matched against usernames only.
+  let username = '';
+  try {
+    const loc = tree.locateString(name);
+    if (loc.kind === 'user') username = loc.username;
+  } catch {
+    /* a malformed DN fails like an unknown user */
+  }
+  const outcome = await deps.auth.authenticate({
+    protocol: 'ldap',
+    // A DN that names no user still goes through the pipeline (dummy verification, audit event).
+    login: username,
+    loginBy: 'username',
+    password: credentials,
+    otpInPassword: deps.config.totpSeparator,
+    clientIp: session.remoteAddress,
+    resource: await deps.directory.resource(),
+    audit: { dn: name.slice(0, 512), tls: session.tls },
+  });
+  if (outcome.status !== 'ok') return reply(RESULT.invalidCredentials);
+  session.principal = { kind: 'user', user: outcome.user };
+  session.boundDn = tree.userDn(outcome.user.username);
+  return reply(RESULT.success);
+}

@@ -1,0 +1,234 @@
+import { createHash } from 'node:crypto';
+import type { LdapFilter } from '@ldapjs/filter';
+import type { LdapRequest } from '@ldapjs/messages';
+import type { GroupAttr, UserAttr, DirectoryFilter } from '../../core/directory/filter.js';
+import { encodeEntry, encodePagedResultsValue, encodeResult, OP, PAGED_RESULTS_OID, type Control } from '../codec.js';
+import { actorOf, type OperationContext } from '../context.js';
+import { DnSyntaxError, parseDn } from '../dn.js';
+import { attributeMap, rootDse, selectAttributes, toGroupEntry, toOrgEntry, toUserEntry, toUsersOuEntry, type Entry } from '../entries.js';
+import { matchesEntry, toGroupFilter, toUserFilter, type TranslationContext } from '../filter.js';
+import { LdapError, RESULT } from '../result-codes.js';
+import type { Location } from '../tree.js';
+
+const SCOPE = { base: 0, one: 1, sub: 2 } as const;
+const SCOPE_NAMES = ['base', 'one', 'sub'];
+
+/** A stream of candidate entries: the fixed ones, then users, then groups (paging walks them in order). */
+interface Source {
+  fetch(offset: number, limit: number): Promise<Entry[]>;
+}
+
+interface PagedRequest {
+  size: number;
+  cookie: Buffer;
+}
+
+function pagedControl(req: LdapRequest): PagedRequest | null {
+  const c = req.controls.find((x) => x.type === PAGED_RESULTS_OID);
+  if (!c) return null;
+  const v = c.value as { size?: number; cookie?: Buffer } | undefined;
+  return { size: Math.max(0, v?.size ?? 0), cookie: v?.cookie && Buffer.isBuffer(v.cookie) ? v.cookie : Buffer.alloc(0) };
+}
+
+/** The search as the paged results cookie binds it (RFC 2696 §3: the same search on each page). */
+function fingerprint(ctx: OperationContext, req: LdapRequest): string {
+  return createHash('sha256')
+    .update([ctx.session.boundDn, req.baseObject, req.scope, req.filter?.toString() ?? '', (req.attributes ?? []).join(','), req.typesOnly].join('\0'))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+function encodeCookie(phase: number, offset: number, fp: string): Buffer {
+  return Buffer.from(`${phase}.${offset}.${fp}`, 'utf8');
+}
+
+function decodeCookie(cookie: Buffer, fp: string): { phase: number; offset: number } {
+  const m = /^(\d)\.(\d{1,12})\.([0-9a-f]{16})$/.exec(cookie.toString('utf8'));
+  if (!m || m[3] !== fp) throw new LdapError(RESULT.unwillingToPerform, 'paged results cookie is invalid or belongs to another search');
+  return { phase: Number(m[1]), offset: Number(m[2]) };
+}
+
+/**
+ * Search (RFC 4511 §4.5): base/one/sub scopes, the full filter language translated for the store,
+ * attribute selection, typesOnly, size and time limits, and Simple Paged Results (RFC 2696).
+ * Anonymous sessions read the Root DSE only; bound users see what core's LDAP view allows.
+ */
+export async function search(req: LdapRequest, ctx: OperationContext): Promise<void> {
+  const { deps, tree, session } = ctx;
+  const started = Date.now();
+  const base = req.baseObject ?? '';
+  const scope = typeof req.scope === 'number' ? req.scope : SCOPE.sub;
+  const filter = req.filter;
+  const attrs = req.attributes ?? [];
+  const typesOnly = req.typesOnly === true;
+  let sent = 0;
+  const audit = (success: boolean, code: number, message = '') =>
+    deps.audit.record({
+      event_type: 'ldap_search',
+      service: 'ldap',
+      success,
+      client_ip: session.remoteAddress,
+      initiated_by: actorOf(session),
+      username: session.principal.kind === 'user' ? session.principal.user.username : '',
+      dn: session.boundDn,
+      base: base.slice(0, 512),
+      scope: SCOPE_NAMES[scope] ?? String(scope),
+      filter: (filter?.toString() ?? '').slice(0, 1024),
+      attributes: attrs.slice(0, 50),
+      number_of_results: sent,
+      result_code: code,
+      ...(message ? { error_message: message } : {}),
+    });
+  const done = async (code: number, message = '', controls?: Control[], matchedDn = '') => {
+    await ctx.send(encodeResult(req.messageId, OP.searchResultDone, { code, message, matchedDn }, controls));
+    audit(code === RESULT.success, code, message);
+  };
+
+  if (!filter) return done(RESULT.protocolError, 'missing filter');
+  const unknownCritical = req.controls.find((c) => c.criticality && c.type !== PAGED_RESULTS_OID);
+  if (unknownCritical) return done(RESULT.unavailableCriticalExtension, `unsupported critical control ${unknownCritical.type}`);
+
+  let loc: Location;
+  try {
+    loc = tree.locateString(base);
+  } catch (err) {
+    if (err instanceof DnSyntaxError) return done(RESULT.invalidDnSyntax, 'invalid base DN');
+    throw err;
+  }
+
+  // The Root DSE, readable by anyone (RFC 4512 §5.1).
+  if (loc.kind === 'root') {
+    if (scope !== SCOPE.base) return done(RESULT.noSuchObject, 'no entries outside the naming context');
+    const dse = rootDse(tree, deps.version);
+    if (matchesEntry(filter, attributeMap(dse)) === true) {
+      await ctx.send(encodeEntry(req.messageId, dse.dn, selectAttributes(dse, attrs, typesOnly)));
+      sent++;
+    }
+    return done(RESULT.success);
+  }
+  if (!deps.directory.canRead(session.principal)) return done(RESULT.insufficientAccessRights, 'anonymous access is limited to the Root DSE');
+  if (loc.kind === 'outside') return done(RESULT.noSuchObject, 'base DN is outside the naming context');
+  if (loc.kind === 'missing') return done(RESULT.noSuchObject, 'no such entry', undefined, tree.usersBase);
+
+  const tctx: TranslationContext = { tree, homeDirectoryPrefix: deps.config.homeDirectoryPrefix, loginShell: deps.config.loginShell };
+  const sources = await buildSources(ctx, loc, scope, filter, tctx);
+  if (sources === 'noSuchObject') return done(RESULT.noSuchObject, 'no such entry', undefined, tree.usersBase);
+
+  // Limits: the client's sizeLimit (0 = none) within the server's; paged searches page instead.
+  const paged = pagedControl(req);
+  const clientLimit = req.sizeLimit && req.sizeLimit > 0 ? req.sizeLimit : Infinity;
+  const timeLimitMs = Math.min(req.timeLimit && req.timeLimit > 0 ? req.timeLimit * 1000 : Infinity, ctx.deadline - started);
+  const fp = paged ? fingerprint(ctx, req) : '';
+  let phase = 0;
+  let offset = 0;
+  if (paged) {
+    if (paged.cookie.length > 0) ({ phase, offset } = decodeCookie(paged.cookie, fp));
+    // RFC 2696 §3: a size of zero abandons the paged search.
+    if (paged.size === 0) return done(RESULT.success, '', [{ type: PAGED_RESULTS_OID, value: encodePagedResultsValue(0, Buffer.alloc(0)) }]);
+  }
+  const pageSize = paged ? Math.min(paged.size, deps.config.maxPageSize) : Infinity;
+  const serverLimit = paged ? Infinity : deps.config.maxSizeLimit;
+  const limit = Math.min(clientLimit, serverLimit, pageSize);
+  const batch = Math.min(Number.isFinite(limit) ? limit + 1 : 500, 500);
+
+  let next: { phase: number; offset: number } | null = null;
+  let overLimit = false;
+  outer: for (; phase < sources.length; phase++, offset = 0) {
+    for (;;) {
+      if (Date.now() - started > timeLimitMs) {
+        return done(RESULT.timeLimitExceeded, 'time limit exceeded');
+      }
+      const want = Math.min(batch, limit - sent + 1);
+      const entries = await sources[phase]!.fetch(offset, want);
+      for (let k = 0; k < entries.length; k++) {
+        if (sent >= limit) {
+          next = { phase, offset: offset + k };
+          overLimit = true;
+          break outer;
+        }
+        const e = entries[k]!;
+        await ctx.send(encodeEntry(req.messageId, e.dn, selectAttributes(e, attrs, typesOnly)));
+        sent++;
+      }
+      offset += entries.length;
+      if (entries.length < want) break;
+    }
+  }
+
+  if (paged) {
+    const cookie = next && sent >= pageSize ? encodeCookie(next.phase, next.offset, fp) : Buffer.alloc(0);
+    if (overLimit && sent < pageSize) return done(RESULT.sizeLimitExceeded, 'size limit exceeded');
+    return done(RESULT.success, '', [{ type: PAGED_RESULTS_OID, value: encodePagedResultsValue(0, cookie) }]);
+  }
+  if (overLimit) return done(RESULT.sizeLimitExceeded, sent >= serverLimit && clientLimit > serverLimit ? 'administrative size limit exceeded' : 'size limit exceeded');
+  return done(RESULT.success);
+}
+
+async function buildSources(
+  ctx: OperationContext,
+  loc: Location,
+  scope: number,
+  filter: LdapFilter,
+  tctx: TranslationContext,
+): Promise<Source[] | 'noSuchObject'> {
+  const { deps, tree, session } = ctx;
+  const p = session.principal;
+  const dir = deps.directory;
+  const fixed: Entry[] = [];
+  const seeAll = dir.canSearchDirectory(p);
+  const org = await deps.organization();
+  const userFilter = toUserFilter(filter, tctx);
+  const groupFilter = toGroupFilter(filter, tctx);
+  const none: Source = { fetch: async () => [] };
+  const staticSource = (entries: Entry[]): Source => ({
+    fetch: async (offset, limit) => entries.filter((e) => matchesEntry(filter, attributeMap(e)) === true).slice(offset, offset + limit),
+  });
+  const users = (extra?: DirectoryFilter<UserAttr>): Source =>
+    userFilter.op === 'false'
+      ? none
+      : {
+          fetch: async (offset, limit) =>
+            (await dir.users(p, extra ? { op: 'and', filters: [userFilter, extra] } : userFilter, { offset, limit })).items.map((e) =>
+              toUserEntry(tree, e, deps.config),
+            ),
+        };
+  const groups = (extra?: DirectoryFilter<GroupAttr>): Source =>
+    groupFilter.op === 'false'
+      ? none
+      : {
+          fetch: async (offset, limit) =>
+            (await dir.groups(p, extra ? { op: 'and', filters: [groupFilter, extra] } : groupFilter, { offset, limit })).items.map((e) =>
+              toGroupEntry(tree, e),
+            ),
+        };
+
+  switch (loc.kind) {
+    case 'org':
+      // Non-bind users see only their own entry, not the tree's containers.
+      if (seeAll && scope !== SCOPE.one) fixed.push(toOrgEntry(tree, org.displayName, org.createdAt));
+      if (scope === SCOPE.base) return [staticSource(fixed)];
+      if (seeAll) fixed.push(toUsersOuEntry(tree, org.createdAt));
+      if (scope === SCOPE.one) return [staticSource(fixed)];
+      return [staticSource(fixed), users(), groups()];
+    case 'ou':
+      if (scope === SCOPE.base) return [staticSource(seeAll ? [toUsersOuEntry(tree, org.createdAt)] : [])];
+      if (scope === SCOPE.one) return [users(), groups()];
+      // A subtree search includes its base entry (RFC 4511 §4.5.1.2).
+      return [staticSource(seeAll ? [toUsersOuEntry(tree, org.createdAt)] : []), users(), groups()];
+    case 'user': {
+      const self: DirectoryFilter<UserAttr> = { op: 'eq', attr: 'username', value: loc.username };
+      const exists = await dir.users(p, self, { offset: 0, limit: 1 });
+      if (exists.items.length === 0) return 'noSuchObject';
+      // Leaf entries: one-level has no children.
+      return scope === SCOPE.one ? [] : [users(self)];
+    }
+    case 'group': {
+      const self: DirectoryFilter<GroupAttr> = { op: 'eq', attr: 'name', value: loc.name };
+      const exists = await dir.groups(p, self, { offset: 0, limit: 1 });
+      if (exists.items.length === 0) return 'noSuchObject';
+      return scope === SCOPE.one ? [] : [groups(self)];
+    }
+    default:
+      return 'noSuchObject';
+  }
+}

@@ -1,0 +1,116 @@
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import { encodeNoticeOfDisconnection } from './codec.js';
+import { LdapConnection } from './connection.js';
+import type { LdapDeps } from './context.js';
+import { RESULT } from './result-codes.js';
+import { createTree, type Tree } from './tree.js';
+
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export interface LdapListenOptions {
+  host: string;
+  port: number;
+  ldapsPort: number;
+  tls: { keyPem: string; certPem: string };
+}
+
+export interface LdapServer {
+  start(): Promise<{ port: number; ldapsPort: number }>;
+  stop(): Promise<void>;
+  /** Open connections (for tests and health). */
+  readonly connections: number;
+}
+
+/**
+ * The LDAP endpoint: plain LDAP with StartTLS and LDAPS, both served by LdapConnection. Connection
+ * caps (total and per client address) are enforced before any byte is read.
+ */
+export function createLdapServer(deps: LdapDeps, o: LdapListenOptions): LdapServer {
+  const secureContext: SecureContext = createSecureContext({ key: o.tls.keyPem, cert: o.tls.certPem, minVersion: 'TLSv1.2' });
+  const open = new Set<LdapConnection>();
+  /** LDAPS connections still in their handshake; they count against the caps too. */
+  const pendingTls = new Set<Socket>();
+  const perIp = new Map<string, number>();
+  let tree: Tree | null = null;
+  const currentTree = () => {
+    if (!tree) throw new Error('LDAP tree not initialised');
+    return tree;
+  };
+
+  const accept = (socket: Socket, tls: boolean) => {
+    const ip = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    const count = perIp.get(ip) ?? 0;
+    if (open.size + pendingTls.size >= deps.config.maxConnections || count >= deps.config.maxConnectionsPerIp) {
+      socket.on('error', () => undefined);
+      socket.end(encodeNoticeOfDisconnection(RESULT.unavailable, 'too many connections'));
+      setTimeout(() => socket.destroy(), 500).unref();
+      return;
+    }
+    perIp.set(ip, count + 1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (conn) open.delete(conn);
+      pendingTls.delete(socket);
+      const n = (perIp.get(ip) ?? 1) - 1;
+      if (n <= 0) perIp.delete(ip);
+      else perIp.set(ip, n);
+    };
+    let conn: LdapConnection | null = null;
+    if (!tls) {
+      conn = new LdapConnection(socket, deps, currentTree, secureContext, false, release);
+      open.add(conn);
+      return;
+    }
+    pendingTls.add(socket);
+    socket.on('error', () => socket.destroy());
+    socket.on('close', release);
+    const secureSocket = new TLSSocket(socket, { isServer: true, secureContext });
+    const timer = setTimeout(() => secureSocket.destroy(), HANDSHAKE_TIMEOUT_MS);
+    timer.unref();
+    secureSocket.on('error', () => secureSocket.destroy());
+    secureSocket.once('secure', () => {
+      clearTimeout(timer);
+      pendingTls.delete(socket);
+      conn = new LdapConnection(secureSocket, deps, currentTree, secureContext, true, release);
+      open.add(conn);
+    });
+  };
+
+  const plain: Server = createServer({ noDelay: true }, (s) => accept(s, false));
+  // LDAPS: the connection caps apply to the TCP connection, before any TLS work is spent on it, and
+  // a handshake that does not complete in time is dropped.
+  const secure: Server = createServer({ noDelay: true }, (raw) => accept(raw, true));
+  for (const srv of [plain, secure]) srv.on('error', (err) => deps.log.error({ err: String(err) }, 'LDAP listener error'));
+
+  const listen = (srv: Server, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen({ port, host: o.host }, () => {
+        srv.off('error', reject);
+        resolve((srv.address() as AddressInfo).port);
+      });
+    });
+
+  return {
+    async start() {
+      const org = await deps.organization();
+      tree = createTree(org.id, deps.config.suffix);
+      const port = await listen(plain, o.port);
+      const ldapsPort = await listen(secure, o.ldapsPort);
+      deps.log.info({ endpoint: 'ldap', port, ldapsPort, namingContext: tree.namingContext }, `LDAP listening on ${o.host}:${port} (StartTLS), LDAPS on ${o.host}:${ldapsPort}`);
+      return { port, ldapsPort };
+    },
+    async stop() {
+      const closing = [plain, secure].map((srv) => new Promise<void>((resolve) => (srv.listening ? srv.close(() => resolve()) : resolve())));
+      for (const c of open) c.destroy();
+      for (const s of pendingTls) s.destroy();
+      await Promise.all(closing);
+    },
+    get connections() {
+      return open.size;
+    },
+  };
+}

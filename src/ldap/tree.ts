@@ -1,0 +1,79 @@
+import { DnSyntaxError, endsWith, escapeDnValue, formatDn, parseDn, type Dn } from './dn.js';
+
+/**
+ * The directory information tree of the contract:
+ *   o=<orgId>,<suffix>              the naming context (organization)
+ *   ou=Users,o=<orgId>,<suffix>     users and groups
+ *   uid=<username>,ou=Users,…       a user
+ *   cn=<group name>,ou=Users,…      a user group
+ */
+export type Location =
+  | { kind: 'root' }
+  | { kind: 'org' }
+  | { kind: 'ou' }
+  | { kind: 'user'; username: string }
+  | { kind: 'group'; name: string }
+  /** Below the naming context but naming nothing Gatehouse holds. */
+  | { kind: 'missing' }
+  /** Outside the naming context (including its parents, which this server does not hold). */
+  | { kind: 'outside' };
+
+export interface Tree {
+  readonly orgId: string;
+  readonly namingContext: string;
+  readonly usersBase: string;
+  locate(dn: Dn): Location;
+  /** `locate(parseDn(text))`, remembered for recent DN strings (binds and searches repeat them). Throws DnSyntaxError. */
+  locateString(text: string): Location;
+  userDn(username: string): string;
+  groupDn(name: string): string;
+}
+
+export function createTree(orgId: string, suffix: string): Tree {
+  const orgDn: Dn = [[{ type: 'o', value: orgId }], ...parseDn(suffix)];
+  const usersDn: Dn = [[{ type: 'ou', value: 'Users' }], ...orgDn];
+  const namingContext = formatDn(orgDn);
+  const usersBase = formatDn(usersDn);
+  const usersSuffix = `,${usersBase}`;
+  const recent = new Map<string, Location | DnSyntaxError>();
+  const locate = (dn: Dn): Location => {
+    if (dn.length === 0) return { kind: 'root' };
+    if (!endsWith(dn, orgDn)) return { kind: 'outside' };
+    if (dn.length === orgDn.length) return { kind: 'org' };
+    if (!endsWith(dn, usersDn)) return { kind: 'missing' };
+    if (dn.length === usersDn.length) return { kind: 'ou' };
+    if (dn.length !== usersDn.length + 1) return { kind: 'missing' };
+    const rdn = dn[0]!;
+    if (rdn.length !== 1) return { kind: 'missing' };
+    const ava = rdn[0]!;
+    if (ava.type === 'uid') return { kind: 'user', username: ava.value.normalize('NFC').toLowerCase() };
+    if (ava.type === 'cn') return { kind: 'group', name: ava.value };
+    return { kind: 'missing' };
+  };
+  return {
+    orgId,
+    namingContext,
+    usersBase,
+    locate,
+    locateString(text) {
+      let loc = recent.get(text);
+      if (loc === undefined) {
+        try {
+          loc = locate(parseDn(text));
+        } catch (err) {
+          if (!(err instanceof DnSyntaxError)) throw err;
+          loc = err;
+        }
+        // Bounded: at most 10,000 short strings (a hostile client cannot grow it with huge DNs).
+        if (text.length <= 256) {
+          if (recent.size >= 10_000) recent.delete(recent.keys().next().value!);
+          recent.set(text, loc);
+        }
+      }
+      if (loc instanceof DnSyntaxError) throw loc;
+      return loc;
+    },
+    userDn: (username) => `uid=${escapeDnValue(username)}${usersSuffix}`,
+    groupDn: (name) => `cn=${escapeDnValue(name)}${usersSuffix}`,
+  };
+}

@@ -1,0 +1,149 @@
+import { normaliseLogin, type AuthOutcome } from '../core/auth/authenticate.js';
+import { radiusServerResource } from '../core/auth/resources.js';
+import type { Core } from '../core/index.js';
+import type { Logger } from '../core/ports.js';
+import { encodeReplyAttributes } from './dictionary.js';
+import { Attr, Code, attribute, decodeUserPassword, encodeAttribute, encodeReply } from './packet.js';
+import { nasAuditFields, proxyStates, text, type RequestContext } from './request-context.js';
+
+export interface AccessRequestOptions {
+  /** Separator of a TOTP code appended to the password (`password;123456`); empty disables it. */
+  otpSeparator: string;
+  /** How long an Access-Challenge's State stays valid. */
+  challengeTtlSeconds: number;
+  /** Reply-Message of an Access-Challenge: the prompt the NAS shows. */
+  challengePrompt: string;
+}
+
+export interface AccessRequestDeps {
+  core: Pick<Core, 'auth' | 'audit' | 'radiusReply'>;
+  log: Logger;
+  options: AccessRequestOptions;
+}
+
+/** What the handler decided, for the listener's counters. */
+export type AccessResult = { reply: Buffer | null; kind: 'accept' | 'reject' | 'challenge' | 'discard' };
+
+/**
+ * Access-Request (RFC 2865 §4.1) with PAP: the one error funnel of the adapter. Inner steps return a
+ * core outcome; this function turns it into exactly one reply. Every failure becomes the same bare
+ * Access-Reject on the wire (no Reply-Message, no reason); the audit event written by core says why.
+ */
+export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestContext) => Promise<AccessResult> {
+  const { core, log, options } = d;
+  const prompt = Buffer.from(options.challengePrompt, 'utf8').subarray(0, 253);
+
+  const reply = (ctx: RequestContext, code: number, attrs: Buffer): Buffer | null =>
+    encodeReply({
+      code,
+      identifier: ctx.packet.identifier,
+      requestAuthenticator: ctx.packet.authenticator,
+      attributes: attrs,
+      proxyStates: proxyStates(ctx.packet),
+      secret: ctx.client.secret,
+      // BlastRADIUS: always, and first, whether or not the request had one.
+      messageAuthenticator: true,
+    });
+
+  const reject = (ctx: RequestContext): AccessResult => ({ reply: reply(ctx, Code.AccessReject, Buffer.alloc(0)), kind: 'reject' });
+
+  /** A failure core never saw (an authentication type we do not offer): audited here, no lockout. */
+  const refuseUnsupported = (ctx: RequestContext, authType: string, reason: string): AccessResult => {
+    const username = normaliseLogin(text(ctx.packet, Attr.UserName) ?? '');
+    const server = ctx.client.server;
+    core.audit.record({
+      ...nasAuditFields(ctx),
+      event_type: 'radius_auth_attempt',
+      service: 'radius',
+      success: false,
+      client_ip: ctx.address,
+      initiated_by: { type: 'user', username },
+      username,
+      auth_type: authType,
+      nas_mfa_state: server.mfa,
+      mfa: false,
+      error_message: reason,
+      resource: { id: server.id, type: 'radius_server', name: server.name },
+    });
+    return reject(ctx);
+  };
+
+  const accept = async (ctx: RequestContext, userId: string): Promise<AccessResult> => {
+    const server = ctx.client.server;
+    const list = await core.radiusReply.replyAttributesFor(userId, server.id);
+    const attrs = encodeReplyAttributes(list, (a, problem) =>
+      log.warn({ radiusServer: server.id, attribute: a.name, problem }, 'RADIUS reply attribute left out: it no longer encodes'),
+    );
+    const out = reply(ctx, Code.AccessAccept, attrs);
+    if (!out) {
+      // Sending a partial set (a VLAN without its tunnel type, a role without its ACL) could grant
+      // the wrong network; refuse instead and say why in the log.
+      log.error({ radiusServer: server.id, userId, attributes: list.length }, 'Access-Accept would exceed 4096 octets; sent Access-Reject');
+      return reject(ctx);
+    }
+    return { reply: out, kind: 'accept' };
+  };
+
+  const toWire = async (ctx: RequestContext, outcome: AuthOutcome): Promise<AccessResult> => {
+    if (outcome.status === 'ok') return accept(ctx, outcome.user.id);
+    if (outcome.status === 'mfa_required' && outcome.challenge) {
+      // RFC 2865 §4.4: State carries the challenge id back in the next Access-Request; Reply-Message
+      // is the prompt. The challenge lives in the store, so any instance can take the next round.
+      const attrs = Buffer.concat([
+        encodeAttribute(Attr.State, Buffer.from(outcome.challenge.id, 'latin1')),
+        // RFC 2865 §5.18: a Reply-Message has at least one octet; an empty prompt sends none.
+        ...(prompt.length > 0 ? [encodeAttribute(Attr.ReplyMessage, prompt)] : []),
+      ]);
+      const out = reply(ctx, Code.AccessChallenge, attrs);
+      return out ? { reply: out, kind: 'challenge' } : reject(ctx);
+    }
+    return reject(ctx);
+  };
+
+  return async (ctx) => {
+    const p = ctx.packet;
+    const server = ctx.client.server;
+    // RFC 3579: EAP is not offered; RFC 2865 §5.3: CHAP needs the clear password, which is not kept.
+    if (attribute(p, Attr.EapMessage)) return refuseUnsupported(ctx, 'eap', 'EAP is not supported; use PAP');
+    const hidden = attribute(p, Attr.UserPassword);
+    if (!hidden) {
+      if (attribute(p, Attr.ChapPassword)) return refuseUnsupported(ctx, 'chap', 'CHAP is not supported; use PAP');
+      return refuseUnsupported(ctx, 'pap', 'no User-Password');
+    }
+    const clear = decodeUserPassword(hidden, ctx.client.secret, p.authenticator);
+    // A User-Password that is not 16–128 octets in blocks of 16 is malformed (RFC 2865 §5.2).
+    if (!clear) return { reply: null, kind: 'discard' };
+    const password = clear.toString('utf8');
+    const userName = text(p, Attr.UserName) ?? '';
+    const resource = radiusServerResource(server);
+    const audit = { ...nasAuditFields(ctx), auth_type: 'pap', nas_mfa_state: server.mfa };
+    const state = attribute(p, Attr.State);
+
+    if (state) {
+      // Second round of a challenge: the code is in User-Password (RFC 2865 §4.4).
+      // Core refuses a State answered under another User-Name than the one it was issued for.
+      const outcome = await core.auth.completeMfa({
+        protocol: 'radius',
+        login: userName,
+        challenge: state.toString('latin1'),
+        otp: password.trim(),
+        clientIp: ctx.address,
+        resource,
+        audit,
+      });
+      return toWire(ctx, outcome);
+    }
+
+    const outcome = await core.auth.authenticate({
+      protocol: 'radius',
+      login: userName,
+      password,
+      clientIp: ctx.address,
+      resource,
+      ...(options.otpSeparator ? { otpInPassword: options.otpSeparator } : {}),
+      issueChallenge: { ttlSeconds: options.challengeTtlSeconds },
+      audit,
+    });
+    return toWire(ctx, outcome);
+  };
+}

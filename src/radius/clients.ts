@@ -1,0 +1,134 @@
+import type { RadiusServer } from '../core/directory/types.js';
+import type { Logger } from '../core/ports.js';
+import { MIN_RECOMMENDED_SECRET_LENGTH } from '../core/directory/radius-servers.js';
+import { blockContains, parseAddress, parseBlock, type IpBlock } from './ip.js';
+
+/** A RADIUS client (NAS) as the listener sees it: the contract's RADIUS server record and its secret. */
+export interface RadiusClient {
+  server: RadiusServer;
+  secret: Buffer;
+  block: IpBlock;
+}
+
+export interface RadiusServerSource {
+  list(): Promise<RadiusServer[]>;
+  sharedSecret(id: string): Promise<string>;
+  onChange(listener: () => void): () => void;
+}
+
+export interface ClientTable {
+  /** The client for a datagram's source address, most specific block first; null for an unknown source. */
+  lookup(address: string): RadiusClient | null;
+  /** Reloads now; concurrent calls share one reload. Keeps the previous table when the store fails. */
+  refresh(): Promise<void>;
+  start(): Promise<void>;
+  stop(): void;
+  readonly size: number;
+}
+
+/**
+ * The client table (RFC 2865 §3: a server answers only the clients it shares a secret with), kept in
+ * memory so that a datagram from an unknown source costs no store query. It is reloaded when a
+ * RADIUS server changes here (the radius-servers service tells us) and every `refreshSeconds`, for
+ * changes made through another instance.
+ */
+export function createClientTable(source: RadiusServerSource, log: Logger, refreshSeconds: number): ClientTable {
+  let exact = new Map<string, RadiusClient>();
+  let blocks: RadiusClient[] = [];
+  let count = 0;
+  let inFlight: Promise<void> | null = null;
+  let again = false;
+  let timer: NodeJS.Timeout | null = null;
+  let unsubscribe: (() => void) | null = null;
+  const warned = new Set<string>();
+
+  const load = async () => {
+    const servers = await source.list();
+    const nextExact = new Map<string, RadiusClient>();
+    const nextBlocks: RadiusClient[] = [];
+    // Oldest first, so that of two servers claiming the same block the older one keeps it.
+    servers.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
+    for (const server of servers) {
+      const block = parseBlock(server.networkSourceIp);
+      if (!block) {
+        log.warn({ radiusServer: server.id, networkSourceIp: server.networkSourceIp }, 'RADIUS server has an unusable networkSourceIp; ignored');
+        continue;
+      }
+      let secret: Buffer;
+      try {
+        secret = Buffer.from(await source.sharedSecret(server.id), 'utf8');
+      } catch (err) {
+        log.error({ radiusServer: server.id, err: String(err) }, 'cannot open the shared secret of a RADIUS server; ignored');
+        continue;
+      }
+      if (secret.length < MIN_RECOMMENDED_SECRET_LENGTH && !warned.has(`${server.id}:${server.updatedAt.getTime()}`)) {
+        warned.add(`${server.id}:${server.updatedAt.getTime()}`);
+        log.warn(
+          { radiusServer: server.id, name: server.name },
+          `RADIUS server ${server.name} has a shared secret shorter than ${MIN_RECOMMENDED_SECRET_LENGTH} characters; use a longer random secret (BlastRADIUS, CVE-2024-3596)`,
+        );
+      }
+      const client = { server, secret, block };
+      const full = block.prefix === (block.family === 4 ? 32 : 128);
+      const key = `${block.family}:${block.value}`;
+      if (full) {
+        if (!nextExact.has(key)) nextExact.set(key, client);
+      } else {
+        nextBlocks.push(client);
+      }
+    }
+    // Most specific block first (longest prefix); the sort is stable, so older servers win ties.
+    nextBlocks.sort((a, b) => b.block.prefix - a.block.prefix);
+    exact = nextExact;
+    blocks = nextBlocks;
+    count = nextExact.size + nextBlocks.length;
+  };
+
+  const refresh = (): Promise<void> => {
+    if (inFlight) {
+      // A change arrived during a reload: reload once more after it, so the change is not missed.
+      again = true;
+      return inFlight;
+    }
+    inFlight = (async () => {
+      try {
+        do {
+          again = false;
+          await load();
+        } while (again);
+      } catch (err) {
+        log.error({ err: String(err) }, 'cannot reload the RADIUS client table; keeping the previous one');
+      } finally {
+        inFlight = null;
+      }
+    })();
+    return inFlight;
+  };
+
+  return {
+    lookup(address) {
+      const a = parseAddress(address);
+      if (!a) return null;
+      const hit = exact.get(`${a.family}:${a.value}`);
+      if (hit) return hit;
+      for (const c of blocks) if (blockContains(c.block, a)) return c;
+      return null;
+    },
+    refresh,
+    async start() {
+      unsubscribe = source.onChange(() => void refresh());
+      await refresh();
+      timer = setInterval(() => void refresh(), refreshSeconds * 1000);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      unsubscribe?.();
+      unsubscribe = null;
+    },
+    get size() {
+      return count;
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { mergeReplyAttributes } from '../../../src/core/radius/reply-attributes.js';
+
+const g = (id: string, created: number, reply: [string, string][]) => ({ id, createdAt: new Date(created), radiusReply: reply.map(([name, value]) => ({ name, value })) });
+
+describe('RADIUS reply attributes: conflicts between groups (newest group wins)', () => {
+  it('takes each attribute from the newest group that sets it and keeps the rest', () => {
+    const out = mergeReplyAttributes([
+      g('000000010000000000000001', 1000, [['Tunnel-Private-Group-Id', '100'], ['Filter-Id', 'old-acl'], ['Session-Timeout', '60']]),
+      g('000000020000000000000002', 2000, [['Tunnel-Private-Group-Id', '200'], ['filter-id', 'new-acl']]),
+    ]);
+    assert.deepEqual(out, [
+      { name: 'Tunnel-Private-Group-Id', value: '200' },
+      { name: 'filter-id', value: 'new-acl' },
+      { name: 'Session-Timeout', value: '60' },
+    ]);
+  });
+
+  it('keeps every value of a repeated attribute from the winning group only', () => {
+    const out = mergeReplyAttributes([
+      g('b', 2000, [['Cisco-AVPair', 'x=1'], ['Cisco-AVPair', 'x=2']]),
+      g('a', 1000, [['Cisco-AVPair', 'y=1']]),
+    ]);
+    assert.deepEqual(out.map((a) => a.value), ['x=1', 'x=2']);
+  });
+
+  it('breaks a tie on creation time by the larger id, and treats tags as distinct attributes', () => {
+    const out = mergeReplyAttributes([
+      g('aaaa', 1000, [['Tunnel-Type:1', 'VLAN'], ['Reply-Message', 'from a']]),
+      g('bbbb', 1000, [['Tunnel-Type:2', 'VLAN'], ['Reply-Message', 'from b']]),
+    ]);
+    assert.deepEqual(out.map((a) => `${a.name}=${a.value}`), ['Tunnel-Type:2=VLAN', 'Reply-Message=from b', 'Tunnel-Type:1=VLAN']);
+  });
+
+  it('returns nothing for no groups', () => {
+    assert.deepEqual(mergeReplyAttributes([]), []);
+  });
+});
