@@ -20,6 +20,9 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# Read at run time: the portal's and console's pages and assets, and the SAML XML schemas.
+COPY admin-ui ./admin-ui
+COPY src/saml/schemas ./src/saml/schemas
 COPY config ./config
 RUN mkdir -p /data && chown node:node /data
 USER node

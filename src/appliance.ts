@@ -17,6 +17,8 @@ import { openStore } from './store/index.js';
 import { createLdapServer } from './ldap/server.js';
 import { checkRadiusAttribute } from './radius/dictionary.js';
 import { createRadiusListener, type RadiusListener } from './radius/server.js';
+import { createSamlIdp } from './saml/identity-provider.js';
+import { createSchemaValidator } from './saml/schema-validator.js';
 import { ensureTlsCertificate, type KeyAndCertificate } from './util/certificates.js';
 
 export interface ApplianceOptions {
@@ -76,7 +78,7 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
   const tls = await ensureTlsCertificate(config.certsDir, publicHost);
   if (tls.generated) log.warn({ dir: config.certsDir }, 'generated a self-signed TLS certificate; replace tls.crt/tls.key with your own');
 
-  const { store, migrated } = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const { store, migrated, sso, console: consoleRepos } = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   if (migrated.length > 0) log.info({ migrations: migrated, dialect: store.dialect }, 'store migrated');
 
   const hasher = createPasswordHasher({
@@ -92,8 +94,24 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
     log,
     totpIssuer: config.auth.totpIssuer,
     credentialCache: { ttlSeconds: config.auth.credentialCacheTtlSeconds, maxEntries: config.auth.credentialCacheMaxEntries },
+    revalidateSeconds: config.auth.revalidateSeconds,
     audit: config.audit,
     checkRadiusAttribute,
+    sso,
+    console: consoleRepos,
+    mail: {
+      defaults: {
+        host: config.mail.smtpHost,
+        port: config.mail.smtpPort,
+        security: config.mail.smtpSecurity,
+        username: config.mail.smtpUsername,
+        password: config.mail.smtpPassword,
+        from: config.mail.from,
+      },
+      linkHours: { activation: config.mail.activationLinkHours, reset: config.mail.resetLinkHours },
+      // Declared below; read only when an email is sent, after start.
+      publicUrl: () => publicUrl(),
+    },
   });
   let bootstrap: BootstrapResult;
   try {
@@ -135,8 +153,43 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
   const radius: RadiusListener = createRadiusListener({ core, log, options: { ...config.radius, bindAddress: config.bindAddress } });
   listeners.push({ name: 'radius', start: async () => ({ radius: await radius.start() }), stop: () => radius.stop() });
   const publicUrl = () => config.publicUrl.replace(/\/+$/, '') || `http://localhost:${endpoints?.http.port ?? config.http.port}`;
+  const saml = createSamlIdp({
+    sso: core.sso,
+    validator: createSchemaValidator({ maxConcurrent: config.sso.maxConcurrentValidations }),
+    clock,
+    log,
+    publicUrl,
+    options: {
+      maxEncodedBytes: config.sso.maxRequestBytes,
+      maxXmlBytes: config.sso.maxInflatedBytes,
+      maxRelayStateBytes: config.sso.maxRelayStateBytes,
+      assertionLifetimeSeconds: config.sso.assertionLifetimeSeconds,
+    },
+  });
+  // Expired browser sessions and unanswered TOTP challenges are deleted now and then.
+  const purge = setInterval(() => {
+    void core.webSessions.purgeExpired().catch((err: unknown) => log.warn({ err: String(err) }, 'session purge failed'));
+    void store.repos.challenges.purgeExpired(clock.now()).catch((err: unknown) => log.warn({ err: String(err) }, 'challenge purge failed'));
+    void core.console.mail.purgeExpired().catch((err: unknown) => log.warn({ err: String(err) }, 'password link purge failed'));
+  }, 300_000);
+  purge.unref();
   const http = await buildHttpApp({
     core,
+    userWeb: {
+      saml,
+      loginTimeoutSeconds: config.sso.loginTimeoutSeconds,
+      sessionPolicy: { idleTimeoutSeconds: config.sso.sessionIdleMinutes * 60, absoluteTimeoutSeconds: config.sso.sessionMaxHours * 3600 },
+    },
+    spMetadata: (xml) => saml.parseServiceProviderMetadata(xml),
+    adminConsole: {
+      sessionPolicy: { idleTimeoutSeconds: config.console.sessionIdleMinutes * 60, absoluteTimeoutSeconds: config.console.sessionMaxHours * 3600 },
+      pageSize: config.console.pageSize,
+      endpoints: () => ({
+        ldapSuffix: config.ldap.suffix,
+        ...(endpoints?.ldap ? { ldapPort: endpoints.ldap.port, ldapsPort: endpoints.ldap.ldapsPort } : {}),
+        ...(endpoints?.radius ? { radiusPort: endpoints.radius.port } : {}),
+      }),
+    },
     logger: log,
     publicUrl,
     trustProxy: config.http.trustProxy,
@@ -170,13 +223,16 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
       for (const l of listeners) Object.assign(started, await l.start());
       await http.listen({ port: config.http.port, host: config.bindAddress });
       const port = (http.server.address() as AddressInfo).port;
-      endpoints = { ...started, http: { port, url: publicUrl() } };
+      // The port is known first, then the URL built from it (port 0 binds a free one).
+      endpoints = { ...started, http: { port, url: '' } };
+      endpoints.http.url = publicUrl();
       listening = true;
       log.info({ endpoint: 'http', address: config.bindAddress, port, publicUrl: publicUrl() }, `HTTP (console, portal, API, SAML) listening on ${config.bindAddress}:${port}`);
       return endpoints;
     },
     async stop() {
       listening = false;
+      clearInterval(purge);
       await http.close();
       for (const l of [...listeners].reverse()) {
         await l.stop().catch((err: unknown) => log.error({ err, listener: l.name }, 'error while stopping a listener'));

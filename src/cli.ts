@@ -43,8 +43,9 @@ async function open(config: Config) {
   const log = createLogger(process.env.GATEHOUSE_LOG_LEVEL ?? 'warn', process.stderr as never);
   const key = loadSecretKey(config.secretKey, config.dataDir);
   const secretBox = createSecretBox(key);
-  const { store, migrated } = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const { store, migrated, sso } = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const core = createCore({
+    sso,
     store,
     hasher: createPasswordHasher({ memoryKiB: config.auth.argon2MemoryKiB, iterations: config.auth.argon2Iterations, parallelism: config.auth.argon2Parallelism }),
     secretBox,
@@ -55,7 +56,7 @@ async function open(config: Config) {
     audit: config.audit,
   });
   const org = await core.load();
-  return { store, core, key, secretBox, migrated, org };
+  return { store, core, key, secretBox, migrated, org, sso };
 }
 
 function out(line: string): void {
@@ -117,8 +118,8 @@ async function run(argv: string[]): Promise<void> {
     .option('--passphrase-file <file>', 're-seal secrets with a passphrase (or GATEHOUSE_EXPORT_PASSPHRASE) so another instance can import them')
     .action(async (opts: { out?: string; passphraseFile?: string }) => {
       const passphrase = readSecretArg(opts.passphraseFile, 'GATEHOUSE_EXPORT_PASSPHRASE');
-      await withCore(config(), async ({ store, secretBox, key }) => {
-        const doc = await exportDirectory(store, secretBox, key, passphrase);
+      await withCore(config(), async ({ store, secretBox, key, sso }) => {
+        const doc = await exportDirectory(store, secretBox, key, passphrase, sso);
         const json = JSON.stringify(doc, null, 2) + '\n';
         if (opts.out) writeFileSync(opts.out, json, { mode: 0o600 });
         else process.stdout.write(json);
@@ -160,8 +161,8 @@ async function run(argv: string[]): Promise<void> {
           );
         }
       }
-      await withCore(cfg, async ({ store, secretBox, key }) => {
-        const r = await importDirectory(store, raw, secretBox, key, passphrase);
+      await withCore(cfg, async ({ store, secretBox, key, sso }) => {
+        const r = await importDirectory(store, raw, secretBox, key, passphrase, sso);
         out(`imported ${r.users} users, ${r.groups} user groups`);
       });
     });

@@ -145,6 +145,11 @@ export const configSchema = Type.Object(
             'Verified-credential cache TTL. After a successful password check, an HMAC (per-process random key) of the credential is kept in memory for this long, so that repeated binds and roams skip argon2id. Trade-off: a memory dump of the process during the TTL allows a fast offline guess of recently used passwords instead of an argon2id-priced one. 0 disables the cache.',
           env: 'GATEHOUSE_CREDENTIAL_CACHE_TTL',
         }),
+        revalidateSeconds: int(2, 0, 300, {
+          description:
+            'How long the directory read behind an authentication (account state, lock, access) may serve the same login again. Changes made through this instance apply at once; changes made through another instance (PostgreSQL, several instances) within this many seconds. 0 reads the store on every authentication.',
+          env: 'GATEHOUSE_AUTH_REVALIDATE_SECONDS',
+        }),
         credentialCacheMaxEntries: int(100_000, 1, 10_000_000, {
           description: 'Most users held in the verified-credential cache (oldest dropped first).',
         }),
@@ -168,6 +173,75 @@ export const configSchema = Type.Object(
         }),
       },
       { description: 'Audit trail (Directory Insights).', default: {} },
+    ),
+    sso: Type.Object(
+      {
+        sessionIdleMinutes: int(30, 1, 1440, {
+          description:
+            'A browser session (portal and SAML single sign-on) ends after this many minutes without a request.',
+          env: 'GATEHOUSE_SSO_SESSION_IDLE_MINUTES',
+        }),
+        sessionMaxHours: int(8, 1, 720, {
+          description:
+            'A browser session ends this many hours after sign-in, whatever the activity. Within it, a second SAML app does not ask for the password again.',
+          env: 'GATEHOUSE_SSO_SESSION_MAX_HOURS',
+        }),
+        loginTimeoutSeconds: int(600, 60, 3600, {
+          description: 'How long a sign-in in progress (a SAML request waiting for the login page, a TOTP step) stays valid.',
+        }),
+        assertionLifetimeSeconds: int(300, 30, 3600, {
+          description:
+            'Validity of a SAML assertion (Conditions NotOnOrAfter and SubjectConfirmationData NotOnOrAfter), from its issue instant.',
+        }),
+        maxRequestBytes: int(16_384, 1024, 1_048_576, {
+          description: 'Largest SAMLRequest accepted, as sent (base64, before inflating); larger ones are refused before any parsing.',
+        }),
+        maxInflatedBytes: int(65_536, 4096, 4_194_304, {
+          description: 'Largest SAML request XML accepted after base64 decoding and inflating (HTTP-Redirect); inflation stops at this size.',
+        }),
+        maxRelayStateBytes: int(80, 0, 4096, {
+          description:
+            'Longest RelayState accepted (SAML bindings 3.4.3 and 3.5.3 say 80 bytes). It is passed back to the SP unchanged and never used as a redirect target.',
+        }),
+        maxConcurrentValidations: int(4, 1, 64, {
+          description: 'SAML schema validations (xmllint in worker threads) run at once; requests beyond twice this many are refused as busy.',
+        }),
+      },
+      { description: 'SAML single sign-on and browser sessions (user portal).', default: {} },
+    ),
+    console: Type.Object(
+      {
+        sessionIdleMinutes: int(15, 1, 720, {
+          description: 'An admin console session ends after this many minutes without a request.',
+          env: 'GATEHOUSE_CONSOLE_SESSION_IDLE_MINUTES',
+        }),
+        sessionMaxHours: int(12, 1, 168, {
+          description: 'An admin console session ends this many hours after sign-in, whatever the activity.',
+        }),
+        pageSize: int(25, 10, 100, { description: 'Rows per page of the console lists until the admin picks another size.' }),
+      },
+      { description: 'Admin console (/admin).', default: {} },
+    ),
+    mail: Type.Object(
+      {
+        smtpHost: str('', {
+          description:
+            'SMTP relay for activation and password reset emails. Empty: email is off until an admin sets a relay in the console (Settings), which then takes precedence over these keys.',
+          env: 'GATEHOUSE_SMTP_HOST',
+        }),
+        smtpPort: port(587, 'SMTP port (587 submission with STARTTLS, 465 implicit TLS, 25 relay).', 'GATEHOUSE_SMTP_PORT'),
+        smtpSecurity: Type.Union([Type.Literal('starttls'), Type.Literal('tls'), Type.Literal('none')], {
+          default: 'starttls',
+          description: 'starttls: upgrade required (RFC 3207); tls: implicit TLS (RFC 8314); none: plain (a relay on loopback only).',
+          env: 'GATEHOUSE_SMTP_SECURITY',
+        }),
+        smtpUsername: str('', { description: 'SMTP AUTH user name. Empty: no authentication.', env: 'GATEHOUSE_SMTP_USERNAME' }),
+        smtpPassword: str('', { description: 'SMTP AUTH password.', env: 'GATEHOUSE_SMTP_PASSWORD', secret: true }),
+        from: str('Gatehouse <no-reply@gatehouse.local>', { description: 'From header of the emails.', env: 'GATEHOUSE_SMTP_FROM' }),
+        activationLinkHours: int(168, 1, 2160, { description: 'How long the link of an activation email stays valid (single use).' }),
+        resetLinkHours: int(24, 1, 720, { description: 'How long the link of a password reset email stays valid (single use).' }),
+      },
+      { description: 'Email (activation and password reset links).', default: {} },
     ),
     bootstrap: Type.Object(
       {

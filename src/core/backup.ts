@@ -16,7 +16,8 @@ import type {
   UserGroup,
 } from './directory/types.js';
 import { DomainError } from './errors.js';
-import type { AdminCredentials, Repositories, SecretBox, Store } from './ports.js';
+import type { AdminCredentials, Repositories, SecretBox, SsoRepositories, Store } from './ports.js';
+import { signingKeyContext } from './sso/sso-service.js';
 import { UNIX_ID_SEQUENCE, UNIX_ID_START } from './directory/users.js';
 
 /**
@@ -51,6 +52,8 @@ export interface ExportDocument {
   associations: Dated<Association>[];
   admins: { admin: Dated<Admin>; credentials: AdminCredentials }[];
   apiKeys: { apiKey: Dated<ApiKey>; keyHash: string }[];
+  /** SAML apps' signing keys (sealed like every secret) and SP signing settings; absent in older exports. */
+  applicationCredentials?: { appId: string; signingKey: string | null; signingCertificate: string | null; spCertificate: string; requireSignedRequests: boolean }[];
 }
 
 /** Identifies a secret key without revealing it. */
@@ -96,7 +99,13 @@ async function allPages<T>(fetch: (limit: number, offset: number) => Promise<{ t
  * Exports the directory. With a passphrase, secrets are re-sealed for portability; without one
  * they stay sealed with this instance's key and restore only where that key is configured.
  */
-export async function exportDirectory(store: Store, instanceBox: SecretBox, instanceKey: Buffer, passphrase?: string): Promise<ExportDocument> {
+export async function exportDirectory(
+  store: Store,
+  instanceBox: SecretBox,
+  instanceKey: Buffer,
+  passphrase?: string,
+  sso?: SsoRepositories,
+): Promise<ExportDocument> {
   const r = store.repos;
   const org = await r.organizations.get();
   if (!org) throw new DomainError('invalid', 'backup.empty_store', 'the store holds no organisation: nothing to export');
@@ -131,6 +140,7 @@ export async function exportDirectory(store: Store, instanceBox: SecretBox, inst
     ldapServers: (await r.ldapServers.list()).map(dated),
     radiusServers: [],
     applications: apps.map(dated),
+    ...(sso ? { applicationCredentials: [] } : {}),
     associations: [],
     admins: [],
     apiKeys: [],
@@ -174,6 +184,17 @@ export async function exportDirectory(store: Store, instanceBox: SecretBox, inst
     const keyHash = await r.apiKeys.getHash(k.id);
     if (keyHash) doc.apiKeys.push({ apiKey: dated(k), keyHash });
   }
+  for (const a of sso ? apps : []) {
+    const c = await sso!.applicationCredentials.get(a.id);
+    if (!c) continue;
+    doc.applicationCredentials!.push({
+      appId: a.id,
+      signingKey: reseal(c.sealedSigningKey, signingKeyContext(a.id)),
+      signingCertificate: c.signingCertificate,
+      spCertificate: c.spCertificate,
+      requireSignedRequests: c.requireSignedRequests,
+    });
+  }
   return doc;
 }
 
@@ -196,6 +217,7 @@ export async function importDirectory(
   instanceBox: SecretBox,
   instanceKey: Buffer,
   passphrase?: string,
+  sso?: SsoRepositories,
 ): Promise<{ users: number; groups: number }> {
   checkDocument(raw);
   const doc = raw;
@@ -274,5 +296,15 @@ export async function importDirectory(
     // The POSIX id counter continues after the highest restored id.
     if (maxUnix >= UNIX_ID_START) await tx.sequences.next(UNIX_ID_SEQUENCE, maxUnix);
   });
+  // Outside the directory transaction (a separate store); an app left without a key gets one at first use.
+  for (const c of sso ? (doc.applicationCredentials ?? []) : []) {
+    await sso!.applicationCredentials.upsert(c.appId, {
+      sealedSigningKey: reseal(c.signingKey, signingKeyContext(c.appId)),
+      signingCertificate: c.signingCertificate,
+      spCertificate: c.spCertificate,
+      requireSignedRequests: c.requireSignedRequests,
+      updatedAt: new Date(),
+    });
+  }
   return { users: doc.users.length, groups: doc.userGroups.length };
 }

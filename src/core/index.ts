@@ -18,7 +18,12 @@ import { createRadiusReplyService } from './radius/reply-attributes.js';
 import { createSystemService } from './directory/systems.js';
 import { createUserGroupService, type RadiusAttributeCheck } from './directory/user-groups.js';
 import { createUserService } from './directory/users.js';
-import type { Clock, Logger, SecretBox, Store } from './ports.js';
+import type { Clock, Logger, SecretBox, SsoRepositories, Store } from './ports.js';
+import { createMemorySsoRepositories } from './sso/memory-repositories.js';
+import { createSsoService } from './sso/sso-service.js';
+import { createWebSessionService } from './sso/web-sessions.js';
+import { createConsoleServices, type MailOptions } from './console/services.js';
+import type { ConsoleRepositories } from './ports.js';
 
 export interface CoreOptions {
   store: Store;
@@ -28,8 +33,16 @@ export interface CoreOptions {
   log: Logger;
   totpIssuer: string;
   credentialCache: { ttlSeconds: number; maxEntries: number };
+  /** Seconds a hot-path directory read may be reused (see config auth.revalidateSeconds); default 0. */
+  revalidateSeconds?: number;
   audit: { flushIntervalMs: number; batchSize: number; maxQueue: number };
   checkRadiusAttribute?: RadiusAttributeCheck;
+  /** Browser sessions and SAML application keys; in memory when not given (unit tests). */
+  sso?: SsoRepositories;
+  /** The admin console's stores (password-set tokens, settings, audit counts); in memory when not given. */
+  console?: ConsoleRepositories;
+  /** SMTP defaults, link lifetimes and the public URL for activation and reset emails; email off when not given. */
+  mail?: MailOptions;
 }
 
 /**
@@ -46,6 +59,7 @@ export function createCore(o: CoreOptions) {
     ...o.audit,
   });
   const organization = createOrganizationCache(o.store.repos.organizations);
+  const ssoRepos = o.sso ?? createMemorySsoRepositories();
   const cache = createCredentialCache(o.credentialCache.ttlSeconds, o.credentialCache.maxEntries, o.clock);
   const deps: DirectoryDeps = {
     store: o.store,
@@ -59,11 +73,26 @@ export function createCore(o: CoreOptions) {
   };
   const admins = createAdminService({ store: o.store, hasher: o.hasher, clock: o.clock, audit });
   const apiKeys = createApiKeyService({ store: o.store, clock: o.clock, audit });
-  const ldapDirectory = createLdapDirectory(deps);
+  // Cached hot-path reads are invalidated by any committed write here and by lock changes.
+  let lockChanges = 0;
+  const epoch = () => o.store.commits + lockChanges;
+  const revalidateMs = (o.revalidateSeconds ?? 0) * 1000;
+  const ldapDirectory = createLdapDirectory(deps, revalidateMs, epoch);
   return {
     audit,
     credentialCache: cache,
-    auth: createAuthPipeline({ store: o.store, hasher: o.hasher, cache, secretBox: o.secretBox, audit, clock: o.clock, organization }),
+    auth: createAuthPipeline({
+      store: o.store,
+      hasher: o.hasher,
+      cache,
+      secretBox: o.secretBox,
+      audit,
+      clock: o.clock,
+      organization,
+      revalidateMs,
+      epoch,
+      onLockChange: () => lockChanges++,
+    }),
     organization: createOrganizationService(deps),
     users: createUserService(deps),
     userGroups: createUserGroupService(deps, o.checkRadiusAttribute),
@@ -73,10 +102,26 @@ export function createCore(o: CoreOptions) {
     ldapDirectory,
     radiusServers: createRadiusServerService(deps),
     /** Reply attributes of an Access-Accept, from the user's groups bound to the RADIUS server. */
-    radiusReply: createRadiusReplyService({ store: o.store }),
-    applications: createApplicationService(deps),
+    radiusReply: createRadiusReplyService({ store: o.store, revalidateMs, epoch }),
+    applications: createApplicationService(deps, { credentials: ssoRepos.applicationCredentials }),
+    /** Single sign-on: launchable apps, session access to an app, signing keys. */
+    sso: createSsoService({ store: o.store, sso: ssoRepos, secretBox: o.secretBox, clock: o.clock, audit, organization }),
+    /** Browser sessions (portal, SAML, console) held in the store. */
+    webSessions: createWebSessionService({ repo: ssoRepos.webSessions, clock: o.clock }),
     admins,
     apiKeys,
+    /** The admin console: admin sign-in, account emails, Home aggregates, alerts, checklist, bulk actions, insights. */
+    console: createConsoleServices({
+      deps,
+      admins,
+      audit,
+      hasher: o.hasher,
+      log: o.log,
+      webSessions: createWebSessionService({ repo: ssoRepos.webSessions, clock: o.clock }),
+      credentials: ssoRepos.applicationCredentials,
+      ...(o.console ? { repos: o.console } : {}),
+      ...(o.mail ? { mail: o.mail } : {}),
+    }),
     insights: createInsightsService({ store: o.store, audit, now: () => o.clock.now() }),
     /** Reads the organisation (if any) so that audit events carry its id; for tools that do not bootstrap. */
     async load() {

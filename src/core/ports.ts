@@ -87,6 +87,8 @@ export interface UserRepository {
 }
 
 export interface UserGroupRepository {
+  /** The user's groups that are bound to the resource, oldest first (RADIUS reply attributes): one query. */
+  groupsOfUserBoundTo(userId: string, toType: GraphToType, toId: string): Promise<UserGroup[]>;
   create(group: UserGroup): Promise<void>;
   update(id: string, patch: Partial<Omit<UserGroup, 'id' | 'createdAt'>>): Promise<void>;
   delete(id: string): Promise<void>;
@@ -265,6 +267,122 @@ export interface Store {
   transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
   /** Which database is behind the store, for logs and health. */
   readonly dialect: 'sqlite' | 'postgres';
+  /** Write transactions committed by this process so far (cache invalidation for hot-path reads). */
+  readonly commits: number;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A browser session (portal, SAML single sign-on, admin console) as the store keeps it. */
+export interface WebSessionRecord {
+  /** SHA-256 (hex) of the token in the cookie; the token itself is never stored. */
+  idHash: string;
+  kind: 'user' | 'admin';
+  /** The signed-in user or admin; '' while a sign-in is still in progress. */
+  subjectId: string;
+  data: Record<string, unknown>;
+  createdAt: Date;
+  lastSeenAt: Date;
+  /** Absolute end of the session, whatever the activity. */
+  expiresAt: Date;
+  /** The session ends after this long without a request. */
+  idleTimeoutSeconds: number;
+}
+
+/** Browser sessions; every method is one statement, so several instances share them safely. */
+export interface WebSessionRepository {
+  create(s: WebSessionRecord): Promise<void>;
+  get(idHash: string): Promise<WebSessionRecord | null>;
+  /** Replaces the data and records activity; false when the session no longer exists. */
+  update(idHash: string, patch: { data?: Record<string, unknown>; lastSeenAt: Date }): Promise<boolean>;
+  delete(idHash: string): Promise<boolean>;
+  /** Ends every session of a subject (password change, suspension); returns how many. */
+  deleteForSubject(kind: 'user' | 'admin', subjectId: string, exceptIdHash?: string): Promise<number>;
+  /** Deletes sessions past their absolute expiry; returns how many. (Idle ones are refused on read.) */
+  purgeExpired(now: Date): Promise<number>;
+}
+
+/** A SAML application's keys and the SP's signing settings, as the store keeps them. */
+export interface ApplicationCredentialsRecord {
+  appId: string;
+  /** The IdP signing key (PKCS#8 PEM) sealed by the SecretBox with context `saml-key:<appId>`; null until generated. */
+  sealedSigningKey: string | null;
+  signingCertificate: string | null;
+  /** The SP's signing certificate (PEM), used to verify signed AuthnRequests; '' when none. */
+  spCertificate: string;
+  requireSignedRequests: boolean;
+  updatedAt: Date;
+}
+
+export interface ApplicationCredentialRepository {
+  get(appId: string): Promise<ApplicationCredentialsRecord | null>;
+  /** Inserts or replaces the fields given (one statement). */
+  upsert(appId: string, patch: Partial<Omit<ApplicationCredentialsRecord, 'appId'>> & { updatedAt: Date }): Promise<void>;
+  delete(appId: string): Promise<void>;
+}
+
+/**
+ * The stores of single sign-on and browser sessions. Kept beside `Repositories` rather than in it:
+ * none of their writes needs to share a transaction with a directory change.
+ */
+export interface SsoRepositories {
+  webSessions: WebSessionRepository;
+  applicationCredentials: ApplicationCredentialRepository;
+}
+
+/**
+ * A one-time link that lets a user set a password (activation or reset email). Only the SHA-256 of
+ * the token is stored; the token itself exists in the email alone.
+ */
+export interface PasswordTokenRecord {
+  /** SHA-256 (hex) of the token in the link. */
+  idHash: string;
+  userId: string;
+  purpose: 'activation' | 'reset';
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+/** Password-set tokens; every method is one statement, so several instances share them safely. */
+export interface PasswordTokenRepository {
+  create(t: PasswordTokenRecord): Promise<void>;
+  /** The token, if it exists and has not expired at `now` (not consumed). */
+  find(idHash: string, now: Date): Promise<PasswordTokenRecord | null>;
+  /** Deletes and returns the token if it exists and has not expired: single use, atomic. */
+  consume(idHash: string, now: Date): Promise<PasswordTokenRecord | null>;
+  /** Deletes every token of a user (a new link replaces older ones); returns how many. */
+  deleteForUser(userId: string): Promise<number>;
+  purgeExpired(now: Date): Promise<number>;
+}
+
+/** Appliance settings kept in the store as JSON documents by key (e.g. `smtp`); secrets inside are sealed by the caller. */
+export interface SettingsRepository {
+  get(key: string): Promise<Record<string, unknown> | null>;
+  /** Inserts or replaces the document (one statement). */
+  put(key: string, value: Record<string, unknown>, now: Date): Promise<void>;
+}
+
+/** Audit events counted by service, type and outcome. */
+export interface AuditCountRow {
+  service: string;
+  eventType: string;
+  success: boolean;
+  count: number;
+}
+
+/** Aggregates over the audit trail for the console's Home page; never loads events. */
+export interface AuditStatsRepository {
+  /** Events of the given types since `since`, counted per service, type and outcome (one grouped query on the (event_type, ts) index). */
+  countSince(since: Date, eventTypes: string[]): Promise<AuditCountRow[]>;
+}
+
+/**
+ * The stores of the admin console: password-set tokens of activation and reset emails, appliance
+ * settings (SMTP), and audit aggregates. Beside `Repositories` like `SsoRepositories`: none of their
+ * writes needs to share a transaction with a directory change.
+ */
+export interface ConsoleRepositories {
+  passwordTokens: PasswordTokenRepository;
+  settings: SettingsRepository;
+  auditStats: AuditStatsRepository;
 }

@@ -11,6 +11,10 @@ import { userGroupRoutes } from './api/user-groups.js';
 import { userRoutes } from './api/users.js';
 import { registerApiKeyAuth } from './plugins/api-auth.js';
 import { registerErrorHandling, sendError } from './plugins/errors.js';
+import { registerUserWeb } from './portal/index.js';
+import { registerAccountPages } from './account/index.js';
+import { registerConsole, type ConsoleOptions } from './console/index.js';
+import type { ServiceProviderMetadata, SsoProtocol } from '../core/sso/sign-on.js';
 
 export interface HttpOptions {
   core: Core;
@@ -22,6 +26,16 @@ export interface HttpOptions {
   /** Readiness: every listener is up and the store answers. */
   ready: () => Promise<boolean>;
   version: string;
+  /** Reads SP metadata posted with an application (the SAML adapter's parser). */
+  spMetadata?: (xml: string) => Promise<ServiceProviderMetadata>;
+  /** The user portal (`/`) and SAML pages (`/saml2`); absent: the API only. */
+  userWeb?: {
+    saml: SsoProtocol;
+    loginTimeoutSeconds: number;
+    sessionPolicy: { idleTimeoutSeconds: number; absoluteTimeoutSeconds: number };
+  };
+  /** The admin console (`/admin`) and the set-password page of emailed links (`/account`); absent: not served. */
+  adminConsole?: ConsoleOptions;
 }
 
 /** Builds the HTTP endpoint without listening (tests use `inject`, the appliance calls `listen`). */
@@ -84,7 +98,7 @@ export async function buildHttpApp(o: HttpOptions): Promise<FastifyInstance> {
     registerApiKeyAuth(api, o.core);
     await api.register(userRoutes(o.core));
     await api.register(userGroupRoutes(o.core));
-    await api.register(directoryResourceRoutes(o.core, o.publicUrl));
+    await api.register(directoryResourceRoutes(o.core, o.publicUrl, o.spMetadata));
     await api.register(organizationRoutes(o.core));
   }, { prefix: '/api' });
 
@@ -92,6 +106,40 @@ export async function buildHttpApp(o: HttpOptions): Promise<FastifyInstance> {
     registerApiKeyAuth(insights, o.core);
     await insights.register(insightsRoutes(o.core));
   }, { prefix: '/insights' });
+
+  const userWeb = o.userWeb;
+  if (userWeb) {
+    // A sibling context of the API: its own cookies, CSRF, CSP and HTML error pages.
+    await app.register(async (web) =>
+      registerUserWeb(web, {
+        core: o.core,
+        saml: userWeb.saml,
+        publicUrl: o.publicUrl,
+        secure: o.publicUrl().startsWith('https:'),
+        loginTimeoutSeconds: userWeb.loginTimeoutSeconds,
+        sessionPolicy: userWeb.sessionPolicy,
+      }),
+    );
+  }
+
+  const adminConsole = o.adminConsole;
+  if (adminConsole) {
+    const secure = o.publicUrl().startsWith('https:');
+    // Sibling contexts again: the console's own cookies (path /admin), CSRF secret, CSP and error pages.
+    await app.register(
+      async (web) =>
+        registerConsole(web, {
+          ...adminConsole,
+          core: o.core,
+          publicUrl: o.publicUrl,
+          secure,
+          version: o.version,
+          ...(o.spMetadata ? { spMetadata: o.spMetadata } : {}),
+        }),
+      { prefix: '/admin' },
+    );
+    await app.register(async (web) => registerAccountPages(web, { core: o.core, secure }));
+  }
 
   return app;
 }

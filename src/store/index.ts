@@ -1,7 +1,7 @@
 import { Mutex, withTimeout } from 'async-mutex';
 import { ConnectionError, TimeoutError, UniqueConstraintError, type Sequelize } from 'sequelize';
 import { DomainError } from '../core/errors.js';
-import type { Repositories, Store } from '../core/ports.js';
+import type { ConsoleRepositories, Repositories, SsoRepositories, Store } from '../core/ports.js';
 import { openSequelize, sqlitePathOf, type ConnectionOptions } from './connection.js';
 import { createPgDriver, createSqliteDriver } from './driver.js';
 import { migrate } from './migrate.js';
@@ -16,6 +16,8 @@ import { createAuditRepository } from './repositories/audit.js';
 import { createAuthStateRepository } from './repositories/auth-state.js';
 import { createChallengeRepository } from './repositories/challenges.js';
 import { createApplicationRepository, createLdapServerRepository, createRadiusServerRepository } from './repositories/resources.js';
+import { createSsoRepositories } from './repositories/sso.js';
+import { createConsoleRepositories } from './repositories/console.js';
 import { createSystemGroupRepository, createSystemRepository } from './repositories/systems.js';
 import { createUserGroupRepository } from './repositories/user-groups.js';
 import { createUserRepository } from './repositories/users.js';
@@ -61,6 +63,10 @@ export interface OpenStoreResult {
   sequelize: Sequelize;
   /** Migrations applied by this call. */
   migrated: string[];
+  /** Browser sessions and SAML application keys (single statements, outside directory transactions). */
+  sso: SsoRepositories;
+  /** The admin console's password-set tokens, settings and audit aggregates (single statements). */
+  console: ConsoleRepositories;
 }
 
 /**
@@ -82,16 +88,33 @@ export async function openStore(o: ConnectionOptions & { migrate?: boolean }): P
   const file = sqlitePathOf(o);
   const driver = dialect === 'sqlite' && file ? await createSqliteDriver(file) : createPgDriver(sequelize);
   const base = repositories(new Sql(sequelize, dialect, undefined, writerLock, driver));
+  let optimizeTimer: NodeJS.Timeout | null = null;
+  if (dialect === 'sqlite') {
+    // Planner statistics (sqlite_stat1): without them SQLite may prefer the low-selectivity state
+    // index and sort a whole table for one page. PRAGMA optimize refreshes them when worthwhile
+    // (SQLite's own advice: at open, and now and then on long-lived connections).
+    const optimizer = new Sql(sequelize, dialect, undefined, writerLock, driver);
+    await optimizer.exec('PRAGMA optimize=0x10002');
+    optimizeTimer = setInterval(() => void optimizer.exec('PRAGMA optimize').catch(() => undefined), 3_600_000);
+    optimizeTimer.unref();
+  }
 
+  let commits = 0;
   const store: Store = {
     repos: base,
     dialect,
+    get commits() {
+      return commits;
+    },
     async transaction(fn) {
       const run = () => sequelize.transaction(async (t) => fn(repositories(new Sql(sequelize, dialect, t, null))));
       try {
         return await (writerLock ? writerLock.runExclusive(run) : run());
       } catch (err) {
         throw mapError(err);
+      } finally {
+        // Counted on rollback too: harmless for the caches that watch it, and simpler.
+        commits++;
       }
     },
     async ping() {
@@ -102,10 +125,13 @@ export async function openStore(o: ConnectionOptions & { migrate?: boolean }): P
       }
     },
     async close() {
+      if (optimizeTimer) clearInterval(optimizeTimer);
       if (writerLock) await writerLock.waitForUnlock().catch(() => undefined);
       await driver.close();
       await sequelize.close();
     },
   };
-  return { store, sequelize, migrated };
+  const sso = createSsoRepositories(new Sql(sequelize, dialect, undefined, writerLock, driver));
+  const consoleRepos = createConsoleRepositories(new Sql(sequelize, dialect, undefined, writerLock, driver));
+  return { store, sequelize, migrated, sso, console: consoleRepos };
 }

@@ -4,6 +4,8 @@ import * as initial from './migrations/0001-initial.js';
 import * as casefold from './migrations/0002-casefold-columns.js';
 import * as ldapAndChallenges from './migrations/0003-ldap-settings-and-challenges.js';
 import * as ldapIndexes from './migrations/0004-ldap-indexes.js';
+import * as ssoSessions from './migrations/0005-sso-sessions-and-signing-keys.js';
+import * as consoleTokens from './migrations/0006-console-tokens-and-settings.js';
 
 /** Every migration, in order. Forward-only: a released migration is never edited or removed. */
 const MIGRATIONS = [
@@ -11,6 +13,8 @@ const MIGRATIONS = [
   { name: '0002-casefold-columns', up: casefold.up },
   { name: '0003-ldap-settings-and-challenges', up: ldapAndChallenges.up },
   { name: '0004-ldap-indexes', up: ldapIndexes.up },
+  { name: '0005-sso-sessions-and-signing-keys', up: ssoSessions.up },
+  { name: '0006-console-tokens-and-settings', up: consoleTokens.up },
 ];
 
 export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map((m) => m.name);

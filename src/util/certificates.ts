@@ -5,7 +5,7 @@ import { randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
 // @peculiar/x509 is typed against the DOM's Crypto; Node's webcrypto is that implementation.
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[1]);
 
 export interface KeyAndCertificate {
   keyPem: string;

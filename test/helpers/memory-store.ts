@@ -390,9 +390,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const base = repos(write);
   const inTx = repos(direct);
 
+  let commits = 0;
   return {
     repos: base,
     dialect: 'sqlite',
+    get commits() {
+      return commits;
+    },
     transaction(fn) {
       if (closed) return Promise.reject(new Error('store is closed'));
       return exclusive(async () => {
@@ -402,6 +406,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         } catch (err) {
           state = snapshot;
           throw err;
+        } finally {
+          commits++;
         }
       });
     },
@@ -787,6 +793,15 @@ function createRepositories(s: () => State, write: Writer, read: Writer, now: ()
     removeMember: (groupId, userId) => write(() => s().userGroupMembers.delete(pairKey(groupId, userId))),
     memberIds: (groupId, limit, offset) => read(() => page(memberUserIds(groupId).sort(byStr), limit, offset)),
     groupIdsOf: (userId) => read(() => groupIdsOfUser(userId)),
+    groupsOfUserBoundTo: (userId, toType, toId) =>
+      read(() =>
+        copy(
+          groupIdsOfUser(userId)
+            .map((g) => s().userGroups.get(g)!)
+            .filter((g) => [...s().associations.values()].some((a) => a.fromType === 'user_group' && a.fromId === g.id && a.toType === toType && a.toId === toId))
+            .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || byStr(a.id, b.id)),
+        ),
+      ),
     membershipPairs: (by) =>
       read(() =>
         [...s().userGroupMembers.values()]

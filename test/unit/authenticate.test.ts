@@ -505,6 +505,17 @@ describe('authentication pipeline', () => {
       assert.equal(ofType(await env.events(), 'user_lockout').length, 1);
     });
 
+    it('never lets the right password in when it arrives among more parallel guesses than the threshold', async () => {
+      const u = await env.addUser();
+      const guesses = Array.from({ length: 10 }, (_, i) => env.auth(u.username, `guess-${i}`));
+      // The real password is sent last, while the guesses are still being checked.
+      const right = env.auth(u.username, PASSWORD);
+      const outcomes = await Promise.all([...guesses, right]);
+      assert.equal(outcomes.filter((o) => o.status === 'invalid').length, MAX, 'exactly maxAttempts guesses were judged');
+      assert.equal(outcomes[outcomes.length - 1]!.status, 'locked');
+      assert.equal(outcomes.filter((o) => o.status === 'ok').length, 0);
+    });
+
     it('locks at the threshold exactly once when more than maxAttempts failures run concurrently', async () => {
       const u = await env.addUser();
       const N = 12;

@@ -12,6 +12,7 @@ import { MAX_PASSWORD_LENGTH, type PasswordHasher } from './password-hasher.js';
 import { isPasswordExpired } from './password-policy.js';
 import { verifyTotp } from './totp.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { createEpochCache } from '../directory/epoch-cache.js';
 
 export type AuthProtocol = 'ldap' | 'radius' | 'saml' | 'portal';
 
@@ -77,7 +78,16 @@ export type AuthOutcome =
   | { status: AuthFailure; reason: string; user?: User };
 
 export interface AuthPipelineDeps {
-  store: { repos: Repositories };
+  store: { repos: Repositories; readonly commits?: number };
+  /**
+   * How long the account read of a successful authentication may serve the same login again at the
+   * same resource (0: read every time). Writes committed here invalidate at once (see EpochCache).
+   */
+  revalidateMs?: number;
+  /** Invalidation counter of cached directory reads (store commits plus lock changes). */
+  epoch?: () => number;
+  /** Called when an account's lock starts or ends, so cached views (LDAP visibility) refresh. */
+  onLockChange?: () => void;
   hasher: PasswordHasher;
   cache: CredentialCache;
   secretBox: SecretBox;
@@ -104,8 +114,19 @@ export function normaliseLogin(login: string): string {
   return login.normalize('NFC').trim().toLowerCase().slice(0, 256);
 }
 
+/** Stamps of account reads, computed once per read (a reused read keeps its stamp). */
+const stamps = new WeakMap<UserCredentials, string>();
+
 /** What a cached verification depended on; any change makes the cache miss. */
 function credentialStamp(user: User, credentials: UserCredentials, state: AuthState): string {
+  const known = stamps.get(credentials);
+  if (known) return known;
+  const stamp = computeStamp(user, credentials, state);
+  stamps.set(credentials, stamp);
+  return stamp;
+}
+
+function computeStamp(user: User, credentials: UserCredentials, state: AuthState): string {
   return createHash('sha256')
     .update(
       [
@@ -153,6 +174,13 @@ export async function verifyAccountTotp(
 export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
   const repos = d.store.repos;
   const accountLocks = new KeyedMutex();
+  /**
+   * Account reads reused for repeated logins (Wi-Fi roams, apps re-binding). An entry also dies when
+   * its account's lockout state moves here (`generation`), so a failure or a lock is seen at once.
+   */
+  const generation = new Map<string, number>();
+  const bump = (userId: string) => generation.set(userId, (generation.get(userId) ?? 0) + 1);
+  const snapshots = createEpochCache<{ found: UserForAuth; generation: number }>(d.revalidateMs ?? 0, 20_000, d.epoch ?? (() => d.store.commits ?? 0));
 
   const auditAuth = (
     req: { protocol: AuthProtocol; clientIp: string; resource: AuthResource; audit?: Record<string, unknown> },
@@ -184,8 +212,10 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
 
   const countFailure = async (user: User, policy: LockoutPolicy, clientIp: string) => {
     d.cache.invalidate(user.id);
+    bump(user.id);
     const r = await repos.authState.recordFailure(user.id, d.clock.now(), policy);
     if (r.justLocked) {
+      d.onLockChange?.();
       d.audit.record({
         event_type: 'user_lockout',
         service: 'directory',
@@ -200,6 +230,8 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
 
   /** Clears a timed lock that has run out; exactly one concurrent caller records `user_unlocked`. */
   const expireLock = async (user: User, state: AuthState, clientIp: string): Promise<AuthState> => {
+    bump(user.id);
+    d.onLockChange?.();
     if (state.lockedAt && (await repos.authState.unlock(user.id, state.lockedAt))) {
       d.audit.record({
         event_type: 'user_unlocked',
@@ -262,7 +294,10 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
 
   const succeed = async (user: User, state: AuthState) => {
     // Write only on change: a success after no failures touches nothing in the store.
-    if (state.failedCount > 0) await repos.authState.clearFailures(user.id);
+    if (state.failedCount > 0) {
+      await repos.authState.clearFailures(user.id);
+      bump(user.id);
+    }
   };
 
   interface Prepared {
@@ -357,7 +392,10 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
       // Usernames never contain "@": a username-only login with one names nobody.
       const usable = login !== '' && !(req.loginBy === 'username' && login.includes('@'));
       const lookup = () => (usable ? repos.users.findForAuth(login, accessTo) : Promise.resolve(null));
-      const found = await lookup();
+      const snapshotKey = `${req.resource.type}:${req.resource.id}:${req.loginBy ?? ''}:${login}`;
+      const snap = snapshots.get(snapshotKey);
+      const found = snap && snap.generation === (generation.get(snap.found.user.id) ?? 0) ? snap.found : await lookup();
+      if (found && found !== snap?.found) snapshots.set(snapshotKey, { found, generation: generation.get(found.user.id) ?? 0 });
       if (!found) {
         await d.hasher.verifyDummy(rawPassword);
         auditAuth(req, { username: login }, false, 'user not found', false);

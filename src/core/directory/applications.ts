@@ -1,7 +1,9 @@
 import { auditContext, type ActorContext } from '../access/actor.js';
 import { diffFields } from '../audit/event.js';
 import { conflict, invalid, notFound } from '../errors.js';
-import type { Repositories } from '../ports.js';
+import type { ApplicationCredentialRepository, Repositories } from '../ports.js';
+import { checkSigningCredentials, generateSigningCredentials, signingKeyContext } from '../sso/sso-service.js';
+import { X509Certificate, createHash } from 'node:crypto';
 import { newId } from '../../util/ids.js';
 import type { DirectoryDeps } from './deps.js';
 import type { Application, NameValue, SamlAppConfig } from './types.js';
@@ -34,7 +36,53 @@ export const NAMEID_FORMATS = [
 export interface ApplicationFields {
   name?: unknown;
   displayLabel?: unknown;
-  config?: Partial<Record<keyof SamlAppConfig, unknown>>;
+  /** The SAML settings, plus the SP's signing certificate and whether its requests must be signed. */
+  config?: Partial<Record<keyof SamlAppConfig | keyof SpSigningFields, unknown>>;
+}
+
+/** How the SP signs its AuthnRequests (kept with the app's keys, outside the config record). */
+export interface SpSigningFields {
+  spCertificate: string;
+  requireSignedRequests: boolean;
+}
+
+/** The public half of an application's credentials, for presenters. */
+export interface ApplicationCredentialsView extends SpSigningFields {
+  /** PEM of the IdP signing certificate of this app ('' until generated). */
+  idpCertificate: string;
+}
+
+/** PEM of an X.509 certificate given as PEM or as the bare base64 of SAML metadata; throws a field error otherwise. */
+export function normaliseCertificate(field: string, value: unknown): string {
+  if (value === '' || value === null) return '';
+  if (typeof value !== 'string' || value.length > 16_384) throw invalid(field, 'must be an X.509 certificate (PEM or base64)');
+  const body = value.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) throw invalid(field, 'must be an X.509 certificate (PEM or base64)');
+  const pem = `-----BEGIN CERTIFICATE-----\n${body.replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
+  try {
+    new X509Certificate(pem);
+  } catch {
+    throw invalid(field, 'must be an X.509 certificate (PEM or base64)');
+  }
+  return pem;
+}
+
+/** SHA-256 fingerprint of a PEM certificate, for audit changes (never the certificate or a key). */
+export function certificateFingerprint(pem: string): string {
+  if (!pem) return '';
+  try {
+    return new X509Certificate(pem).fingerprint256;
+  } catch {
+    return createHash('sha256').update(pem).digest('hex');
+  }
+}
+
+function spSigningPatch(c: ApplicationFields['config']): Partial<SpSigningFields> {
+  const p: Partial<SpSigningFields> = {};
+  if (!c || typeof c !== 'object') return p;
+  if (c.spCertificate !== undefined) p.spCertificate = normaliseCertificate('config.spCertificate', c.spCertificate);
+  if (c.requireSignedRequests !== undefined) p.requireSignedRequests = v.bool('config.requireSignedRequests', c.requireSignedRequests);
+  return p;
 }
 
 const DEFAULT_CONFIG: SamlAppConfig = {
@@ -79,9 +127,29 @@ function checkComplete(c: SamlAppConfig): void {
 const view = (a: Application) => ({ name: a.name, displayLabel: a.displayLabel, config: a.config });
 const resource = (a: Application) => ({ id: a.id, type: 'application', name: a.name });
 
-/** SAML application records (the SAML endpoints themselves live in the saml adapter). */
-export function createApplicationService(d: DirectoryDeps) {
+/**
+ * SAML application records (the SAML endpoints themselves live in the saml adapter). Each app gets
+ * its own signing key and certificate at creation, sealed at rest; `credentials` is where they and
+ * the SP's signing settings are kept (see `ApplicationCredentialRepository`).
+ */
+export function createApplicationService(d: DirectoryDeps, sso?: { credentials: ApplicationCredentialRepository }) {
   const { store, clock } = d;
+  const credentialView = async (id: string): Promise<ApplicationCredentialsView> => {
+    const row = sso ? await sso.credentials.get(id) : null;
+    return {
+      idpCertificate: row?.signingCertificate ?? '',
+      spCertificate: row?.spCertificate ?? '',
+      requireSignedRequests: row?.requireSignedRequests ?? false,
+    };
+  };
+  const checkSigning = (s: SpSigningFields) => {
+    if (s.requireSignedRequests && !s.spCertificate) throw invalid('config.requireSignedRequests', 'needs config.spCertificate to verify the signatures');
+  };
+  const signingChanges = (before: ApplicationCredentialsView, after: ApplicationCredentialsView) =>
+    diffFields(
+      { spCertificate: certificateFingerprint(before.spCertificate), requireSignedRequests: before.requireSignedRequests },
+      { spCertificate: certificateFingerprint(after.spCertificate), requireSignedRequests: after.requireSignedRequests },
+    );
   const load = async (tx: Repositories, id: string) => {
     const a = await tx.applications.get(id);
     if (!a) throw notFound('application', id);
@@ -109,21 +177,80 @@ export function createApplicationService(d: DirectoryDeps) {
       if (!config.spEntityId) throw invalid('config.spEntityId', 'is required');
       if (config.acsUrls.length === 0) throw invalid('config.acsUrls', 'must list at least one ACS URL');
       checkComplete(config);
+      const signing: SpSigningFields = { spCertificate: '', requireSignedRequests: false, ...spSigningPatch(f.config) };
+      checkSigning(signing);
       const now = clock.now();
       const app: Application = { id: newId(now.getTime()), name, displayLabel, config, createdAt: now, updatedAt: now };
-      return store.transaction(async (tx) => {
+      // The key pair is made before the transaction (RSA generation takes a while); if storing it
+      // fails after the app was written, the first sign-on generates one (SsoService.signingCredentials).
+      const keys = sso ? await generateSigningCredentials(name) : null;
+      const created = await store.transaction(async (tx) => {
         await ensureUnique(tx, name);
         await tx.applications.create(app);
         await d.audit.recordIn(tx, { event_type: 'application_create', service: 'directory', success: true, ...auditContext(ctx), resource: resource(app) });
         return app;
       });
+      if (sso && keys) {
+        await sso.credentials.upsert(app.id, {
+          sealedSigningKey: d.secretBox.seal(keys.keyPem, signingKeyContext(app.id)),
+          signingCertificate: keys.certPem,
+          ...signing,
+          updatedAt: now,
+        });
+      }
+      return created;
+    },
+
+    /** The app's IdP certificate and SP signing settings (public; never the private key). */
+    credentials: credentialView,
+
+    /**
+     * Replaces the app's signing key: with the admin's own key and certificate when given (PEM,
+     * RSA ≥ 2048, matching), otherwise with a newly generated pair. The SP must then be given the new
+     * certificate (the IdP metadata carries it).
+     */
+    async replaceSigningKey(id: string, input: { privateKey?: unknown; certificate?: unknown }, ctx: ActorContext): Promise<Application> {
+      if (!sso) throw invalid('signingKey', 'no credential store');
+      const app = await load(store.repos, id);
+      let pair: { keyPem: string; certPem: string };
+      if (input.privateKey !== undefined || input.certificate !== undefined) {
+        if (typeof input.privateKey !== 'string' || input.privateKey.length > 16_384) throw invalid('privateKey', 'must be a PEM private key');
+        const certPem = normaliseCertificate('certificate', input.certificate);
+        if (!certPem) throw invalid('certificate', 'is required with privateKey');
+        const problem = checkSigningCredentials(input.privateKey, certPem);
+        if (problem) throw invalid('privateKey', problem);
+        pair = { keyPem: input.privateKey, certPem };
+      } else {
+        pair = await generateSigningCredentials(app.name);
+      }
+      const before = await credentialView(id);
+      await sso.credentials.upsert(id, {
+        sealedSigningKey: d.secretBox.seal(pair.keyPem, signingKeyContext(id)),
+        signingCertificate: pair.certPem,
+        updatedAt: clock.now(),
+      });
+      await store.transaction((tx) =>
+        d.audit.recordIn(tx, {
+          event_type: 'application_update',
+          service: 'directory',
+          success: true,
+          ...auditContext(ctx),
+          resource: resource(app),
+          changes: [{ field: 'idpCertificate', from: certificateFingerprint(before.idpCertificate), to: certificateFingerprint(pair.certPem) }],
+        }),
+      );
+      return app;
     },
 
     async update(id: string, f: ApplicationFields, ctx: ActorContext): Promise<Application> {
       const name = f.name === undefined ? undefined : v.slug('name', f.name);
       const displayLabel = f.displayLabel === undefined ? undefined : v.text('displayLabel', f.displayLabel, 128, { required: true });
       const cp = configPatch(f.config);
-      return store.transaction(async (tx) => {
+      const sp = spSigningPatch(f.config);
+      const signingBefore = await credentialView(id);
+      const signingAfter = { ...signingBefore, ...sp };
+      checkSigning(signingAfter);
+      const updated = await store.transaction(async (tx) => {
         const before = await load(tx, id);
         await ensureUnique(tx, name, id);
         const config = { ...before.config, ...cp };
@@ -131,12 +258,14 @@ export function createApplicationService(d: DirectoryDeps) {
         checkComplete(config);
         await tx.applications.update(id, { ...(name ? { name } : {}), ...(displayLabel ? { displayLabel } : {}), config });
         const after = await load(tx, id);
-        const changes = diffFields(view(before), view(after));
+        const changes = [...diffFields(view(before), view(after)), ...signingChanges(signingBefore, signingAfter)];
         if (changes.length > 0) {
           await d.audit.recordIn(tx, { event_type: 'application_update', service: 'directory', success: true, ...auditContext(ctx), resource: resource(after), changes });
         }
         return after;
       });
+      if (sso && Object.keys(sp).length > 0) await sso.credentials.upsert(id, { ...sp, updatedAt: clock.now() });
+      return updated;
     },
 
     async remove(id: string, ctx: ActorContext): Promise<Application> {
@@ -145,6 +274,9 @@ export function createApplicationService(d: DirectoryDeps) {
         await tx.associations.removeAllFor('application', id);
         await tx.applications.delete(id);
         await d.audit.recordIn(tx, { event_type: 'application_delete', service: 'directory', success: true, ...auditContext(ctx), resource: resource(a) });
+        return a;
+      }).then(async (a) => {
+        await sso?.credentials.delete(id);
         return a;
       });
     },

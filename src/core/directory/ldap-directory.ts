@@ -3,6 +3,7 @@ import type { AuthResource } from '../auth/authenticate.js';
 import { DomainError } from '../errors.js';
 import type { DirectoryDeps } from './deps.js';
 import { and, type DirectoryFilter, type GroupAttr, type GroupFilter, type Page, type UserAttr, type UserFilter } from './filter.js';
+import { createEpochCache } from './epoch-cache.js';
 import { lockoutPolicyOf, type Organization } from './organization.js';
 import type { LdapServer, User, UserGroup } from './types.js';
 
@@ -32,13 +33,27 @@ export interface GroupEntry {
 export interface EntryPage {
   limit: number;
   offset: number;
+  /**
+   * Keyset paging: only entries sorting after this key (a username for users, a folded group name
+   * for groups). Paged searches use it so that page k costs the same as page 1.
+   */
+  after?: string;
 }
 
 const CACHE_MS = 2000;
 
-export function createLdapDirectory(d: DirectoryDeps) {
+export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: () => number = () => d.store.commits) {
   const repos = d.store.repos;
   let cached: { server: LdapServer; at: number } | null = null;
+  // Repeated identical lookups (nslcd/sssd asking for the same uid or group again and again) reuse a
+  // page read moments ago; any write committed here invalidates at once (see EpochCache).
+  // Only small answers are kept (single-entry lookups are the repeated ones); big pages would only
+  // hold memory.
+  const CACHEABLE_ITEMS = 20;
+  const userPages = createEpochCache<Page<UserEntry>>(revalidateMs, 5_000, epoch);
+  const groupPages = createEpochCache<Page<GroupEntry>>(revalidateMs, 5_000, epoch);
+  const keyOf = (p: LdapPrincipal, filter: unknown, page: EntryPage, withTotal: boolean) =>
+    JSON.stringify([p.kind === 'user' ? p.user.id : '', filter ?? null, page.limit, page.offset, page.after ?? '', withTotal]);
 
   const server = async (): Promise<LdapServer> => {
     if (cached && Date.now() - cached.at < CACHE_MS) return cached.server;
@@ -171,24 +186,41 @@ export function createLdapDirectory(d: DirectoryDeps) {
 
     /** Visible users matching `filter`, each with its visible groups; selection happens in the store. */
     async users(p: LdapPrincipal, filter: UserFilter | undefined, page: EntryPage, withTotal = false): Promise<Page<UserEntry>> {
+      const key = keyOf(p, filter, page, withTotal);
+      const hit = userPages.get(key);
+      if (hit) return hit;
       const scope = await userScope(p);
       if (!scope) return { total: 0, items: [] };
       const s = await server();
       const resolved = filter ? await resolveUserFilter(filter) : undefined;
       // One query: the users and, for memberOf, the names of their groups bound to this server.
-      return repos.users.queryWithGroupNames(
-        { filter: and(scope, resolved), sort: [{ attr: 'username', desc: false }], limit: page.limit, offset: page.offset, withTotal },
+      const after: UserFilter | undefined = page.after !== undefined && page.after !== '' ? { op: 'gt', attr: 'username', value: page.after } : undefined;
+      const result = await repos.users.queryWithGroupNames(
+        { filter: and(scope, resolved, after), sort: [{ attr: 'username', desc: false }], limit: page.limit, offset: page.offset, withTotal },
         `ldap_server:${s.id}`,
       );
+      if (result.items.length <= CACHEABLE_ITEMS) userPages.set(key, result);
+      return result;
     },
 
     /** Visible groups matching `filter`, each with its visible members. */
     async groups(p: LdapPrincipal, filter: GroupFilter | undefined, page: EntryPage, withTotal = false): Promise<Page<GroupEntry>> {
+      const key = keyOf(p, filter, page, withTotal);
+      const hit = groupPages.get(key);
+      if (hit) return hit;
+      const result = await readGroups(p, filter, page, withTotal);
+      if (result.items.length <= CACHEABLE_ITEMS && result.items.every((g) => g.members.length <= 200)) groupPages.set(key, result);
+      return result;
+    },
+  };
+
+  async function readGroups(p: LdapPrincipal, filter: GroupFilter | undefined, page: EntryPage, withTotal: boolean): Promise<Page<GroupEntry>> {
       const scope = await groupScope(p);
       if (!scope) return { total: 0, items: [] };
       const resolved = filter ? await resolveGroupFilter(filter) : undefined;
+      const after: GroupFilter | undefined = page.after !== undefined && page.after !== '' ? { op: 'gt', attr: 'name', value: page.after } : undefined;
       const found = await repos.userGroups.query({
-        filter: and(scope, resolved),
+        filter: and(scope, resolved, after),
         sort: [{ attr: 'name', desc: false }],
         limit: page.limit,
         offset: page.offset,
@@ -215,8 +247,7 @@ export function createLdapDirectory(d: DirectoryDeps) {
         if (u) byGroup.set(m.groupId, [...(byGroup.get(m.groupId) ?? []), u]);
       }
       return { total: found.total, items: found.items.map((group) => ({ group, members: byGroup.get(group.id) ?? [] })) };
-    },
-  };
+  }
 }
 
 export type LdapDirectory = ReturnType<typeof createLdapDirectory>;

@@ -1,8 +1,13 @@
 import type { NameValue, UserGroup } from '../directory/types.js';
 import type { Store } from '../ports.js';
+import { createEpochCache } from '../directory/epoch-cache.js';
 
 export interface RadiusReplyDeps {
-  store: Pick<Store, 'repos'>;
+  store: Pick<Store, 'repos'> & Partial<Pick<Store, 'commits'>>;
+  /** How long a read may serve repeated requests (0: read every time). */
+  revalidateMs?: number;
+  /** Invalidation counter of cached directory reads (default: the store's commits). */
+  epoch?: () => number;
 }
 
 export interface RadiusReplyService {
@@ -41,22 +46,22 @@ export function mergeReplyAttributes(groups: readonly Pick<UserGroup, 'id' | 'cr
 }
 
 /**
- * Reply attributes, read per Access-Accept so that a change of membership, association or group
- * attributes applies to the next login: the user's group ids (one indexed query on the membership
- * table), those groups (one query by primary key), and, only for groups that have reply attributes,
- * their associations (one primary-key-prefix query each; typically one or two groups).
+ * Reply attributes: the user's groups bound to the server in one query, kept for repeated
+ * Access-Requests in an epoch cache (a change through this instance applies to the next request,
+ * one through another instance within the cache's lifetime).
  */
 export function createRadiusReplyService(d: RadiusReplyDeps): RadiusReplyService {
   const repos = d.store.repos;
+  const cache = createEpochCache<NameValue[]>(d.revalidateMs ?? 0, 100_000, d.epoch ?? (() => d.store.commits ?? 0));
   return {
     async replyAttributesFor(userId, radiusServerId) {
-      const ids = await repos.userGroups.groupIdsOf(userId);
-      if (ids.length === 0) return [];
-      const withReply = (await repos.userGroups.getMany(ids)).filter((g) => g.radiusReply.length > 0);
-      if (withReply.length === 0) return [];
-      const edges = await Promise.all(withReply.map((g) => repos.associations.listFrom('user_group', g.id)));
-      const bound = withReply.filter((_, i) => edges[i]!.some((a) => a.toType === 'radius_server' && a.toId === radiusServerId));
-      return mergeReplyAttributes(bound);
+      const key = `${userId}:${radiusServerId}`;
+      const hit = cache.get(key);
+      if (hit) return hit;
+      const groups = await repos.userGroups.groupsOfUserBoundTo(userId, 'radius_server', radiusServerId);
+      const merged = mergeReplyAttributes(groups);
+      cache.set(key, merged);
+      return merged;
     },
   };
 }

@@ -4,6 +4,8 @@ import { SYSTEM_ATTRS, type SystemAttr } from '../../core/directory/filter.js';
 import type { SystemFields } from '../../core/directory/systems.js';
 import { invalid } from '../../core/errors.js';
 import type { Core } from '../../core/index.js';
+import type { ApplicationFields } from '../../core/directory/applications.js';
+import type { ServiceProviderMetadata } from '../../core/sso/sign-on.js';
 import {
   presentApplication,
   presentConnection,
@@ -29,6 +31,7 @@ import {
   SystemGroupBody,
   SystemGroupSchema,
   SystemSchema,
+  SigningKeyBody,
   v1List,
   V1ListQuery,
   V2ListQuery,
@@ -53,9 +56,35 @@ function systemFieldsOf(b: Static<typeof SystemBody>): SystemFields {
   return Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined)) as SystemFields;
 }
 
+/** Reads SP metadata (the SAML adapter's parser, handed over by the composition root). */
+export type SpMetadataReader = (xml: string) => Promise<ServiceProviderMetadata>;
+
+/**
+ * An application body with `spMetadata`: the metadata fills in the SP's entity ID, ACS URLs and
+ * signing certificate (and the signed-requests flag it announces) where the body does not set them.
+ */
+async function withSpMetadata(body: Static<typeof ApplicationBody>, read: SpMetadataReader | undefined): Promise<ApplicationFields> {
+  const { spMetadata, ...rest } = body;
+  if (spMetadata === undefined) return rest;
+  if (!read) throw invalid('spMetadata', 'SP metadata import is not available');
+  const m = await read(spMetadata);
+  const c = rest.config ?? {};
+  return {
+    ...rest,
+    config: {
+      ...c,
+      spEntityId: c.spEntityId ?? m.entityId,
+      acsUrls: c.acsUrls ?? m.acsUrls,
+      ...(c.spCertificate === undefined && m.certificate ? { spCertificate: m.certificate } : {}),
+      ...(c.requireSignedRequests === undefined && m.certificate && m.authnRequestsSigned ? { requireSignedRequests: true } : {}),
+    },
+  };
+}
+
 /** LDAP servers (v2), RADIUS servers (v1), SAML applications (v1), systems (v1) and system groups (v2). */
-export const directoryResourceRoutes = (core: Core, publicUrl: () => string): FastifyPluginAsyncTypebox =>
+export const directoryResourceRoutes = (core: Core, publicUrl: () => string, spMetadata?: SpMetadataReader): FastifyPluginAsyncTypebox =>
   async function directoryResourceRoutes(app) {
+    const presentApp = async (a: Awaited<ReturnType<typeof core.applications.get>>) => presentApplication(a, publicUrl(), await core.applications.credentials(a.id));
     // ---- LDAP servers ----
     app.get('/v2/ldapservers', { schema: { tags: ['ldap'], response: { 200: Type.Array(LdapServerSchema), ...errorResponses } } }, async (_req, reply) => {
       const list = await core.ldapServers.list();
@@ -119,25 +148,39 @@ export const directoryResourceRoutes = (core: Core, publicUrl: () => string): Fa
       { schema: { tags: ['applications'], querystring: V1ListQuery, response: { 200: v1List(ApplicationSchema), ...errorResponses } } },
       async (req) => {
         const page = await core.applications.list(req.query.limit ?? 100, req.query.skip ?? 0);
-        return { totalCount: page.total, results: page.items.map((a) => presentApplication(a, publicUrl())) };
+        return { totalCount: page.total, results: await Promise.all(page.items.map(presentApp)) };
       },
     );
     app.post(
       '/applications',
       { schema: { tags: ['applications'], body: ApplicationBody, response: { 201: ApplicationSchema, ...errorResponses } } },
-      async (req, reply) => reply.code(201).send(presentApplication(await core.applications.create(req.body, req.actor), publicUrl())),
+      async (req, reply) => reply.code(201).send(await presentApp(await core.applications.create(await withSpMetadata(req.body, spMetadata), req.actor))),
     );
     app.get('/applications/:id', { schema: { tags: ['applications'], params: IdParams, response: { 200: ApplicationSchema, ...errorResponses } } }, async (req) =>
-      presentApplication(await core.applications.get(req.params.id), publicUrl()),
+      presentApp(await core.applications.get(req.params.id)),
+    );
+    app.post(
+      '/applications/:id/signing-key',
+      {
+        schema: {
+          tags: ['applications'],
+          summary: "Replace the app's IdP signing key: upload privateKey + certificate (PEM), or send {} to generate a new pair",
+          params: IdParams,
+          body: SigningKeyBody,
+          response: { 200: ApplicationSchema, ...errorResponses },
+        },
+      },
+      async (req) => presentApp(await core.applications.replaceSigningKey(req.params.id, req.body, req.actor)),
     );
     app.put(
       '/applications/:id',
       { schema: { tags: ['applications'], params: IdParams, body: ApplicationBody, response: { 200: ApplicationSchema, ...errorResponses } } },
-      async (req) => presentApplication(await core.applications.update(req.params.id, req.body, req.actor), publicUrl()),
+      async (req) => presentApp(await core.applications.update(req.params.id, await withSpMetadata(req.body, spMetadata), req.actor)),
     );
-    app.delete('/applications/:id', { schema: { tags: ['applications'], params: IdParams, response: { 200: ApplicationSchema, ...errorResponses } } }, async (req) =>
-      presentApplication(await core.applications.remove(req.params.id, req.actor), publicUrl()),
-    );
+    app.delete('/applications/:id', { schema: { tags: ['applications'], params: IdParams, response: { 200: ApplicationSchema, ...errorResponses } } }, async (req) => {
+      const creds = await core.applications.credentials(req.params.id);
+      return presentApplication(await core.applications.remove(req.params.id, req.actor), publicUrl(), creds);
+    });
     registerResourceAssociations(app, core, '/v2/applications', 'application', 'applications');
 
     // ---- systems (device records) ----

@@ -85,14 +85,29 @@ export function presentRadiusServer(s: RadiusServer, generatedSecret?: string) {
   };
 }
 
-export function presentApplication(a: Application, publicUrl: string) {
+/** The public half of an app's SAML credentials (never the private key). */
+export interface ApplicationCredentialsView {
+  idpCertificate: string;
+  spCertificate: string;
+  requireSignedRequests: boolean;
+}
+
+export function presentApplication(a: Application, publicUrl: string, creds?: ApplicationCredentialsView) {
+  const ssoUrl = `${publicUrl}/saml2/${encodeURIComponent(a.name)}`;
   return {
     _id: a.id,
     id: a.id,
     name: a.name,
     displayLabel: a.displayLabel,
-    ssoUrl: `${publicUrl}/saml2/${encodeURIComponent(a.name)}`,
-    config: a.config,
+    ssoUrl,
+    config: {
+      ...a.config,
+      idpEntityId: ssoUrl,
+      idpCertificate: creds?.idpCertificate ?? '',
+      idpMetadataUrl: `${ssoUrl}/metadata`,
+      spCertificate: creds?.spCertificate ?? '',
+      requireSignedRequests: creds?.requireSignedRequests ?? false,
+    },
     created: a.createdAt.toISOString(),
   };
 }

@@ -241,6 +241,11 @@ const SamlConfigSchema = Type.Object({
   attributes: Type.Array(NameValueSchema),
   constantAttributes: Type.Array(NameValueSchema),
   groupAttribute: Type.String(),
+  idpEntityId: Type.String({ description: 'The IdP entity ID of this app (Issuer of its assertions)' }),
+  idpCertificate: Type.String({ description: 'PEM of the IdP signing certificate of this app (also in its metadata)' }),
+  idpMetadataUrl: Type.String(),
+  spCertificate: Type.String({ description: "PEM of the SP's signing certificate ('' when none)" }),
+  requireSignedRequests: Type.Boolean({ description: 'AuthnRequests without a valid signature are refused' }),
 });
 
 export const ApplicationSchema = Type.Object(
@@ -270,8 +275,19 @@ export const ApplicationBody = Type.Object({
       attributes: Type.Optional(Type.Array(NameValueIn, { maxItems: 50 })),
       constantAttributes: Type.Optional(Type.Array(NameValueIn, { maxItems: 50 })),
       groupAttribute: Type.Optional(Type.String()),
+      spCertificate: Type.Optional(Type.String({ maxLength: 16_384, description: "The SP's signing certificate (PEM or base64)" })),
+      requireSignedRequests: Type.Optional(Type.Boolean()),
     }),
   ),
+  spMetadata: Type.Optional(
+    Type.String({ maxLength: 262_144, description: 'SP metadata XML; fills in spEntityId, acsUrls and spCertificate where the body does not set them' }),
+  ),
+});
+
+/** Upload (`privateKey` + `certificate`, PEM) or, with an empty body, regenerate an app's signing key. */
+export const SigningKeyBody = Type.Object({
+  privateKey: Type.Optional(Type.String({ maxLength: 16_384 })),
+  certificate: Type.Optional(Type.String({ maxLength: 16_384 })),
 });
 
 export const SystemSchema = Type.Object(

@@ -4,7 +4,7 @@ import type { LdapRequest } from '@ldapjs/messages';
 import type { GroupAttr, UserAttr, DirectoryFilter } from '../../core/directory/filter.js';
 import { encodeEntry, encodePagedResultsValue, encodeResult, OP, PAGED_RESULTS_OID, type Control } from '../codec.js';
 import { actorOf, type OperationContext } from '../context.js';
-import { DnSyntaxError, parseDn } from '../dn.js';
+import { DnSyntaxError, foldValue } from '../dn.js';
 import { attributeMap, rootDse, selectAttributes, toGroupEntry, toOrgEntry, toUserEntry, toUsersOuEntry, type Entry } from '../entries.js';
 import { matchesEntry, toGroupFilter, toUserFilter, type TranslationContext } from '../filter.js';
 import { LdapError, RESULT } from '../result-codes.js';
@@ -13,9 +13,14 @@ import type { Location } from '../tree.js';
 const SCOPE = { base: 0, one: 1, sub: 2 } as const;
 const SCOPE_NAMES = ['base', 'one', 'sub'];
 
-/** A stream of candidate entries: the fixed ones, then users, then groups (paging walks them in order). */
+/**
+ * A stream of candidate entries: the fixed ones, then users, then groups (paging walks them in
+ * order). Positions are opaque keys (an index for fixed entries, the sort key for users and groups)
+ * so that each page starts where the last ended without counting from the top (keyset paging).
+ */
 interface Source {
-  fetch(offset: number, limit: number): Promise<Entry[]>;
+  /** Up to `limit` entries after `position` ('' = from the start), each with its own position. */
+  fetch(position: string, limit: number): Promise<{ entry: Entry; position: string }[]>;
 }
 
 interface PagedRequest {
@@ -38,14 +43,14 @@ function fingerprint(ctx: OperationContext, req: LdapRequest): string {
     .slice(0, 16);
 }
 
-function encodeCookie(phase: number, offset: number, fp: string): Buffer {
-  return Buffer.from(`${phase}.${offset}.${fp}`, 'utf8');
+function encodeCookie(phase: number, position: string, fp: string): Buffer {
+  return Buffer.from(`${phase}.${Buffer.from(position, 'utf8').toString('base64url')}.${fp}`, 'utf8');
 }
 
-function decodeCookie(cookie: Buffer, fp: string): { phase: number; offset: number } {
-  const m = /^(\d)\.(\d{1,12})\.([0-9a-f]{16})$/.exec(cookie.toString('utf8'));
+function decodeCookie(cookie: Buffer, fp: string): { phase: number; position: string } {
+  const m = /^(\d)\.([A-Za-z0-9_-]{0,400})\.([0-9a-f]{16})$/.exec(cookie.toString('utf8'));
   if (!m || m[3] !== fp) throw new LdapError(RESULT.unwillingToPerform, 'paged results cookie is invalid or belongs to another search');
-  return { phase: Number(m[1]), offset: Number(m[2]) };
+  return { phase: Number(m[1]), position: Buffer.from(m[2]!, 'base64url').toString('utf8') };
 }
 
 /**
@@ -120,9 +125,9 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
   const timeLimitMs = Math.min(req.timeLimit && req.timeLimit > 0 ? req.timeLimit * 1000 : Infinity, ctx.deadline - started);
   const fp = paged ? fingerprint(ctx, req) : '';
   let phase = 0;
-  let offset = 0;
+  let position = '';
   if (paged) {
-    if (paged.cookie.length > 0) ({ phase, offset } = decodeCookie(paged.cookie, fp));
+    if (paged.cookie.length > 0) ({ phase, position } = decodeCookie(paged.cookie, fp));
     // RFC 2696 §3: a size of zero abandons the paged search.
     if (paged.size === 0) return done(RESULT.success, '', [{ type: PAGED_RESULTS_OID, value: encodePagedResultsValue(0, Buffer.alloc(0)) }]);
   }
@@ -131,32 +136,32 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
   const limit = Math.min(clientLimit, serverLimit, pageSize);
   const batch = Math.min(Number.isFinite(limit) ? limit + 1 : 500, 500);
 
-  let next: { phase: number; offset: number } | null = null;
+  let next: { phase: number; position: string } | null = null;
   let overLimit = false;
-  outer: for (; phase < sources.length; phase++, offset = 0) {
+  outer: for (; phase < sources.length; phase++, position = '') {
     for (;;) {
       if (Date.now() - started > timeLimitMs) {
         return done(RESULT.timeLimitExceeded, 'time limit exceeded');
       }
       const want = Math.min(batch, limit - sent + 1);
-      const entries = await sources[phase]!.fetch(offset, want);
-      for (let k = 0; k < entries.length; k++) {
+      const items = await sources[phase]!.fetch(position, want);
+      for (const item of items) {
         if (sent >= limit) {
-          next = { phase, offset: offset + k };
+          // The page ends before this entry: the next page starts after the last one sent.
+          next = { phase, position };
           overLimit = true;
           break outer;
         }
-        const e = entries[k]!;
-        await ctx.send(encodeEntry(req.messageId, e.dn, selectAttributes(e, attrs, typesOnly)));
+        await ctx.send(encodeEntry(req.messageId, item.entry.dn, selectAttributes(item.entry, attrs, typesOnly)));
         sent++;
+        position = item.position;
       }
-      offset += entries.length;
-      if (entries.length < want) break;
+      if (items.length < want) break;
     }
   }
 
   if (paged) {
-    const cookie = next && sent >= pageSize ? encodeCookie(next.phase, next.offset, fp) : Buffer.alloc(0);
+    const cookie = next && sent >= pageSize ? encodeCookie(next.phase, next.position, fp) : Buffer.alloc(0);
     if (overLimit && sent < pageSize) return done(RESULT.sizeLimitExceeded, 'size limit exceeded');
     return done(RESULT.success, '', [{ type: PAGED_RESULTS_OID, value: encodePagedResultsValue(0, cookie) }]);
   }
@@ -181,25 +186,33 @@ async function buildSources(
   const groupFilter = toGroupFilter(filter, tctx);
   const none: Source = { fetch: async () => [] };
   const staticSource = (entries: Entry[]): Source => ({
-    fetch: async (offset, limit) => entries.filter((e) => matchesEntry(filter, attributeMap(e)) === true).slice(offset, offset + limit),
+    fetch: async (position, limit) => {
+      const from = position === '' ? 0 : Number(position) + 1;
+      return entries
+        .map((entry, i) => ({ entry, position: String(i) }))
+        .filter((x) => matchesEntry(filter, attributeMap(x.entry)) === true && Number(x.position) >= from)
+        .slice(0, limit);
+    },
   });
   const users = (extra?: DirectoryFilter<UserAttr>): Source =>
     userFilter.op === 'false'
       ? none
       : {
-          fetch: async (offset, limit) =>
-            (await dir.users(p, extra ? { op: 'and', filters: [userFilter, extra] } : userFilter, { offset, limit })).items.map((e) =>
-              toUserEntry(tree, e, deps.config),
-            ),
+          fetch: async (position, limit) =>
+            (await dir.users(p, extra ? { op: 'and', filters: [userFilter, extra] } : userFilter, { offset: 0, limit, after: position })).items.map((e) => ({
+              entry: toUserEntry(tree, e, deps.config),
+              position: e.user.username,
+            })),
         };
   const groups = (extra?: DirectoryFilter<GroupAttr>): Source =>
     groupFilter.op === 'false'
       ? none
       : {
-          fetch: async (offset, limit) =>
-            (await dir.groups(p, extra ? { op: 'and', filters: [groupFilter, extra] } : groupFilter, { offset, limit })).items.map((e) =>
-              toGroupEntry(tree, e),
-            ),
+          fetch: async (position, limit) =>
+            (await dir.groups(p, extra ? { op: 'and', filters: [groupFilter, extra] } : groupFilter, { offset: 0, limit, after: position })).items.map((e) => ({
+              entry: toGroupEntry(tree, e),
+              position: foldValue(e.group.name),
+            })),
         };
 
   switch (loc.kind) {

@@ -33,6 +33,7 @@ export function createAuditRepository(sql: Sql): AuditRepository {
       if (events.length === 0) return;
       const params: Param[] = [];
       const rows = events.map((e) => {
+        const json = JSON.stringify(e);
         const values: Param[] = [
           e.id,
           Date.parse(e.timestamp),
@@ -49,8 +50,8 @@ export function createAuditRepository(sql: Sql): AuditRepository {
           s(e.resource?.type),
           s(e.resource?.username),
           s(e.resource?.name),
-          JSON.stringify(e),
-          fold(JSON.stringify(e)),
+          json,
+          fold(json),
         ];
         return `(${inList(params, values)})`;
       });

@@ -111,6 +111,17 @@ export function createUserGroupRepository(sql: Sql): UserGroupRepository {
       const rows = await sql.rows('SELECT user_id FROM user_group_members WHERE group_id = $1 ORDER BY user_id LIMIT $2 OFFSET $3', [groupId, limit, offset]);
       return { total: toNum(n?.n ?? 0), items: rows.map((r) => toStr(r.user_id)) };
     },
+    async groupsOfUserBoundTo(userId, toType, toId) {
+      const rows = await sql.rows(
+        // CROSS JOIN keeps SQLite on the user's memberships first (see users.ts, boundTo).
+        `SELECT g.* FROM user_group_members m CROSS JOIN user_groups g CROSS JOIN associations ba
+         WHERE m.user_id = $1 AND g.id = m.group_id
+           AND ba.from_type = 'user_group' AND ba.from_id = g.id AND ba.to_type = $2 AND ba.to_id = $3
+         ORDER BY g.created_at, g.id`,
+        [userId, toType, toId],
+      );
+      return rows.map(toGroup);
+    },
     async membershipPairs(by) {
       const ids = by.groupIds ?? by.userIds ?? [];
       if (ids.length === 0) return [];

@@ -42,12 +42,14 @@ export const USER_COLUMNS: ColumnMap<UserAttr> = {
     present: 'u.id IN (SELECT user_id FROM user_group_members)',
   },
   // Correlated EXISTS, not IN: checked per candidate row through the primary keys, so a search
-  // selecting one user never materialises every user bound to the resource.
+  // selecting one user never materialises every user bound to the resource. CROSS JOIN fixes the
+  // order for SQLite (the user's few memberships first, then each group's association by primary
+  // key); left to itself it may walk every group association per user.
   boundTo: {
     expr: `(EXISTS (SELECT 1 FROM associations ba WHERE ba.from_type = 'user' AND ba.from_id = u.id AND ba.to_type = ?type AND ba.to_id = ?id)
-      OR EXISTS (SELECT 1 FROM user_group_members bm JOIN associations ba
-                   ON ba.from_type = 'user_group' AND ba.from_id = bm.group_id AND ba.to_type = ?type AND ba.to_id = ?id
-                 WHERE bm.user_id = u.id))`,
+      OR EXISTS (SELECT 1 FROM user_group_members bm CROSS JOIN associations ba
+                 WHERE bm.user_id = u.id AND ba.from_type = 'user_group' AND ba.from_id = bm.group_id
+                   AND ba.to_type = ?type AND ba.to_id = ?id))`,
     kind: 'sub',
   },
   lockedAt: { expr: 'a.locked_at', kind: 'time' },
@@ -234,9 +236,9 @@ export function createUserRepository(sql: Sql): UserRepository {
       // The access check rides along as a correlated sub-select: one round trip per authentication.
       const access = accessTo
         ? `, (EXISTS (SELECT 1 FROM associations ba WHERE ba.from_type = 'user' AND ba.from_id = u.id AND ba.to_type = $2 AND ba.to_id = $3)
-             OR EXISTS (SELECT 1 FROM user_group_members bm JOIN associations ba
-                          ON ba.from_type = 'user_group' AND ba.from_id = bm.group_id AND ba.to_type = $2 AND ba.to_id = $3
-                        WHERE bm.user_id = u.id)) AS has_access`
+             OR EXISTS (SELECT 1 FROM user_group_members bm CROSS JOIN associations ba
+                        WHERE bm.user_id = u.id AND ba.from_type = 'user_group' AND ba.from_id = bm.group_id
+                          AND ba.to_type = $2 AND ba.to_id = $3)) AS has_access`
         : '';
       if (accessTo) params.push(accessTo.type, accessTo.id);
       const r = await sql.one(

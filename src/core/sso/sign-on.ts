@@ -1,0 +1,94 @@
+import type { Application, NameValue, User } from '../directory/types.js';
+
+/**
+ * What the HTTP layer needs from a single sign-on protocol adapter (the SAML IdP in `saml/`),
+ * described in Gatehouse's terms so that neither side imports the other: the composition root
+ * hands the adapter to the HTTP layer as an `SsoProtocol`.
+ */
+
+/** How a sign-on request arrived (SAML bindings §3.4 HTTP-Redirect, §3.5 HTTP-POST). */
+export type SignOnBinding = 'redirect' | 'post';
+
+/** A sign-on request as it came over the wire, before any check. */
+export interface SignOnMessage {
+  binding: SignOnBinding;
+  /** Query parameters (redirect) or form fields (post), as decoded by the HTTP layer. */
+  fields: Record<string, string | undefined>;
+  /** The raw query string of a redirect, needed to verify its detached signature (bindings §3.4.4.1). */
+  rawQuery?: string;
+}
+
+/** A sign-on request the adapter accepted: every value here has been checked. */
+export interface SignOnRequest {
+  appId: string;
+  /** The request's ID, echoed as InResponseTo. */
+  requestId: string;
+  /** Where the response goes: a URL registered for the app, matched exactly. */
+  acsUrl: string;
+  /** Opaque to Gatehouse, bounded in size; returned to the SP as it came, never followed. */
+  relayState: string | null;
+  /** The SP asks for a fresh sign-in, whatever session exists. */
+  forceAuthn: boolean;
+  /** The SP forbids any interaction with the user. */
+  isPassive: boolean;
+  /** When the request arrived (a login that takes longer than the request's lifetime starts over). */
+  receivedAt: string;
+}
+
+export type SignOnRefusal =
+  | 'too_large'
+  | 'malformed'
+  | 'doctype'
+  | 'schema'
+  | 'unsigned'
+  | 'bad_signature'
+  | 'wrong_issuer'
+  | 'unknown_acs'
+  | 'unsupported_binding'
+  | 'relay_state'
+  | 'busy';
+
+export type ParsedSignOn =
+  | { status: 'ok'; request: SignOnRequest }
+  | { status: 'refused'; reason: SignOnRefusal; /** Safe to show the user: names no internals. */ message: string };
+
+/** What an assertion says about the sign-in it reports. */
+export interface SignOnSubject {
+  user: User;
+  /** Names of the user's groups bound to the app (the group attribute). */
+  groupNames: string[];
+  /** The SSO session's index (AuthnStatement SessionIndex); not the session token. */
+  sessionIndex: string;
+  authnInstant: Date;
+  mfa: boolean;
+}
+
+/** The auto-submitting form that carries a response to the SP's ACS URL. */
+export interface SignOnForm {
+  action: string;
+  fields: NameValue[];
+}
+
+/** What SP metadata says, for filling in an application record. */
+export interface ServiceProviderMetadata {
+  entityId: string;
+  acsUrls: string[];
+  /** PEM, '' when the metadata has no signing certificate. */
+  certificate: string;
+  /** AuthnRequestsSigned="true" (SAML metadata §2.4.4). */
+  authnRequestsSigned: boolean;
+}
+
+export interface SsoProtocol {
+  /** The IdP metadata of one application. */
+  metadata(app: Application): Promise<string>;
+  /** Checks an inbound request: size, XML hygiene, schema, signature, issuer, ACS, RelayState. */
+  parseRequest(app: Application, message: SignOnMessage): Promise<ParsedSignOn>;
+  /**
+   * A signed response for `subject`, to `request.acsUrl`, or, for IdP-initiated sign-on
+   * (`request` null), to the app's first registered ACS URL.
+   */
+  buildResponse(app: Application, subject: SignOnSubject, request: SignOnRequest | null, relayState: string | null): Promise<SignOnForm>;
+  /** Reads SP metadata (hostile input: size-capped, no DOCTYPE, schema-validated). */
+  parseServiceProviderMetadata(xml: string): Promise<ServiceProviderMetadata>;
+}

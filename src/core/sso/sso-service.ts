@@ -1,0 +1,260 @@
+import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
+import type { AuditRecorder } from '../audit/recorder.js';
+import type { AuthProtocol, AuthResource } from '../auth/authenticate.js';
+import { lockStatus } from '../auth/lockout.js';
+import { decideMfa } from '../auth/mfa-policy.js';
+import { isPasswordExpired } from '../auth/password-policy.js';
+import { applicationResource } from '../auth/resources.js';
+import type { OrganizationCache } from '../directory/organization-cache.js';
+import { lockoutPolicyOf } from '../directory/organization.js';
+import type { Application, User } from '../directory/types.js';
+import type { Clock, SecretBox, SsoRepositories, Store } from '../ports.js';
+import { createSelfSignedCertificate } from '../../util/certificates.js';
+
+/**
+ * A sign-on waiting for the user: the checked request (null for IdP-initiated sign-on) of one app.
+ * It travels sealed (AES-GCM, see `sealPending`) in the continue URL and the login forms, so that
+ * an HTTP-POST request (whose cross-site POST carries no SameSite=Lax cookie) can be resumed on a
+ * GET that does, and nothing in it can be altered by the browser.
+ */
+export interface PendingSignOn {
+  appId: string;
+  request: import('./sign-on.js').SignOnRequest | null;
+  relayState: string | null;
+  idpInitiated: boolean;
+  /** Epoch ms after which the pending sign-on is void. */
+  expiresAt: number;
+}
+
+const PENDING_CONTEXT = 'sso-pending-sign-on';
+
+/** The IdP signing key pair of one application. */
+export interface SigningCredentials {
+  keyPem: string;
+  certPem: string;
+}
+
+/** How an application's SP signs its requests. */
+export interface ServiceProviderSettings {
+  /** PEM of the SP's signing certificate; '' when none is registered. */
+  spCertificate: string;
+  /** AuthnRequests without a valid signature are refused. */
+  requireSignedRequests: boolean;
+}
+
+/** Why a signed-in browser session may not get an assertion for an app. */
+export type SessionAccess =
+  | { status: 'ok'; user: User }
+  | { status: 'mfa_required'; user: User }
+  | { status: 'invalid' | 'disabled' | 'locked' | 'expired' | 'not_authorized' | 'mfa_enrollment_required'; reason: string; user?: User };
+
+/**
+ * The `application` block of an `sso_auth` event and `idp_initiated`, in JumpCloud's shape (see
+ * shared/reference/jumpcloud-di-events.json), for the audit fields of `authenticate()`.
+ */
+export function ssoAuditFields(app: Application, ssoUrl: string, idpInitiated: boolean): Record<string, unknown> {
+  return {
+    application: { id: app.id, name: app.name, display_label: app.displayLabel, sso_type: 'saml', sso_url: ssoUrl },
+    idp_initiated: idpInitiated,
+  };
+}
+
+/** The secret box context of an application's signing key: a sealed key copied to another row does not open. */
+export const signingKeyContext = (appId: string) => `saml-key:${appId}`;
+
+/** A self-signed RSA-2048 certificate for an application's assertions (10 years; SAML metadata pins it). */
+export function generateSigningCredentials(appName: string): Promise<SigningCredentials> {
+  return createSelfSignedCertificate({ commonName: `Gatehouse SAML ${appName}`, days: 3650 });
+}
+
+/** Checks an admin-supplied key pair: PEM, RSA ≥ 2048 bits, and the certificate matches the key. */
+export function checkSigningCredentials(keyPem: string, certPem: string): string | null {
+  try {
+    const cert = new X509Certificate(certPem);
+    if (!cert.checkPrivateKey(createPrivateKey({ key: keyPem, format: 'pem' }))) return 'the certificate does not match the private key';
+    const details = cert.publicKey.asymmetricKeyDetails;
+    if (cert.publicKey.asymmetricKeyType !== 'rsa' || (details?.modulusLength ?? 0) < 2048) return 'the key must be RSA with at least 2048 bits (RSA-SHA256 signatures)';
+    return null;
+  } catch {
+    return 'privateKey and certificate must be PEM (PKCS#8 or PKCS#1 key, X.509 certificate)';
+  }
+}
+
+export interface SsoServiceDeps {
+  store: Store;
+  sso: SsoRepositories;
+  secretBox: SecretBox;
+  clock: Clock;
+  audit: AuditRecorder;
+  organization: OrganizationCache;
+}
+
+/**
+ * Single sign-on, as core sees it: which apps a user may launch, whether a signed-in browser session
+ * may get an assertion for an app (the checks of `authenticate()` that follow a proven password),
+ * a TOTP challenge for a session that still owes its second factor, and the signing keys.
+ */
+export function createSsoService(d: SsoServiceDeps) {
+  const repos = d.store.repos;
+  const creds = d.sso.applicationCredentials;
+  const generating = new Map<string, Promise<SigningCredentials>>();
+
+  const generateFor = (app: Application): Promise<SigningCredentials> => {
+    let p = generating.get(app.id);
+    if (!p) {
+      p = (async () => {
+        const pair = await generateSigningCredentials(app.name);
+        await creds.upsert(app.id, {
+          sealedSigningKey: d.secretBox.seal(pair.keyPem, signingKeyContext(app.id)),
+          signingCertificate: pair.certPem,
+          updatedAt: d.clock.now(),
+        });
+        return pair;
+      })().finally(() => generating.delete(app.id));
+      generating.set(app.id, p);
+    }
+    return p;
+  };
+
+  const service = {
+    /** The application published at `/saml2/{name}`, or null. */
+    async applicationByName(name: string): Promise<Application | null> {
+      if (!/^[a-z0-9][a-z0-9_-]{0,63}$/i.test(name)) return null;
+      return repos.applications.getByName(name.toLowerCase());
+    },
+
+    async application(id: string): Promise<Application | null> {
+      return repos.applications.get(id);
+    },
+
+    /**
+     * The app's signing key and certificate. Apps created before keys existed (or restored from a
+     * backup without them) get a key on first use.
+     */
+    async signingCredentials(app: Application): Promise<SigningCredentials> {
+      const row = await creds.get(app.id);
+      if (row?.sealedSigningKey && row.signingCertificate) {
+        return { keyPem: d.secretBox.open(row.sealedSigningKey, signingKeyContext(app.id)), certPem: row.signingCertificate };
+      }
+      return generateFor(app);
+    },
+
+    /** The app's signing certificate (public). */
+    async signingCertificate(app: Application): Promise<string> {
+      const row = await creds.get(app.id);
+      return row?.signingCertificate ?? (await generateFor(app)).certPem;
+    },
+
+    async serviceProviderSettings(appId: string): Promise<ServiceProviderSettings> {
+      const row = await creds.get(appId);
+      return { spCertificate: row?.spCertificate ?? '', requireSignedRequests: row?.requireSignedRequests ?? false };
+    },
+
+    /** The apps a user may launch: bound to the user directly or through one of its groups, by label. */
+    async appsForUser(userId: string): Promise<Application[]> {
+      const ids = new Set<string>();
+      const from = [{ type: 'user' as const, id: userId }, ...(await repos.userGroups.groupIdsOf(userId)).map((id) => ({ type: 'user_group' as const, id }))];
+      for (const f of from) {
+        for (const a of await repos.associations.listFrom(f.type, f.id)) if (a.toType === 'application') ids.add(a.toId);
+      }
+      const apps = (await Promise.all([...ids].map((id) => repos.applications.get(id)))).filter((a): a is Application => a !== null);
+      return apps.sort((a, b) => a.displayLabel.localeCompare(b.displayLabel) || a.name.localeCompare(b.name));
+    },
+
+    /** Names of the user's groups that are bound to the app (the assertion's group attribute). */
+    async groupNamesFor(userId: string, appId: string): Promise<string[]> {
+      const bound = new Set((await repos.associations.listTo('application', appId)).filter((a) => a.fromType === 'user_group').map((a) => a.fromId));
+      const mine = (await repos.userGroups.groupIdsOf(userId)).filter((g) => bound.has(g));
+      return (await repos.userGroups.getMany(mine)).map((g) => g.name).sort();
+    },
+
+    /**
+     * May this signed-in session get an assertion for `app` now? The same checks `authenticate()`
+     * makes after a proven password (state, lock, password age, access, MFA), against the current
+     * directory; records exactly one `sso_auth` event (success or the reason).
+     */
+    async authorizeSession(input: {
+      userId: string;
+      /** A TOTP code was verified during this session. */
+      sessionMfa: boolean;
+      app: Application;
+      clientIp: string;
+      audit: Record<string, unknown>;
+    }): Promise<SessionAccess> {
+      const resource = applicationResource(input.app);
+      const user = await repos.users.get(input.userId);
+      const decide = async (): Promise<SessionAccess> => {
+        if (!user) return { status: 'invalid', reason: 'user not found' };
+        const now = d.clock.now();
+        const org = await d.organization.get();
+        if (user.state !== 'ACTIVATED') return { status: 'disabled', reason: `user is ${user.state.toLowerCase()}`, user };
+        const state = await repos.authState.get(user.id);
+        if (lockStatus(state, lockoutPolicyOf(org.settings.passwordPolicy), now) === 'locked') return { status: 'locked', reason: 'account locked', user };
+        if (resource.expiredPasswords === 'deny' && isPasswordExpired(user, org.settings.passwordPolicy, now)) return { status: 'expired', reason: 'password expired', user };
+        if (!(await repos.associations.userHasAccess(user.id, 'application', input.app.id))) {
+          return { status: 'not_authorized', reason: `user is not bound to application ${input.app.name}`, user };
+        }
+        const mfa = decideMfa(user, resource.mfa, now);
+        if (mfa === 'enroll') return { status: 'mfa_enrollment_required', reason: 'MFA enrolment required', user };
+        if (mfa === 'ask' && !input.sessionMfa) return { status: 'mfa_required', user };
+        return { status: 'ok', user };
+      };
+      const outcome = await decide();
+      const mfaDone = outcome.status === 'ok' && input.sessionMfa;
+      d.audit.record({
+        ...input.audit,
+        event_type: 'sso_auth',
+        service: 'sso',
+        success: outcome.status === 'ok',
+        client_ip: input.clientIp,
+        initiated_by: { ...(user ? { id: user.id } : {}), type: 'user', username: user?.username ?? '' },
+        username: user?.username ?? '',
+        mfa: mfaDone,
+        ...(outcome.status === 'ok' ? {} : { error_message: outcome.status === 'mfa_required' ? 'MFA required' : outcome.reason }),
+        resource: { id: input.app.id, type: 'application', name: input.app.name },
+        auth_method: 'session',
+      });
+      return outcome;
+    },
+
+    /** Seals a pending sign-on for the browser to carry (valid `ttlSeconds`). */
+    sealPending(p: Omit<PendingSignOn, 'expiresAt'>, ttlSeconds: number): string {
+      const value: PendingSignOn = { ...p, expiresAt: d.clock.now().getTime() + ttlSeconds * 1000 };
+      return d.secretBox.seal(JSON.stringify(value), PENDING_CONTEXT);
+    },
+
+    /** Opens a sealed pending sign-on; null when altered, of another kind, or expired. */
+    openPending(token: unknown): PendingSignOn | null {
+      if (typeof token !== 'string' || token.length === 0 || token.length > 8192) return null;
+      try {
+        const p = JSON.parse(d.secretBox.open(token, PENDING_CONTEXT)) as PendingSignOn;
+        return typeof p.appId === 'string' && typeof p.expiresAt === 'number' && p.expiresAt > d.clock.now().getTime() ? p : null;
+      } catch {
+        return null;
+      }
+    },
+
+    /**
+     * A TOTP challenge for a user whose password was already proven in this browser session (an
+     * SSO session that owes its second factor, or a second try after a wrong code), to be answered
+     * through `completeMfa()`, which checks the code, the replay guard and the lockout.
+     */
+    async openChallenge(userId: string, protocol: AuthProtocol, resource: AuthResource, ttlSeconds: number): Promise<string> {
+      const now = d.clock.now();
+      const id = randomBytes(16).toString('hex');
+      await repos.challenges.create({
+        id,
+        subjectId: userId,
+        protocol,
+        resourceType: resource.type,
+        resourceId: resource.id,
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
+      });
+      return id;
+    },
+  };
+  return service;
+}
+
+export type SsoService = ReturnType<typeof createSsoService>;

@@ -1,0 +1,278 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { applicationResource } from '../../core/auth/resources.js';
+import type { Application, User } from '../../core/directory/types.js';
+import type { SignOnBinding } from '../../core/sso/sign-on.js';
+import { ssoAuditFields, type PendingSignOn } from '../../core/sso/sso-service.js';
+import { allowFormActionTo } from '../plugins/security-headers.js';
+import { dataOf, field, sendPage, sessionOf, type UserSessionData, type UserWebDeps } from './context.js';
+import { autoPostPage, loginPage, messagePage, totpPage } from './views.js';
+
+const WRONG_CREDENTIALS = 'The username or password is not correct.';
+
+/**
+ * SAML single sign-on pages and endpoints under `/saml2/{appName}` (contract.md): metadata,
+ * SP-initiated sign-on over HTTP-Redirect and HTTP-POST, IdP-initiated launch, the login and TOTP
+ * steps. Protocol checks are the SAML adapter's (`SsoProtocol`); authentication is core's one
+ * pipeline; this file decides which page to show. A refused request gets a page, never a redirect
+ * to anywhere the request named.
+ */
+export function registerSsoRoutes(app: FastifyInstance, d: UserWebDeps): void {
+  const { core, saml } = d;
+  const ssoUrl = (a: Application) => `${d.publicUrl()}/saml2/${encodeURIComponent(a.name)}`;
+  const audit = (a: Application, p: PendingSignOn) => ssoAuditFields(a, ssoUrl(a), p.idpInitiated);
+  const seal = (p: Omit<PendingSignOn, 'expiresAt'>) => core.sso.sealPending(p, d.loginTimeoutSeconds);
+
+  const loadApp = async (req: FastifyRequest, reply: FastifyReply): Promise<Application | null> => {
+    const name = field(req.params, 'app', 64);
+    const a = await core.sso.applicationByName(name);
+    if (!a) {
+      await sendPage(reply, messagePage({ title: 'Unknown application', message: 'There is no application at this address. Check the link you followed.' }), 404);
+      return null;
+    }
+    return a;
+  };
+
+  const refusal = (reply: FastifyReply, message: string, status = 400) =>
+    sendPage(
+      reply,
+      messagePage({
+        title: 'Sign-in request refused',
+        message: 'The application sent a sign-in request that Gatehouse does not accept, so you were not signed in and nothing was sent anywhere.',
+        detail: `Reason: ${message}. Tell your administrator which application you were opening.`,
+      }),
+      status,
+    );
+
+  const notAssigned = (reply: FastifyReply, a: Application) =>
+    sendPage(
+      reply,
+      messagePage({
+        title: 'Not assigned',
+        message: `Your account is not assigned to ${a.displayLabel}.`,
+        detail: 'Ask your administrator to give you access to this application.',
+        link: { href: '/', text: 'Go to your apps' },
+      }),
+      403,
+    );
+
+  const showLogin = (reply: FastifyReply, a: Application, token: string, extra: { error?: string; login?: string; info?: string } = {}, status = 200) =>
+    sendPage(
+      reply,
+      loginPage({ csrf: reply.generateCsrf(), action: `/saml2/${encodeURIComponent(a.name)}/login`, appLabel: a.displayLabel, hidden: { r: token }, ...extra }),
+      status,
+    );
+
+  const showTotp = (reply: FastifyReply, a: Application, token: string, error?: string) =>
+    sendPage(reply, totpPage({ csrf: reply.generateCsrf(), action: `/saml2/${encodeURIComponent(a.name)}/totp`, appLabel: a.displayLabel, hidden: { r: token }, ...(error ? { error } : {}) }), error ? 401 : 200);
+
+  /** The assertion for a signed-in user, as the auto-submitting form. */
+  const sendAssertion = async (req: FastifyRequest, reply: FastifyReply, a: Application, user: User, p: PendingSignOn) => {
+    const data = dataOf(req);
+    const form = await saml.buildResponse(
+      a,
+      {
+        user,
+        groupNames: await core.sso.groupNamesFor(user.id, a.id),
+        sessionIndex: data.sessionIndex ?? randomBytes(16).toString('hex'),
+        authnInstant: data.authTime ? new Date(data.authTime) : new Date(),
+        mfa: data.mfa === true,
+      },
+      p.request,
+      p.request ? p.request.relayState : p.relayState,
+    );
+    allowFormActionTo(reply, form.action, d.secure);
+    return sendPage(reply, autoPostPage(form, a.displayLabel));
+  };
+
+  /** Signs the browser in (a new session token: regenerated at every sign-in) and answers the SP. */
+  const signInAndAnswer = async (req: FastifyRequest, reply: FastifyReply, a: Application, user: User, mfa: boolean, p: PendingSignOn) => {
+    const previous = dataOf(req);
+    const sameUser = sessionOf(req).subjectId === user.id;
+    const data: UserSessionData = {
+      mfa: mfa || (sameUser && previous.mfa === true),
+      authTime: new Date().toISOString(),
+      sessionIndex: randomBytes(16).toString('hex'),
+    };
+    await sessionOf(req).signIn(user.id, data as Record<string, unknown>);
+    return sendAssertion(req, reply, a, user, p);
+  };
+
+  /** Where a checked request (or a launch) goes: the SSO session if it may be used, else the login page. */
+  const continueSignOn = async (req: FastifyRequest, reply: FastifyReply, a: Application, p: PendingSignOn) => {
+    const s = sessionOf(req);
+    const data = dataOf(req);
+    const token = seal({ appId: p.appId, request: p.request, relayState: p.relayState, idpInitiated: p.idpInitiated });
+    if (s.subjectId && !data.stage && !p.request?.forceAuthn) {
+      const access = await core.sso.authorizeSession({ userId: s.subjectId, sessionMfa: data.mfa === true, app: a, clientIp: req.ip, audit: audit(a, p) });
+      switch (access.status) {
+        case 'ok':
+          return sendAssertion(req, reply, a, access.user, p);
+        case 'mfa_required': {
+          // The session never proved a second factor: ask for it now (MFA is never skipped).
+          const challenge = await core.sso.openChallenge(access.user.id, 'saml', applicationResource(a), d.loginTimeoutSeconds);
+          await s.save({ ...data, pendingMfa: { challenge, userId: access.user.id, purpose: 'saml', appId: a.id } });
+          return showTotp(reply, a, token);
+        }
+        case 'not_authorized':
+          return notAssigned(reply, a);
+        case 'mfa_enrollment_required':
+          return enrolFirst(reply, a);
+        default:
+          // The account changed since sign-in (suspended, locked, password expired): sign in again.
+          await s.signOut();
+          return showLogin(reply, a, token, { info: 'Please sign in again.' });
+      }
+    }
+    if (p.request?.isPassive) return refusal(reply, 'the application asked for a sign-in without any interaction, and you are not signed in');
+    return showLogin(reply, a, token);
+  };
+
+  const enrolFirst = (reply: FastifyReply, a: Application) =>
+    sendPage(
+      reply,
+      messagePage({
+        title: 'Set up two-step verification first',
+        message: `Your organisation requires two-step verification before you can use ${a.displayLabel}.`,
+        detail: 'Sign in to the portal to set it up, then open the application again.',
+        link: { href: '/', text: 'Go to the portal' },
+      }),
+      403,
+    );
+
+  // ---- metadata ----
+  app.get('/saml2/:app/metadata', async (req, reply) => {
+    const a = await loadApp(req, reply);
+    if (!a) return reply;
+    return reply.type('application/samlmetadata+xml; charset=utf-8').header('cache-control', 'public, max-age=300').send(await saml.metadata(a));
+  });
+
+  const receive = async (req: FastifyRequest, reply: FastifyReply, binding: SignOnBinding) => {
+    const a = await loadApp(req, reply);
+    if (!a) return reply;
+    const source = binding === 'redirect' ? req.query : req.body;
+    if (binding === 'redirect' && field(req.query, 'launch', 8) && !field(req.query, 'SAMLRequest', 1)) {
+      // IdP-initiated sign-on (a portal tile): the response goes to the app's first registered ACS URL.
+      return continueSignOn(req, reply, a, { appId: a.id, request: null, relayState: null, idpInitiated: true, expiresAt: 0 });
+    }
+    const fields: Record<string, string | undefined> = {};
+    for (const n of ['SAMLRequest', 'RelayState', 'SigAlg', 'Signature']) {
+      const v = source && typeof source === 'object' ? (source as Record<string, unknown>)[n] : undefined;
+      if (Array.isArray(v)) return refusal(reply, `the request repeats ${n}`);
+      if (typeof v === 'string') fields[n] = v;
+    }
+    if (!fields.SAMLRequest) return refusal(reply, 'there is no SAML request in it');
+    const rawQuery = binding === 'redirect' ? (req.raw.url ?? '').split('?')[1] ?? '' : undefined;
+    const parsed = await saml.parseRequest(a, { binding, fields, ...(rawQuery !== undefined ? { rawQuery } : {}) });
+    if (parsed.status === 'refused') {
+      req.log.warn({ app: a.name, reason: parsed.reason, binding }, 'SAML request refused');
+      return refusal(reply, parsed.message, parsed.reason === 'busy' ? 503 : 400);
+    }
+    const pending: PendingSignOn = { appId: a.id, request: parsed.request, relayState: parsed.request.relayState, idpInitiated: false, expiresAt: 0 };
+    if (binding === 'post') {
+      // A cross-site POST carries no SameSite=Lax cookie: continue on a GET of our own, which does.
+      return reply.redirect(`/saml2/${encodeURIComponent(a.name)}/continue?r=${encodeURIComponent(seal(pending))}`, 303);
+    }
+    return continueSignOn(req, reply, a, pending);
+  };
+
+  app.get('/saml2/:app', (req, reply) => receive(req, reply, 'redirect'));
+  app.post('/saml2/:app', { config: { csrf: false } }, (req, reply) => receive(req, reply, 'post'));
+
+  const openPending = async (req: FastifyRequest, reply: FastifyReply, source: unknown): Promise<{ a: Application; p: PendingSignOn; token: string } | null> => {
+    const a = await loadApp(req, reply);
+    if (!a) return null;
+    const token = field(source, 'r', 8192);
+    const p = core.sso.openPending(token);
+    if (!p || p.appId !== a.id) {
+      await sendPage(
+        reply,
+        messagePage({ title: 'Sign-in expired', message: 'This sign-in took too long or its link is not valid.', detail: 'Open the application again to start over.', link: { href: '/', text: 'Go to your apps' } }),
+        400,
+      );
+      return null;
+    }
+    return { a, p, token };
+  };
+
+  app.get('/saml2/:app/continue', async (req, reply) => {
+    const o = await openPending(req, reply, req.query);
+    if (!o) return reply;
+    return continueSignOn(req, reply, o.a, o.p);
+  });
+
+  // ---- the login step ----
+  app.post('/saml2/:app/login', async (req, reply) => {
+    const o = await openPending(req, reply, req.body);
+    if (!o) return reply;
+    const { a, p, token } = o;
+    const login = field(req.body, 'login', 256);
+    const outcome = await core.auth.authenticate({
+      protocol: 'saml',
+      login,
+      password: field(req.body, 'password', 4096),
+      clientIp: req.ip,
+      resource: applicationResource(a),
+      issueChallenge: { ttlSeconds: d.loginTimeoutSeconds },
+      audit: audit(a, p),
+    });
+    switch (outcome.status) {
+      case 'ok':
+        return signInAndAnswer(req, reply, a, outcome.user, outcome.mfa, p);
+      case 'mfa_required': {
+        if (!outcome.challenge) throw new Error('authenticate() opened no challenge');
+        const s = sessionOf(req);
+        await s.save({ ...dataOf(req), pendingMfa: { challenge: outcome.challenge.id, userId: outcome.user.id, purpose: 'saml', appId: a.id } });
+        return showTotp(reply, a, token);
+      }
+      case 'not_authorized':
+        return notAssigned(reply, a);
+      case 'mfa_enrollment_required':
+        return enrolFirst(reply, a);
+      case 'expired':
+        return sendPage(
+          reply,
+          messagePage({ title: 'Password expired', message: 'Your password has expired.', detail: 'Sign in to the portal to choose a new one, then open the application again.', link: { href: '/', text: 'Go to the portal' } }),
+          403,
+        );
+      default:
+        // invalid, locked, disabled: one answer, so that the page tells nothing about the account.
+        return showLogin(reply, a, token, { error: WRONG_CREDENTIALS, login }, 401);
+    }
+  });
+
+  // ---- the TOTP step ----
+  app.post('/saml2/:app/totp', async (req, reply) => {
+    const o = await openPending(req, reply, req.body);
+    if (!o) return reply;
+    const { a, p, token } = o;
+    const s = sessionOf(req);
+    const data = dataOf(req);
+    const pending = data.pendingMfa;
+    if (!pending || pending.purpose !== 'saml' || pending.appId !== a.id) return showLogin(reply, a, token, { info: 'Please sign in again.' });
+    const { pendingMfa: _, ...rest } = data;
+    const outcome = await core.auth.completeMfa({
+      protocol: 'saml',
+      challenge: pending.challenge,
+      otp: field(req.body, 'otp', 16).replace(/\s+/g, ''),
+      clientIp: req.ip,
+      resource: applicationResource(a),
+      audit: audit(a, p),
+    });
+    if (outcome.status === 'ok') {
+      await s.save(rest as Record<string, unknown>);
+      return signInAndAnswer(req, reply, a, outcome.user, true, p);
+    }
+    if (outcome.status === 'mfa_invalid') {
+      // The challenge is spent; a fresh one for the same proven password. Every wrong code counts
+      // towards the lockout, so this allows no more guesses than signing in again would.
+      const challenge = await core.sso.openChallenge(pending.userId, 'saml', applicationResource(a), d.loginTimeoutSeconds);
+      await s.save({ ...rest, pendingMfa: { ...pending, challenge } });
+      return showTotp(reply, a, token, outcome.reason === 'TOTP code already used' ? 'That code was already used. Wait for the next one.' : 'That code is not correct.');
+    }
+    await s.save(rest as Record<string, unknown>);
+    if (outcome.status === 'not_authorized') return notAssigned(reply, a);
+    return showLogin(reply, a, token, { error: outcome.status === 'invalid' ? 'This sign-in expired. Sign in again.' : WRONG_CREDENTIALS }, 401);
+  });
+
+}

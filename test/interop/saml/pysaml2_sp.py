@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""A pysaml2 service provider for Gatehouse's interop tests (Debian python3-pysaml2).
+
+  pysaml2_sp.py request STATE_DIR BINDING [RELAY_STATE]
+      prints {"binding", "url"} (HTTP-Redirect) or {"binding", "action", "fields"} (HTTP-POST),
+      and "id", the AuthnRequest ID, which is remembered as outstanding in STATE_DIR.
+  pysaml2_sp.py response STATE_DIR RESPONSE_FILE
+      reads a base64 SAMLResponse, has pysaml2 check it (XML signatures with xmlsec1, Audience,
+      Recipient/Destination, InResponseTo against the outstanding request, validity), prints what
+      it found as JSON, or exits 2 with the reason.
+
+STATE_DIR holds idp.xml (Gatehouse's metadata), sp.key and sp.crt, and config.json:
+{"entity_id", "acs", "sign_requests"}.
+"""
+import json
+import os
+import sys
+
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2.client import Saml2Client
+from saml2.config import SPConfig
+
+
+def client(state):
+    with open(os.path.join(state, "config.json")) as f:
+        c = json.load(f)
+    conf = SPConfig()
+    conf.load({
+        "entityid": c["entity_id"],
+        "xmlsec_binary": "/usr/bin/xmlsec1",
+        "key_file": os.path.join(state, "sp.key"),
+        "cert_file": os.path.join(state, "sp.crt"),
+        "metadata": {"local": [os.path.join(state, "idp.xml")]},
+        "accepted_time_diff": 5,
+        # Attributes outside pysaml2's built-in maps (mail, uid, tier, groups) are kept as sent.
+        "allow_unknown_attributes": True,
+        "service": {
+            "sp": {
+                "endpoints": {"assertion_consumer_service": [(c["acs"], BINDING_HTTP_POST)]},
+                "authn_requests_signed": c.get("sign_requests", False),
+                "want_assertions_signed": True,
+                "want_response_signed": c.get("want_response_signed", False),
+                "allow_unsolicited": c.get("allow_unsolicited", False),
+                "signing_algorithm": "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+                "digest_algorithm": "http://www.w3.org/2001/04/xmlenc#sha256",
+            }
+        },
+    })
+    return Saml2Client(config=conf)
+
+
+def outstanding_file(state):
+    return os.path.join(state, "outstanding.json")
+
+
+def request(state, binding_name, relay_state=""):
+    cl = client(state)
+    with open(os.path.join(state, "config.json")) as f:
+        signed = json.load(f).get("sign_requests", False)
+    binding = BINDING_HTTP_REDIRECT if binding_name == "redirect" else BINDING_HTTP_POST
+    req_id, info = cl.prepare_for_authenticate(binding=binding, relay_state=relay_state,
+                                               sigalg="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" if signed else None)
+    with open(outstanding_file(state), "w") as f:
+        json.dump({req_id: "/"}, f)
+    out = {"id": req_id, "binding": binding_name}
+    if binding == BINDING_HTTP_REDIRECT:
+        out["url"] = dict(info["headers"])["Location"]
+    else:
+        # pysaml2 renders an auto-post HTML form; the test reads its fields like a browser would.
+        body = info["data"]
+        import re
+        out["action"] = re.search(r'action="([^"]+)"', body).group(1)
+        out["fields"] = {m.group(1): m.group(2) for m in re.finditer(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', body)}
+    print(json.dumps(out))
+
+
+def response(state, response_file):
+    cl = client(state)
+    with open(response_file) as f:
+        saml_response = f.read().strip()
+    with open(outstanding_file(state)) as f:
+        outstanding = json.load(f)
+    try:
+        r = cl.parse_authn_request_response(saml_response, BINDING_HTTP_POST, outstanding=outstanding)
+    except Exception as e:  # every refusal of pysaml2 is reported with its class name
+        print(json.dumps({"error": type(e).__name__, "detail": str(e)[:300]}))
+        sys.exit(2)
+    if r is None:
+        print(json.dumps({"error": "None", "detail": "pysaml2 returned no response"}))
+        sys.exit(2)
+    a = r.assertion
+    print(json.dumps({
+        "name_id": r.name_id.text,
+        "name_id_format": r.name_id.format,
+        "issuer": r.issuer(),
+        "in_response_to": r.in_response_to,
+        "destination": r.response.destination,
+        "audience": [aud.text for cond in [a.conditions] for ar in cond.audience_restriction for aud in ar.audience],
+        "recipient": a.subject.subject_confirmation[0].subject_confirmation_data.recipient,
+        "session_index": a.authn_statement[0].session_index,
+        "ava": r.ava,
+        "assertion_signed": a.signature is not None,
+        "response_signed": r.response.signature is not None,
+    }))
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1]
+    if cmd == "request":
+        request(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else "")
+    elif cmd == "response":
+        response(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit("unknown command")

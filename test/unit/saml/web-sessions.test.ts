@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { createMemorySsoRepositories } from '../../../src/core/sso/memory-repositories.js';
+import { createWebSessionService, sessionIdHash } from '../../../src/core/sso/web-sessions.js';
+import { createFakeClock } from '../../helpers/fake-clock.js';
+
+describe('web sessions (core)', () => {
+  const policy = { idleTimeoutSeconds: 600, absoluteTimeoutSeconds: 3600 };
+  const setup = () => {
+    const clock = createFakeClock();
+    const repos = createMemorySsoRepositories();
+    return { clock, repos, sessions: createWebSessionService({ repo: repos.webSessions, clock }) };
+  };
+
+  it('stores only the SHA-256 of the token', async () => {
+    const { repos, sessions } = setup();
+    const { token, session } = await sessions.start('user', 'u1', { a: 1 }, policy);
+    assert.match(token, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(session.idHash, sessionIdHash(token));
+    assert.equal(await repos.webSessions.get(token), null);
+    assert.ok(await repos.webSessions.get(sessionIdHash(token)));
+  });
+
+  it('regenerates: starting a session that replaces another ends the old token', async () => {
+    const { sessions } = setup();
+    const anon = await sessions.start('user', '', { pending: true }, policy);
+    const signedIn = await sessions.start('user', 'u1', {}, policy, anon.token);
+    assert.notEqual(signedIn.token, anon.token);
+    assert.equal(await sessions.resume('user', anon.token), null);
+    assert.equal((await sessions.resume('user', signedIn.token))?.subjectId, 'u1');
+  });
+
+  it('ends a session after the idle timeout, and after the absolute one despite activity', async () => {
+    const { clock, sessions } = setup();
+    const idle = await sessions.start('user', 'u1', {}, policy);
+    clock.advanceSeconds(599);
+    assert.ok(await sessions.resume('user', idle.token));
+    clock.advanceSeconds(601);
+    assert.equal(await sessions.resume('user', idle.token), null);
+
+    const busy = await sessions.start('user', 'u1', {}, policy);
+    for (let i = 0; i < 7; i++) {
+      clock.advanceSeconds(500);
+      assert.ok(await sessions.resume('user', busy.token), `ended early at ${i}`);
+    }
+    clock.advanceSeconds(200); // 3700 s after sign-in, 200 s after the last request
+    assert.equal(await sessions.resume('user', busy.token), null);
+  });
+
+  it('keeps user and admin sessions apart, and refuses malformed tokens', async () => {
+    const { sessions } = setup();
+    const { token } = await sessions.start('admin', 'a1', {}, policy);
+    assert.equal(await sessions.resume('user', token), null);
+    assert.ok(await sessions.resume('admin', token));
+    assert.equal(await sessions.resume('admin', `${token}x`), null);
+    assert.equal(await sessions.resume('admin', ''), null);
+  });
+
+  it('ends every other session of a subject', async () => {
+    const { sessions } = setup();
+    const a = await sessions.start('user', 'u1', {}, policy);
+    const b = await sessions.start('user', 'u1', {}, policy);
+    const c = await sessions.start('user', 'u2', {}, policy);
+    assert.equal(await sessions.endAllFor('user', 'u1', a.token), 1);
+    assert.ok(await sessions.resume('user', a.token));
+    assert.equal(await sessions.resume('user', b.token), null);
+    assert.ok(await sessions.resume('user', c.token));
+  });
+});
