@@ -3,7 +3,7 @@
  * same implementation on a temporary SQLite file, or fakes for pure unit tests.
  */
 import type { AuditEvent, AuditQuery } from './audit/event.js';
-import type { GroupAttr, Page, Query, SystemAttr, UserAttr } from './directory/filter.js';
+import type { DirectoryFilter, GroupAttr, Page, Query, SystemAttr, UserAttr } from './directory/filter.js';
 import type { Organization, OrgSettings, LockoutPolicy } from './directory/organization.js';
 import type {
   Admin,
@@ -84,6 +84,11 @@ export interface UserRepository {
    * (`<type>:<id>`), in one query: the LDAP search hot path (memberOf).
    */
   queryWithGroupNames(q: Query<UserAttr>, groupsBoundTo: string): Promise<Page<{ user: User; groupNames: string[] }>>;
+  /**
+   * Members of these groups that match `filter`, as (group, user id, username), ordered by
+   * username: one query for the member lists of LDAP group entries.
+   */
+  membersOf(groupIds: string[], filter?: DirectoryFilter<UserAttr>): Promise<{ groupId: string; id: string; username: string }[]>;
 }
 
 export interface UserGroupRepository {

@@ -151,13 +151,13 @@ function dnValued<A extends string>(tree: Tree, accept: (loc: Location) => F<A> 
     match(a) {
       if (a.op === 'present') return known(presentAs);
       if (a.op !== 'eq' && a.op !== 'approx') return UNDEFINED;
-      let dn: Dn;
+      let loc: Location;
       try {
-        dn = parseDn(a.value);
+        loc = tree.locateString(a.value);
       } catch {
         return UNDEFINED;
       }
-      const c = accept(tree.locate(dn));
+      const c = accept(loc);
       return c ? known(c) : constant(false);
     },
   };

@@ -721,6 +721,15 @@ function createRepositories(s: () => State, write: Writer, read: Writer, now: ()
         const all = [...s().users.keys()].map((id) => toUser(id)!);
         return runQuery(all, q, USER_COLUMNS, (u) => u.id);
       }),
+    membersOf: (groupIds, filter) =>
+      read(() => {
+        const users = runQuery([...s().users.keys()].map((id) => toUser(id)!), { filter, limit: Number.MAX_SAFE_INTEGER, offset: 0 }, USER_COLUMNS, (u) => u.id).items;
+        const byId = new Map(users.map((u) => [u.id, u]));
+        return [...s().userGroupMembers.values()]
+          .filter((m) => groupIds.includes(m.groupId) && byId.has(m.userId))
+          .map((m) => ({ groupId: m.groupId, id: m.userId, username: byId.get(m.userId)!.username }))
+          .sort((a, b) => byStr(a.username, b.username));
+      }),
     queryWithGroupNames: (q, groupsBoundTo) =>
       read(() => {
         const page = runQuery([...s().users.keys()].map((id) => toUser(id)!), q, USER_COLUMNS, (u) => u.id);

@@ -26,8 +26,8 @@ export interface UserEntry {
 
 export interface GroupEntry {
   group: UserGroup;
-  /** Visible members. */
-  members: User[];
+  /** Visible members (id and username: what a group entry shows of them). */
+  members: { id: string; username: string }[];
 }
 
 export interface EntryPage {
@@ -227,24 +227,18 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
         withTotal,
       });
       if (found.items.length === 0) return { total: found.total, items: [] };
-      const pairs = await repos.userGroups.membershipPairs({ groupIds: found.items.map((g) => g.id) });
-      const memberIds = [...new Set(pairs.map((m) => m.userId))];
-      const users = new Map<string, User>();
-      if (memberIds.length > 0) {
-        const [s, org] = await Promise.all([server(), d.organization.get()]);
-        const visible = await repos.users.query({
-          filter: { op: 'and', filters: [userVisibility(s, org, d.clock.now()), { op: 'in', attr: 'id', values: memberIds }] },
-          sort: [{ attr: 'username', desc: false }],
-          limit: memberIds.length,
-          offset: 0,
-          withTotal: false,
-        });
-        for (const u of visible.items) users.set(u.id, u);
-      }
-      const byGroup = new Map<string, User[]>();
-      for (const m of pairs) {
-        const u = users.get(m.userId);
-        if (u) byGroup.set(m.groupId, [...(byGroup.get(m.groupId) ?? []), u]);
+      // Visible members of all groups of the page in one query. A member of a group bound to this
+      // server is bound to it through that group, so visibility here is state, lock and expiry.
+      const [s, org] = await Promise.all([server(), d.organization.get()]);
+      const members = await repos.users.membersOf(
+        found.items.map((g) => g.id),
+        userVisibility(s, org, d.clock.now()),
+      );
+      const byGroup = new Map<string, { id: string; username: string }[]>();
+      for (const m of members) {
+        const list = byGroup.get(m.groupId);
+        if (list) list.push({ id: m.id, username: m.username });
+        else byGroup.set(m.groupId, [{ id: m.id, username: m.username }]);
       }
       return { total: found.total, items: found.items.map((group) => ({ group, members: byGroup.get(group.id) ?? [] })) };
   }

@@ -263,6 +263,18 @@ export function createUserRepository(sql: Sql): UserRepository {
       );
       return r !== null;
     },
+    async membersOf(groupIds, filter) {
+      if (groupIds.length === 0) return [];
+      const params: Param[] = [];
+      const inGroups = inList(params, groupIds);
+      const where = filter ? filterToSql(filter, USER_COLUMNS, params) : '1 = 1';
+      const rows = await sql.rows(
+        `SELECT m.group_id, u.id, u.username FROM user_group_members m CROSS JOIN users u LEFT JOIN auth_state a ON a.subject_id = u.id
+         WHERE m.group_id IN (${inGroups}) AND u.id = m.user_id AND ${where} ORDER BY u.username`,
+        params,
+      );
+      return rows.map((r) => ({ groupId: toStr(r.group_id), id: toStr(r.id), username: toStr(r.username) }));
+    },
     async queryWithGroupNames(q, groupsBoundTo) {
       const params: Param[] = [];
       const where = q.filter ? filterToSql(q.filter, USER_COLUMNS, params) : '1 = 1';
