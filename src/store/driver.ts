@@ -33,6 +33,7 @@ const bindable = (params: Param[]) => params.map((v) => (typeof v === 'boolean' 
 // Statement texts are the repositories' fixed SQL (values are always bound), so caches stay small;
 // the bound guards against a caller that builds SQL of many shapes.
 const MAX_CACHED_STATEMENTS = 500;
+const MAX_CACHED_SQL_LENGTH = 4096;
 
 class SqliteConnection {
   private readonly statements = new Map<string, sqlite3.Statement>();
@@ -49,12 +50,22 @@ class SqliteConnection {
 
   all(sql: string, params: Param[]): Promise<Row[]> {
     let stmt = this.statements.get(sql);
+    let transient = false;
     if (!stmt) {
       stmt = this.db.prepare(toSqliteParams(sql));
-      if (this.statements.size < MAX_CACHED_STATEMENTS) this.statements.set(sql, stmt);
+      // Long statements (multi-row audit inserts, whose text varies with the batch size) are not
+      // kept: hundreds of them would hold megabytes of compiled programs for nothing.
+      if (this.statements.size < MAX_CACHED_STATEMENTS && sql.length <= MAX_CACHED_SQL_LENGTH) this.statements.set(sql, stmt);
+      else transient = true;
     }
     const s = stmt;
-    return new Promise((resolve, reject) => s.all(bindable(params), (err: Error | null, rows: Row[]) => (err ? reject(err) : resolve(rows))));
+    return new Promise((resolve, reject) =>
+      s.all(bindable(params), (err: Error | null, rows: Row[]) => {
+        if (transient) s.finalize();
+        if (err) reject(err);
+        else resolve(rows);
+      }),
+    );
   }
 
   async close(): Promise<void> {
