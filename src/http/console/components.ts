@@ -72,7 +72,7 @@ export function textField(o: FieldOptions): SafeHtml {
   const id = o.id ?? `f-${o.name.replace(/[^A-Za-z0-9_-]/g, '-')}`;
   const described = [o.hint ? `${id}-hint` : '', o.error ? `${id}-error` : ''].filter(Boolean).join(' ');
   return html`<div class="field${o.wide ? ' field-wide' : ''}${o.error ? ' has-error' : ''}">
-  <label for="${id}">${o.label}${o.required ? html`<span class="req" aria-hidden="true"> *</span>` : ''}</label>
+  <label for="${id}"${o.required ? html` class="required"` : ''}>${o.label}</label>
   <input id="${id}" name="${o.name}" type="${o.type ?? 'text'}" value="${o.value ?? ''}"${o.required ? html` required` : ''}${o.autocomplete ? html` autocomplete="${o.autocomplete}"` : ''}${o.placeholder ? html` placeholder="${o.placeholder}"` : ''}${o.min !== undefined ? html` min="${o.min}"` : ''}${o.max !== undefined ? html` max="${o.max}"` : ''}${o.readonly ? html` readonly` : ''}${o.inputmode ? html` inputmode="${o.inputmode}"` : ''}${o.autofocus ? html` autofocus` : ''}${described ? html` aria-describedby="${described}"` : ''}${o.error ? html` aria-invalid="true"` : ''}>
   ${o.hint ? html`<p class="hint" id="${id}-hint">${o.hint}</p>` : ''}
   ${o.error ? html`<p class="field-error" id="${id}-error">${o.error}</p>` : ''}
@@ -145,12 +145,13 @@ export function facts(rows: [string, Content][]): SafeHtml {
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** `12 Nov 2026, 14:03 UTC` (the appliance shows UTC everywhere, like its logs). */
-export function fmtDate(d: Date | string | null | undefined, withTime = true): string {
+export function fmtDate(d: Date | string | null | undefined, withTime = true, seconds = false): string {
   if (!d) return '';
   const x = typeof d === 'string' ? new Date(d) : d;
   if (Number.isNaN(x.getTime())) return '';
+  const two = (n: number) => String(n).padStart(2, '0');
   const date = `${x.getUTCDate()} ${MONTHS[x.getUTCMonth()]} ${x.getUTCFullYear()}`;
-  return withTime ? `${date}, ${String(x.getUTCHours()).padStart(2, '0')}:${String(x.getUTCMinutes()).padStart(2, '0')} UTC` : date;
+  return withTime ? `${date}, ${two(x.getUTCHours())}:${two(x.getUTCMinutes())}${seconds ? `:${two(x.getUTCSeconds())}` : ''} UTC` : date;
 }
 
 export function fmtCount(n: number): string {

@@ -108,8 +108,8 @@ function groupForm(o: { csrf: string; action: string; form: GroupForm; errors: R
     <table class="attr-table" data-repeat>
       <thead><tr><th scope="col">Attribute</th><th scope="col">Value</th></tr></thead>
       <tbody>${rows.map(
-        (r, i) => html`<tr><td><label class="visually-hidden" for="rn${i}">Attribute ${i + 1}</label><input id="rn${i}" name="replyName" value="${r.name}" placeholder="Tunnel-Private-Group-Id" list="radius-attrs"></td>
-          <td><label class="visually-hidden" for="rv${i}">Value ${i + 1}</label><input id="rv${i}" name="replyValue" value="${r.value}" placeholder="100"></td></tr>`,
+        (r, i) => html`<tr><td><label class="visually-hidden" for="rn${i}">Attribute ${i + 1}</label><input id="rn${i}" name="replyName" value="${r.name}" ${i === 0 ? html` placeholder="Tunnel-Private-Group-Id"` : ''} list="radius-attrs"></td>
+          <td><label class="visually-hidden" for="rv${i}">Value ${i + 1}</label><input id="rv${i}" name="replyValue" value="${r.value}"${i === 0 ? html` placeholder="100"` : ''}></td></tr>`,
       )}</tbody>
     </table>
     <button type="button" class="btn btn-secondary btn-small" data-add-row>${icon('plus')}<span>Add attribute</span></button>

@@ -1,7 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isDomainError } from '../../core/errors.js';
-import type { ConsoleAlert } from '../../core/console/alerts.js';
-import type { ChecklistItem } from '../../core/console/checklist.js';
 import { html } from '../plugins/html.js';
 import { registerWebPlumbing } from '../plugins/web.js';
 import { registerConsoleAssets } from './assets.js';
@@ -42,21 +40,12 @@ export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Pro
   });
   app.decorateRequest('admin', null);
 
-  // The frame's alerts and checklist cost a few queries; they are kept briefly and dropped on any change.
-  let frameCache: { at: number; alerts: ConsoleAlert[]; checklist: Map<string, ChecklistItem[]> } | null = null;
+  // The frame's alerts and checklist are computed per page from the store (a handful of indexed
+  // queries), so they are never stale after a change made here, through the API or another instance.
   const frame = async (adminId: string) => {
-    if (!frameCache || Date.now() - frameCache.at > 5000) frameCache = { at: Date.now(), alerts: await d.core.console.alerts.list(), checklist: new Map() };
-    const cache = frameCache;
-    let checklist = cache.checklist.get(adminId);
-    if (!checklist) {
-      checklist = await d.core.console.checklist.items(adminId);
-      cache.checklist.set(adminId, checklist);
-    }
-    return { alerts: cache.alerts, checklist };
+    const [alerts, checklist] = await Promise.all([d.core.console.alerts.list(), d.core.console.checklist.items(adminId)]);
+    return { alerts, checklist };
   };
-  app.addHook('onResponse', async (req) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') frameCache = null;
-  });
 
   const render: Render = async (req, reply, title, body, status = 200) => {
     const admin = req.admin;

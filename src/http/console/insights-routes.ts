@@ -69,7 +69,12 @@ function href(f: Filters, patch: Partial<Filters> = {}, path = '/admin/insights'
 
 /** Who did it, in one line (an admin by email, a user by username, the system). */
 const who = (e: AuditEvent) => e.initiated_by?.email || e.initiated_by?.username || (typeof e.username === 'string' ? e.username : '') || e.initiated_by?.type || '';
-const what = (e: AuditEvent) => e.resource?.name || e.resource?.username || e.resource?.email || '';
+/** What it was done to; an association change names both ends. */
+function what(e: AuditEvent): string {
+  const assoc = e.association as { op?: string; connection?: { from?: { name?: string }; to?: { name?: string } } } | undefined;
+  if (assoc?.connection) return `${assoc.op === 'remove' ? 'unbound' : 'bound'}: ${assoc.connection.to?.name ?? ''} → ${assoc.connection.from?.name ?? ''}`;
+  return e.resource?.name || e.resource?.username || e.resource?.email || '';
+}
 
 function filtersForm(f: Filters): SafeHtml {
   return html`<form method="get" action="/admin/insights" class="insights-filters" role="search">
@@ -100,7 +105,7 @@ export function registerInsightsRoutes(app: FastifyInstance, d: ConsoleDeps, ren
         : html`<div class="table-wrap"><table class="data-table events"><caption class="visually-hidden">Events, newest first</caption>
   <thead><tr><th scope="col">Time (UTC)</th><th scope="col">Event</th><th scope="col">Service</th><th scope="col">Result</th><th scope="col">Initiated by</th><th scope="col">Resource</th><th scope="col">Client IP</th><th scope="col">Details</th></tr></thead>
   <tbody>${rows.map(
-    (e) => html`<tr><td class="nowrap"><a href="/admin/insights/${e.id}">${fmtDate(e.timestamp)}</a></td><td><code>${e.event_type}</code></td><td>${SERVICE_LABELS[e.service as AuditService] ?? e.service}</td>
+    (e) => html`<tr><td class="nowrap"><a href="/admin/insights/${e.id}">${fmtDate(e.timestamp, true, true)}</a></td><td><code>${e.event_type}</code></td><td>${SERVICE_LABELS[e.service as AuditService] ?? e.service}</td>
       <td>${e.success ? pill('Success', 'ok') : pill('Failure', 'bad')}</td><td class="clip">${who(e)}</td><td class="clip">${what(e)}</td><td><code>${e.client_ip ?? ''}</code></td><td class="clip">${e.error_message ?? ''}</td></tr>`,
   )}</tbody></table></div>
 <nav class="pager" aria-label="Event pages"><span class="range">Events ${(f.page - 1) * PAGE + 1}–${(f.page - 1) * PAGE + rows.length}</span><span class="pages">
