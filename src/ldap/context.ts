@@ -60,3 +60,14 @@ export function actorOf(session: SessionState) {
     ? { id: session.principal.user.id, type: 'user' as const, username: session.principal.user.username }
     : { type: 'user' as const, username: '' };
 }
+
+/**
+ * Re-checks the bound identity before an operation (LdapDirectory.current): a connection whose user
+ * was suspended, locked or unbound since the bind continues as anonymous.
+ */
+export async function refreshPrincipal(ctx: OperationContext): Promise<void> {
+  const { session } = ctx;
+  if (session.principal.kind !== 'user') return;
+  session.principal = await ctx.deps.directory.current(session.principal);
+  if (session.principal.kind !== 'user') session.boundDn = '';
+}

@@ -68,9 +68,25 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
     return reject(ctx);
   };
 
-  const accept = async (ctx: RequestContext, userId: string): Promise<AccessResult> => {
+  /**
+   * The authentication is committed by now (a TOTP step burned, a success audited): whatever happens
+   * next, this request gets a reply, which the duplicate cache then gives its retransmissions. Were
+   * nothing sent, the NAS's retransmission would run afresh and fail on the used code, turning one
+   * success into a Reject plus a counted failure. So a store error here is retried, then answered
+   * with a Reject (fail closed, security.md item 10), and the audit trail says the wire refused.
+   */
+  const accept = async (ctx: RequestContext, user: { id: string; username: string }): Promise<AccessResult> => {
     const server = ctx.client.server;
-    const list = await core.radiusReply.replyAttributesFor(userId, server.id);
+    let list: Awaited<ReturnType<typeof core.radiusReply.replyAttributesFor>> | undefined;
+    for (let attempt = 0; attempt < 3 && !list; attempt++) {
+      try {
+        list = await core.radiusReply.replyAttributesFor(user.id, server.id);
+      } catch (err) {
+        log.error({ err: err instanceof Error ? err.message : String(err), radiusServer: server.id, userId: user.id, attempt }, 'RADIUS reply attributes could not be read');
+        if (attempt < 2) await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
+      }
+    }
+    if (!list) return rejectAfterSuccess(ctx, user, 'reply attributes could not be read');
     const attrs = encodeReplyAttributes(list, (a, problem) =>
       log.warn({ radiusServer: server.id, attribute: a.name, problem }, 'RADIUS reply attribute left out: it no longer encodes'),
     );
@@ -78,14 +94,34 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
     if (!out) {
       // Sending a partial set (a VLAN without its tunnel type, a role without its ACL) could grant
       // the wrong network; refuse instead and say why in the log.
-      log.error({ radiusServer: server.id, userId, attributes: list.length }, 'Access-Accept would exceed 4096 octets; sent Access-Reject');
-      return reject(ctx);
+      log.error({ radiusServer: server.id, userId: user.id, attributes: list.length }, 'Access-Accept would exceed 4096 octets; sent Access-Reject');
+      return rejectAfterSuccess(ctx, user, 'Access-Accept would exceed 4096 octets');
     }
     return { reply: out, kind: 'accept' };
   };
 
+  /** A Reject sent although core accepted: audited, so the trail shows what the NAS was told. */
+  const rejectAfterSuccess = (ctx: RequestContext, user: { id: string; username: string }, reason: string): AccessResult => {
+    const server = ctx.client.server;
+    core.audit.record({
+      ...nasAuditFields(ctx),
+      event_type: 'radius_auth_attempt',
+      service: 'radius',
+      success: false,
+      client_ip: ctx.address,
+      initiated_by: { id: user.id, type: 'user', username: user.username },
+      username: user.username,
+      auth_type: 'pap',
+      nas_mfa_state: server.mfa,
+      mfa: false,
+      error_message: `Access-Reject sent after a successful authentication: ${reason}`,
+      resource: { id: server.id, type: 'radius_server', name: server.name },
+    });
+    return reject(ctx);
+  };
+
   const toWire = async (ctx: RequestContext, outcome: AuthOutcome): Promise<AccessResult> => {
-    if (outcome.status === 'ok') return accept(ctx, outcome.user.id);
+    if (outcome.status === 'ok') return accept(ctx, outcome.user);
     if (outcome.status === 'mfa_required' && outcome.challenge) {
       // RFC 2865 §4.4: State carries the challenge id back in the next Access-Request; Reply-Message
       // is the prompt. The challenge lives in the store, so any instance can take the next round.

@@ -17,7 +17,7 @@ import type { Logger, SecretBox, Store } from '../../src/core/ports.js';
 import { newId } from '../../src/util/ids.js';
 import { createFakeClock, type FakeClock } from '../helpers/fake-clock.js';
 import { allAuditEvents, createMemoryStore } from '../helpers/memory-store.js';
-import { base32Encode, totpAtStep } from '../helpers/rfc6238.js';
+import { base32Decode, base32Encode, totpAtStep } from '../helpers/rfc6238.js';
 
 // ---------------------------------------------------------------------------------------------
 // Fixture
@@ -43,11 +43,14 @@ interface HasherCalls {
   hash: number;
   verify: number;
   verifyDummy: number;
+  /** Most dummy verifications that ran at the same time. */
+  dummyPeak: number;
 }
 
 /** The real hasher, counting its calls. */
 function countingHasher(inner: PasswordHasher): { hasher: PasswordHasher; calls: HasherCalls } {
-  const calls: HasherCalls = { hash: 0, verify: 0, verifyDummy: 0 };
+  const calls: HasherCalls = { hash: 0, verify: 0, verifyDummy: 0, dummyPeak: 0 };
+  let dummyRunning = 0;
   return {
     calls,
     hasher: {
@@ -59,9 +62,14 @@ function countingHasher(inner: PasswordHasher): { hasher: PasswordHasher; calls:
         calls.verify += 1;
         return inner.verify(h, p);
       },
-      verifyDummy: (p) => {
+      verifyDummy: async (p) => {
         calls.verifyDummy += 1;
-        return inner.verifyDummy(p);
+        calls.dummyPeak = Math.max(calls.dummyPeak, ++dummyRunning);
+        try {
+          return await inner.verifyDummy(p);
+        } finally {
+          dummyRunning -= 1;
+        }
       },
     },
   };
@@ -108,7 +116,10 @@ interface UserOptions extends Partial<User> {
 
 const LOCKOUT_OFF: Partial<PasswordPolicy> = { enableMaxLoginAttempts: false };
 
-async function setup(policy: Partial<PasswordPolicy> = LOCKOUT_OFF, o: { cacheTtlSeconds?: number } = {}): Promise<Env> {
+async function setup(
+  policy: Partial<PasswordPolicy> = LOCKOUT_OFF,
+  o: { cacheTtlSeconds?: number; revalidateMs?: number; epoch?: () => number } = {},
+): Promise<Env> {
   const clock = createFakeClock();
   const store = createMemoryStore({ clock });
   const { hasher, calls } = countingHasher(realHasher);
@@ -126,7 +137,17 @@ async function setup(policy: Partial<PasswordPolicy> = LOCKOUT_OFF, o: { cacheTt
   // TTL 0: every authentication reads the policy as it is in the store now.
   const organization = createOrganizationCache(store.repos.organizations, 0);
   const secretBox = createSecretBox(randomBytes(32));
-  const pipeline = createAuthPipeline({ store, hasher, cache, secretBox, audit, clock, organization });
+  const pipeline = createAuthPipeline({
+    store,
+    hasher,
+    cache,
+    secretBox,
+    audit,
+    clock,
+    organization,
+    ...(o.revalidateMs ? { revalidateMs: o.revalidateMs } : {}),
+    ...(o.epoch ? { epoch: o.epoch } : {}),
+  });
 
   await store.repos.organizations.create({
     id: orgId,
@@ -454,6 +475,13 @@ describe('authentication pipeline', () => {
     it('treats an empty login as unknown', async () => {
       assert.equal((await env.auth('   ', PASSWORD)).status, 'invalid');
     });
+
+    it('checks parallel guesses at one unknown login one at a time, as it does for an account (uniform timing)', async () => {
+      const outcomes = await Promise.all(Array.from({ length: 4 }, (_, i) => env.auth('nobody', `guess-${i}`)));
+      assert.ok(outcomes.every((o) => o.status === 'invalid'));
+      assert.equal(env.calls.verifyDummy, 4);
+      assert.equal(env.calls.dummyPeak, 1);
+    });
   });
 
   describe('lockout', () => {
@@ -514,6 +542,38 @@ describe('authentication pipeline', () => {
       assert.equal(outcomes.filter((o) => o.status === 'invalid').length, MAX, 'exactly maxAttempts guesses were judged');
       assert.equal(outcomes[outcomes.length - 1]!.status, 'locked');
       assert.equal(outcomes.filter((o) => o.status === 'ok').length, 0);
+    });
+
+    it('refuses the right password whose account read predates a lock recorded meanwhile', async () => {
+      const u = await env.addUser();
+      for (let i = 1; i < MAX; i++) await env.auth(u.username, OTHER_PASSWORD);
+      // Hold back the next account read after it has been made, so that it is stale when used.
+      const users = env.store.repos.users;
+      const read = users.findForAuth.bind(users);
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let readDone!: () => void;
+      const readMade = new Promise<void>((r) => (readDone = r));
+      let hold = true;
+      users.findForAuth = async (login, accessTo) => {
+        const found = await read(login, accessTo);
+        if (hold) {
+          hold = false;
+          readDone();
+          await gate;
+        }
+        return found;
+      };
+      try {
+        const late = env.auth(u.username, PASSWORD);
+        await readMade; // it read "unlocked, MAX-1 failures"
+        assert.equal((await env.auth(u.username, OTHER_PASSWORD)).status, 'invalid'); // the failure that locks
+        assert.notEqual((await env.store.repos.authState.get(u.id)).lockedAt, null);
+        release();
+        assert.equal((await late).status, 'locked');
+      } finally {
+        users.findForAuth = read;
+      }
     });
 
     it('locks at the threshold exactly once when more than maxAttempts failures run concurrently', async () => {
@@ -656,6 +716,55 @@ describe('authentication pipeline', () => {
       assert.equal((await env.auth(u.username, PASSWORD, lenient)).status, 'ok');
       for (let i = 0; i < MAX + 1; i++) assert.equal((await env.auth(u.username, OTHER_PASSWORD, lenient)).status, 'invalid');
       assert.equal(ofType(await env.events(), 'user_lockout').length, 1);
+    });
+  });
+
+  describe('reuse of account reads (revalidateMs)', () => {
+    let epoch = 0;
+    beforeEach(async () => {
+      epoch = 0;
+      env = await setup(LOCKOUT_OFF, { revalidateMs: 10_000, epoch: () => epoch });
+    });
+
+    it('reuses a read for a repeated login while nothing was committed', async () => {
+      const u = await env.addUser();
+      assert.equal((await env.auth(u.username, PASSWORD)).status, 'ok');
+      // Changed behind the pipeline's back (no commit seen): the reused read still answers.
+      await env.store.repos.users.update(u.id, { state: 'SUSPENDED' });
+      assert.equal((await env.auth(u.username, PASSWORD)).status, 'ok');
+      epoch++; // the commit becomes visible
+      assert.equal((await env.auth(u.username, PASSWORD)).status, 'disabled');
+    });
+
+    it('does not keep a read that overlapped a commit (a suspension applies to the next login)', async () => {
+      const u = await env.addUser();
+      const users = env.store.repos.users;
+      const read = users.findForAuth.bind(users);
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let readDone!: () => void;
+      const readMade = new Promise<void>((r) => (readDone = r));
+      let hold = true;
+      users.findForAuth = async (login, accessTo) => {
+        const found = await read(login, accessTo);
+        if (hold) {
+          hold = false;
+          readDone();
+          await gate;
+        }
+        return found;
+      };
+      try {
+        const inFlight = env.auth(u.username, PASSWORD);
+        await readMade;
+        await env.store.repos.users.update(u.id, { state: 'SUSPENDED' });
+        epoch++; // the admin's transaction commits while the read is in flight
+        release();
+        assert.equal((await inFlight).status, 'ok'); // it read the account before the change
+        assert.equal((await env.auth(u.username, PASSWORD)).status, 'disabled');
+      } finally {
+        users.findForAuth = read;
+      }
     });
   });
 
@@ -842,6 +951,31 @@ describe('authentication pipeline', () => {
         assert.equal((await env.auth(u.username, PASSWORD, { ...saml(), otp })).status, 'mfa_invalid');
       });
     }
+
+    it('keeps the replay guard of the current seed through a failed re-enrolment, and guards the confirming code', async () => {
+      const u = await env.addUser({ totp: true });
+      const users = createUserService({
+        store: env.store,
+        hasher: env.hasher,
+        secretBox: env.secretBox,
+        clock: env.clock,
+        audit: env.audit,
+        cache: env.cache,
+        organization: env.organization,
+        totpIssuer: 'Gatehouse',
+      });
+      const used = env.code(u);
+      assert.equal((await env.auth(u.username, PASSWORD, { ...saml(), otp: used })).status, 'ok');
+      const { secret } = await users.beginTotpEnrolment(u.id);
+      assert.equal(await users.confirmTotpEnrolment(u.id, '000000', systemActor), false);
+      // The old seed is still the active one, and its last code is still spent.
+      assert.equal((await env.auth(u.username, PASSWORD, { ...saml(), otp: used })).status, 'mfa_invalid');
+      const step = Math.floor(env.clock.ms() / 30_000);
+      const fresh = totpAtStep(base32Decode(secret), step);
+      assert.equal(await users.confirmTotpEnrolment(u.id, fresh, systemActor), true);
+      assert.equal((await env.auth(u.username, PASSWORD, { ...saml(), otp: fresh })).status, 'mfa_invalid', 'the confirming code is spent');
+      assert.equal((await env.auth(u.username, PASSWORD, { ...saml(), otp: totpAtStep(base32Decode(secret), step + 1) })).status, 'ok');
+    });
 
     it('refuses the same code a second time as a replay', async () => {
       const u = await env.addUser({ totp: true });

@@ -13,14 +13,14 @@ describe('EpochCache', () => {
 
   it('returns a value within its lifetime', () => {
     const c = cache();
-    c.set('a', 'A');
+    c.set('a', 'A', c.mark());
     now += 1999;
     assert.equal(c.get('a'), 'A');
   });
 
   it('drops a value once the lifetime has passed', () => {
     const c = cache();
-    c.set('a', 'A');
+    c.set('a', 'A', c.mark());
     now += 2000;
     assert.equal(c.get('a'), undefined);
     assert.equal(c.size, 0);
@@ -28,24 +28,41 @@ describe('EpochCache', () => {
 
   it('drops every value after a write (a new epoch)', () => {
     const c = cache();
-    c.set('a', 'A');
+    c.set('a', 'A', c.mark());
     epoch++;
     assert.equal(c.get('a'), undefined);
-    c.set('a', 'B');
+    c.set('a', 'B', c.mark());
     assert.equal(c.get('a'), 'B');
   });
 
   it('keeps at most maxEntries, dropping the oldest', () => {
     const c = cache();
-    for (const k of ['a', 'b', 'c', 'd']) c.set(k, k.toUpperCase());
+    for (const k of ['a', 'b', 'c', 'd']) c.set(k, k.toUpperCase(), c.mark());
     assert.equal(c.get('a'), undefined);
     assert.equal(c.get('d'), 'D');
     assert.equal(c.size, 3);
   });
 
+  it('stores a read that overlapped a commit as already stale', () => {
+    const c = cache();
+    const m = c.mark();
+    epoch++; // an admin change commits while the read is in flight
+    c.set('a', 'A', m);
+    assert.equal(c.get('a'), undefined);
+  });
+
+  it('dates an entry from when its read started', () => {
+    const c = cache();
+    const m = c.mark();
+    now += 1500; // a slow read
+    c.set('a', 'A', m);
+    now += 600;
+    assert.equal(c.get('a'), undefined);
+  });
+
   it('caches nothing with a lifetime of 0', () => {
     const c = createEpochCache<string>(0, 10, () => 0);
-    c.set('a', 'A');
+    c.set('a', 'A', c.mark());
     assert.equal(c.get('a'), undefined);
   });
 });

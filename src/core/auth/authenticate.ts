@@ -179,7 +179,12 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
    * its account's lockout state moves here (`generation`), so a failure or a lock is seen at once.
    */
   const generation = new Map<string, number>();
-  const bump = (userId: string) => generation.set(userId, (generation.get(userId) ?? 0) + 1);
+  /** Moves on every bump: a request that read an account before a bump re-reads it under the lock. */
+  let bumps = 0;
+  const bump = (userId: string) => {
+    bumps++;
+    generation.set(userId, (generation.get(userId) ?? 0) + 1);
+  };
   const snapshots = createEpochCache<{ found: UserForAuth; generation: number }>(d.revalidateMs ?? 0, 20_000, d.epoch ?? (() => d.store.commits ?? 0));
 
   const auditAuth = (
@@ -393,23 +398,34 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
       const usable = login !== '' && !(req.loginBy === 'username' && login.includes('@'));
       const lookup = () => (usable ? repos.users.findForAuth(login, accessTo) : Promise.resolve(null));
       const snapshotKey = `${req.resource.type}:${req.resource.id}:${req.loginBy ?? ''}:${login}`;
+      // Taken before the read: lockout moves and commits that land while it is in flight make it
+      // stale (it is re-read under the account lock, and not kept for reuse).
+      const bumpsBefore = bumps;
+      const readStarted = snapshots.mark();
       const snap = snapshots.get(snapshotKey);
       const found = snap && snap.generation === (generation.get(snap.found.user.id) ?? 0) ? snap.found : await lookup();
-      if (found && found !== snap?.found) snapshots.set(snapshotKey, { found, generation: generation.get(found.user.id) ?? 0 });
+      if (found && found !== snap?.found && bumps === bumpsBefore) {
+        snapshots.set(snapshotKey, { found, generation: generation.get(found.user.id) ?? 0 }, readStarted);
+      }
       if (!found) {
-        await d.hasher.verifyDummy(rawPassword);
-        auditAuth(req, { username: login }, false, 'user not found', false);
-        return { status: 'invalid', reason: 'user not found' };
+        // Guesses at an unknown login queue like guesses at an account, so that parallel attempts
+        // take as long whether or not the user exists (security.md, uniform timing).
+        return accountLocks.run(`login:${login}`, async () => {
+          await d.hasher.verifyDummy(rawPassword);
+          auditAuth(req, { username: login }, false, 'user not found', false);
+          return { status: 'invalid', reason: 'user not found' } as AuthOutcome;
+        });
       }
       const first = await prepare(found, req, rawPassword);
       // A credential verified moments ago, with no code to check, needs no serialisation.
-      if (first.cacheHit && first.decision !== 'ask') return finish(first, req, true);
+      if (first.cacheHit && first.decision !== 'ask' && bumps === bumpsBefore) return finish(first, req, true);
       // Everything that can be guessed (a password, a code) is checked one request at a time per
       // account, so that parallel guesses see each other's failures and the lock stops them at
-      // the threshold (security.md item 8). A request that waited re-reads the account.
+      // the threshold (security.md item 8). A request that waited, or whose read may predate a
+      // failure or a lock recorded meanwhile, re-reads the account.
       return accountLocks.run(found.user.id, async (waited) => {
         let p = first;
-        if (waited) {
+        if (waited || bumps !== bumpsBefore) {
           const fresh = await lookup();
           if (!fresh || fresh.user.id !== found.user.id) {
             auditAuth(req, { username: login }, false, 'user not found', false);

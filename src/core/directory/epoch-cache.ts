@@ -3,10 +3,21 @@
  * attributes). An entry is used only while it is younger than `ttlMs` and no write transaction has
  * committed in this process since it was read (the store's commit counter, `epoch`). Changes made
  * through another instance are therefore seen within `ttlMs`; changes made here, at once.
+ *
+ * A read is stamped with the epoch and time at which it *started* (`mark()` before the read, then
+ * `set(key, value, mark)`): a read that overlapped a commit is stored already stale, so it can never
+ * outlive a change that it may or may not have seen.
  */
+export interface EpochMark {
+  readonly epoch: number;
+  readonly at: number;
+}
+
 export interface EpochCache<V> {
   get(key: string): V | undefined;
-  set(key: string, value: V): void;
+  /** Taken before the read whose result will be `set`. */
+  mark(): EpochMark;
+  set(key: string, value: V, readStarted: EpochMark): void;
   delete(key: string): void;
   clear(): void;
   readonly size: number;
@@ -25,10 +36,15 @@ export function createEpochCache<V>(ttlMs: number, maxEntries: number, epoch: ()
       }
       return e.value;
     },
-    set(key, value) {
+    mark() {
+      return { epoch: epoch(), at: now() };
+    },
+    set(key, value, readStarted) {
       if (ttlMs <= 0) return;
       entries.delete(key);
-      entries.set(key, { value, at: now(), epoch: epoch() });
+      // Already stale: a commit landed while the value was being read.
+      if (readStarted.epoch !== epoch()) return;
+      entries.set(key, { value, at: readStarted.at, epoch: readStarted.epoch });
       while (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
     },
     delete(key) {

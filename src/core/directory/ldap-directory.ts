@@ -1,4 +1,6 @@
 import { ldapServerResource } from '../auth/resources.js';
+import { lockStatus } from '../auth/lockout.js';
+import { isPasswordExpired } from '../auth/password-policy.js';
 import type { AuthResource } from '../auth/authenticate.js';
 import { DomainError } from '../errors.js';
 import type { DirectoryDeps } from './deps.js';
@@ -52,6 +54,9 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
   const CACHEABLE_ITEMS = 20;
   const userPages = createEpochCache<Page<UserEntry>>(revalidateMs, 5_000, epoch);
   const groupPages = createEpochCache<Page<GroupEntry>>(revalidateMs, 5_000, epoch);
+  // The bound identity of each open connection, re-checked at most every `revalidateMs` (and at once
+  // after a write here): a connection must not outlive its user's suspension, lock or unbinding.
+  const principals = createEpochCache<LdapPrincipal>(revalidateMs, 10_000, epoch);
   const keyOf = (p: LdapPrincipal, filter: unknown, page: EntryPage, withTotal: boolean) =>
     JSON.stringify([p.kind === 'user' ? p.user.id : '', filter ?? null, page.limit, page.offset, page.after ?? '', withTotal]);
 
@@ -174,6 +179,32 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       return ldapServerResource(await server());
     },
 
+    /**
+     * The principal as it stands now: a bound user who has since been suspended, locked, unbound
+     * from the LDAP server or whose password has expired is anonymous from the next operation on
+     * (the same rules as a bind, ldapServerResource). Adapters call this before each operation.
+     */
+    async current(p: LdapPrincipal): Promise<LdapPrincipal> {
+      if (p.kind !== 'user') return p;
+      const hit = principals.get(p.user.id);
+      if (hit) return hit;
+      const readStarted = principals.mark();
+      const [s, org] = await Promise.all([server(), d.organization.get()]);
+      const found = await repos.users.findForAuth(p.user.username, { type: 'ldap_server', id: s.id });
+      const now = d.clock.now();
+      const policy = org.settings.passwordPolicy;
+      const ok =
+        !!found &&
+        found.user.id === p.user.id &&
+        found.user.state === 'ACTIVATED' &&
+        found.hasAccess === true &&
+        lockStatus(found.authState, lockoutPolicyOf(policy), now) !== 'locked' &&
+        !isPasswordExpired(found.user, policy, now);
+      const result: LdapPrincipal = ok ? { kind: 'user', user: found.user } : { kind: 'anonymous' };
+      principals.set(p.user.id, result, readStarted);
+      return result;
+    },
+
     /** Whether the principal may read anything below the naming context. */
     canRead(p: LdapPrincipal): boolean {
       return p.kind === 'user';
@@ -189,6 +220,7 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       const key = keyOf(p, filter, page, withTotal);
       const hit = userPages.get(key);
       if (hit) return hit;
+      const readStarted = userPages.mark();
       const scope = await userScope(p);
       if (!scope) return { total: 0, items: [] };
       const s = await server();
@@ -199,7 +231,7 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
         { filter: and(scope, resolved, after), sort: [{ attr: 'username', desc: false }], limit: page.limit, offset: page.offset, withTotal },
         `ldap_server:${s.id}`,
       );
-      if (result.items.length <= CACHEABLE_ITEMS) userPages.set(key, result);
+      if (result.items.length <= CACHEABLE_ITEMS) userPages.set(key, result, readStarted);
       return result;
     },
 
@@ -208,8 +240,9 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       const key = keyOf(p, filter, page, withTotal);
       const hit = groupPages.get(key);
       if (hit) return hit;
+      const readStarted = groupPages.mark();
       const result = await readGroups(p, filter, page, withTotal);
-      if (result.items.length <= CACHEABLE_ITEMS && result.items.every((g) => g.members.length <= 200)) groupPages.set(key, result);
+      if (result.items.length <= CACHEABLE_ITEMS && result.items.every((g) => g.members.length <= 200)) groupPages.set(key, result, readStarted);
       return result;
     },
   };

@@ -15,23 +15,32 @@ export interface OrganizationCache {
 export function createOrganizationCache(repo: OrganizationRepository, ttlMs = 2000): OrganizationCache {
   let cached: { org: Organization; at: number } | null = null;
   let loading: Promise<Organization> | null = null;
+  // A load that started before `invalidate()` may hold the old organisation: it answers its own
+  // callers but is not kept.
+  let generation = 0;
   return {
     async get() {
       if (cached && Date.now() - cached.at < ttlMs) return cached.org;
-      loading ??= repo
+      if (loading) return loading;
+      const started = generation;
+      const at = Date.now();
+      const load: Promise<Organization> = repo
         .get()
         .then((org) => {
           if (!org) throw new DomainError('unavailable', 'organization.missing', 'the store holds no organisation');
-          cached = { org, at: Date.now() };
+          if (started === generation) cached = { org, at };
           return org;
         })
         .finally(() => {
-          loading = null;
+          if (loading === load) loading = null;
         });
-      return loading;
+      loading = load;
+      return load;
     },
     invalidate() {
+      generation++;
       cached = null;
+      loading = null;
     },
   };
 }

@@ -1,11 +1,10 @@
 import { auditContext, type ActorContext } from '../access/actor.js';
 import { diffFields } from '../audit/event.js';
-import { verifyAccountTotp } from '../auth/authenticate.js';
 import { lockStatus } from '../auth/lockout.js';
 import { inMfaGracePeriod } from '../auth/mfa-policy.js';
 import { checkPasswordHistory, checkPasswordRules, isPasswordExpired, nextPasswordHistory, passwordExpiresAt } from '../auth/password-policy.js';
 import { isSupportedHash } from '../auth/password-hasher.js';
-import { newTotpSecret, normaliseTotpSecret, totpUri } from '../auth/totp.js';
+import { newTotpSecret, normaliseTotpSecret, totpUri, verifyTotp } from '../auth/totp.js';
 import { conflict, DomainError, invalid, notFound } from '../errors.js';
 import type { Repositories } from '../ports.js';
 import { newId } from '../../util/ids.js';
@@ -445,11 +444,16 @@ export function createUserService(d: DirectoryDeps) {
       } catch {
         return false;
       }
-      await store.transaction((tx) => tx.authState.resetTotpGuard(id));
+      // The code is checked against the pending seed without touching the replay guard, which
+      // still protects the current seed's last code until the new seed replaces it. On success the
+      // guard restarts at this code's step, so the confirming code cannot be replayed either.
+      const step = verifyTotp(secret, code, clock.now());
+      if (step === null) return false;
       const sealed = d.secretBox.seal(secret, `totp:${id}`);
-      if ((await verifyAccountTotp(store.repos, d.secretBox, id, sealed, code, clock.now())) !== 'ok') return false;
       await store.transaction(async (tx) => {
         const before = await load(tx, id);
+        await tx.authState.resetTotpGuard(id);
+        await tx.authState.acceptTotpStep(id, step);
         await tx.users.updateCredentials(id, { totpSecret: sealed, totpPendingSecret: null });
         await tx.users.update(id, { totpEnrolled: true, mfaExclusion: false, mfaExclusionUntil: null });
         const after = await load(tx, id);

@@ -58,9 +58,10 @@ export function createRadiusReplyService(d: RadiusReplyDeps): RadiusReplyService
       const key = `${userId}:${radiusServerId}`;
       const hit = cache.get(key);
       if (hit) return hit;
+      const readStarted = cache.mark();
       const groups = await repos.userGroups.groupsOfUserBoundTo(userId, 'radius_server', radiusServerId);
       const merged = mergeReplyAttributes(groups);
-      cache.set(key, merged);
+      cache.set(key, merged, readStarted);
       return merged;
     },
   };

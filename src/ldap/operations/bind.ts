@@ -62,6 +62,10 @@ export async function bind(req: LdapRequest, ctx: OperationContext): Promise<voi
     audit: { dn: name.slice(0, 512), tls: session.tls },
   });
   if (outcome.status !== 'ok') return reply(RESULT.invalidCredentials);
+  // Past the deadline the connection has already answered this bind with `busy` and may have moved
+  // on: the late success must not make the session authenticated (RFC 4511 §4.2.1). (If the
+  // timer has not fired yet, this answer is the one the client gets; otherwise it is dropped.)
+  if (Date.now() >= ctx.deadline) return reply(RESULT.busy, 'operation timed out');
   session.principal = { kind: 'user', user: outcome.user };
   session.boundDn = tree.userDn(outcome.user.username);
   return reply(RESULT.success);

@@ -1,6 +1,6 @@
 import type { LdapRequest } from '@ldapjs/messages';
 import { encodeResult, OP } from '../codec.js';
-import type { OperationContext } from '../context.js';
+import { refreshPrincipal, type OperationContext } from '../context.js';
 import { DnSyntaxError, foldValue } from '../dn.js';
 import { attributeMap, toGroupEntry, toOrgEntry, toUserEntry, toUsersOuEntry, type Entry } from '../entries.js';
 import { RESULT } from '../result-codes.js';
@@ -12,6 +12,7 @@ import { RESULT } from '../result-codes.js';
 export async function compare(req: LdapRequest, ctx: OperationContext): Promise<void> {
   const { deps, tree, session } = ctx;
   const reply = (code: number, message = '') => ctx.send(encodeResult(req.messageId, OP.compareResponse, { code, message }));
+  await refreshPrincipal(ctx);
   if (!deps.directory.canRead(session.principal)) return reply(RESULT.insufficientAccessRights, 'anonymous access is limited to the Root DSE');
   let entry: Entry | null = null;
   try {

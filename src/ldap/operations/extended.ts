@@ -2,7 +2,7 @@ import type { LdapRequest } from '@ldapjs/messages';
 import { generateCompliantPassword } from '../../core/auth/password-policy.js';
 import { isDomainError } from '../../core/errors.js';
 import { encodeExtendedResponse, encodePasswordModifyResponse } from '../codec.js';
-import { actorOf, type OperationContext } from '../context.js';
+import { actorOf, refreshPrincipal, type OperationContext } from '../context.js';
 import { parseDn } from '../dn.js';
 import { EXTENSIONS } from '../entries.js';
 import { RESULT } from '../result-codes.js';
@@ -22,6 +22,7 @@ export async function passwordModify(req: LdapRequest, ctx: OperationContext): P
   const { session, deps, tree } = ctx;
   const reply = (code: number, message = '', value?: Buffer) =>
     ctx.send(encodeExtendedResponse(req.messageId, { code, message, ...(value ? { value } : {}) }));
+  await refreshPrincipal(ctx);
   if (session.principal.kind !== 'user') return reply(RESULT.unwillingToPerform, 'only an authenticated user may change a password');
   if (deps.config.requireTls && !session.tls) return reply(RESULT.confidentialityRequired, 'TLS required to change a password');
   const user = session.principal.user;
@@ -73,6 +74,7 @@ export async function passwordModify(req: LdapRequest, ctx: OperationContext): P
 
 /** "Who am I?" (RFC 4532): the bound identity as an authzId, empty when anonymous. */
 export async function whoAmI(req: LdapRequest, ctx: OperationContext): Promise<void> {
+  await refreshPrincipal(ctx);
   const authzId = ctx.session.boundDn ? `dn:${ctx.session.boundDn}` : '';
   return ctx.send(encodeExtendedResponse(req.messageId, { code: RESULT.success, value: Buffer.from(authzId, 'utf8') }));
 }

@@ -3,7 +3,7 @@ import type { LdapFilter } from '@ldapjs/filter';
 import type { LdapRequest } from '@ldapjs/messages';
 import type { GroupAttr, UserAttr, DirectoryFilter } from '../../core/directory/filter.js';
 import { encodeEntry, encodePagedResultsValue, encodeResult, OP, PAGED_RESULTS_OID, type Control } from '../codec.js';
-import { actorOf, type OperationContext } from '../context.js';
+import { actorOf, refreshPrincipal, type OperationContext } from '../context.js';
 import { DnSyntaxError, foldValue } from '../dn.js';
 import { attributeMap, rootDse, selectAttributes, toGroupEntry, toOrgEntry, toUserEntry, toUsersOuEntry, type Entry } from '../entries.js';
 import { matchesEntry, toGroupFilter, toUserFilter, type TranslationContext } from '../filter.js';
@@ -111,6 +111,7 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
     }
     return done(RESULT.success);
   }
+  await refreshPrincipal(ctx);
   if (!deps.directory.canRead(session.principal)) return done(RESULT.insufficientAccessRights, 'anonymous access is limited to the Root DSE');
   if (loc.kind === 'outside') return done(RESULT.noSuchObject, 'base DN is outside the naming context');
   if (loc.kind === 'missing') return done(RESULT.noSuchObject, 'no such entry', undefined, tree.usersBase);

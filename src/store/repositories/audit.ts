@@ -27,41 +27,49 @@ function escapeLike(t: string): string {
   return t.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+const MAX_EVENTS_PER_INSERT = 1000;
+
 export function createAuditRepository(sql: Sql): AuditRepository {
+  const insertRows = async (events: AuditEvent[]) => {
+    const params: Param[] = [];
+    const rows = events.map((e) => {
+      const json = JSON.stringify(e);
+      const values: Param[] = [
+        e.id,
+        Date.parse(e.timestamp),
+        e.event_type,
+        e.service,
+        e.success,
+        s(e.client_ip),
+        s(e.username),
+        s(e.initiated_by?.id),
+        s(e.initiated_by?.type),
+        s(e.initiated_by?.username),
+        s(e.initiated_by?.email),
+        s(e.resource?.id),
+        s(e.resource?.type),
+        s(e.resource?.username),
+        s(e.resource?.name),
+        json,
+        fold(json),
+      ];
+      return `(${inList(params, values)})`;
+    });
+    await sql.exec(
+      `INSERT INTO audit_events (id, ts, event_type, service, success, client_ip, username, initiated_by_id,
+         initiated_by_type, initiated_by_username, initiated_by_email, resource_id, resource_type,
+         resource_username, resource_name, data, search_lc)
+       VALUES ${rows.join(', ')}
+       ON CONFLICT (id) DO NOTHING`,
+      params,
+    );
+  };
   return {
     async append(events: AuditEvent[]) {
-      if (events.length === 0) return;
-      const params: Param[] = [];
-      const rows = events.map((e) => {
-        const json = JSON.stringify(e);
-        const values: Param[] = [
-          e.id,
-          Date.parse(e.timestamp),
-          e.event_type,
-          e.service,
-          e.success,
-          s(e.client_ip),
-          s(e.username),
-          s(e.initiated_by?.id),
-          s(e.initiated_by?.type),
-          s(e.initiated_by?.username),
-          s(e.initiated_by?.email),
-          s(e.resource?.id),
-          s(e.resource?.type),
-          s(e.resource?.username),
-          s(e.resource?.name),
-          json,
-          fold(json),
-        ];
-        return `(${inList(params, values)})`;
-      });
-      await sql.exec(
-        `INSERT INTO audit_events (id, ts, event_type, service, success, client_ip, username, initiated_by_id,
-           initiated_by_type, initiated_by_username, initiated_by_email, resource_id, resource_type,
-           resource_username, resource_name, data, search_lc)
-         VALUES ${rows.join(', ')}`,
-        params,
-      );
+      // 17 values per event: SQLite binds at most 32 766 per statement, PostgreSQL 65 535, so a
+      // big backlog goes in as several statements. Ids are unique per event, so a batch retried
+      // after a partial write inserts only what is missing (ON CONFLICT DO NOTHING).
+      for (let i = 0; i < events.length; i += MAX_EVENTS_PER_INSERT) await insertRows(events.slice(i, i + MAX_EVENTS_PER_INSERT));
     },
 
     async query(q: AuditQuery) {

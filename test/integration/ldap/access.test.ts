@@ -177,6 +177,28 @@ describe('LDAP access and bind semantics', function () {
       assert.equal(await bindCode(dir.userDn('carol'), dir.users.carol!.password), 49);
     });
 
+    it('drops an open connection to anonymous once its user is suspended, and a bind account that loses the flag to its own entry', async () => {
+      const dave = dir.users.dave!;
+      const binder = dir.users.binder!;
+      const asDave = await bindAs('dave');
+      const asBinder = await bindAs('binder');
+      assert.deepEqual(await dnsOf(asDave, dir.base), [dave.dn.toLowerCase()]);
+      assert.ok((await dnsOf(asBinder, dir.base, '(objectClass=posixAccount)')).length > 1);
+      await ok(run.api('PUT', `/api/systemusers/${dave.id}`, { state: 'SUSPENDED' }), 200, 'suspend dave');
+      await ok(run.api('PUT', `/api/systemusers/${binder.id}`, { ldap_binding_user: false }), 200, 'demote binder');
+      try {
+        // The same connections, no re-bind: the change applies to their next operation.
+        await failsWith(asDave.search(dir.base, { filter: '(uid=dave)' }), 50);
+        assert.equal((await asDave.exop(WHO_AM_I)).value ?? '', '');
+        await failsWith(asDave.exop('1.3.6.1.4.1.4203.1.11.1'), 53); // Password Modify, no longer authenticated
+        assert.deepEqual(await dnsOf(asBinder, dir.base), [binder.dn.toLowerCase()]);
+      } finally {
+        await ok(run.api('PUT', `/api/systemusers/${dave.id}`, { state: 'ACTIVATED' }), 200, 'reactivate dave');
+        await ok(run.api('PUT', `/api/systemusers/${binder.id}`, { ldap_binding_user: true }), 200, 'promote binder');
+      }
+      assert.ok((await dnsOf(asBinder, dir.base, '(objectClass=posixAccount)')).length > 1, 'a demotion that is undone applies again');
+    });
+
     it('does not reveal membership of a group that is not bound to the LDAP server through a memberOf filter', async () => {
       const c = await bindAs('binder');
       // "hidden" is not bound: its DN names no entry, and alice's memberOf does not list it.
@@ -518,6 +540,43 @@ describe('LDAP access and bind semantics', function () {
       await failsWith(c.compare(dir.userDn('bob'), 'uid', 'bob'), 32);
       await failsWith(c.compare(dir.groupDn('staff'), 'memberUid', 'alice'), 32);
     });
+  });
+});
+
+/** A bind answered `busy` on its timeout must not take effect when it completes later (RFC 4511 §4.2.1). */
+describe('LDAP bind that outlives its operation timeout', function () {
+  this.timeout(30_000);
+  let dir: Directory;
+
+  before(async () => {
+    const run = await startAppliance({ ldap: { port: 0, ldapsPort: 0, operationTimeoutSeconds: 1 } });
+    dir = await seedDirectory(run, STANDARD_USERS.filter((u) => u.username === 'binder' || u.username === 'dave'), []);
+  });
+
+  after(async () => dir?.run.stop());
+
+  it('leaves the connection anonymous', async () => {
+    const auth = dir.run.appliance.core.auth;
+    const original = auth.authenticate;
+    let finished!: () => void;
+    const done = new Promise<void>((r) => (finished = r));
+    auth.authenticate = async (req) => {
+      const outcome = await original(req);
+      await new Promise((r) => setTimeout(r, 1_500)); // a store or hasher stall
+      finished();
+      return outcome;
+    };
+    const c = client(dir);
+    try {
+      assert.equal(await resultCode(c.bind(dir.users.dave!.dn, dir.users.dave!.password)), 51);
+      await done;
+      auth.authenticate = original;
+      assert.equal((await c.exop(WHO_AM_I)).value ?? '', '');
+      await failsWith(c.search(dir.base, { filter: '(uid=dave)' }), 50);
+    } finally {
+      auth.authenticate = original;
+      await c.unbind().catch(() => undefined);
+    }
   });
 });
 

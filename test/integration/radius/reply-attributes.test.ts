@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { startAppliance, type RunningAppliance } from '../../helpers/appliance.js';
-import { assertError } from '../api/support.js';
+import { assertError, queryEvents } from '../api/support.js';
 import { Attr, Code, addMember, bind, buildAccessRequest, checkReply, createGroup, createRadiusServer, createUser, udpClient, type UdpClient } from './support.js';
 
 const SECRET = 'attributes-secret-0123456789';
@@ -85,6 +85,51 @@ describe('RADIUS reply attributes from user groups', function () {
     // Vendor-Specific (26): vendor id (4 octets), vendor type, vendor length, value (RFC 2865 §5.26).
     const avpairs = r.attributes.filter((a) => a.type === 26 && a.value.readUInt32BE(0) === 9 && a.value[4] === 1).map((a) => a.value.subarray(6).toString());
     assert.deepEqual(avpairs, ['shell:priv-lvl=15', 'shell:roles=admin'], 'Cisco-AVPair (vendor 9) values, all of them');
+  });
+
+  describe('when the reply attributes cannot be read after a successful authentication', () => {
+    const reply = () => gh.appliance.core.radiusReply;
+    let original: ReturnType<typeof reply>['replyAttributesFor'];
+    beforeEach(() => {
+      original = reply().replyAttributesFor;
+    });
+    afterEach(() => {
+      reply().replyAttributesFor = original;
+    });
+
+    it('retries the read, so a passing store error still gives the Accept', async () => {
+      let failures = 1;
+      reply().replyAttributesFor = async (userId, serverId) => {
+        if (failures-- > 0) throw new Error('SQLITE_BUSY: database is locked');
+        return original(userId, serverId);
+      };
+      const r = await accept('ivan');
+      assert.ok(r.attributes.some((a) => a.type === 81), 'Tunnel-Private-Group-Id sent');
+    });
+
+    it('fails closed with an audited Access-Reject, and gives a retransmission the same Reject', async () => {
+      reply().replyAttributesFor = async () => {
+        throw new Error('store unavailable');
+      };
+      const req = buildAccessRequest({ secret: SECRET, userName: 'judy', password: PASSWORD });
+      const first = await nas.exchange(req);
+      assert.ok(first, 'no reply: the NAS would retransmit into a fresh (and, with TOTP, failing) authentication');
+      const r = checkReply(req, first, SECRET);
+      assert.equal(r.code, Code.AccessReject);
+      assert.ok(r.messageAuthenticatorFirst && r.messageAuthenticatorValid);
+      reply().replyAttributesFor = original; // even once the store is back, the retransmission gets the cached answer
+      const again = await nas.exchange(req);
+      assert.deepEqual(again, first);
+      // Audit events are written in batches: wait for both to land.
+      let judy: Awaited<ReturnType<typeof queryEvents>> = [];
+      for (let i = 0; i < 50 && judy.length < 2; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 50));
+        const events = await queryEvents(gh, { service: ['radius'], start_time: new Date(Date.now() - 60_000).toISOString() });
+        judy = events.filter((e) => e.event_type === 'radius_auth_attempt' && e.username === 'judy');
+      }
+      assert.ok(judy.some((e) => e.success === true), 'the authentication itself succeeded');
+      assert.ok(judy.some((e) => e.success === false && /Access-Reject sent after a successful authentication/.test(String(e.error_message))));
+    });
   });
 
   it('sends nothing from groups bound only to another RADIUS server', async () => {

@@ -178,4 +178,34 @@ for (const target of storeTargets()) {
       );
     });
   });
+
+  describe(`AuditRepository appends (${target})`, function () {
+    const ctx = useTestStore(target);
+    const window = (n: number): AuditQuery => ({
+      services: 'all',
+      startTime: new Date(T0.getTime() - 1000),
+      endTime: new Date(T0.getTime() + n * 1000),
+      limit: 100_000,
+      skip: 0,
+    });
+    const many = (n: number) => Array.from({ length: n }, (_, i) => makeAuditEvent({ timestamp: new Date(T0.getTime() + i).toISOString(), username: `u${i}` }));
+
+    it('stores a backlog larger than one statement can bind (17 values per event)', async function () {
+      this.timeout(60_000);
+      // 2 500 events = 42 500 values: over SQLite's 32 766 bound-value limit for one statement.
+      const events = many(2_500);
+      await ctx.store.repos.audit.append(events);
+      const got = await ctx.store.repos.audit.query(window(10));
+      assert.equal(got.length, 2_500);
+      assert.deepEqual(new Set(got.map((e) => e.id)), new Set(events.map((e) => e.id)));
+    });
+
+    it('inserts only what is missing when a batch is retried after a partial write', async function () {
+      const events = many(30);
+      await ctx.store.repos.audit.append(events.slice(0, 10));
+      await ctx.store.repos.audit.append(events);
+      const got = await ctx.store.repos.audit.query(window(10));
+      assert.equal(got.length, 30);
+    });
+  });
 }
