@@ -82,14 +82,30 @@ export const configSchema = Type.Object(
           env: 'GATEHOUSE_LDAP_REQUIRE_TLS',
         }),
         maxConnections: int(2000, 1, 1_000_000, { description: 'Most open LDAP connections (plain and TLS together); more are closed at once.' }),
-        maxConnectionsPerIp: int(200, 1, 1_000_000, { description: 'Most open LDAP connections from one client address.' }),
+        maxConnectionsPerIp: int(200, 1, 1_000_000, {
+          description: 'Most open LDAP connections from one client address (an IPv6 client counts by its /64 prefix).',
+        }),
         maxPduBytes: int(262_144, 1024, 16_777_216, {
           description: 'Largest LDAP message accepted; a bigger one closes the connection (protocolError notice).',
+        }),
+        maxPduBytesBeforeBind: int(16_384, 1024, 16_777_216, {
+          description:
+            'Largest LDAP message accepted from a connection that has not bound successfully (binds, StartTLS and Root DSE searches are small); a bigger one closes the connection (protocolError notice). Capped by maxPduBytes.',
         }),
         maxOutstandingPerConnection: int(32, 1, 10_000, {
           description: 'Requests queued on one connection before the server stops reading from it (back-pressure).',
         }),
+        maxQueuedBytesPerConnection: int(1_048_576, 65_536, 1_073_741_824, {
+          description: 'Bytes of received requests one connection may hold (queued or being answered) before the server stops reading from it (back-pressure).',
+        }),
+        maxQueuedBytesTotal: int(67_108_864, 1_048_576, 17_179_869_184, {
+          description:
+            'Bytes of received requests all LDAP connections together may hold; above it, connections with requests outstanding are not read from until it drains to three quarters.',
+        }),
         idleTimeoutSeconds: int(300, 1, 86_400, { description: 'A connection idle this long is closed.' }),
+        unboundIdleTimeoutSeconds: int(30, 1, 86_400, {
+          description: 'A connection that is not bound (anonymous: it can read only the Root DSE) is closed after this long idle; capped by idleTimeoutSeconds.',
+        }),
         operationTimeoutSeconds: int(30, 1, 3600, { description: 'Longest time one operation may take before it is answered with an error.' }),
         maxSizeLimit: int(1000, 1, 10_000_000, {
           description: 'Most entries one search returns without the paged results control (RFC 2696); paged searches have no total limit.',
@@ -167,7 +183,7 @@ export const configSchema = Type.Object(
         flushIntervalMs: int(100, 5, 10_000, {
           description: 'Authentication audit events are batched; longest wait before a batch is written.',
         }),
-        batchSize: int(500, 1, 10_000, { description: 'Largest batch of audit events written in one insert.' }),
+        batchSize: int(500, 1, 10_000, { description: 'Largest batch of audit events written at once (inserted 1000 rows per statement).' }),
         maxQueue: int(100_000, 100, 10_000_000, {
           description: 'Most audit events queued in memory while the store is unavailable; beyond it the oldest are logged and dropped.',
         }),

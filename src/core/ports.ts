@@ -89,6 +89,8 @@ export interface UserRepository {
    * username: one query for the member lists of LDAP group entries.
    */
   membersOf(groupIds: string[], filter?: DirectoryFilter<UserAttr>): Promise<{ groupId: string; id: string; username: string }[]>;
+  /** Ids of the groups bound to `groupsBoundTo` (`<type>:<id>`) that have a member matching `filter`. */
+  groupsWithMembers(filter: DirectoryFilter<UserAttr>, groupsBoundTo: string): Promise<string[]>;
 }
 
 export interface UserGroupRepository {

@@ -3,7 +3,7 @@ import { TLSSocket, type SecureContext } from 'node:tls';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { LdapRequest } from '@ldapjs/messages';
 import { decodeRequest, encodeExtendedResponse, encodeNoticeOfDisconnection, encodeResult, OP, readEnvelope, RESPONSE_OF, type Envelope } from './codec.js';
-import type { LdapDeps, OperationContext, SessionState } from './context.js';
+import type { LdapConfig, LdapDeps, OperationContext, SessionState } from './context.js';
 import { EXTENSIONS } from './entries.js';
 import { FramingError, PduFramer } from './framer.js';
 import { bind } from './operations/bind.js';
@@ -19,6 +19,63 @@ interface Pending {
 }
 
 let nextConnectionId = 1;
+
+/** Limits on what the server reads and holds (config `ldap.*`, described in config/schema.ts). */
+export type LdapReadLimits = Pick<LdapConfig, 'maxPduBytesBeforeBind' | 'maxQueuedBytesPerConnection' | 'maxQueuedBytesTotal' | 'unboundIdleTimeoutSeconds'>;
+
+/**
+ * Bytes of received requests held in memory (queued, or being answered) by all connections of one
+ * server, against one budget. A request count alone does not bound memory: 2,000 connections × 32
+ * queued requests × 256 KiB is 16 GiB. Once the total reaches the budget it counts as exhausted
+ * until it falls to three quarters of it, so that paused connections do not flap at the limit;
+ * then the connections waiting for room are woken.
+ */
+export class QueuedBytesBudget {
+  private used = 0;
+  private peak = 0;
+  private over = false;
+  private readonly waiting = new Set<() => void>();
+
+  constructor(readonly limit: number) {}
+
+  get bytes(): number {
+    return this.used;
+  }
+
+  /** The most ever held at once (for tests and health). */
+  get peakBytes(): number {
+    return this.peak;
+  }
+
+  get exhausted(): boolean {
+    return this.over;
+  }
+
+  add(n: number): void {
+    this.used += n;
+    if (this.used > this.peak) this.peak = this.used;
+    if (this.used >= this.limit) this.over = true;
+  }
+
+  release(n: number): void {
+    this.used -= n;
+    if (this.over && this.used <= this.limit * 0.75) {
+      this.over = false;
+      const woken = [...this.waiting];
+      this.waiting.clear();
+      for (const wake of woken) wake();
+    }
+  }
+
+  /** Calls `wake` once, when the budget stops being exhausted. */
+  whenRoom(wake: () => void): void {
+    this.waiting.add(wake);
+  }
+
+  cancel(wake: () => void): void {
+    this.waiting.delete(wake);
+  }
+}
 
 /** Resolves when the socket can take more data or is gone; leaves no listener behind. */
 function waitForDrain(socket: Socket): Promise<void> {
@@ -38,8 +95,8 @@ function waitForDrain(socket: Socket): Promise<void> {
 /**
  * One LDAP client connection. Bytes are framed here (never by ldapjs), each whole PDU is decoded
  * inside a try, requests are answered one at a time in order, and reading stops while too many
- * are queued, so no input from an unauthenticated peer can grow memory without bound or keep the
- * event loop busy for long.
+ * requests or too many bytes of them are held, so no input from an unauthenticated peer can grow
+ * memory without bound or keep the event loop busy for long.
  */
 export class LdapConnection {
   private socket: Socket;
@@ -48,6 +105,10 @@ export class LdapConnection {
   private processing = false;
   private closed = false;
   private paused = false;
+  /** Bytes of the PDUs queued or being answered (counted in `budget` too). */
+  private held = 0;
+  private idleMs = 0;
+  private readonly limits: LdapReadLimits;
   readonly session: SessionState;
 
   constructor(
@@ -57,8 +118,10 @@ export class LdapConnection {
     private readonly secureContext: SecureContext,
     tls: boolean,
     private readonly onClose: () => void,
+    private readonly budget: QueuedBytesBudget,
   ) {
     this.socket = socket;
+    this.limits = deps.config;
     this.framer = new PduFramer(deps.config.maxPduBytes);
     this.session = {
       id: `ldap-${nextConnectionId++}`,
@@ -70,10 +133,49 @@ export class LdapConnection {
     this.attach(socket);
   }
 
+  /** Bytes of requests held (queued or being answered). */
+  get heldBytes(): number {
+    return this.held;
+  }
+
+  /** Bytes received of a PDU not yet complete. */
+  get partialBytes(): number {
+    return this.framer.pendingBytes;
+  }
+
+  get readingPaused(): boolean {
+    return this.paused;
+  }
+
+  private get bound(): boolean {
+    return this.session.principal.kind === 'user';
+  }
+
+  /**
+   * Before a successful bind only small PDUs are needed (a simple bind, StartTLS, a Root DSE
+   * search), so a peer with no credentials cannot make the server buffer `maxPduBytes` on each of
+   * its connections; OpenLDAP likewise keeps `sockbuf_max_incoming` for anonymous sessions apart
+   * from `sockbuf_max_incoming_auth`. The limit follows the session's state when a PDU's header
+   * arrives: a client that pipelines a big request behind its bind, before the bind is answered,
+   * is refused like an anonymous one.
+   */
+  private pduLimit(): number {
+    return this.bound ? this.deps.config.maxPduBytes : Math.min(this.deps.config.maxPduBytes, this.limits.maxPduBytesBeforeBind);
+  }
+
+  /** An anonymous session may read only the Root DSE: no reason to stay idle for long. */
+  private updateIdleTimeout(): void {
+    const seconds = this.bound ? this.deps.config.idleTimeoutSeconds : Math.min(this.deps.config.idleTimeoutSeconds, this.limits.unboundIdleTimeoutSeconds);
+    if (seconds * 1000 === this.idleMs) return;
+    this.idleMs = seconds * 1000;
+    this.socket.setTimeout(this.idleMs);
+  }
+
   private attach(socket: Socket): void {
     // Nagle would hold back each search entry for ~40 ms (libraries.md, "ldapjs").
     socket.setNoDelay(true);
-    socket.setTimeout(this.deps.config.idleTimeoutSeconds * 1000);
+    this.idleMs = 0;
+    this.updateIdleTimeout();
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('timeout', () => this.destroy());
     socket.on('error', () => this.destroy());
@@ -82,6 +184,7 @@ export class LdapConnection {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
+    this.framer.maxPduBytes = this.pduLimit();
     let pdus: Buffer[];
     try {
       pdus = this.framer.push(chunk);
@@ -100,20 +203,58 @@ export class LdapConnection {
         continue;
       }
       this.queue.push({ env, pdu });
+      this.hold(pdu.length);
     }
-    if (this.queue.length >= this.deps.config.maxOutstandingPerConnection && !this.paused) {
-      this.paused = true;
-      this.socket.pause();
-    }
+    this.updateReading();
     void this.drain();
   }
+
+  private hold(n: number): void {
+    this.held += n;
+    this.budget.add(n);
+  }
+
+  private release(n: number): void {
+    const r = Math.min(n, this.held);
+    this.held -= r;
+    this.budget.release(r);
+  }
+
+  /**
+   * Back-pressure on the read side: stop reading while this connection holds too many requests or
+   * too many bytes of them, or while all connections together exceed their budget; read again
+   * below half the connection's limits once the budget has room. A connection holding nothing may
+   * always read its next request: pausing it would free no memory, and pausing everyone would let
+   * a few clients that never read their answers (so never finish a request) stall the server for
+   * all. That costs at most one socket read per connection beyond the budget (one PDU, however
+   * big, or the small ones one read carries), and before a bind PDUs are small.
+   */
+  private updateReading(): void {
+    if (this.closed) return;
+    const maxCount = this.deps.config.maxOutstandingPerConnection;
+    const maxBytes = this.limits.maxQueuedBytesPerConnection;
+    if (!this.paused) {
+      if (this.held === 0 || (this.queue.length < maxCount && this.held < maxBytes && !this.budget.exhausted)) return;
+      this.paused = true;
+      this.socket.pause();
+    } else if (this.held === 0 || (this.queue.length <= maxCount / 2 && this.held <= maxBytes / 2 && !this.budget.exhausted)) {
+      this.paused = false;
+      this.budget.cancel(this.wake);
+      this.socket.resume();
+      return;
+    }
+    // Paused: its own requests finishing call this again; room in the budget must wake it too.
+    if (this.budget.exhausted) this.budget.whenRoom(this.wake);
+  }
+
+  private readonly wake = () => this.updateReading();
 
   /** Abandon (RFC 4511 §4.11): drop a request still waiting in the queue; no response either way. */
   private abandon(pdu: Buffer): void {
     try {
       const id = decodeRequest(pdu).abandonId;
       const at = this.queue.findIndex((p) => p.env.messageId === id);
-      if (at >= 0) this.queue.splice(at, 1);
+      if (at >= 0) this.release(this.queue.splice(at, 1)[0]!.pdu.length);
     } catch {
       /* an unreadable abandon is ignored, as abandon itself has no response */
     }
@@ -125,11 +266,16 @@ export class LdapConnection {
     try {
       while (!this.closed && this.queue.length > 0) {
         const item = this.queue.shift()!;
-        if (this.paused && this.queue.length < this.deps.config.maxOutstandingPerConnection / 2) {
-          this.paused = false;
-          this.socket.resume();
+        // The request keeps its bytes held until answered; a shorter queue may let reading go on.
+        this.updateReading();
+        try {
+          await this.handle(item);
+        } finally {
+          this.release(item.pdu.length);
         }
-        await this.handle(item);
+        // A bind or a StartTLS changes the session's limits.
+        if (!this.closed) this.updateIdleTimeout();
+        this.updateReading();
         // Let other connections and protocols run between requests of a busy client.
         await yieldToLoop();
       }
@@ -240,6 +386,10 @@ export class LdapConnection {
     const secure = new TLSSocket(raw, { isServer: true, secureContext: this.secureContext });
     raw.on('error', () => this.destroy());
     this.socket = secure;
+    // The TLS socket reads the connection from now on, paused or not before (and StartTLS only
+    // runs with nothing else queued).
+    this.paused = false;
+    this.budget.cancel(this.wake);
     this.session.tls = true;
     // A TLS session starts anonymous (RFC 4513 §3.1.1 lets the server keep it; keeping nothing is safest).
     this.session.principal = { kind: 'anonymous' };
@@ -276,15 +426,22 @@ export class LdapConnection {
       /* the socket may already be gone */
     }
     this.closed = true;
-    this.queue.length = 0;
+    this.forget();
     setTimeout(() => this.socket.destroy(), 1000).unref();
     this.onClose();
+  }
+
+  /** Drops what a closed connection holds, returning its bytes to the budget. */
+  private forget(): void {
+    this.queue.length = 0;
+    this.release(this.held);
+    this.budget.cancel(this.wake);
   }
 
   destroy(): void {
     if (!this.closed) {
       this.closed = true;
-      this.queue.length = 0;
+      this.forget();
       this.onClose();
     }
     if (!this.socket.destroyed) this.socket.destroy();

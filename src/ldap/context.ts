@@ -14,6 +14,14 @@ export interface LdapConfig {
   maxConnectionsPerIp: number;
   maxPduBytes: number;
   maxOutstandingPerConnection: number;
+  /** Largest PDU from a connection that has not bound; a bound one gets `maxPduBytes`. */
+  maxPduBytesBeforeBind: number;
+  /** Bytes of received requests one connection may hold before it stops reading. */
+  maxQueuedBytesPerConnection: number;
+  /** The same, for all connections of the server together. */
+  maxQueuedBytesTotal: number;
+  /** Idle timeout of a connection that is not bound (capped by `idleTimeoutSeconds`). */
+  unboundIdleTimeoutSeconds: number;
   idleTimeoutSeconds: number;
   operationTimeoutSeconds: number;
   maxSizeLimit: number;

@@ -76,24 +76,25 @@ interface AttrDef<A extends string> {
   match(a: Assertion): Tri<A>;
 }
 
-const MATCHING_RULES: Record<string, { syntax: Syntax | 'any'; exact?: boolean }> = {
-  '2.5.13.2': { syntax: 'text' },
-  caseignorematch: { syntax: 'text' },
-  '1.3.6.1.4.1.1466.109.114.2': { syntax: 'text' },
-  caseignoreia5match: { syntax: 'text' },
-  '2.5.13.5': { syntax: 'text', exact: true },
-  caseexactmatch: { syntax: 'text', exact: true },
-  '1.3.6.1.4.1.1466.109.114.1': { syntax: 'text', exact: true },
-  caseexactia5match: { syntax: 'text', exact: true },
-  '2.5.13.17': { syntax: 'text', exact: true },
-  octetstringmatch: { syntax: 'text', exact: true },
-  '2.5.13.14': { syntax: 'int' },
-  integermatch: { syntax: 'int' },
-  '2.5.13.8': { syntax: 'int' },
-  numericstringmatch: { syntax: 'int' },
-  '2.5.13.1': { syntax: 'dn' },
-  distinguishednamematch: { syntax: 'dn' },
-};
+/** Matching rules an extensible match may name (a Map: a rule named `constructor` is just unknown). */
+const MATCHING_RULES = new Map<string, { syntax: Syntax; exact?: boolean }>([
+  ['2.5.13.2', { syntax: 'text' }],
+  ['caseignorematch', { syntax: 'text' }],
+  ['1.3.6.1.4.1.1466.109.114.2', { syntax: 'text' }],
+  ['caseignoreia5match', { syntax: 'text' }],
+  ['2.5.13.5', { syntax: 'text', exact: true }],
+  ['caseexactmatch', { syntax: 'text', exact: true }],
+  ['1.3.6.1.4.1.1466.109.114.1', { syntax: 'text', exact: true }],
+  ['caseexactia5match', { syntax: 'text', exact: true }],
+  ['2.5.13.17', { syntax: 'text', exact: true }],
+  ['octetstringmatch', { syntax: 'text', exact: true }],
+  ['2.5.13.14', { syntax: 'int' }],
+  ['integermatch', { syntax: 'int' }],
+  ['2.5.13.8', { syntax: 'int' }],
+  ['numericstringmatch', { syntax: 'int' }],
+  ['2.5.13.1', { syntax: 'dn' }],
+  ['distinguishednamematch', { syntax: 'dn' }],
+]);
 
 function column<A extends string>(attr: A, syntax: 'text' | 'int'): AttrDef<A> {
   return {
@@ -114,7 +115,8 @@ function column<A extends string>(attr: A, syntax: 'text' | 'int'): AttrDef<A> {
         }
         case 'substr':
           if (syntax === 'int') return UNDEFINED;
-          return known<A>({ op: 'substr', attr, any: a.any ?? [], ...(a.initial ? { initial: a.initial } : {}), ...(a.final ? { final: a.final } : {}) });
+          // An empty `any` piece constrains nothing (RFC 4515 has no syntax for one; BER can carry it).
+          return known<A>({ op: 'substr', attr, any: (a.any ?? []).filter((x) => x !== ''), ...(a.initial ? { initial: a.initial } : {}), ...(a.final ? { final: a.final } : {}) });
       }
     },
   };
@@ -122,26 +124,90 @@ function column<A extends string>(attr: A, syntax: 'text' | 'int'): AttrDef<A> {
 
 /** objectClass and other attributes whose values are the same for every entry of a kind. */
 function constantValues<A extends string>(values: string[], extra: Record<string, F<A>> = {}): AttrDef<A> {
-  const folded = values.map((v) => v.toLowerCase());
+  const folded = values.map((v) => foldValue(v));
+  const byValue = new Map(Object.entries(extra));
   return {
     syntax: 'text',
     match(a) {
       if (a.op === 'present') return constant(true);
-      const v = a.value.toLowerCase();
-      const byValue = extra[v];
-      if (a.op === 'eq' || a.op === 'approx') return byValue ? known(byValue) : constant(folded.includes(v));
+      const v = foldValue(a.value);
+      const special = byValue.get(v);
+      if (a.op === 'eq' || a.op === 'approx') return special ? known(special) : constant(folded.includes(v));
       if (a.op === 'substr') {
-        const re = substrRegExp(a);
-        return constant(folded.some((x) => re.test(x)));
+        const pieces = foldSubstrings(a);
+        return constant(folded.some((x) => matchesSubstrings(x, pieces)));
       }
-      return constant(folded.some((x) => (a.op === 'ge' ? x >= v : x <= v)));
+      return constant(folded.some((x) => (a.op === 'ge' ? compareCodePoints(x, v) >= 0 : compareCodePoints(x, v) <= 0)));
     },
   };
 }
 
-function substrRegExp(a: Assertion): RegExp {
-  const esc = (s: string) => s.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^${esc(a.initial ?? '')}.*${(a.any ?? []).map((x) => `${esc(x)}.*`).join('')}${esc(a.final ?? '')}$`, 's');
+/** The pieces of a substring assertion (RFC 4511 §4.5.1.7.2), already case-folded as the value is. */
+export interface Substrings {
+  initial: string;
+  any: readonly string[];
+  final: string;
+}
+
+/**
+ * Most `any` pieces one substring assertion may have; more is answered unwillingToPerform, like a
+ * filter over the depth or node limits. Real clients send one or two (`*foo*`); the matcher is
+ * linear per piece, so this only bounds the work one assertion can ask for, per entry and in SQL
+ * (SQLite's LIKE tries every position of each `%`).
+ */
+export const MAX_SUBSTRING_ANY = 32;
+
+function checkSubstringPieces(any: readonly unknown[] | undefined): void {
+  if ((any?.length ?? 0) > MAX_SUBSTRING_ANY) throw new LdapError(RESULT.unwillingToPerform, 'filter too complex');
+}
+
+const foldSubstrings = (a: { initial?: string; any?: readonly string[]; final?: string }): Substrings => ({
+  initial: foldValue(a.initial ?? ''),
+  any: (a.any ?? []).map(foldValue),
+  final: foldValue(a.final ?? ''),
+});
+
+/**
+ * Does `value` match the substring assertion? `initial` at the start, each `any` piece in order,
+ * `final` at the end, none overlapping (RFC 4517 §4.2.4 caseIgnoreSubstringsMatch). Each piece is
+ * searched for once, from where the previous one ended: the leftmost occurrence leaves the most
+ * room for the rest, so no choice ever needs revisiting. (A regular expression `^a.*.*.*b$`
+ * backtracks exponentially in the number of pieces in V8: seven empty pieces took 13 s.)
+ */
+export function matchesSubstrings(value: string, s: Substrings): boolean {
+  if (value.length < s.initial.length + s.final.length || !value.startsWith(s.initial)) return false;
+  // `any` pieces must lie between the end of `initial` and the start of `final`.
+  const end = value.length - s.final.length;
+  let cursor = s.initial.length;
+  for (const piece of s.any) {
+    if (piece === '') continue;
+    const at = value.indexOf(piece, cursor);
+    if (at < 0 || at + piece.length > end) return false;
+    cursor = at + piece.length;
+  }
+  return value.endsWith(s.final);
+}
+
+/**
+ * Orders strings by Unicode code point, which is how SQLite (BINARY) and PostgreSQL (COLLATE "C")
+ * compare the UTF-8 the store holds; JavaScript's `<` compares UTF-16 units, which puts characters
+ * above U+FFFF (surrogate pairs) before U+E000–U+FFFF. Ordering filters must answer the same
+ * whether an entry is matched here or in the database.
+ */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    // Surrogates (D800–DFFF) move above E000–FFFF; both keep their order among themselves.
+    if (x >= 0xd800 && y >= 0xd800) {
+      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+    }
+    return x - y;
+  }
+  return a.length - b.length;
 }
 
 /** DN-valued attributes (member, memberOf, entryDN): the DN must name an entry of the right kind. */
@@ -202,8 +268,35 @@ export interface TranslationContext {
   loginShell: string;
 }
 
-function userAttributes(ctx: TranslationContext): Record<string, AttrDef<UserAttr>> {
+/**
+ * An attribute an entry shows from one column, or from another when that one is empty: `sn` is the
+ * last name or else the username, `displayName` the display name or else the cn (toUserEntry in
+ * entries.ts). Each assertion asks the same of the shown value: the column's condition where the
+ * column has a value, the fallback's where it has none. The fallback always has a value, so
+ * presence is always TRUE.
+ */
+function orElse<A extends string>(attr: A, fallback: AttrDef<A>): AttrDef<A> {
+  const own = column(attr, 'text');
+  const has: F<A> = { op: 'present', attr };
+  const lacks = negate(has);
+  return {
+    syntax: 'text',
+    match(a) {
+      if (a.op === 'present') return constant(true);
+      const mine = own.match(a);
+      const other = fallback.match(a);
+      return {
+        t: any([all([has, mine.t]), all([lacks, other.t])]),
+        f: any([all([has, mine.f]), all([lacks, other.f])]),
+      };
+    },
+  };
+}
+
+function userAttributes(ctx: TranslationContext): Map<string, AttrDef<UserAttr>> {
   const text = (a: UserAttr) => column(a, 'text');
+  const sn = orElse<UserAttr>('lastname', text('username'));
+  const displayName = orElse<UserAttr>('displayname', text('cn'));
   const home: AttrDef<UserAttr> = {
     syntax: 'text',
     match(a) {
@@ -215,17 +308,17 @@ function userAttributes(ctx: TranslationContext): Record<string, AttrDef<UserAtt
       return a.op === 'eq' ? constant(false) : UNDEFINED;
     },
   };
-  return {
+  return new Map(Object.entries({
     objectclass: constantValues(USER_OBJECT_CLASSES),
     uid: text('username'),
     userid: text('username'),
     cn: text('cn'),
     commonname: text('cn'),
-    sn: text('lastname'),
-    surname: text('lastname'),
+    sn,
+    surname: sn,
     givenname: text('firstname'),
     gn: text('firstname'),
-    displayname: text('displayname'),
+    displayname: displayName,
     mail: text('email'),
     email: text('email'),
     uidnumber: column('unixUid', 'int'),
@@ -258,10 +351,10 @@ function userAttributes(ctx: TranslationContext): Record<string, AttrDef<UserAtt
         return id ? known({ op: 'eq', attr: 'id', value: id }) : a.op === 'eq' ? constant(false) : UNDEFINED;
       },
     },
-  };
+  }));
 }
 
-function groupAttributes(ctx: TranslationContext): Record<string, AttrDef<GroupAttr>> {
+function groupAttributes(ctx: TranslationContext): Map<string, AttrDef<GroupAttr>> {
   const members = dnValued<GroupAttr>(ctx.tree, (loc) => (loc.kind === 'user' ? { op: 'eq', attr: 'memberName', value: loc.username } : null), {
     op: 'present',
     attr: 'memberName',
@@ -275,7 +368,7 @@ function groupAttributes(ctx: TranslationContext): Record<string, AttrDef<GroupA
       };
     },
   };
-  return {
+  return new Map(Object.entries({
     objectclass: constantValues<GroupAttr>(GROUP_OBJECT_CLASSES, { posixgroup: { op: 'present', attr: 'posixGid' } }),
     cn,
     commonname: cn,
@@ -308,7 +401,7 @@ function groupAttributes(ctx: TranslationContext): Record<string, AttrDef<GroupA
         return id ? known({ op: 'eq', attr: 'id', value: id }) : a.op === 'eq' ? constant(false) : UNDEFINED;
       },
     },
-  };
+  }));
 }
 
 const MAX_DEPTH = 64;
@@ -372,16 +465,20 @@ function validAssertion(attribute: string, value: string | undefined): boolean {
 const absent = <A extends string>(attribute: string, value?: string): Tri<A> =>
   isKnown(attribute) && validAssertion(attribute, value) ? constant(false) : UNDEFINED;
 
+/** An attribute description's type, without options (`cn;lang-de` → `cn`), case-folded. */
+const typeOf = (attribute: string) => attribute.toLowerCase().split(';')[0]!;
+
 function translateNode<A extends string>(
   f: LdapFilter,
-  attrs: Record<string, AttrDef<A>>,
+  attrs: ReadonlyMap<string, AttrDef<A>>,
   kind: Kind,
   ctx: TranslationContext,
   depth: number,
   budget: { nodes: number },
 ): Tri<A> {
   if (depth > MAX_DEPTH || --budget.nodes < 0) throw new LdapError(RESULT.unwillingToPerform, 'filter too complex');
-  const attrDef = () => attrs[f.attribute.toLowerCase().split(';')[0]!];
+  // A Map, never an object index: `(constructor=x)` or `(__proto__=*)` must name no definition.
+  const attrDef = () => attrs.get(typeOf(f.attribute));
   switch (f.type) {
     case 'AndFilter': {
       const parts = f.clauses.map((c) => translateNode(c, attrs, kind, ctx, depth + 1, budget));
@@ -406,18 +503,18 @@ function translateNode<A extends string>(
     case 'LessThanEqualsFilter':
       return attrDef()?.match({ op: 'le', value: valueOf(f.value) }) ?? absent(f.attribute, valueOf(f.value));
     case 'SubstringFilter':
+      checkSubstringPieces(f.any);
       return attrDef()?.match({ op: 'substr', value: '', initial: f.initial || '', any: f.any ?? [], final: f.final || '' }) ?? absent(f.attribute);
     case 'ExtensibleFilter': {
       const value = valueOf(f.value);
-      const rule = f.matchingRule ? MATCHING_RULES[f.matchingRule.toLowerCase()] : undefined;
+      const rule = f.matchingRule ? MATCHING_RULES.get(f.matchingRule.toLowerCase()) : undefined;
       if (f.matchingRule && !rule) return UNDEFINED;
       const exact = rule?.exact === true;
-      const candidates: [string, AttrDef<A>][] = f.attribute
-        ? [[f.attribute.toLowerCase(), attrs[f.attribute.toLowerCase()]!]].filter((c): c is [string, AttrDef<A>] => c[1] !== undefined)
-        : Object.entries(attrs).filter(([, d]) => !rule || d.syntax === rule.syntax);
+      const named = f.attribute ? attrs.get(typeOf(f.attribute)) : undefined;
+      const candidates: AttrDef<A>[] = f.attribute ? (named ? [named] : []) : [...attrs.values()].filter((d) => !rule || d.syntax === rule.syntax);
       const parts = candidates
-        .filter(([, d]) => !rule || d.syntax === rule.syntax || (rule.syntax === 'text' && d.syntax === 'dn'))
-        .map(([, d]) => d.match({ op: 'eq', value, exact }));
+        .filter((d) => !rule || d.syntax === rule.syntax || (rule.syntax === 'text' && d.syntax === 'dn'))
+        .map((d) => d.match({ op: 'eq', value, exact }));
       if (f.dnAttributes) {
         if (f.attribute) parts.push(dnComponent<A>(kind, ctx, f.attribute, value));
         else for (const t of ['uid', 'cn', 'ou', 'o', 'dc']) parts.push(dnComponent<A>(kind, ctx, t, value));
@@ -444,6 +541,7 @@ export function toGroupFilter(f: LdapFilter, ctx: TranslationContext): Directory
  */
 export function matchesEntry(f: LdapFilter, attributes: Map<string, string[]>, depth = 0): boolean | undefined {
   if (depth > MAX_DEPTH) throw new LdapError(RESULT.unwillingToPerform, 'filter too complex');
+  if (f.type === 'SubstringFilter') checkSubstringPieces(f.any);
   const values = () => attributes.get(f.attribute.toLowerCase());
   const fold = (s: string) => foldValue(s);
   if (f.type !== 'AndFilter' && f.type !== 'OrFilter' && f.type !== 'NotFilter' && f.attribute && !isKnown(f.attribute) && !attributes.has(f.attribute.toLowerCase())) {
@@ -475,16 +573,16 @@ export function matchesEntry(f: LdapFilter, attributes: Map<string, string[]>, d
       if (!validAssertion(f.attribute, valueOf(f.value))) return undefined;
       const vs = values();
       const a = fold(valueOf(f.value));
-      return vs ? vs.some((v) => (f.type === 'GreaterThanEqualsFilter' ? fold(v) >= a : fold(v) <= a)) : false;
+      return vs ? vs.some((v) => (f.type === 'GreaterThanEqualsFilter' ? compareCodePoints(fold(v), a) >= 0 : compareCodePoints(fold(v), a) <= 0)) : false;
     }
     case 'SubstringFilter': {
       const vs = values();
-      const re = substrRegExp({ op: 'substr', value: '', initial: f.initial, any: f.any, final: f.final });
-      return vs ? vs.some((v) => re.test(fold(v))) : false;
+      const pieces = foldSubstrings(f);
+      return vs ? vs.some((v) => matchesSubstrings(fold(v), pieces)) : false;
     }
     case 'ExtensibleFilter': {
       const target = fold(valueOf(f.value));
-      const rule = f.matchingRule ? MATCHING_RULES[f.matchingRule.toLowerCase()] : undefined;
+      const rule = f.matchingRule ? MATCHING_RULES.get(f.matchingRule.toLowerCase()) : undefined;
       if (f.matchingRule && !rule) return undefined;
       const pool = f.attribute ? (attributes.get(f.attribute.toLowerCase()) ?? []) : [...attributes.values()].flat();
       return pool.some((v) => (rule?.exact ? v === valueOf(f.value) : fold(v) === target));

@@ -17,7 +17,15 @@ export class PduFramer {
   /** Total size of the PDU at the head of the buffer once its header has been read. */
   private need = 0;
 
-  constructor(private readonly maxPduBytes: number) {}
+  /**
+   * Largest PDU accepted. The connection lowers it while the client has not bound (see
+   * connection.ts); a PDU whose header has already been read keeps the limit it was read under.
+   */
+  maxPduBytes: number;
+
+  constructor(maxPduBytes: number) {
+    this.maxPduBytes = maxPduBytes;
+  }
 
   get pendingBytes(): number {
     return this.buffered;

@@ -1,7 +1,7 @@
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, isIPv6, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { encodeNoticeOfDisconnection } from './codec.js';
-import { LdapConnection } from './connection.js';
+import { LdapConnection, QueuedBytesBudget } from './connection.js';
 import type { LdapDeps } from './context.js';
 import { RESULT } from './result-codes.js';
 import { createTree, type Tree } from './tree.js';
@@ -15,11 +15,49 @@ export interface LdapListenOptions {
   tls: { keyPem: string; certPem: string };
 }
 
+/** What the LDAP server holds in memory from its clients (for tests and health). */
+export interface LdapServerStats {
+  connections: number;
+  /** Bytes of received requests queued or being answered, all connections together. */
+  queuedBytes: number;
+  /** The most `queuedBytes` has ever been. */
+  peakQueuedBytes: number;
+  /** Bytes received of PDUs not yet complete. */
+  partialBytes: number;
+  /** Connections not being read from (back-pressure). */
+  pausedConnections: number;
+}
+
 export interface LdapServer {
   start(): Promise<{ port: number; ldapsPort: number }>;
   stop(): Promise<void>;
   /** Open connections (for tests and health). */
   readonly connections: number;
+  stats(): LdapServerStats;
+}
+
+/**
+ * The key under which connections count against `maxConnectionsPerIp`: the IPv4 address, or the
+ * /64 prefix of an IPv6 one. A /64 is the smallest prefix assigned to one subnet (RFC 4291 §2.5.4),
+ * and a host picks any of its 2^64 addresses freely (RFC 4941 temporary addresses, RFC 8981), so
+ * keying by the whole address would let one client open any number of connections.
+ */
+export function clientKey(address: string): string {
+  const ip = address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+  if (!isIPv6(ip)) return ip;
+  const bare = ip.replace(/%.*$/, '').toLowerCase();
+  const [head = '', tail] = bare.split('::');
+  const groups = head === '' ? [] : head.split(':');
+  if (tail !== undefined) {
+    const rest = tail === '' ? [] : tail.split(':');
+    // An embedded IPv4 tail (::a.b.c.d) takes two groups; only the first four groups matter here.
+    const restGroups = rest.length > 0 && rest[rest.length - 1]!.includes('.') ? rest.length + 1 : rest.length;
+    groups.push(...Array<string>(8 - groups.length - restGroups).fill('0'), ...rest);
+  }
+  return `${groups
+    .slice(0, 4)
+    .map((g) => (g.includes('.') ? g : g.replace(/^0+(?=.)/, '')))
+    .join(':')}::/64`;
 }
 
 /**
@@ -32,6 +70,7 @@ export function createLdapServer(deps: LdapDeps, o: LdapListenOptions): LdapServ
   /** LDAPS connections still in their handshake; they count against the caps too. */
   const pendingTls = new Set<Socket>();
   const perIp = new Map<string, number>();
+  const budget = new QueuedBytesBudget(deps.config.maxQueuedBytesTotal);
   let tree: Tree | null = null;
   const currentTree = () => {
     if (!tree) throw new Error('LDAP tree not initialised');
@@ -39,7 +78,7 @@ export function createLdapServer(deps: LdapDeps, o: LdapListenOptions): LdapServ
   };
 
   const accept = (socket: Socket, tls: boolean) => {
-    const ip = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    const ip = clientKey(socket.remoteAddress ?? '');
     const count = perIp.get(ip) ?? 0;
     if (open.size + pendingTls.size >= deps.config.maxConnections || count >= deps.config.maxConnectionsPerIp) {
       socket.on('error', () => undefined);
@@ -60,7 +99,7 @@ export function createLdapServer(deps: LdapDeps, o: LdapListenOptions): LdapServ
     };
     let conn: LdapConnection | null = null;
     if (!tls) {
-      conn = new LdapConnection(socket, deps, currentTree, secureContext, false, release);
+      conn = new LdapConnection(socket, deps, currentTree, secureContext, false, release, budget);
       open.add(conn);
       return;
     }
@@ -74,7 +113,7 @@ export function createLdapServer(deps: LdapDeps, o: LdapListenOptions): LdapServ
     secureSocket.once('secure', () => {
       clearTimeout(timer);
       pendingTls.delete(socket);
-      conn = new LdapConnection(secureSocket, deps, currentTree, secureContext, true, release);
+      conn = new LdapConnection(secureSocket, deps, currentTree, secureContext, true, release, budget);
       open.add(conn);
     });
   };
@@ -111,6 +150,15 @@ export function createLdapServer(deps: LdapDeps, o: LdapListenOptions): LdapServ
     },
     get connections() {
       return open.size;
+    },
+    stats() {
+      let partialBytes = 0;
+      let pausedConnections = 0;
+      for (const c of open) {
+        partialBytes += c.partialBytes;
+        if (c.readingPaused) pausedConnections++;
+      }
+      return { connections: open.size, queuedBytes: budget.bytes, peakQueuedBytes: budget.peakBytes, partialBytes, pausedConnections };
     },
   };
 }

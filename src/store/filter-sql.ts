@@ -26,8 +26,30 @@ export interface ColumnSpec {
 
 export type ColumnMap<A extends string> = Record<A, ColumnSpec>;
 
+export type Dialect = 'sqlite' | 'postgres';
+
 const TRUE = '1 = 1';
 const FALSE = '1 = 0';
+
+/**
+ * The column's spec, or undefined. An own-property check, not `columns[attr]`: an attribute name
+ * such as `constructor` or `__proto__` would otherwise find Object.prototype's members.
+ */
+function specOf<A extends string>(columns: ColumnMap<A>, attr: A): ColumnSpec | undefined {
+  return Object.hasOwn(columns, attr) ? columns[attr] : undefined;
+}
+
+/**
+ * Text ordering (`>=`, `<`, ORDER BY) by code point on both databases: SQLite's BINARY collation
+ * compares UTF-8 bytes, which is code point order; PostgreSQL would use the database's locale
+ * (where "é" sorts before "f" and punctuation may be ignored) unless told `COLLATE "C"`. The LDAP
+ * adapter's in-memory matcher orders by code point too (compareCodePoints in ldap/filter.ts), and
+ * keyset paging needs the comparison and the ORDER BY to agree.
+ */
+function ordered(spec: ColumnSpec, dialect: Dialect): string {
+  const text = spec.kind === 'lower' || spec.kind === 'upper';
+  return text && dialect === 'postgres' ? `${spec.expr} COLLATE "C"` : spec.expr;
+}
 
 /** Substitutes a `sub` column's placeholders with bound parameters. */
 function subCondition(expr: string, value: Param, bind: (v: Param) => string): string {
@@ -79,8 +101,9 @@ function coerce(spec: ColumnSpec, value: FilterValue): Param | undefined {
 /**
  * Translates a DirectoryFilter into a SQL condition, appending bound values to `params`. Total:
  * every node yields SQL; an unknown attribute or an impossible value yields a false condition.
+ * `dialect` decides how text is ordered (see `ordered`); pass the store's (`Sql.dialect`).
  */
-export function filterToSql<A extends string>(f: DirectoryFilter<A>, columns: ColumnMap<A>, params: Param[]): string {
+export function filterToSql<A extends string>(f: DirectoryFilter<A>, columns: ColumnMap<A>, params: Param[], dialect: Dialect = 'sqlite'): string {
   const bind = (v: Param) => `$${params.push(v)}`;
   switch (f.op) {
     case 'true':
@@ -88,16 +111,16 @@ export function filterToSql<A extends string>(f: DirectoryFilter<A>, columns: Co
     case 'false':
       return FALSE;
     case 'and':
-      return f.filters.length === 0 ? TRUE : `(${f.filters.map((x) => filterToSql(x, columns, params)).join(' AND ')})`;
+      return f.filters.length === 0 ? TRUE : `(${f.filters.map((x) => filterToSql(x, columns, params, dialect)).join(' AND ')})`;
     case 'or':
-      return f.filters.length === 0 ? FALSE : `(${f.filters.map((x) => filterToSql(x, columns, params)).join(' OR ')})`;
+      return f.filters.length === 0 ? FALSE : `(${f.filters.map((x) => filterToSql(x, columns, params, dialect)).join(' OR ')})`;
     case 'not':
       // A comparison with a missing (NULL) value is FALSE in directory terms (RFC 4511 §4.5.1.7:
       // an absent attribute does not match), so its negation is TRUE; SQL would make it NULL and
       // drop the row.
-      return `NOT COALESCE(${filterToSql(f.filter, columns, params)}, ${FALSE})`;
+      return `NOT COALESCE(${filterToSql(f.filter, columns, params, dialect)}, ${FALSE})`;
   }
-  const spec = columns[f.attr];
+  const spec = specOf(columns, f.attr);
   if (!spec) return FALSE;
   if (f.op === 'present') {
     if (spec.kind === 'sub') return spec.present ?? FALSE;
@@ -129,15 +152,18 @@ export function filterToSql<A extends string>(f: DirectoryFilter<A>, columns: Co
     return spec.exact ? `${spec.exact} = ${bind(String(f.value))}` : `${spec.expr} = ${bind(String(f.value))}`;
   }
   const ops = { eq: '=', ne: '<>', gte: '>=', lte: '<=', gt: '>', lt: '<' } as const;
-  const cmp = `${spec.expr} ${ops[f.op]} ${bind(value)}`;
+  const lhs = f.op === 'eq' || f.op === 'ne' ? spec.expr : ordered(spec, dialect);
+  const cmp = `${lhs} ${ops[f.op]} ${bind(value)}`;
   // NULL never equals anything in SQL; "not equal" should include rows without the value.
   return f.op === 'ne' ? `(${cmp} OR ${spec.expr} IS NULL)` : cmp;
 }
 
-export function sortToSql<A extends string>(sort: SortKey<A>[] | undefined, columns: ColumnMap<A>, tiebreak: string): string {
-  const parts = (sort ?? [])
-    .filter((s) => columns[s.attr] && columns[s.attr].kind !== 'sub')
-    .map((s) => `${columns[s.attr].expr} ${s.desc ? 'DESC' : 'ASC'}`);
+/** ORDER BY terms; text in code point order on both databases, as `filterToSql` compares it. */
+export function sortToSql<A extends string>(sort: SortKey<A>[] | undefined, columns: ColumnMap<A>, tiebreak: string, dialect: Dialect = 'sqlite'): string {
+  const parts = (sort ?? []).flatMap((s) => {
+    const spec = specOf(columns, s.attr);
+    return spec && spec.kind !== 'sub' ? [`${ordered(spec, dialect)} ${s.desc ? 'DESC' : 'ASC'}`] : [];
+  });
   parts.push(`${tiebreak} ASC`);
   return parts.join(', ');
 }

@@ -49,7 +49,9 @@ function mapError(err: unknown): unknown {
   if (err instanceof UniqueConstraintError) {
     // PostgreSQL reports { column: value }, SQLite a list of columns.
     const fields = err.fields as unknown;
-    const field = (Array.isArray(fields) ? (fields[0] as string | undefined) : Object.keys(err.fields ?? {})[0]) ?? 'id';
+    const column = (Array.isArray(fields) ? (fields[0] as string | undefined) : Object.keys(err.fields ?? {})[0]) ?? 'id';
+    // A folded shadow column (`name_lc`) stands for the field the client sent (`name`).
+    const field = column.replace(/_lc$/, '');
     return new DomainError('conflict', 'directory.conflict', `${field} is already in use`, field);
   }
   if (err instanceof ConnectionError || err instanceof TimeoutError) {

@@ -505,6 +505,12 @@ function createRepositories(s: () => State, write: Writer, read: Writer, now: ()
       has: (u, groupId) => s().userGroupMembers.has(pairKey(groupId, u.id)),
       any: (u) => groupIdsOfUser(u.id).length > 0,
     },
+    memberOfGroupBoundTo: {
+      kind: 'sub',
+      has: (u, target) =>
+        groupIdsOfUser(u.id).some((g) => [...s().associations.values()].some((a) => a.fromType === 'user_group' && a.fromId === g && `${a.toType}:${a.toId}` === target)),
+      any: () => false,
+    },
     memberOfName: {
       kind: 'sub',
       has: (u, name) => groupIdsOfUser(u.id).some((g) => s().userGroups.get(g)?.name.toLowerCase() === name.toLowerCase()),
@@ -720,6 +726,13 @@ function createRepositories(s: () => State, write: Writer, read: Writer, now: ()
       read(() => {
         const all = [...s().users.keys()].map((id) => toUser(id)!);
         return runQuery(all, q, USER_COLUMNS, (u) => u.id);
+      }),
+    groupsWithMembers: (filter, groupsBoundTo) =>
+      read(() => {
+        const users = new Set(runQuery([...s().users.keys()].map((id) => toUser(id)!), { filter, limit: Number.MAX_SAFE_INTEGER, offset: 0 }, USER_COLUMNS, (u) => u.id).items.map((u) => u.id));
+        const bound = (groupId: string) =>
+          [...s().associations.values()].some((a) => a.fromType === 'user_group' && a.fromId === groupId && `${a.toType}:${a.toId}` === groupsBoundTo);
+        return [...new Set([...s().userGroupMembers.values()].filter((m) => users.has(m.userId) && bound(m.groupId)).map((m) => m.groupId))];
       }),
     membersOf: (groupIds, filter) =>
       read(() => {

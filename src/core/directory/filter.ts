@@ -59,6 +59,8 @@ export const USER_ATTRS = {
   memberOf: 'id',
   /** Name of a user group the user belongs to (an LDAP `memberOf` DN names the group). */
   memberOfName: 'text',
+  /** `<type>:<id>`: the user belongs to a group bound to this resource (LDAP `(memberOf=*)`). */
+  memberOfGroupBoundTo: 'id',
   /** `<type>:<id>` of a resource the user is bound to, directly or through a group. */
   boundTo: 'id',
   /** When the account was locked (auth state); see `lockedOutFilter` for "locked now". */

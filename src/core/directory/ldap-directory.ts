@@ -124,11 +124,11 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
     }
   };
 
-  const visibleGroupIds = async (name?: string): Promise<string[]> => {
+  const visibleGroupIds = async (name: string): Promise<string[]> => {
     const s = await server();
     const found = await repos.userGroups.query({
-      filter: name === undefined ? groupVisibility(s) : { op: 'and', filters: [groupVisibility(s), { op: 'eq', attr: 'name', value: name }] },
-      limit: name === undefined ? 100_000 : 1,
+      filter: { op: 'and', filters: [groupVisibility(s), { op: 'eq', attr: 'name', value: name }] },
+      limit: 1,
       offset: 0,
       withTotal: false,
     });
@@ -138,10 +138,8 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
   const resolveUserFilter = (f: UserFilter): Promise<UserFilter> =>
     mapFilter<UserAttr>(f, async (node) => {
       if (node.attr !== 'memberOfName') return null;
-      if (node.op === 'present') {
-        const ids = await visibleGroupIds();
-        return ids.length > 0 ? { op: 'in', attr: 'memberOf', values: ids } : { op: 'false' };
-      }
+      // A member of any visible group: one EXISTS, whatever the number of groups.
+      if (node.op === 'present') return { op: 'eq', attr: 'memberOfGroupBoundTo', value: `ldap_server:${(await server()).id}` };
       if (node.op !== 'eq') return { op: 'false' };
       const [id] = await visibleGroupIds(String(node.value));
       return id ? { op: 'eq', attr: 'memberOf', value: id } : { op: 'false' };
@@ -150,8 +148,13 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
   const resolveGroupFilter = (f: GroupFilter): Promise<GroupFilter> =>
     mapFilter<GroupAttr>(f, async (node) => {
       if (node.attr !== 'memberName' || (node.op !== 'eq' && node.op !== 'present')) return node.attr === 'memberName' ? { op: 'false' } : null;
-      if (node.op === 'present') return { op: 'present', attr: 'member' };
       const [s, org] = await Promise.all([server(), d.organization.get()]);
+      if (node.op === 'present') {
+        // Only members the searcher could see count (RFC 4511 §4.5.1.7: presence of the values the
+        // entry shows); a suspended or hidden member must not make a group match.
+        const ids = await repos.users.groupsWithMembers(userVisibility(s, org, d.clock.now()), `ldap_server:${s.id}`);
+        return ids.length > 0 ? { op: 'in', attr: 'id', values: ids } : { op: 'false' };
+      }
       const member = await repos.users.query({
         filter: { op: 'and', filters: [userVisibility(s, org, d.clock.now()), { op: 'eq', attr: 'username', value: String(node.value) }] },
         limit: 1,

@@ -86,11 +86,11 @@ export function createSystemRepository(sql: Sql): SystemRepository {
     },
     async query(q: Query<SystemAttr>): Promise<Page<System>> {
       const params: Param[] = [];
-      const where = q.filter ? filterToSql(q.filter, SYSTEM_COLUMNS, params) : '1 = 1';
+      const where = q.filter ? filterToSql(q.filter, SYSTEM_COLUMNS, params, sql.dialect) : '1 = 1';
       const n = q.withTotal === false ? null : await sql.one(`SELECT COUNT(*) AS n FROM systems s WHERE ${where}`, params);
       const pp = [...params];
       const rows = await sql.rows(
-        `SELECT * FROM systems s WHERE ${where} ORDER BY ${sortToSql(q.sort, SYSTEM_COLUMNS, 's.id')} LIMIT $${pp.push(q.limit)} OFFSET $${pp.push(q.offset)}`,
+        `SELECT * FROM systems s WHERE ${where} ORDER BY ${sortToSql(q.sort, SYSTEM_COLUMNS, 's.id', sql.dialect)} LIMIT $${pp.push(q.limit)} OFFSET $${pp.push(q.offset)}`,
         pp,
       );
       return { total: n ? toNum(n.n) : -1, items: rows.map(toSystem) };

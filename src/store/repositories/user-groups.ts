@@ -86,11 +86,11 @@ export function createUserGroupRepository(sql: Sql): UserGroupRepository {
     },
     async query(q: Query<GroupAttr>): Promise<Page<UserGroup>> {
       const params: Param[] = [];
-      const where = q.filter ? filterToSql(q.filter, GROUP_COLUMNS, params) : '1 = 1';
+      const where = q.filter ? filterToSql(q.filter, GROUP_COLUMNS, params, sql.dialect) : '1 = 1';
       const n = q.withTotal === false ? null : await sql.one(`SELECT COUNT(*) AS n FROM user_groups g WHERE ${where}`, params);
       const pp = [...params];
       const rows = await sql.rows(
-        `SELECT * FROM user_groups g WHERE ${where} ORDER BY ${sortToSql(q.sort, GROUP_COLUMNS, 'g.id')} LIMIT $${pp.push(q.limit)} OFFSET $${pp.push(q.offset)}`,
+        `SELECT * FROM user_groups g WHERE ${where} ORDER BY ${sortToSql(q.sort, GROUP_COLUMNS, 'g.id', sql.dialect)} LIMIT $${pp.push(q.limit)} OFFSET $${pp.push(q.offset)}`,
         pp,
       );
       return { total: n ? toNum(n.n) : -1, items: rows.map(toGroup) };

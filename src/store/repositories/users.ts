@@ -36,6 +36,11 @@ export const USER_COLUMNS: ColumnMap<UserAttr> = {
     kind: 'sub',
     present: 'u.id IN (SELECT user_id FROM user_group_members)',
   },
+  memberOfGroupBoundTo: {
+    expr: `EXISTS (SELECT 1 FROM user_group_members gm CROSS JOIN associations ga
+             WHERE gm.user_id = u.id AND ga.from_type = 'user_group' AND ga.from_id = gm.group_id AND ga.to_type = ?type AND ga.to_id = ?id)`,
+    kind: 'sub',
+  },
   memberOfName: {
     expr: 'u.id IN (SELECT m.user_id FROM user_group_members m JOIN user_groups g ON g.id = m.group_id WHERE g.name_lc = ?)',
     kind: 'sub',
@@ -263,11 +268,25 @@ export function createUserRepository(sql: Sql): UserRepository {
       );
       return r !== null;
     },
+    async groupsWithMembers(filter, groupsBoundTo) {
+      const params: Param[] = [];
+      const where = filterToSql(filter, USER_COLUMNS, params, sql.dialect);
+      const at = groupsBoundTo.indexOf(':');
+      const boundType = `$${params.push(groupsBoundTo.slice(0, at))}`;
+      const boundId = `$${params.push(groupsBoundTo.slice(at + 1))}`;
+      const rows = await sql.rows(
+        `SELECT DISTINCT m.group_id FROM user_group_members m CROSS JOIN associations ga CROSS JOIN users u LEFT JOIN auth_state a ON a.subject_id = u.id
+         WHERE ga.from_type = 'user_group' AND ga.from_id = m.group_id AND ga.to_type = ${boundType} AND ga.to_id = ${boundId}
+           AND u.id = m.user_id AND ${where}`,
+        params,
+      );
+      return rows.map((r) => toStr(r.group_id));
+    },
     async membersOf(groupIds, filter) {
       if (groupIds.length === 0) return [];
       const params: Param[] = [];
       const inGroups = inList(params, groupIds);
-      const where = filter ? filterToSql(filter, USER_COLUMNS, params) : '1 = 1';
+      const where = filter ? filterToSql(filter, USER_COLUMNS, params, sql.dialect) : '1 = 1';
       const rows = await sql.rows(
         `SELECT m.group_id, u.id, u.username FROM user_group_members m CROSS JOIN users u LEFT JOIN auth_state a ON a.subject_id = u.id
          WHERE m.group_id IN (${inGroups}) AND u.id = m.user_id AND ${where} ORDER BY u.username`,
@@ -277,7 +296,7 @@ export function createUserRepository(sql: Sql): UserRepository {
     },
     async queryWithGroupNames(q, groupsBoundTo) {
       const params: Param[] = [];
-      const where = q.filter ? filterToSql(q.filter, USER_COLUMNS, params) : '1 = 1';
+      const where = q.filter ? filterToSql(q.filter, USER_COLUMNS, params, sql.dialect) : '1 = 1';
       const countRow = q.withTotal === false ? null : await sql.one(`SELECT COUNT(*) AS n FROM ${FROM} WHERE ${where}`, params);
       const pp = [...params];
       const at = groupsBoundTo.indexOf(':');
@@ -288,7 +307,7 @@ export function createUserRepository(sql: Sql): UserRepository {
       const groups = `(SELECT ${concat} FROM user_group_members m JOIN user_groups g ON g.id = m.group_id
           WHERE m.user_id = u.id AND EXISTS (SELECT 1 FROM associations ba WHERE ba.from_type = 'user_group' AND ba.from_id = g.id
             AND ba.to_type = ${boundType} AND ba.to_id = ${boundId})) AS group_names`;
-      const order = sortToSql(q.sort, USER_COLUMNS, 'u.id');
+      const order = sortToSql(q.sort, USER_COLUMNS, 'u.id', sql.dialect);
       const rows = await sql.rows(
         `SELECT ${PROFILE}, ${groups} FROM ${FROM} WHERE ${where} ORDER BY ${order} LIMIT $${pp.push(q.limit)} OFFSET $${pp.push(q.offset)}`,
         pp,
@@ -300,9 +319,9 @@ export function createUserRepository(sql: Sql): UserRepository {
     },
     async query(q: Query<UserAttr>): Promise<Page<User>> {
       const params: Param[] = [];
-      const where = q.filter ? filterToSql(q.filter, USER_COLUMNS, params) : '1 = 1';
+      const where = q.filter ? filterToSql(q.filter, USER_COLUMNS, params, sql.dialect) : '1 = 1';
       const countRow = q.withTotal === false ? null : await sql.one(`SELECT COUNT(*) AS n FROM ${FROM} WHERE ${where}`, params);
-      const order = sortToSql(q.sort, USER_COLUMNS, 'u.id');
+      const order = sortToSql(q.sort, USER_COLUMNS, 'u.id', sql.dialect);
       const pageParams = [...params];
       const rows = await sql.rows(
         `SELECT ${PROFILE} FROM ${FROM} WHERE ${where} ORDER BY ${order} LIMIT $${pageParams.push(q.limit)} OFFSET $${pageParams.push(q.offset)}`,

@@ -87,6 +87,14 @@ describe('user groups (v2)', function () {
       assertError(await run.api('POST', '/api/v2/usergroups', { name: 'devs' }), 409, 'name');
     });
 
+    it('creates only one of two groups whose names differ only in case, sent at once (409 naming name)', async function () {
+      const [a, b] = await Promise.all([run.api('POST', '/api/v2/usergroups', { name: 'Racers' }), run.api('POST', '/api/v2/usergroups', { name: 'RACERS' })]);
+      assert.deepEqual([a.status, b.status].sort(), [201, 409]);
+      assertError(a.status === 409 ? a : b, 409, 'name');
+      const created = a.status === 201 ? a : b;
+      assert.equal((await run.api('DELETE', `/api/v2/usergroups/${created.body.id}`)).status, 200);
+    });
+
     it('refuses a missing name with 400 naming name', async function () {
       assertError(await run.api('POST', '/api/v2/usergroups', { description: 'nameless' }), 400, 'name');
     });

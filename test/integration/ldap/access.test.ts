@@ -199,6 +199,28 @@ describe('LDAP access and bind semantics', function () {
       assert.ok((await dnsOf(asBinder, dir.base, '(objectClass=posixAccount)')).length > 1, 'a demotion that is undone applies again');
     });
 
+    it('matches (member=*) on members the searcher can see only, and (memberOf=*) on users of visible groups', async () => {
+      const g = await ok(run.api('POST', '/api/v2/usergroups', { name: 'ghosts' }), 201, 'create ghosts');
+      try {
+        await ok(run.api('POST', `/api/v2/usergroups/${g.id}/members`, { op: 'add', type: 'user', id: dir.users.sam!.id }), 204, 'add sam (suspended)');
+        await ok(run.api('POST', `/api/v2/usergroups/${g.id}/associations`, { op: 'add', type: 'ldap_server', id: dir.ldapServerId }), 204, 'bind ghosts');
+        const c = await bindAs('binder');
+        const ghosts = dir.groupDn('ghosts').toLowerCase();
+        const entry = await c.search(dir.groupDn('ghosts'), { scope: 'base', attributes: ['member'] });
+        assert.deepEqual([entry.searchEntries[0]?.member ?? []].flat(), [], 'the entry shows no member');
+        assert.deepEqual(await dnsOf(c, dir.base, '(&(cn=ghosts)(member=*))'), []);
+        assert.deepEqual(await dnsOf(c, dir.base, '(&(cn=ghosts)(!(member=*)))'), [ghosts]);
+        assert.ok((await dnsOf(c, dir.base, '(&(objectClass=groupOfNames)(member=*))')).includes(dir.groupDn('staff').toLowerCase()));
+        // (memberOf=*) selects exactly the users whose entries show a memberOf value.
+        const all = await c.search(dir.base, { filter: '(objectClass=posixAccount)', attributes: ['memberOf'] });
+        const withGroups = all.searchEntries.filter((e) => [e.memberOf ?? []].flat().length > 0).map((e) => e.dn.toLowerCase()).sort();
+        assert.ok(withGroups.length > 0);
+        assert.deepEqual(await dnsOf(c, dir.base, '(memberOf=*)'), withGroups);
+      } finally {
+        await ok(run.api('DELETE', `/api/v2/usergroups/${g.id}`), 200, 'delete ghosts');
+      }
+    });
+
     it('does not reveal membership of a group that is not bound to the LDAP server through a memberOf filter', async () => {
       const c = await bindAs('binder');
       // "hidden" is not bound: its DN names no entry, and alice's memberOf does not list it.

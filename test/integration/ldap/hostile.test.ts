@@ -163,8 +163,9 @@ describe('LDAP under hostile input', function () {
 
   describe('malformed input', () => {
     async function expectNotice(c: RawConnection, what: string): Promise<void> {
-      const rs = await c.waitFor((x) => x.length > 0, 5000);
-      assert.ok(isNoticeOfDisconnection(rs[0], PROTOCOL_ERROR), `${what}: expected a Notice of Disconnection with protocolError, got ${c.received.toString('hex').slice(0, 200)}`);
+      // Responses before the notice (a BindResponse) may precede it; the notice has message ID 0.
+      const rs = await c.waitFor((x) => x.some((r) => r.messageId === 0), 5000);
+      assert.ok(isNoticeOfDisconnection(rs.find((r) => r.messageId === 0), PROTOCOL_ERROR), `${what}: expected a Notice of Disconnection with protocolError, got ${c.received.toString('hex').slice(0, 200)}`);
       assert.ok(await c.closesWithin(3000), `${what}: the connection is closed`);
     }
 
@@ -232,22 +233,42 @@ describe('LDAP under hostile input', function () {
       await expectNotice(c, 'indefinite length');
     });
 
-    it('answers a PDU of exactly maxPduBytes (262144) and refuses one byte more with a Notice of Disconnection', async () => {
+    it('answers a PDU of exactly maxPduBytes (262144) once bound and refuses one byte more with a Notice of Disconnection', async () => {
       const max = 262_144;
-      const fits = paddedRootDseSearch(1, max);
+      const bound = async () => {
+        const c = raw();
+        await c.connected;
+        c.write(ldapMessage(1, simpleBindRequest(dir.users.binder!.dn, dir.users.binder!.password)));
+        const r = await c.waitFor((x) => x.some((m) => m.op === BIND_RESPONSE), 5000);
+        assert.equal(r.find((m) => m.op === BIND_RESPONSE)?.code, 0);
+        return c;
+      };
+      const fits = paddedRootDseSearch(2, max);
       assert.equal(fits.length, max);
-      const a = raw();
-      await a.connected;
+      const a = await bound();
       a.write(fits);
       const ra = await a.waitFor((x) => x.some((r) => r.op === SEARCH_DONE), 5000);
       assert.equal(ra.find((r) => r.op === SEARCH_DONE)?.code, 0, `a PDU of exactly ${max} bytes is answered`);
 
-      const over = paddedRootDseSearch(1, max + 1);
+      const over = paddedRootDseSearch(2, max + 1);
       assert.equal(over.length, max + 1);
-      const b = raw();
-      await b.connected;
+      const b = await bound();
       b.write(over.subarray(0, 16));
       await expectNotice(b, `${max + 1} bytes`);
+      await stillServing();
+    });
+
+    it('limits a connection that has not bound to maxPduBytesBeforeBind (16384)', async () => {
+      const small = 16_384;
+      const a = raw();
+      await a.connected;
+      a.write(paddedRootDseSearch(1, small));
+      const ra = await a.waitFor((x) => x.some((r) => r.op === SEARCH_DONE), 5000);
+      assert.equal(ra.find((r) => r.op === SEARCH_DONE)?.code, 0);
+      const b = raw();
+      await b.connected;
+      b.write(paddedRootDseSearch(1, small + 1).subarray(0, 16));
+      await expectNotice(b, `${small + 1} bytes`);
       await stillServing();
     });
 

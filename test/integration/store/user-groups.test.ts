@@ -79,6 +79,13 @@ for (const target of storeTargets()) {
         await assert.rejects(groups().create(makeGroup({ posixGid: 50003 })));
       });
 
+      it('rejects a group whose name differs only in case, also when both are created at once', async function () {
+        await groups().create(makeGroup({ name: 'Staff' }));
+        await assert.rejects(groups().create(makeGroup({ name: 'staff' })));
+        const both = await Promise.allSettled([groups().create(makeGroup({ name: 'Ops' })), groups().create(makeGroup({ name: 'OPS' }))]);
+        assert.deepEqual(both.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+      });
+
       it('deletes a group together with its memberships, leaving its users', async function () {
         const [u1, u2] = [await createUser(), await createUser()];
         const [g, other] = [makeGroup(), makeGroup()];

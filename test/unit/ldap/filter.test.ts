@@ -55,7 +55,7 @@ describe('LDAP filter translation (src/ldap/filter.ts)', () => {
     ['(uid=alice)', { op: 'eq', attr: 'username', value: 'alice' }, FALSE],
     ['(UID=ALICE)', { op: 'eq', attr: 'username', value: 'ALICE' }, FALSE],
     ['(mail=ALICE@example.com)', { op: 'eq', attr: 'email', value: 'ALICE@example.com' }, { op: 'eq', attr: 'email', value: 'ALICE@example.com' }],
-    ['(sn=Öztürk)', { op: 'eq', attr: 'lastname', value: 'Öztürk' }, FALSE],
+    ['(sn=Öztürk)', { op: 'or', filters: [{ op: 'and', filters: [{ op: 'present', attr: 'lastname' }, { op: 'eq', attr: 'lastname', value: 'Öztürk' }] }, { op: 'and', filters: [{ op: 'not', filter: { op: 'present', attr: 'lastname' } }, { op: 'eq', attr: 'username', value: 'Öztürk' }] }] }, FALSE],
     ['(givenName=Alice)', { op: 'eq', attr: 'firstname', value: 'Alice' }, FALSE],
     [
       '(cn=alice öztürk)',
@@ -136,7 +136,7 @@ describe('LDAP filter translation (src/ldap/filter.ts)', () => {
 
   // Values as the wire carries them (raw octets, no RFC 4515 escaping), decoded the way the server decodes them.
   const wire: [string, Buffer, U][] = [
-    ['(sn=Öztürk)', tlv(0xa3, str('sn'), str('Öztürk')), { op: 'eq', attr: 'lastname', value: 'Öztürk' }],
+    ['(sn=Öztürk)', tlv(0xa3, str('sn'), str('Öztürk')), { op: 'or', filters: [{ op: 'and', filters: [{ op: 'present', attr: 'lastname' }, { op: 'eq', attr: 'lastname', value: 'Öztürk' }] }, { op: 'and', filters: [{ op: 'not', filter: { op: 'present', attr: 'lastname' } }, { op: 'eq', attr: 'username', value: 'Öztürk' }] }] }],
     ['(description=a*b(c)\\)', tlv(0xa3, str('description'), str('a*b(c)\\')), { op: 'eq', attr: 'description', value: 'a*b(c)\\' }],
     ['(cn=*ztü*)', tlv(0xa4, str('cn'), tlv(0x30, str('ztü', 0x81))), { op: 'substr', attr: 'cn', any: ['ztü'] }],
     ['(uid=a*b*c) with "*" inside the pieces', tlv(0xa4, str('uid'), tlv(0x30, str('a*', 0x80), str('(b)', 0x81), str('c\\', 0x82))), { op: 'substr', attr: 'username', initial: 'a*', any: ['(b)'], final: 'c\\' }],
