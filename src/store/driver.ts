@@ -30,8 +30,8 @@ function toSqliteParams(sql: string): string {
 
 const bindable = (params: Param[]) => params.map((v) => (typeof v === 'boolean' ? (v ? 1 : 0) : v));
 
-// Statement texts are the repositories' fixed SQL (values are always bound), so caches stay small;
-// the bound guards against a caller that builds SQL of many shapes.
+// Statement texts are the repositories' SQL (values are bound; only LIMIT counts are literal, see
+// limitSql), so caches stay small; the bound, least recently used out, guards against many shapes.
 const MAX_CACHED_STATEMENTS = 500;
 const MAX_CACHED_SQL_LENGTH = 4096;
 
@@ -51,12 +51,24 @@ class SqliteConnection {
   all(sql: string, params: Param[]): Promise<Row[]> {
     let stmt = this.statements.get(sql);
     let transient = false;
-    if (!stmt) {
+    if (stmt) {
+      // Least recently used first: the one evicted below is the coldest.
+      this.statements.delete(sql);
+      this.statements.set(sql, stmt);
+    } else {
       stmt = this.db.prepare(toSqliteParams(sql));
       // Long statements (multi-row audit inserts, whose text varies with the batch size) are not
       // kept: hundreds of them would hold megabytes of compiled programs for nothing.
-      if (this.statements.size < MAX_CACHED_STATEMENTS && sql.length <= MAX_CACHED_SQL_LENGTH) this.statements.set(sql, stmt);
-      else transient = true;
+      if (sql.length > MAX_CACHED_SQL_LENGTH) transient = true;
+      else {
+        this.statements.set(sql, stmt);
+        if (this.statements.size > MAX_CACHED_STATEMENTS) {
+          const [coldest, old] = this.statements.entries().next().value!;
+          this.statements.delete(coldest);
+          // node-sqlite3 queues finalize behind any step still pending on that statement.
+          old.finalize();
+        }
+      }
     }
     const s = stmt;
     return new Promise((resolve, reject) =>

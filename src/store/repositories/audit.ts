@@ -1,7 +1,7 @@
 import type { AuditEvent, AuditField, AuditQuery } from '../../core/audit/event.js';
 import type { AuditRepository } from '../../core/ports.js';
 import { fold } from '../fold.js';
-import { fromJson, inList, type Param, type Sql } from '../sql.js';
+import { fromJson, inList, type Param, type Sql, limitSql } from '../sql.js';
 
 /** Indexed columns that mirror event fields, for exact-match queries. */
 const FIELD_COLUMNS: Record<AuditField, string> = {
@@ -90,7 +90,7 @@ export function createAuditRepository(sql: Sql): AuditRepository {
       const dir = q.ascending ? 'ASC' : 'DESC';
       const rows = await sql.rows(
         `SELECT data FROM audit_events WHERE ${where.join(' AND ')} ORDER BY ts ${dir}, id ${dir}
-         LIMIT $${params.push(q.limit)} OFFSET $${params.push(q.skip)}`,
+         ${limitSql(q.limit)} OFFSET $${params.push(q.skip)}`,
         params,
       );
       return rows.map((r) => fromJson<AuditEvent>(r.data, {} as AuditEvent));

@@ -1,6 +1,6 @@
 import type { Application, LdapServer, RadiusServer } from '../../core/directory/types.js';
 import type { ApplicationRepository, LdapServerRepository, RadiusServerRepository } from '../../core/ports.js';
-import { fromJson, toBool, toDate, toNum, toStr, type Param, type Row, type Sql } from '../sql.js';
+import { fromJson, toBool, toDate, toNum, toStr, type Param, type Row, type Sql, limitSql } from '../sql.js';
 
 const toLdap = (r: Row): LdapServer => ({
   id: toStr(r.id),
@@ -163,7 +163,7 @@ export function createApplicationRepository(sql: Sql): ApplicationRepository {
     },
     async list(limit, offset) {
       const n = await sql.one('SELECT COUNT(*) AS n FROM applications');
-      const rows = await sql.rows('SELECT * FROM applications ORDER BY name, id LIMIT $1 OFFSET $2', [limit, offset]);
+      const rows = await sql.rows(`SELECT * FROM applications ORDER BY name, id ${limitSql(limit)} OFFSET $1`, [offset]);
       return { total: toNum(n?.n ?? 0), items: rows.map(toApp) };
     },
   };

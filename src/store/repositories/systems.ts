@@ -3,7 +3,7 @@ import type { System, SystemGroup } from '../../core/directory/types.js';
 import type { SystemGroupRepository, SystemRepository } from '../../core/ports.js';
 import { fold } from '../fold.js';
 import { filterToSql, sortToSql, type ColumnMap } from '../filter-sql.js';
-import { ms, toBool, toDate, toDateOrNull, toNum, toStr, type Param, type Row, type Sql } from '../sql.js';
+import { ms, toBool, toDate, toDateOrNull, toNum, toStr, type Param, type Row, type Sql, limitSql } from '../sql.js';
 
 const SYSTEM_COLUMNS: ColumnMap<SystemAttr> = {
   id: { expr: 's.id', kind: 'id' },
@@ -90,7 +90,7 @@ export function createSystemRepository(sql: Sql): SystemRepository {
       const n = q.withTotal === false ? null : await sql.one(`SELECT COUNT(*) AS n FROM systems s WHERE ${where}`, params);
       const pp = [...params];
       const rows = await sql.rows(
-        `SELECT * FROM systems s WHERE ${where} ORDER BY ${sortToSql(q.sort, SYSTEM_COLUMNS, 's.id', sql.dialect)} LIMIT $${pp.push(q.limit)} OFFSET $${pp.push(q.offset)}`,
+        `SELECT * FROM systems s WHERE ${where} ORDER BY ${sortToSql(q.sort, SYSTEM_COLUMNS, 's.id', sql.dialect)} ${limitSql(q.limit)} OFFSET $${pp.push(q.offset)}`,
         pp,
       );
       return { total: n ? toNum(n.n) : -1, items: rows.map(toSystem) };
@@ -129,7 +129,7 @@ export function createSystemGroupRepository(sql: Sql): SystemGroupRepository {
     getByName: (name) => one('name_lc = $1', [fold(name)]),
     async list(limit, offset) {
       const n = await sql.one('SELECT COUNT(*) AS n FROM system_groups');
-      const rows = await sql.rows('SELECT * FROM system_groups ORDER BY name, id LIMIT $1 OFFSET $2', [limit, offset]);
+      const rows = await sql.rows(`SELECT * FROM system_groups ORDER BY name, id ${limitSql(limit)} OFFSET $1`, [offset]);
       return { total: toNum(n?.n ?? 0), items: rows.map(toSystemGroup) };
     },
     async addMember(groupId, systemId) {
@@ -145,7 +145,7 @@ export function createSystemGroupRepository(sql: Sql): SystemGroupRepository {
     },
     async memberIds(groupId, limit, offset) {
       const n = await sql.one('SELECT COUNT(*) AS n FROM system_group_members WHERE group_id = $1', [groupId]);
-      const rows = await sql.rows('SELECT system_id FROM system_group_members WHERE group_id = $1 ORDER BY system_id LIMIT $2 OFFSET $3', [groupId, limit, offset]);
+      const rows = await sql.rows(`SELECT system_id FROM system_group_members WHERE group_id = $1 ORDER BY system_id ${limitSql(limit)} OFFSET $2`, [groupId, offset]);
       return { total: toNum(n?.n ?? 0), items: rows.map((r) => toStr(r.system_id)) };
     },
     async groupIdsOf(systemId) {

@@ -3,7 +3,7 @@ import type { UserGroup } from '../../core/directory/types.js';
 import type { UserGroupRepository } from '../../core/ports.js';
 import { fold } from '../fold.js';
 import { filterToSql, sortToSql, type ColumnMap } from '../filter-sql.js';
-import { fromJson, inList, toDate, toNum, toNumOrNull, toStr, type Param, type Row, type Sql } from '../sql.js';
+import { fromJson, inList, toDate, toNum, toNumOrNull, toStr, type Param, type Row, type Sql, limitSql } from '../sql.js';
 
 const GROUP_COLUMNS: ColumnMap<GroupAttr> = {
   id: { expr: 'g.id', kind: 'id' },
@@ -90,7 +90,7 @@ export function createUserGroupRepository(sql: Sql): UserGroupRepository {
       const n = q.withTotal === false ? null : await sql.one(`SELECT COUNT(*) AS n FROM user_groups g WHERE ${where}`, params);
       const pp = [...params];
       const rows = await sql.rows(
-        `SELECT * FROM user_groups g WHERE ${where} ORDER BY ${sortToSql(q.sort, GROUP_COLUMNS, 'g.id', sql.dialect)} LIMIT $${pp.push(q.limit)} OFFSET $${pp.push(q.offset)}`,
+        `SELECT * FROM user_groups g WHERE ${where} ORDER BY ${sortToSql(q.sort, GROUP_COLUMNS, 'g.id', sql.dialect)} ${limitSql(q.limit)} OFFSET $${pp.push(q.offset)}`,
         pp,
       );
       return { total: n ? toNum(n.n) : -1, items: rows.map(toGroup) };
@@ -108,7 +108,7 @@ export function createUserGroupRepository(sql: Sql): UserGroupRepository {
     },
     async memberIds(groupId, limit, offset) {
       const n = await sql.one('SELECT COUNT(*) AS n FROM user_group_members WHERE group_id = $1', [groupId]);
-      const rows = await sql.rows('SELECT user_id FROM user_group_members WHERE group_id = $1 ORDER BY user_id LIMIT $2 OFFSET $3', [groupId, limit, offset]);
+      const rows = await sql.rows(`SELECT user_id FROM user_group_members WHERE group_id = $1 ORDER BY user_id ${limitSql(limit)} OFFSET $2`, [groupId, offset]);
       return { total: toNum(n?.n ?? 0), items: rows.map((r) => toStr(r.user_id)) };
     },
     async groupsOfUserBoundTo(userId, toType, toId) {

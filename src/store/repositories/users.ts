@@ -4,7 +4,7 @@ import type { AuthState, User, UserCredentials, UserUpdate } from '../../core/di
 import { fold } from '../fold.js';
 import type { UserForAuth, UserRepository } from '../../core/ports.js';
 import { filterToSql, sortToSql, type ColumnMap } from '../filter-sql.js';
-import { fromJson, inList, ms, toBool, toDate, toDateOrNull, toNum, toNumOrNull, toStr, type Param, type Row, type Sql } from '../sql.js';
+import { fromJson, inList, ms, toBool, toDate, toDateOrNull, toNum, toNumOrNull, toStr, type Param, type Row, type Sql, limitSql } from '../sql.js';
 
 export const USER_COLUMNS: ColumnMap<UserAttr> = {
   id: { expr: 'u.id', kind: 'id' },
@@ -309,7 +309,7 @@ export function createUserRepository(sql: Sql): UserRepository {
             AND ba.to_type = ${boundType} AND ba.to_id = ${boundId})) AS group_names`;
       const order = sortToSql(q.sort, USER_COLUMNS, 'u.id', sql.dialect);
       const rows = await sql.rows(
-        `SELECT ${PROFILE}, ${groups} FROM ${FROM} WHERE ${where} ORDER BY ${order} LIMIT $${pp.push(q.limit)} OFFSET $${pp.push(q.offset)}`,
+        `SELECT ${PROFILE}, ${groups} FROM ${FROM} WHERE ${where} ORDER BY ${order} ${limitSql(q.limit)} OFFSET $${pp.push(q.offset)}`,
         pp,
       );
       return {
@@ -324,7 +324,7 @@ export function createUserRepository(sql: Sql): UserRepository {
       const order = sortToSql(q.sort, USER_COLUMNS, 'u.id', sql.dialect);
       const pageParams = [...params];
       const rows = await sql.rows(
-        `SELECT ${PROFILE} FROM ${FROM} WHERE ${where} ORDER BY ${order} LIMIT $${pageParams.push(q.limit)} OFFSET $${pageParams.push(q.offset)}`,
+        `SELECT ${PROFILE} FROM ${FROM} WHERE ${where} ORDER BY ${order} ${limitSql(q.limit)} OFFSET $${pageParams.push(q.offset)}`,
         pageParams,
       );
       return { total: countRow ? toNum(countRow.n) : -1, items: rows.map(toUser) };
