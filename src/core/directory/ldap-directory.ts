@@ -54,6 +54,11 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
   const CACHEABLE_ITEMS = 20;
   const userPages = createEpochCache<Page<UserEntry>>(revalidateMs, 5_000, epoch);
   const groupPages = createEpochCache<Page<GroupEntry>>(revalidateMs, 5_000, epoch);
+  // Visible members per group, whatever search found the group: `(member=<dn>)` and
+  // `(memberUid=<uid>)` lookups name thousands of different users but land on a few groups, whose
+  // member lists (50 visibility checks each) are the costly part of the answer. Same rules as above.
+  const MEMBERS_CACHED_UP_TO = 1_000;
+  const groupMembers = createEpochCache<GroupEntry['members']>(revalidateMs, 5_000, epoch);
   // The bound identity of each open connection, re-checked at most every `revalidateMs` (and at once
   // after a write here): a connection must not outlive its user's suspension, lock or unbinding.
   const principals = createEpochCache<LdapPrincipal>(revalidateMs, 10_000, epoch);
@@ -266,15 +271,23 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       // Visible members of all groups of the page in one query. A member of a group bound to this
       // server is bound to it through that group, so visibility here is state, lock and expiry.
       const [s, org] = await Promise.all([server(), d.organization.get()]);
-      const members = await repos.users.membersOf(
-        found.items.map((g) => g.id),
-        userVisibility(s, org, d.clock.now()),
-      );
-      const byGroup = new Map<string, { id: string; username: string }[]>();
-      for (const m of members) {
-        const list = byGroup.get(m.groupId);
-        if (list) list.push({ id: m.id, username: m.username });
-        else byGroup.set(m.groupId, [{ id: m.id, username: m.username }]);
+      const byGroup = new Map<string, GroupEntry['members']>();
+      const toRead: string[] = [];
+      for (const g of found.items) {
+        const known = groupMembers.get(`${s.id}:${g.id}`);
+        if (known) byGroup.set(g.id, known);
+        else toRead.push(g.id);
+      }
+      if (toRead.length > 0) {
+        const readStarted = groupMembers.mark();
+        for (const id of toRead) byGroup.set(id, []);
+        for (const m of await repos.users.membersOf(toRead, userVisibility(s, org, d.clock.now()))) {
+          byGroup.get(m.groupId)?.push({ id: m.id, username: m.username });
+        }
+        for (const id of toRead) {
+          const list = byGroup.get(id)!;
+          if (list.length <= MEMBERS_CACHED_UP_TO) groupMembers.set(`${s.id}:${id}`, list, readStarted);
+        }
       }
       return { total: found.total, items: found.items.map((group) => ({ group, members: byGroup.get(group.id) ?? [] })) };
   }

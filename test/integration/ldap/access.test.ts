@@ -221,6 +221,32 @@ describe('LDAP access and bind semantics', function () {
       }
     });
 
+    it('shows member list changes at once, however the group is found (member lists are reused between searches)', async () => {
+      const c = await bindAs('binder');
+      const plain = dir.groupDn('plain');
+      const membersOf = async (filter: string) => {
+        // "plain" has no POSIX data: its members show as DNs (member), named here by their uid.
+        const r = await c.search(dir.base, { filter, attributes: ['member'] });
+        return r.searchEntries.map((e) => [e.member ?? []].flat().map((m) => /^uid=([^,]+)/i.exec(String(m))![1]!.toLowerCase()).sort());
+      };
+      const before = await membersOf('(cn=plain)');
+      assert.deepEqual(before, [['alice']]);
+      // Found through another filter, the same group shows the same (reused) list.
+      assert.deepEqual(await membersOf(`(&(cn=plain)(member=${dir.userDn('alice')}))`), [['alice']]);
+      await ok(run.api('POST', `/api/v2/usergroups/${dir.groups.plain!.id}/members`, { op: 'add', type: 'user', id: dir.users.dave!.id }), 204, 'add dave');
+      try {
+        assert.deepEqual(await membersOf(`(&(objectClass=groupOfNames)(member=${dir.userDn('alice')})(cn=pl*))`), [['alice', 'dave']]);
+        await ok(run.api('PUT', `/api/systemusers/${dir.users.dave!.id}`, { state: 'SUSPENDED' }), 200, 'suspend dave');
+        assert.deepEqual(await membersOf(`(&(cn=plain)(member=${dir.userDn('alice')}))`), [['alice']]);
+        const entry = await c.search(plain, { scope: 'base', attributes: ['member'] });
+        assert.deepEqual([entry.searchEntries[0]?.member ?? []].flat().map((m) => String(m).toLowerCase()), [dir.userDn('alice').toLowerCase()]);
+      } finally {
+        await ok(run.api('PUT', `/api/systemusers/${dir.users.dave!.id}`, { state: 'ACTIVATED' }), 200, 'reactivate dave');
+        await ok(run.api('POST', `/api/v2/usergroups/${dir.groups.plain!.id}/members`, { op: 'remove', type: 'user', id: dir.users.dave!.id }), 204, 'remove dave');
+      }
+      assert.deepEqual(await membersOf('(cn=plain)'), [['alice']]);
+    });
+
     it('does not reveal membership of a group that is not bound to the LDAP server through a memberOf filter', async () => {
       const c = await bindAs('binder');
       // "hidden" is not bound: its DN names no entry, and alice's memberOf does not list it.
