@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,8 +21,8 @@ const totp = (secret: string, offset = 0) => totpAtStep(base32Decode(secret), ti
  * new admin would: sign in with TOTP, set the lockout policy, create users and a group, bind them to
  * LDAP, RADIUS and an SSO app, search and filter, run every bulk action and check its effect on the
  * protocols themselves (LDAP binds with ldapts, RADIUS Access-Requests over UDP, email over SMTP),
- * and read Directory Insights. Screenshots of each main page go to a temporary directory (or
- * GATEHOUSE_CONSOLE_SCREENSHOTS) for people to look at.
+ * and read Directory Insights. Screenshots of each main page go to GATEHOUSE_CONSOLE_SCREENSHOTS for
+ * people to look at; without it, to a temporary directory that is kept only when a test failed.
  */
 describe('browser: admin console (chromium)', function () {
   this.timeout(240_000);
@@ -111,10 +111,12 @@ describe('browser: admin console (chromium)', function () {
     page.on('dialog', (d) => void d.accept());
     console.log(`      screenshots: ${shots}`);
   });
-  after(async () => {
+  after(async function () {
     await browser?.close();
     await gh?.stop();
     await new Promise<void>((r) => (smtp ? smtp.close(() => r()) : r()));
+    const failed = this.test?.parent?.tests.some((t) => t.state === 'failed') ?? true;
+    if (!process.env.GATEHOUSE_CONSOLE_SCREENSHOTS && !failed) rmSync(shots, { recursive: true, force: true });
   });
 
   it('signs in with email and password, enrols TOTP on first sign-in, and lands on Home', async () => {
