@@ -96,6 +96,8 @@ export interface UserRepository {
 export interface UserGroupRepository {
   /** The user's groups that are bound to the resource, oldest first (RADIUS reply attributes): one query. */
   groupsOfUserBoundTo(userId: string, toType: GraphToType, toId: string): Promise<UserGroup[]>;
+  /** Whether any group bound to the RADIUS server has reply attributes (when none does, no Accept needs a per-user read). */
+  anyBoundWithRadiusReply(radiusServerId: string): Promise<boolean>;
   create(group: UserGroup): Promise<void>;
   update(id: string, patch: Partial<Omit<UserGroup, 'id' | 'createdAt'>>): Promise<void>;
   delete(id: string): Promise<void>;

@@ -815,6 +815,12 @@ function createRepositories(s: () => State, write: Writer, read: Writer, now: ()
     removeMember: (groupId, userId) => write(() => s().userGroupMembers.delete(pairKey(groupId, userId))),
     memberIds: (groupId, limit, offset) => read(() => page(memberUserIds(groupId).sort(byStr), limit, offset)),
     groupIdsOf: (userId) => read(() => groupIdsOfUser(userId)),
+    anyBoundWithRadiusReply: (radiusServerId) =>
+      read(() =>
+        [...s().associations.values()].some(
+          (a) => a.fromType === 'user_group' && a.toType === 'radius_server' && a.toId === radiusServerId && (s().userGroups.get(a.fromId)?.radiusReply.length ?? 0) > 0,
+        ),
+      ),
     groupsOfUserBoundTo: (userId, toType, toId) =>
       read(() =>
         copy(

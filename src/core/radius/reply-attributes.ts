@@ -52,12 +52,25 @@ export function mergeReplyAttributes(groups: readonly Pick<UserGroup, 'id' | 'cr
  */
 export function createRadiusReplyService(d: RadiusReplyDeps): RadiusReplyService {
   const repos = d.store.repos;
-  const cache = createEpochCache<NameValue[]>(d.revalidateMs ?? 0, 100_000, d.epoch ?? (() => d.store.commits ?? 0));
+  const epoch = d.epoch ?? (() => d.store.commits ?? 0);
+  const cache = createEpochCache<NameValue[]>(d.revalidateMs ?? 0, 100_000, epoch);
+  // Per server: does any bound group carry reply attributes? Many servers have none, and then an
+  // Accept for a user not seen within the cache's lifetime needs no read at all.
+  const serverHasReplies = createEpochCache<boolean>(d.revalidateMs ?? 0, 1_000, epoch);
+  const anyReplies = async (radiusServerId: string): Promise<boolean> => {
+    const known = serverHasReplies.get(radiusServerId);
+    if (known !== undefined) return known;
+    const readStarted = serverHasReplies.mark();
+    const any = await repos.userGroups.anyBoundWithRadiusReply(radiusServerId);
+    serverHasReplies.set(radiusServerId, any, readStarted);
+    return any;
+  };
   return {
     async replyAttributesFor(userId, radiusServerId) {
       const key = `${userId}:${radiusServerId}`;
       const hit = cache.get(key);
       if (hit) return hit;
+      if (!(await anyReplies(radiusServerId))) return [];
       const readStarted = cache.mark();
       const groups = await repos.userGroups.groupsOfUserBoundTo(userId, 'radius_server', radiusServerId);
       const merged = mergeReplyAttributes(groups);

@@ -122,6 +122,15 @@ export function createUserGroupRepository(sql: Sql): UserGroupRepository {
       );
       return rows.map(toGroup);
     },
+    async anyBoundWithRadiusReply(radiusServerId) {
+      const row = await sql.one(
+        `SELECT 1 AS found FROM associations ba CROSS JOIN user_groups g
+         WHERE ba.from_type = 'user_group' AND ba.to_type = 'radius_server' AND ba.to_id = $1 AND g.id = ba.from_id
+           AND g.radius_reply NOT IN ('[]', '') ${limitSql(1)}`,
+        [radiusServerId],
+      );
+      return row !== null;
+    },
     async membershipPairs(by) {
       const ids = by.groupIds ?? by.userIds ?? [];
       if (ids.length === 0) return [];

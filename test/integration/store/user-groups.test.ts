@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { GroupFilter } from '../../../src/core/directory/filter.js';
 import type { User } from '../../../src/core/directory/types.js';
+import { newId } from '../../../src/util/ids.js';
 import { makeCredentials, makeGroup, makeUser } from '../../helpers/factories.js';
 import { storeTargets, useTestStore } from '../../helpers/test-store.js';
 
@@ -157,6 +158,28 @@ for (const target of storeTargets()) {
         const results = await Promise.all(Array.from({ length: 10 }, () => groups().addMember(g.id, u.id)));
         assert.equal(results.filter(Boolean).length, 1);
         assert.equal((await groups().memberIds(g.id, 10, 0)).total, 1);
+      });
+    });
+
+    describe('RADIUS reply attributes', function () {
+      it('tells whether any group bound to a RADIUS server carries reply attributes', async function () {
+        const server = newId();
+        const other = newId();
+        const bind = (groupId: string, toId: string) =>
+          ctx.store.repos.associations.add({ fromType: 'user_group', fromId: groupId, toType: 'radius_server', toId, createdAt: new Date() });
+        const plain = makeGroup();
+        const vlan = makeGroup({ radiusReply: [{ name: 'Tunnel-Private-Group-Id', value: '100' }] });
+        await groups().create(plain);
+        await groups().create(vlan);
+        assert.equal(await groups().anyBoundWithRadiusReply(server), false, 'nothing bound');
+        await bind(plain.id, server);
+        assert.equal(await groups().anyBoundWithRadiusReply(server), false, 'only a group without reply attributes');
+        await bind(vlan.id, other);
+        assert.equal(await groups().anyBoundWithRadiusReply(server), false, 'the VLAN group is bound to another server');
+        await bind(vlan.id, server);
+        assert.equal(await groups().anyBoundWithRadiusReply(server), true);
+        await groups().update(vlan.id, { radiusReply: [] });
+        assert.equal(await groups().anyBoundWithRadiusReply(server), false, 'its attributes were removed');
       });
     });
 

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { mergeReplyAttributes } from '../../../src/core/radius/reply-attributes.js';
+import { createRadiusReplyService, mergeReplyAttributes } from '../../../src/core/radius/reply-attributes.js';
+import { newId } from '../../../src/util/ids.js';
+import { makeCredentials, makeGroup, makeUser } from '../../helpers/factories.js';
+import { createMemoryStore } from '../../helpers/memory-store.js';
 
 const g = (id: string, created: number, reply: [string, string][]) => ({ id, createdAt: new Date(created), radiusReply: reply.map(([name, value]) => ({ name, value })) });
 
@@ -34,5 +37,44 @@ describe('RADIUS reply attributes: conflicts between groups (newest group wins)'
 
   it('returns nothing for no groups', () => {
     assert.deepEqual(mergeReplyAttributes([]), []);
+  });
+});
+
+describe('RADIUS reply attributes: the service over the store', () => {
+  const server = newId();
+  const setup = async () => {
+    const store = createMemoryStore();
+    const user = makeUser();
+    const group = makeGroup();
+    await store.transaction(async (tx) => {
+      await tx.users.create(user, makeCredentials());
+      await tx.userGroups.create(group);
+      await tx.userGroups.addMember(group.id, user.id);
+      await tx.associations.add({ fromType: 'user_group', fromId: group.id, toType: 'radius_server', toId: server, createdAt: new Date() });
+    });
+    let perUserReads = 0;
+    const read = store.repos.userGroups.groupsOfUserBoundTo.bind(store.repos.userGroups);
+    store.repos.userGroups.groupsOfUserBoundTo = (...args) => {
+      perUserReads++;
+      return read(...args);
+    };
+    // A long revalidation window: only commits (the epoch) may make it read again.
+    const service = createRadiusReplyService({ store, revalidateMs: 60_000 });
+    return { store, user, group, service, reads: () => perUserReads };
+  };
+
+  it('answers without a per-user read while no group bound to the server has reply attributes', async () => {
+    const { user, service, reads } = await setup();
+    assert.deepEqual(await service.replyAttributesFor(user.id, server), []);
+    assert.deepEqual(await service.replyAttributesFor(makeUser().id, server), []);
+    assert.equal(reads(), 0);
+  });
+
+  it('applies reply attributes given to a bound group at the next request', async () => {
+    const { store, user, group, service, reads } = await setup();
+    assert.deepEqual(await service.replyAttributesFor(user.id, server), []);
+    await store.transaction((tx) => tx.userGroups.update(group.id, { radiusReply: [{ name: 'Filter-Id', value: 'staff' }] }));
+    assert.deepEqual(await service.replyAttributesFor(user.id, server), [{ name: 'Filter-Id', value: 'staff' }]);
+    assert.equal(reads(), 1);
   });
 });
