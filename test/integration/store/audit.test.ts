@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { QueryTypes } from 'sequelize';
 import type { AuditEvent, AuditEventType, AuditQuery, AuditService } from '../../../src/core/audit/event.js';
 import { makeAuditEvent, T0 } from '../../helpers/factories.js';
 import { storeTargets, useTestStore } from '../../helpers/test-store.js';
@@ -125,6 +126,20 @@ for (const target of storeTargets()) {
       // The event says "Zoë Ünïcode": the lower-case search must find the upper-case Ü.
       assert.deepEqual(ids(await audit().query(all({ searchText: 'ZOË' }))), [events[15]!.id]);
       assert.deepEqual(ids(await audit().query(all({ searchText: 'zoë ünïcode' }))), [events[15]!.id]);
+    });
+
+    it('keeps a folded copy only for non-ASCII events, and still searches rows written with one', async function () {
+      const lc = async (id: string) =>
+        (await ctx.current.sequelize.query<{ search_lc: string }>('SELECT search_lc FROM audit_events WHERE id = $1', { bind: [id], type: QueryTypes.SELECT }))[0]!.search_lc;
+      assert.equal(await lc(events[12]!.id), '', 'an ASCII event is searched in its data');
+      assert.notEqual(await lc(events[15]!.id), '', 'the non-ASCII event keeps its folded copy');
+      // Rows written by earlier versions carry a folded copy whatever their text.
+      await ctx.current.sequelize.query('UPDATE audit_events SET search_lc = lower(data) WHERE id = $1', { bind: [events[12]!.id] });
+      try {
+        assert.deepEqual(ids(await audit().query(all({ searchText: 'NEEDLE' }))), [events[12]!.id]);
+      } finally {
+        await ctx.current.sequelize.query(`UPDATE audit_events SET search_lc = '' WHERE id = $1`, { bind: [events[12]!.id] });
+      }
     });
 
     it('treats % and _ in the search text literally', async function () {
