@@ -52,11 +52,12 @@ trap cleanup EXIT
 
 (cd "$root" && npm run build >/dev/null)
 
+# Run as `npm start` runs it (the 1 GiB heap cap of package.json).
 start_gatehouse() { # dir port cache_ttl
   GATEHOUSE_DATA_DIR="$1/data" GATEHOUSE_CERTS_DIR="$1/certs" GATEHOUSE_BIND_ADDRESS=127.0.0.1 \
     GATEHOUSE_HTTP_PORT=0 GATEHOUSE_LDAP_PORT="$2" GATEHOUSE_LDAPS_PORT=0 GATEHOUSE_RADIUS_PORT=0 \
     GATEHOUSE_RADIUS_ACCOUNTING_PORT=0 GATEHOUSE_LOG_LEVEL=warn GATEHOUSE_CREDENTIAL_CACHE_TTL="$3" \
-    node "$root/dist/main.js" >"$1/gatehouse.log" 2>&1 &
+    NODE_OPTIONS="${NODE_OPTIONS:---max-old-space-size=1024}" node "$root/dist/main.js" >"$1/gatehouse.log" 2>&1 &
   GH_PID=$!
   for _ in $(seq 1 100); do
     ldapsearch -x -LLL -H "ldap://127.0.0.1:$2" -b "" -s base >/dev/null 2>&1 && return 0

@@ -46,7 +46,7 @@ result() { tee -a "$RESULTS"; }
 start_gatehouse() { # users cache-ttl
   local env="$WORK/gh.env"
   : >"$env"
-  (cd "$ROOT" && exec node --import tsx bench/radius-server.ts --users "$1" --secret "$SECRET" --password "$PW" --cache-ttl "$2") >"$env" 2>"$WORK/gh.err" &
+  (cd "$ROOT" && NODE_OPTIONS="${NODE_OPTIONS:---max-old-space-size=1024}" exec node --import tsx bench/radius-server.ts --users "$1" --secret "$SECRET" --password "$PW" --cache-ttl "$2") >"$env" 2>"$WORK/gh.err" &
   GH_PID=$!
   local i
   for i in $(seq 1 900); do grep -q GATEHOUSE_READY "$env" 2>/dev/null && break; kill -0 "$GH_PID" 2>/dev/null || { cat "$WORK/gh.err" >&2; exit 1; }; sleep 1; done
