@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { createAppliance } from '../src/appliance.js';
 import { loadConfig } from '../src/config/load.js';
 import { systemActor } from '../src/core/access/actor.js';
@@ -96,6 +96,9 @@ async function main() {
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
   }
+  // Event-loop delay while serving: a stall here is a latency spike for every request in flight.
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   console.log('GATEHOUSE_READY=1');
 
   let stopping = false;
@@ -104,6 +107,8 @@ async function main() {
     stopping = true;
     const s = gh.radius.stats();
     console.error(`gatehouse radius stats: ${JSON.stringify(s)}`);
+    const ms = (ns: number) => (ns / 1e6).toFixed(1);
+    console.error(`gatehouse event-loop delay ms: p50 ${ms(loopDelay.percentile(50))} p99 ${ms(loopDelay.percentile(99))} max ${ms(loopDelay.max)}`);
     if (session) {
       const { profile } = await session.post('Profiler.stop');
       writeFileSync(PROFILE, JSON.stringify(profile));
