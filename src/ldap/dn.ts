@@ -51,7 +51,15 @@ export function parseDn(text: string): Dn {
       while (i < n && /[0-9a-fA-F]/.test(s[i]!)) i++;
       return s.slice(start, i);
     }
-    const bytes: number[] = [];
+    // Plain characters are copied as they are; only hex escapes are bytes (`\C3\A9` is one
+    // character), decoded as UTF-8 once a run of them ends. A plain character always starts a new
+    // UTF-8 sequence, so decoding each run alone gives what decoding all the bytes at once would.
+    let out = '';
+    let bytes: number[] = [];
+    const flush = () => {
+      if (bytes.length > 0) out += Buffer.from(bytes).toString('utf8');
+      bytes = [];
+    };
     let trailingSpaces = 0;
     while (i < n) {
       const c = s[i]!;
@@ -62,7 +70,8 @@ export function parseDn(text: string): Dn {
           bytes.push(parseInt(pair, 16));
           i += 3;
         } else if (i + 1 < n && ESCAPABLE.includes(s[i + 1]!)) {
-          bytes.push(s.charCodeAt(i + 1));
+          flush();
+          out += s[i + 1];
           i += 2;
         } else {
           throw new DnSyntaxError(i + 1 < n ? `invalid escape \\${s[i + 1]}` : 'dangling escape');
@@ -72,15 +81,23 @@ export function parseDn(text: string): Dn {
       }
       // RFC 4514 §3: these must be escaped inside a value ("=" may appear as is).
       if (c === '"' || c === '<' || c === '>') throw new DnSyntaxError(`unescaped ${c}`);
-      const cp = s.codePointAt(i)!;
-      const ch = String.fromCodePoint(cp);
-      bytes.push(...Buffer.from(ch, 'utf8'));
+      flush();
+      const code = s.charCodeAt(i);
+      if (code >= 0xd800 && code <= 0xdfff) {
+        // A surrogate pair is one character; a lone surrogate is not text (UTF-8 has no form for it).
+        const cp = s.codePointAt(i)!;
+        out += cp > 0xffff ? String.fromCodePoint(cp) : '\ufffd';
+        i += cp > 0xffff ? 2 : 1;
+        trailingSpaces = 0;
+        continue;
+      }
+      out += c;
       trailingSpaces = c === ' ' ? trailingSpaces + 1 : 0;
-      i += ch.length;
+      i++;
     }
+    flush();
     // Unescaped trailing spaces are not part of the value (RFC 4514 §3).
-    const value = Buffer.from(bytes.slice(0, bytes.length - trailingSpaces)).toString('utf8');
-    return value;
+    return trailingSpaces > 0 ? out.slice(0, out.length - trailingSpaces) : out;
   };
 
   while (i < n) {

@@ -448,14 +448,31 @@ function validAssertion(attribute: string, value: string | undefined): boolean {
   if (value === undefined) return true;
   const name = attribute.toLowerCase().split(';')[0]!;
   if (INTEGER_ATTRIBUTES.has(name)) return /^-?\d+$/.test(value.trim());
-  if (DN_ATTRIBUTES.has(name)) {
+  if (DN_ATTRIBUTES.has(name)) return isDnSyntax(value);
+  return true;
+}
+
+/**
+ * DN syntax of assertion values, remembered for recent short strings: a search checks its filter
+ * once when translating it and again against every entry it returns. Bounded like the tree's DN
+ * cache, so a hostile client cannot grow it.
+ */
+const dnSyntax = new Map<string, boolean>();
+function isDnSyntax(value: string): boolean {
+  let ok = dnSyntax.get(value);
+  if (ok === undefined) {
     try {
       parseDn(value);
+      ok = true;
     } catch {
-      return false;
+      ok = false;
+    }
+    if (value.length <= 256) {
+      if (dnSyntax.size >= 10_000) dnSyntax.delete(dnSyntax.keys().next().value!);
+      dnSyntax.set(value, ok);
     }
   }
-  return true;
+  return ok;
 }
 
 /**

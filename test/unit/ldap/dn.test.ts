@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { DnSyntaxError, endsWith, escapeDnValue, formatDn, parseDn, sameRdn, type Dn } from '../../../src/ldap/dn.js';
 
@@ -122,5 +123,55 @@ describe('LDAP distinguished names (RFC 4514)', () => {
       assert.ok(!endsWith(parseDn('dc=gatehouse,dc=local'), base));
       assert.ok(!endsWith(parseDn('uid=a,o=2,dc=gatehouse,dc=local'), base));
     });
+  });
+});
+
+/**
+ * The byte-wise value reader parseDn used before it copied plain characters as they are: every
+ * character encoded to UTF-8, hex escapes as raw bytes, all decoded at once. Kept as the oracle.
+ */
+function referenceValue(raw: string): string {
+  const bytes: number[] = [];
+  let trailingSpaces = 0;
+  for (let i = 0; i < raw.length; ) {
+    if (raw[i] === '\\') {
+      const pair = raw.slice(i + 1, i + 3);
+      if (/^[0-9a-fA-F]{2}$/.test(pair)) {
+        bytes.push(parseInt(pair, 16));
+        i += 3;
+      } else {
+        bytes.push(raw.charCodeAt(i + 1));
+        i += 2;
+      }
+      trailingSpaces = 0;
+      continue;
+    }
+    const ch = String.fromCodePoint(raw.codePointAt(i)!);
+    bytes.push(...Buffer.from(ch, 'utf8'));
+    trailingSpaces = raw[i] === ' ' ? trailingSpaces + 1 : 0;
+    i += ch.length;
+  }
+  return Buffer.from(bytes.slice(0, bytes.length - trailingSpaces)).toString('utf8');
+}
+
+describe('parseDn values agree with the byte-wise reference', () => {
+  // Pieces of a value: plain text (any Unicode, lone surrogates included), escaped specials, hex
+  // escapes of arbitrary bytes (valid and broken UTF-8), spaces.
+  const piece = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 4 }).map((t) => t.replace(/[\\,+;"<>#=]/g, '')),
+    fc.constantFrom('\\,', '\\+', '\\\\', '\\"', '\\;', '\\<', '\\>', '\\ ', '\\#', '\\='),
+    fc.integer({ min: 0, max: 255 }).map((b) => `\\${b.toString(16).padStart(2, '0')}`),
+    fc.constantFrom(' ', '  ', '\\C3\\A9', '\\E2\\82', '\\F0\\9F\\98\\80', 'é', '😀', '\ud800'),
+  );
+  it('for generated values', () => {
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (parts) => {
+        const raw = parts.join('').replace(/^ +/, '');
+        if (raw === '' || raw.startsWith('#')) return;
+        const dn = parseDn(`cn=${raw},o=x`);
+        assert.equal(dn[0]![0]!.value, referenceValue(raw));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
