@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AuditRecorder } from '../audit/recorder.js';
+import { lockExpiredEvent, lockoutEvent } from '../audit/lockout-events.js';
 import { verifyAccountTotp } from '../auth/authenticate.js';
 import { KeyedMutex } from '../auth/keyed-mutex.js';
 import { lockStatus } from '../auth/lockout.js';
@@ -73,15 +74,7 @@ export function createAdminAuth(d: AdminAuthDeps) {
   const countFailure = async (admin: Admin, p: LockoutPolicy, clientIp: string) => {
     const r = await repos.authState.recordFailure(admin.id, d.clock.now(), p);
     if (r.justLocked) {
-      d.audit.record({
-        event_type: 'user_lockout',
-        service: 'directory',
-        success: true,
-        client_ip: clientIp,
-        initiated_by: { type: 'system' },
-        resource: { id: admin.id, type: 'admin', email: admin.email },
-        failed_attempts: r.failedCount,
-      });
+      d.audit.record(lockoutEvent({ id: admin.id, type: 'admin', email: admin.email }, clientIp, r.failedCount));
     }
   };
 
@@ -90,15 +83,7 @@ export function createAdminAuth(d: AdminAuthDeps) {
     const state = await repos.authState.get(admin.id);
     const s = lockStatus(state, p, d.clock.now());
     if (s === 'lock_expired' && state.lockedAt && (await repos.authState.unlock(admin.id, state.lockedAt))) {
-      d.audit.record({
-        event_type: 'user_unlocked',
-        service: 'directory',
-        success: true,
-        client_ip: clientIp,
-        initiated_by: { type: 'system' },
-        resource: { id: admin.id, type: 'admin', email: admin.email },
-        reason: 'lockout time elapsed',
-      });
+      d.audit.record(lockExpiredEvent({ id: admin.id, type: 'admin', email: admin.email }, clientIp));
     }
     return s === 'locked' ? 'locked' : 'unlocked';
   };

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { AuditEventType, AuditInput, AuditService } from '../audit/event.js';
 import type { AuditRecorder } from '../audit/recorder.js';
+import { lockExpiredEvent, lockoutEvent } from '../audit/lockout-events.js';
 import { lockoutPolicyOf, type LockoutPolicy } from '../directory/organization.js';
 import type { OrganizationCache } from '../directory/organization-cache.js';
 import type { AuthChallenge, AuthState, GraphToType, User, UserCredentials } from '../directory/types.js';
@@ -221,15 +222,7 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
     const r = await repos.authState.recordFailure(user.id, d.clock.now(), policy);
     if (r.justLocked) {
       d.onLockChange?.();
-      d.audit.record({
-        event_type: 'user_lockout',
-        service: 'directory',
-        success: true,
-        client_ip: clientIp,
-        initiated_by: { type: 'system' },
-        resource: { id: user.id, type: 'user', username: user.username },
-        failed_attempts: r.failedCount,
-      });
+      d.audit.record(lockoutEvent({ id: user.id, type: 'user', username: user.username }, clientIp, r.failedCount));
     }
   };
 
@@ -238,15 +231,7 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
     bump(user.id);
     d.onLockChange?.();
     if (state.lockedAt && (await repos.authState.unlock(user.id, state.lockedAt))) {
-      d.audit.record({
-        event_type: 'user_unlocked',
-        service: 'directory',
-        success: true,
-        client_ip: clientIp,
-        initiated_by: { type: 'system' },
-        resource: { id: user.id, type: 'user', username: user.username },
-        reason: 'lockout time elapsed',
-      });
+      d.audit.record(lockExpiredEvent({ id: user.id, type: 'user', username: user.username }, clientIp));
     }
     return { ...state, lockedAt: null, failedCount: 0 };
   };

@@ -4,10 +4,10 @@ import QRCode from 'qrcode';
 import { html, trustedHtml, type SafeHtml } from '../plugins/html.js';
 import { csrfField } from './components.js';
 import { actorOf, adminOf, dataOf, field, safeReturn, sendPage, sessionOf, type AdminSessionData, type ConsoleDeps } from './context.js';
+import { FormBody } from './schemas.js';
 import { bare } from './layout.js';
 
 const WRONG = 'The email or password is not correct.';
-const FormBody = Type.Object({ _csrf: Type.Optional(Type.String()) }, { additionalProperties: Type.Union([Type.String(), Type.Array(Type.String())]) });
 const PUBLIC = { consolePublic: true } as const;
 
 const errorBox = (message: string | undefined) => (message ? html`<div class="notice notice-error" role="alert">${message}</div>` : '');

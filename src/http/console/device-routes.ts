@@ -1,4 +1,3 @@
-import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEVICE_BULK_ACTIONS, DEVICE_BULK_LABELS, type DeviceBulkAction } from '../../core/console/bulk-actions.js';
 import { deviceListFilter, DEVICE_VIEW_LABELS, DEVICE_VIEWS, type DeviceView } from '../../core/console/list-views.js';
@@ -31,19 +30,11 @@ import {
   textField,
   when,
 } from './components.js';
-import { actorOf, checked, field, fieldList, ID, redirectWith, safeReturn, type ConsoleDeps } from './context.js';
+import { actorOf, checked, field, fieldList, redirectWith, safeReturn, type ConsoleDeps } from './context.js';
+import { FormBody, IdParams, ListQuery } from './schemas.js';
 import { icon } from './icons.js';
 import type { Render } from './index.js';
 
-const IdParams = Type.Object({ id: Type.String({ pattern: ID }) });
-const FormBody = Type.Object({ _csrf: Type.Optional(Type.String()) }, { additionalProperties: Type.Union([Type.String(), Type.Array(Type.String())]) });
-const ListQuery = Type.Object({
-  q: Type.Optional(Type.String({ maxLength: 200 })),
-  view: Type.Optional(Type.String({ maxLength: 40 })),
-  sort: Type.Optional(Type.String({ maxLength: 40 })),
-  page: Type.Optional(Type.String({ maxLength: 8 })),
-  size: Type.Optional(Type.String({ maxLength: 4 })),
-});
 const SORTS = ['displayName', 'hostname', 'os', 'createdAt'] as const;
 
 const osOptions = ['', 'Linux', 'macOS', 'Windows', 'Other'].map((v) => ({ value: v, label: v || 'Unknown' }));

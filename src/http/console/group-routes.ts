@@ -24,19 +24,14 @@ import {
   textField,
   type ListState,
 } from './components.js';
-import { actorOf, checked, field, fieldList, ID, redirectWith, type ConsoleDeps } from './context.js';
+import { actorOf, checked, field, fieldList, redirectWith, type ConsoleDeps } from './context.js';
+import { FormBody, IdParams, LIST_QUERY_FIELDS } from './schemas.js';
 import { icon } from './icons.js';
 import type { Render } from './index.js';
 import { displayName } from './user-views.js';
 
-const IdParams = Type.Object({ id: Type.String({ pattern: ID }) });
-const FormBody = Type.Object({ _csrf: Type.Optional(Type.String()) }, { additionalProperties: Type.Union([Type.String(), Type.Array(Type.String())]) });
 const ListQuery = Type.Object({
-  q: Type.Optional(Type.String({ maxLength: 200 })),
-  view: Type.Optional(Type.String({ maxLength: 40 })),
-  sort: Type.Optional(Type.String({ maxLength: 40 })),
-  page: Type.Optional(Type.String({ maxLength: 8 })),
-  size: Type.Optional(Type.String({ maxLength: 4 })),
+  ...LIST_QUERY_FIELDS,
   tab: Type.Optional(Type.String({ maxLength: 20 })),
 });
 

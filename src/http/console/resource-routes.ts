@@ -1,5 +1,4 @@
 import { X509Certificate } from 'node:crypto';
-import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NAMEID_FORMATS, SAML_USER_ATTRIBUTES, type ApplicationFields } from '../../core/directory/applications.js';
 import { radiusServerWarnings } from '../../core/directory/radius-servers.js';
@@ -24,12 +23,11 @@ import {
   textField,
   when,
 } from './components.js';
-import { actorOf, checked, field, fieldList, ID, redirectWith, type ConsoleDeps } from './context.js';
+import { actorOf, checked, field, fieldList, redirectWith, type ConsoleDeps } from './context.js';
+import { FormBody, IdParams } from './schemas.js';
 import { icon } from './icons.js';
 import type { Render } from './index.js';
 
-const IdParams = Type.Object({ id: Type.String({ pattern: ID }) });
-const FormBody = Type.Object({ _csrf: Type.Optional(Type.String()) }, { additionalProperties: Type.Union([Type.String(), Type.Array(Type.String())]) });
 
 const errorNotice = (e?: string) => (e ? html`<div class="notice notice-error" role="alert">${icon('alert')}<span>${e}</span></div>` : '');
 

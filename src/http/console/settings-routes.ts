@@ -6,12 +6,11 @@ import { isDomainError } from '../../core/errors.js';
 import { html, type SafeHtml } from '../plugins/html.js';
 import { enrolmentBlock, qrFor } from './auth-routes.js';
 import { actionForm, avatar, card, checkField, csrfField, facts, fmtDate, pageHeader, pill, selectField, textField, when } from './components.js';
-import { actorOf, adminOf, checked, field, ID, redirectWith, type ConsoleDeps } from './context.js';
+import { actorOf, adminOf, checked, field, redirectWith, type ConsoleDeps } from './context.js';
+import { FormBody, IdParams } from './schemas.js';
 import { icon } from './icons.js';
 import type { Render } from './index.js';
 
-const FormBody = Type.Object({ _csrf: Type.Optional(Type.String()) }, { additionalProperties: Type.Union([Type.String(), Type.Array(Type.String())]) });
-const IdParams = Type.Object({ id: Type.String({ pattern: ID }) });
 
 const errorNotice = (e?: string) => (e ? html`<div class="notice notice-error" role="alert">${icon('alert')}<span>${e}</span></div>` : '');
 

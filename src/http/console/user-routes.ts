@@ -9,7 +9,8 @@ import type { Core } from '../../core/index.js';
 import { html } from '../plugins/html.js';
 import { bindableResources, bindingsTable, parseTarget } from './bindings.js';
 import { bulkResults, card, pageHeader, parseListState } from './components.js';
-import { actorOf, checked, field, fieldList, ID, redirectWith, safeReturn, type ConsoleDeps } from './context.js';
+import { actorOf, checked, field, fieldList, redirectWith, safeReturn, type ConsoleDeps } from './context.js';
+import { FormBody, IdParams, ListQuery } from './schemas.js';
 import type { Render } from './index.js';
 import {
   deleteUserView,
@@ -26,15 +27,6 @@ import {
   type UserTab,
 } from './user-views.js';
 
-const IdParams = Type.Object({ id: Type.String({ pattern: ID }) });
-const FormBody = Type.Object({ _csrf: Type.Optional(Type.String()) }, { additionalProperties: Type.Union([Type.String(), Type.Array(Type.String())]) });
-const ListQuery = Type.Object({
-  q: Type.Optional(Type.String({ maxLength: 200 })),
-  view: Type.Optional(Type.String({ maxLength: 40 })),
-  sort: Type.Optional(Type.String({ maxLength: 40 })),
-  page: Type.Optional(Type.String({ maxLength: 8 })),
-  size: Type.Optional(Type.String({ maxLength: 4 })),
-});
 
 const SORT_ATTRS: Record<(typeof USER_SORTS)[number], UserAttr> = { username: 'username', email: 'email', lastname: 'lastname', state: 'state', createdAt: 'createdAt' };
 
