@@ -4,6 +4,7 @@ import { foldValue, parseDn, type Dn } from './dn.js';
 import { idOfEntryUuid, GROUP_OBJECT_CLASSES, USER_OBJECT_CLASSES } from './entries.js';
 import { LdapError, RESULT } from './result-codes.js';
 import type { Location, Tree } from './tree.js';
+import { OldestFirst } from '../util/oldest-first.js';
 
 /**
  * LDAP filters (RFC 4515, as decoded from the wire) → DirectoryFilter, once per entry kind, so
@@ -458,6 +459,7 @@ function validAssertion(attribute: string, value: string | undefined): boolean {
  * cache, so a hostile client cannot grow it.
  */
 const dnSyntax = new Map<string, boolean>();
+const dnSyntaxOldest = new OldestFirst(dnSyntax);
 function isDnSyntax(value: string): boolean {
   let ok = dnSyntax.get(value);
   if (ok === undefined) {
@@ -468,7 +470,7 @@ function isDnSyntax(value: string): boolean {
       ok = false;
     }
     if (value.length <= 256) {
-      if (dnSyntax.size >= 10_000) dnSyntax.delete(dnSyntax.keys().next().value!);
+      if (dnSyntax.size >= 10_000) dnSyntaxOldest.evictOldest();
       dnSyntax.set(value, ok);
     }
   }

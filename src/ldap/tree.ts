@@ -1,4 +1,5 @@
 import { DnSyntaxError, endsWith, escapeDnValue, formatDn, parseDn, type Dn } from './dn.js';
+import { OldestFirst } from '../util/oldest-first.js';
 
 /**
  * The directory information tree of the contract:
@@ -36,6 +37,7 @@ export function createTree(orgId: string, suffix: string): Tree {
   const usersBase = formatDn(usersDn);
   const usersSuffix = `,${usersBase}`;
   const recent = new Map<string, Location | DnSyntaxError>();
+  const recentOldest = new OldestFirst(recent);
   const locate = (dn: Dn): Location => {
     if (dn.length === 0) return { kind: 'root' };
     if (!endsWith(dn, orgDn)) return { kind: 'outside' };
@@ -66,7 +68,7 @@ export function createTree(orgId: string, suffix: string): Tree {
         }
         // Bounded: at most 10,000 short strings (a hostile client cannot grow it with huge DNs).
         if (text.length <= 256) {
-          if (recent.size >= 10_000) recent.delete(recent.keys().next().value!);
+          if (recent.size >= 10_000) recentOldest.evictOldest();
           recent.set(text, loc);
         }
       }

@@ -3,6 +3,7 @@ import { normaliseLogin } from '../core/auth/authenticate.js';
 import type { Core } from '../core/index.js';
 import { Code, encodeReply } from './packet.js';
 import { nasAuditFields, proxyStates, type RequestContext } from './request-context.js';
+import { OldestFirst } from '../util/oldest-first.js';
 
 export interface AccountingDeps {
   core: Pick<Core, 'audit'>;
@@ -40,6 +41,7 @@ export function createAccountingHandler(d: AccountingDeps): (ctx: RequestContext
   const now = d.now ?? Date.now;
   /** Last audited Interim-Update per session, oldest first (bounded). */
   const lastInterim = new Map<string, number>();
+  const lastInterimOldest = new OldestFirst(lastInterim);
 
   const decode = (raw: Buffer): Record<string, unknown> => {
     try {
@@ -74,7 +76,7 @@ export function createAccountingHandler(d: AccountingDeps): (ctx: RequestContext
       else {
         lastInterim.delete(session);
         lastInterim.set(session, t);
-        if (lastInterim.size > MAX_SESSIONS) lastInterim.delete(lastInterim.keys().next().value!);
+        if (lastInterim.size > MAX_SESSIONS) lastInterimOldest.evictOldest();
       }
     } else if (status === 'Stop') {
       lastInterim.delete(session);

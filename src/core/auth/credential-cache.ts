@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../ports.js';
+import { OldestFirst } from '../../util/oldest-first.js';
 
 /**
  * The verified-credential cache. After a successful argon2id verification, an HMAC-SHA-256 of
@@ -29,6 +30,7 @@ interface Entry {
 export function createCredentialCache(ttlSeconds: number, maxEntries: number, clock: Clock): CredentialCache {
   const key = randomBytes(32);
   const entries = new Map<string, Entry>();
+  const oldest = new OldestFirst(entries);
   const mac = (userId: string, password: string) =>
     createHmac('sha256', key).update(userId).update('\0').update(password, 'utf8').digest();
   const enabled = ttlSeconds > 0;
@@ -49,7 +51,7 @@ export function createCredentialCache(ttlSeconds: number, maxEntries: number, cl
       entries.delete(userId);
       entries.set(userId, { mac: mac(userId, password), stamp, expiresAt: clock.now().getTime() + ttlSeconds * 1000 });
       // Map keeps insertion order: the first key is the oldest entry.
-      while (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
+      while (entries.size > maxEntries && oldest.evictOldest());
     },
     invalidate(userId) {
       entries.delete(userId);

@@ -69,4 +69,29 @@ describe('RADIUS duplicate cache (RFC 5080 §2.2.2)', () => {
     c.begin('fresh');
     assert.equal(c.size, 1);
   });
+
+  it('keeps a key answered again after its first entry expired, when the sweep reaches the old one', () => {
+    const c = createDuplicateCache(1000, 1000, now);
+    c.begin('k');
+    c.finish('k', Buffer.from('first'));
+    t += 1000;
+    assert.equal(c.begin('k').status, 'new');
+    c.finish('k', Buffer.from('second'));
+    t += 1;
+    c.begin('other');
+    assert.deepEqual(c.begin('k'), { status: 'answered', reply: Buffer.from('second') });
+  });
+
+  it('answers and expires correctly across many entries (queue compaction)', () => {
+    const c = createDuplicateCache(1000, 100_000, now);
+    for (let i = 0; i < 5000; i++) {
+      c.begin(`k${i}`);
+      c.finish(`k${i}`, null);
+      t += 1;
+    }
+    // Entries answered in the last second are still known; older ones are gone.
+    assert.equal(c.begin('k4999').status, 'answered');
+    assert.equal(c.begin('k0').status, 'new');
+    assert.ok(c.size <= 1002, `size ${c.size}`);
+  });
 });

@@ -1,0 +1,33 @@
+/**
+ * Eviction of a Map's oldest entry, for bounded caches, in amortised O(1).
+ *
+ * Why not `map.keys().next()`: V8 keeps a deleted Map entry as an empty slot until the table is
+ * rebuilt, and every new iterator starts at the first slot, so evicting from the front of a big Map
+ * rescans every slot emptied by earlier evictions. Measured on Node 20 with the cache full (one
+ * insertion and one eviction per operation): 0.45 µs per operation at 1k entries, 13 µs at 20k,
+ * 41 µs at 100k. One iterator kept across calls passes each empty slot once: a Map iterator skips
+ * deleted entries and reaches entries added after it was created (ECMA-262, CreateMapIterator).
+ *
+ * Every key the iterator passes is deleted at once, so no live entry lies behind it: a key set
+ * again afterwards goes to the back, as in the Map itself.
+ */
+export class OldestFirst<K, V> {
+  private iterator: IterableIterator<[K, V]>;
+
+  constructor(private readonly map: Map<K, V>) {
+    this.iterator = map.entries();
+  }
+
+  /** Deletes the oldest entry and returns it; undefined when the map is empty. */
+  evictOldest(): [K, V] | undefined {
+    let r = this.iterator.next();
+    if (r.done) {
+      // A finished iterator stays finished, even when entries are added later: start a new one.
+      this.iterator = this.map.entries();
+      r = this.iterator.next();
+    }
+    if (r.done) return undefined;
+    this.map.delete(r.value[0]);
+    return r.value;
+  }
+}
