@@ -4,11 +4,13 @@ import { createEpochCache } from '../../src/core/directory/epoch-cache.js';
 describe('EpochCache', () => {
   let now = 1_000;
   let epoch = 0;
-  const cache = () => createEpochCache<string>(2000, 3, () => epoch, () => now);
+  let random = 0;
+  const cache = () => createEpochCache<string>(2000, 3, () => epoch, () => now, () => random);
 
   beforeEach(() => {
     now = 1_000;
     epoch = 0;
+    random = 0;
   });
 
   it('returns a value within its lifetime', () => {
@@ -24,6 +26,21 @@ describe('EpochCache', () => {
     now += 2000;
     assert.equal(c.get('a'), undefined);
     assert.equal(c.size, 0);
+  });
+
+  it('gives each entry a lifetime between half and all of ttlMs, so that entries read together do not expire together', () => {
+    const c = cache();
+    random = 1;
+    c.set('short', 'S', c.mark());
+    random = 0.5;
+    c.set('middle', 'M', c.mark());
+    now += 1000;
+    assert.equal(c.get('short'), undefined);
+    assert.equal(c.get('middle'), 'M');
+    now += 499;
+    assert.equal(c.get('middle'), 'M');
+    now += 1;
+    assert.equal(c.get('middle'), undefined);
   });
 
   it('drops every value after a write (a new epoch)', () => {
