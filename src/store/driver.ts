@@ -1,6 +1,7 @@
 import type { Sequelize } from 'sequelize';
 import sqlite3 from 'sqlite3';
 import type { Param, Row } from './sql.js';
+import { OldestFirst } from '../util/oldest-first.js';
 
 /**
  * Statements outside transactions, straight on the driver. Sequelize's query pipeline costs more
@@ -34,9 +35,34 @@ const bindable = (params: Param[]) => params.map((v) => (typeof v === 'boolean' 
 // limitSql), so caches stay small; the bound, least recently used out, guards against many shapes.
 const MAX_CACHED_STATEMENTS = 500;
 const MAX_CACHED_SQL_LENGTH = 4096;
+/**
+ * Statements of one SQL text that may run at once on one connection. node-sqlite3 runs the calls on
+ * one statement one after another, and starts the next only from the event loop once the previous
+ * result has been delivered, so a single statement per text caps a hot query (the account read of
+ * every login) at one execution per event-loop turn per connection. Under load a turn takes
+ * milliseconds: measured with RADIUS at 3,000 requests/s, reads queued for 60–200 ms in waves and
+ * p99 latency went above 100 ms. Several statements keep the thread pool fed.
+ */
+const MAX_STATEMENTS_PER_TEXT = 4;
+
+/** The prepared statements of one SQL text on one connection. */
+interface Shape {
+  idle: sqlite3.Statement[];
+  /** Statements of this text currently executing (or handed to a waiting call). */
+  busy: number;
+  /** Calls waiting for a statement: given one that finished, or null to prepare a fresh one. */
+  waiting: ((s: sqlite3.Statement | null) => void)[];
+  /** Dropped from the cache: its statements are finalized as they finish. */
+  evicted: boolean;
+}
+
+function runAll(s: sqlite3.Statement, params: Param[]): Promise<Row[]> {
+  return new Promise((resolve, reject) => s.all(bindable(params), (err: Error | null, rows: Row[]) => (err ? reject(err) : resolve(rows))));
+}
 
 class SqliteConnection {
-  private readonly statements = new Map<string, sqlite3.Statement>();
+  private readonly shapes = new Map<string, Shape>();
+  private readonly coldest = new OldestFirst(this.shapes);
   constructor(readonly db: sqlite3.Database) {}
 
   static open(file: string, mode: number, pragmas: string): Promise<SqliteConnection> {
@@ -48,40 +74,91 @@ class SqliteConnection {
     });
   }
 
-  all(sql: string, params: Param[]): Promise<Row[]> {
-    let stmt = this.statements.get(sql);
-    let transient = false;
-    if (stmt) {
-      // Least recently used first: the one evicted below is the coldest.
-      this.statements.delete(sql);
-      this.statements.set(sql, stmt);
-    } else {
-      stmt = this.db.prepare(toSqliteParams(sql));
+  async all(sql: string, params: Param[]): Promise<Row[]> {
+    if (sql.length > MAX_CACHED_SQL_LENGTH) {
       // Long statements (multi-row audit inserts, whose text varies with the batch size) are not
       // kept: hundreds of them would hold megabytes of compiled programs for nothing.
-      if (sql.length > MAX_CACHED_SQL_LENGTH) transient = true;
-      else {
-        this.statements.set(sql, stmt);
-        if (this.statements.size > MAX_CACHED_STATEMENTS) {
-          const [coldest, old] = this.statements.entries().next().value!;
-          this.statements.delete(coldest);
-          // node-sqlite3 queues finalize behind any step still pending on that statement.
-          old.finalize();
-        }
+      const s = await this.prepare(sql);
+      try {
+        return await runAll(s, params);
+      } finally {
+        s.finalize();
       }
     }
-    const s = stmt;
-    return new Promise((resolve, reject) =>
-      s.all(bindable(params), (err: Error | null, rows: Row[]) => {
-        if (transient) s.finalize();
-        if (err) reject(err);
-        else resolve(rows);
-      }),
-    );
+    const shape = this.shape(sql);
+    let s: sqlite3.Statement | null = null;
+    try {
+      s = await this.acquire(shape, sql);
+      const rows = await runAll(s, params);
+      this.release(shape, s);
+      return rows;
+    } catch (err) {
+      // A statement that failed (a bad text, a busy database) is not reused.
+      s?.finalize();
+      this.release(shape, null);
+      throw err;
+    }
+  }
+
+  /**
+   * Prepares with a callback: without one, node-sqlite3 reports a failed prepare as an 'error'
+   * event on the statement (an uncaught exception) and drops the calls queued on it unanswered.
+   */
+  private prepare(sql: string): Promise<sqlite3.Statement> {
+    return new Promise((resolve, reject) => {
+      const s: sqlite3.Statement = this.db.prepare(toSqliteParams(sql), (err: Error | null) => (err ? reject(err) : resolve(s)));
+    });
+  }
+
+  private shape(sql: string): Shape {
+    let shape = this.shapes.get(sql);
+    if (shape) {
+      // Least recently used first: the one evicted below is the coldest.
+      this.shapes.delete(sql);
+      this.shapes.set(sql, shape);
+      return shape;
+    }
+    shape = { idle: [], busy: 0, waiting: [], evicted: false };
+    this.shapes.set(sql, shape);
+    if (this.shapes.size > MAX_CACHED_STATEMENTS) {
+      const [, old] = this.coldest.evictOldest()!;
+      old.evicted = true;
+      for (const s of old.idle.splice(0)) s.finalize();
+    }
+    return shape;
+  }
+
+  private acquire(shape: Shape, sql: string): sqlite3.Statement | Promise<sqlite3.Statement> {
+    const idle = shape.idle.pop();
+    if (idle) {
+      shape.busy++;
+      return idle;
+    }
+    if (shape.busy < MAX_STATEMENTS_PER_TEXT) {
+      shape.busy++;
+      return this.prepare(sql);
+    }
+    return new Promise<sqlite3.Statement | null>((r) => shape.waiting.push(r)).then((s) => s ?? this.prepare(sql));
+  }
+
+  /** Gives back a slot: with its statement for reuse, or null (failed, or nothing prepared). */
+  private release(shape: Shape, s: sqlite3.Statement | null): void {
+    if (s && shape.evicted) {
+      // node-sqlite3 queues a finalize behind any step still pending on the statement.
+      s.finalize();
+      s = null;
+    }
+    const next = shape.waiting.shift();
+    if (next) return next(s);
+    shape.busy--;
+    if (s) shape.idle.push(s);
   }
 
   async close(): Promise<void> {
-    for (const s of this.statements.values()) await new Promise((r) => s.finalize(() => r(null)));
+    for (const shape of this.shapes.values()) {
+      shape.evicted = true;
+      for (const s of shape.idle.splice(0)) await new Promise((r) => s.finalize(() => r(null)));
+    }
     await new Promise((r) => this.db.close(() => r(null)));
   }
 }

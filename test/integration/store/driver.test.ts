@@ -52,6 +52,22 @@ describe('SQLite driver: statement cache', function () {
     assert.equal(rest.length, 1100);
     assert.deepEqual(await driver.all('SELECT v FROM t WHERE k = $1', [5]), [{ v: 'v5' }]);
   });
+
+  it('runs many concurrent calls of one text on several statements, each with its own values', async function () {
+    const keys = Array.from({ length: 300 }, (_, i) => (i * 7) % 20);
+    const rows = await Promise.all(keys.map((k) => driver.all('SELECT k, v FROM t WHERE k = $1', [k])));
+    assert.deepEqual(
+      rows.map((r) => r[0]),
+      keys.map((k) => ({ k, v: `v${k}` })),
+    );
+  });
+
+  it('does not reuse a statement whose call failed, and keeps answering other calls', async function () {
+    for (let i = 0; i < 3; i++) await assert.rejects(driver.all('SELECT nope FROM t WHERE k = $1', [1]), /no such column/);
+    const [bad, good] = await Promise.allSettled([driver.all('SELECT nope FROM t WHERE k = $1', [1]), driver.all('SELECT v FROM t WHERE k = $1', [2])]);
+    assert.equal(bad.status, 'rejected');
+    assert.deepEqual(good.status === 'fulfilled' && good.value, [{ v: 'v2' }]);
+  });
 });
 
 describe('limitSql', function () {
