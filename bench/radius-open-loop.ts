@@ -51,6 +51,8 @@ async function main() {
   );
   const pending = sockets.map(() => new Map<number, number>());
   const lat: number[] = [];
+  /** Latency of each answer by the 250 ms slice of the run in which its request was sent. */
+  const slices: number[][] = [];
   let accept = 0;
   let reject = 0;
   let other = 0;
@@ -59,7 +61,9 @@ async function main() {
       const sent = pending[i]!.get(msg[1]!);
       if (sent === undefined) return;
       pending[i]!.delete(msg[1]!);
-      lat.push(performance.now() - sent);
+      const ms = performance.now() - sent;
+      lat.push(ms);
+      (slices[Math.floor((sent - start) / 250)] ??= []).push(ms);
       if (msg[0] === Code.AccessAccept) accept++;
       else if (msg[0] === Code.AccessReject) reject++;
       else other++;
@@ -101,6 +105,12 @@ async function main() {
   console.log(
     `RESULT engine=open-loop users=${USERS} offered_req_s=${RATE} secs=${elapsed.toFixed(1)} sent=${sent} accept=${accept} reject=${reject} other=${other} lost=${lost + skipped} served_req_s=${(lat.length / elapsed).toFixed(1)} p50_ms=${p(50)} p99_ms=${p(99)} ${LABEL}`,
   );
+  // Where the slow answers fall in time (a start-up transient, periodic stalls): p99 per slice.
+  const perSlice = slices.map((l, i) => {
+    l.sort((a, b) => a - b);
+    return `${(i / 4).toFixed(2)}s:${l[Math.floor(0.99 * (l.length - 1))]!.toFixed(1)}`;
+  });
+  console.error(`p99 per 250 ms slice: ${perSlice.join(' ')}`);
   for (const s of sockets) s.close();
 }
 
