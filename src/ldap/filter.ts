@@ -107,7 +107,10 @@ function column<A extends string>(attr: A, syntax: 'text' | 'int'): AttrDef<A> {
         case 'eq':
         case 'approx':
           if (syntax === 'int' && !/^-?\d+$/.test(a.value.trim())) return UNDEFINED;
-          return known<A>({ op: 'eq', attr, value: syntax === 'int' ? Number(a.value.trim()) : a.value, ...(a.exact ? { exact: true } : {}) });
+        {
+          const value = syntax === 'int' ? Number(a.value.trim()) : a.value;
+          return known<A>(a.exact ? { op: 'eq', attr, value, exact: true } : { op: 'eq', attr, value });
+        }
         case 'ge':
         case 'le': {
           if (syntax === 'int' && !/^-?\d+$/.test(a.value.trim())) return UNDEFINED;

@@ -1,4 +1,4 @@
-import { normaliseLogin, type AuthOutcome } from '../core/auth/authenticate.js';
+import { normaliseLogin, type AuthOutcome, type AuthRequest } from '../core/auth/authenticate.js';
 import { radiusServerResource } from '../core/auth/resources.js';
 import type { Core } from '../core/index.js';
 import type { Logger } from '../core/ports.js';
@@ -152,7 +152,9 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
     const password = clear.toString('utf8');
     const userName = text(p, Attr.UserName) ?? '';
     const resource = radiusServerResource(server);
-    const audit = { ...nasAuditFields(ctx), auth_type: 'pap', nas_mfa_state: server.mfa };
+    const audit = nasAuditFields(ctx);
+    audit.auth_type = 'pap';
+    audit.nas_mfa_state = server.mfa;
     const state = attribute(p, Attr.State);
 
     if (state) {
@@ -170,16 +172,17 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
       return toWire(ctx, outcome);
     }
 
-    const outcome = await core.auth.authenticate({
+    const request: AuthRequest = {
       protocol: 'radius',
       login: userName,
       password,
       clientIp: ctx.address,
       resource,
-      ...(options.otpSeparator ? { otpInPassword: options.otpSeparator } : {}),
       issueChallenge: { ttlSeconds: options.challengeTtlSeconds },
       audit,
-    });
+    };
+    if (options.otpSeparator) request.otpInPassword = options.otpSeparator;
+    const outcome = await core.auth.authenticate(request);
     return toWire(ctx, outcome);
   };
 }

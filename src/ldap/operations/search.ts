@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { LdapFilter } from '@ldapjs/filter';
 import type { LdapRequest } from '@ldapjs/messages';
 import type { GroupAttr, UserAttr, DirectoryFilter } from '../../core/directory/filter.js';
+import type { AuditInput } from '../../core/audit/event.js';
 import { encodeEntry, encodePagedResultsValue, encodeResult, OP, PAGED_RESULTS_OID, type Control } from '../codec.js';
 import { actorOf, refreshPrincipal, type OperationContext } from '../context.js';
 import { DnSyntaxError, foldValue } from '../dn.js';
@@ -67,8 +68,8 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
   const attrs = req.attributes ?? [];
   const typesOnly = req.typesOnly === true;
   let sent = 0;
-  const audit = (success: boolean, code: number, message = '') =>
-    deps.audit.record({
+  const audit = (success: boolean, code: number, message = '') => {
+    const event: AuditInput = {
       event_type: 'ldap_search',
       service: 'ldap',
       success,
@@ -82,8 +83,10 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
       attributes: attrs.slice(0, 50),
       number_of_results: sent,
       result_code: code,
-      ...(message ? { error_message: message } : {}),
-    });
+    };
+    if (message) event.error_message = message;
+    deps.audit.record(event);
+  };
   const done = async (code: number, message = '', controls?: Control[], matchedDn = '') => {
     await ctx.send(encodeResult(req.messageId, OP.searchResultDone, { code, message, matchedDn }, controls));
     audit(code === RESULT.success, code, message);

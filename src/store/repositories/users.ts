@@ -253,12 +253,9 @@ export function createUserRepository(sql: Sql): UserRepository {
         params,
       );
       if (!r) return null;
-      return {
-        user: toUser(r),
-        credentials: toCredentials(r),
-        authState: toAuthState(r),
-        ...(accessTo ? { hasAccess: toBool(r.has_access) } : {}),
-      };
+      const found: UserForAuth = { user: toUser(r), credentials: toCredentials(r), authState: toAuthState(r) };
+      if (accessTo) found.hasAccess = toBool(r.has_access);
+      return found;
     },
     async unixIdInUse(n) {
       const r = await sql.one(
