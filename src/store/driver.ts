@@ -64,6 +64,8 @@ function runAll(s: sqlite3.Statement, params: Param[]): Promise<Row[]> {
 class SqliteConnection {
   private readonly shapes = new Map<string, Shape>();
   private readonly coldest = new OldestFirst(this.shapes);
+  /** Every statement prepared and not yet finalized, so that close() can finalize them all. */
+  private readonly live = new Set<sqlite3.Statement>();
   constructor(readonly db: sqlite3.Database) {}
 
   static open(file: string, mode: number, pragmas: string): Promise<SqliteConnection> {
@@ -83,7 +85,7 @@ class SqliteConnection {
       try {
         return await runAll(s, params);
       } finally {
-        s.finalize();
+        this.finalize(s);
       }
     }
     const shape = this.shape(sql);
@@ -95,7 +97,7 @@ class SqliteConnection {
       return rows;
     } catch (err) {
       // A statement that failed (a bad text, a busy database) is not reused.
-      s?.finalize();
+      if (s) this.finalize(s);
       this.release(shape, null);
       throw err;
     }
@@ -107,8 +109,22 @@ class SqliteConnection {
    */
   private prepare(sql: string): Promise<sqlite3.Statement> {
     return new Promise((resolve, reject) => {
-      const s: sqlite3.Statement = this.db.prepare(toSqliteParams(sql), (err: Error | null) => (err ? reject(err) : resolve(s)));
+      const s: sqlite3.Statement = this.db.prepare(toSqliteParams(sql), (err: Error | null) => {
+        if (err) {
+          this.live.delete(s);
+          reject(err);
+        } else resolve(s);
+      });
+      this.live.add(s);
     });
+  }
+
+  /**
+   * Once per statement: node-sqlite3 reports a second finalize as an 'error' event (an uncaught
+   * exception). A finalize queues behind any step still pending on the statement.
+   */
+  private finalize(s: sqlite3.Statement): void {
+    if (this.live.delete(s)) s.finalize();
   }
 
   private shape(sql: string): Shape {
@@ -124,7 +140,7 @@ class SqliteConnection {
     if (this.shapes.size > MAX_CACHED_STATEMENTS) {
       const [, old] = this.coldest.evictOldest()!;
       old.evicted = true;
-      for (const s of old.idle.splice(0)) s.finalize();
+      for (const s of old.idle.splice(0)) this.finalize(s);
     }
     return shape;
   }
@@ -144,9 +160,8 @@ class SqliteConnection {
 
   /** Gives back a slot: with its statement for reuse, or null (failed, or nothing prepared). */
   private release(shape: Shape, s: sqlite3.Statement | null): void {
-    if (s && shape.evicted) {
-      // node-sqlite3 queues a finalize behind any step still pending on the statement.
-      s.finalize();
+    if (s && (shape.evicted || !this.live.has(s))) {
+      this.finalize(s);
       s = null;
     }
     const next = shape.waiting.shift();
@@ -158,8 +173,12 @@ class SqliteConnection {
   async close(): Promise<void> {
     for (const shape of this.shapes.values()) {
       shape.evicted = true;
-      for (const s of shape.idle.splice(0)) await new Promise((r) => s.finalize(() => r(null)));
+      shape.idle.length = 0;
     }
+    // Statements still running finish first: their finalize queues behind them.
+    const all = [...this.live];
+    this.live.clear();
+    await Promise.all(all.map((s) => new Promise((r) => s.finalize(() => r(null)))));
     await new Promise((r) => this.db.close(() => r(null)));
   }
 }

@@ -62,6 +62,17 @@ describe('SQLite driver: statement cache', function () {
     );
   });
 
+  it('closes while calls are running: every call settles and close() resolves', async function () {
+    const running = Array.from({ length: 12 }, (_, i) => driver.all('SELECT v FROM t WHERE k = $1', [i % 20]));
+    const closing = driver.close();
+    const settled = await Promise.allSettled(running);
+    await closing;
+    assert.equal(settled.length, 12);
+    for (const r of settled) if (r.status === 'fulfilled') assert.equal(r.value.length, 1);
+    driver = await createSqliteDriver(join(dir, 'db.sqlite'));
+    assert.deepEqual(await driver.all('SELECT v FROM t WHERE k = $1', [3]), [{ v: 'v3' }]);
+  });
+
   it('does not reuse a statement whose call failed, and keeps answering other calls', async function () {
     for (let i = 0; i < 3; i++) await assert.rejects(driver.all('SELECT nope FROM t WHERE k = $1', [1]), /no such column/);
     const [bad, good] = await Promise.allSettled([driver.all('SELECT nope FROM t WHERE k = $1', [1]), driver.all('SELECT v FROM t WHERE k = $1', [2])]);
