@@ -8,7 +8,8 @@ import { OldestFirst } from '../../util/oldest-first.js';
  *
  * A read is stamped with the epoch and time at which it *started* (`mark()` before the read, then
  * `set(key, value, mark)`): a read that overlapped a commit is stored already stale, so it can never
- * outlive a change that it may or may not have seen. *
+ * outlive a change that it may or may not have seen.
+ *
  * Each entry lives a random part of `ttlMs`, between half and all of it. With one fixed lifetime,
  * entries read together (a burst of logins after a quiet spell) expired together, and every cycle
  * the same wave of re-reads queued in the store: measured with RADIUS at 3,000 requests/s and 1k

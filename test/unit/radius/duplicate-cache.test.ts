@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
-import { createDuplicateCache, duplicateKey } from '../../../src/radius/duplicate-cache.js';
+import { createDuplicateCache, duplicateKey, type DuplicateCache } from '../../../src/radius/duplicate-cache.js';
 
 describe('RADIUS duplicate cache (RFC 5080 §2.2.2)', () => {
   let t = 0;
   const now = () => t;
   beforeEach(() => (t = 1_000_000));
+  /** A request processed and answered. */
+  const answer = (c: DuplicateCache, key: string, reply: Buffer | null) => {
+    assert.equal(c.begin(key).status, 'new');
+    c.finish(key, reply);
+  };
 
   it('keys on source address, port, Identifier and Request Authenticator', () => {
     const a = Buffer.alloc(16, 1);
@@ -49,10 +54,7 @@ describe('RADIUS duplicate cache (RFC 5080 §2.2.2)', () => {
   it('stays within its bound by dropping the oldest answered entries, never one in progress', () => {
     const c = createDuplicateCache(60_000, 10, now);
     c.begin('busy');
-    for (let i = 0; i < 50; i++) {
-      c.begin(`k${i}`);
-      c.finish(`k${i}`, Buffer.from([i]));
-    }
+    for (let i = 0; i < 50; i++) answer(c, `k${i}`, Buffer.from([i]));
     assert.ok(c.size <= 11, `size ${c.size}`);
     assert.equal(c.begin('busy').status, 'in_progress');
     assert.equal(c.begin('k49').status, 'answered');
@@ -61,10 +63,7 @@ describe('RADIUS duplicate cache (RFC 5080 §2.2.2)', () => {
 
   it('drops expired entries as new requests arrive', () => {
     const c = createDuplicateCache(1000, 1000, now);
-    for (let i = 0; i < 100; i++) {
-      c.begin(`k${i}`);
-      c.finish(`k${i}`, null);
-    }
+    for (let i = 0; i < 100; i++) answer(c, `k${i}`, null);
     t += 2000;
     c.begin('fresh');
     assert.equal(c.size, 1);
@@ -72,11 +71,9 @@ describe('RADIUS duplicate cache (RFC 5080 §2.2.2)', () => {
 
   it('keeps a key answered again after its first entry expired, when the sweep reaches the old one', () => {
     const c = createDuplicateCache(1000, 1000, now);
-    c.begin('k');
-    c.finish('k', Buffer.from('first'));
+    answer(c, 'k', Buffer.from('first'));
     t += 1000;
-    assert.equal(c.begin('k').status, 'new');
-    c.finish('k', Buffer.from('second'));
+    answer(c, 'k', Buffer.from('second'));
     t += 1;
     c.begin('other');
     assert.deepEqual(c.begin('k'), { status: 'answered', reply: Buffer.from('second') });
@@ -85,8 +82,7 @@ describe('RADIUS duplicate cache (RFC 5080 §2.2.2)', () => {
   it('answers and expires correctly across many entries (queue compaction)', () => {
     const c = createDuplicateCache(1000, 100_000, now);
     for (let i = 0; i < 5000; i++) {
-      c.begin(`k${i}`);
-      c.finish(`k${i}`, null);
+      answer(c, `k${i}`, null);
       t += 1;
     }
     // Entries answered in the last second are still known; older ones are gone.
