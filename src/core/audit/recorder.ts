@@ -57,18 +57,27 @@ export function createAuditRecorder(o: AuditRecorderOptions): AuditRecorder {
     timer.unref();
   };
 
+  /**
+   * Writes what is queued when it starts, plus further full batches. Events that arrive during a
+   * write wait for the timer (or for a full batch) instead of following at once: under steady load
+   * an eager loop turned into back-to-back inserts of ~100 events, each its own commit and fsync
+   * (measured: 78 commits/s at 9,000 LDAP binds/s, and 35% fewer binds/s than with 10 per second).
+   */
   const writeOnce = async (): Promise<void> => {
-    while (queue.length > 0) {
+    let due = queue.length;
+    while (queue.length > 0 && (due > 0 || queue.length >= o.batchSize)) {
       const batch = queue.slice(0, o.batchSize);
       try {
         await o.repo.append(batch);
         queue = queue.slice(batch.length);
+        due -= batch.length;
       } catch (err) {
         o.log.error({ err: String(err), queued: queue.length }, 'audit write failed; will retry');
         if (!closed) schedule();
         return;
       }
     }
+    if (queue.length > 0) schedule();
   };
 
   const flush = async (): Promise<void> => {
@@ -89,7 +98,9 @@ export function createAuditRecorder(o: AuditRecorderOptions): AuditRecorder {
           // The events are not lost silently: their content goes to the log.
           for (const e of dropped) o.log.error({ audit: e }, 'audit queue full; event logged instead of stored');
         }
-        if (queue.length >= o.batchSize) void flush();
+        // While a write runs, it goes on with further full batches itself; a flush per recorded
+        // event would queue up behind it and then write whatever had arrived, a batch each.
+        if (queue.length >= o.batchSize && !flushing) void flush();
         else schedule();
       } catch (err) {
         o.log.error({ err: String(err) }, 'audit record failed');
