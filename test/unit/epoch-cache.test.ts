@@ -82,4 +82,65 @@ describe('EpochCache', () => {
     c.set('a', 'A', c.mark());
     assert.equal(c.get('a'), undefined);
   });
+
+  describe('load', () => {
+    /** A read that the test finishes, counting how many were started. */
+    const reads = () => {
+      const started: ((v: string) => void)[] = [];
+      const failers: ((e: Error) => void)[] = [];
+      const read = () =>
+        new Promise<string>((resolve, reject) => {
+          started.push(resolve);
+          failers.push(reject);
+        });
+      return { read, started, failers };
+    };
+
+    it('shares one read among the misses on a key while it is in flight, then serves the kept value', async () => {
+      const c = cache();
+      const r = reads();
+      const all = [c.load('a', r.read), c.load('a', r.read), c.load('a', r.read)];
+      assert.equal(r.started.length, 1);
+      r.started[0]!('A');
+      assert.deepEqual(await Promise.all(all), ['A', 'A', 'A']);
+      assert.equal(await c.load('a', r.read), 'A');
+      assert.equal(r.started.length, 1);
+    });
+
+    it('does not share a read that started before a commit', async () => {
+      const c = cache();
+      const r = reads();
+      const before = c.load('a', r.read);
+      epoch++;
+      const after = c.load('a', r.read);
+      assert.equal(r.started.length, 2);
+      r.started[0]!('old');
+      r.started[1]!('new');
+      assert.equal(await before, 'old');
+      assert.equal(await after, 'new');
+      // The read that overlapped the commit was not kept; the later one was.
+      assert.equal(c.get('a'), 'new');
+    });
+
+    it('keeps no failure: the next miss reads again', async () => {
+      const c = cache();
+      const r = reads();
+      const first = c.load('a', r.read);
+      r.failers[0]!(new Error('store down'));
+      await assert.rejects(first, /store down/);
+      const second = c.load('a', r.read);
+      assert.equal(r.started.length, 2);
+      r.started[1]!('A');
+      assert.equal(await second, 'A');
+    });
+
+    it('reads every time with a lifetime of 0', async () => {
+      const c = createEpochCache<string>(0, 10, () => 0);
+      const r = reads();
+      const both = [c.load('a', r.read), c.load('a', r.read)];
+      assert.equal(r.started.length, 2);
+      r.started.forEach((resolve) => resolve('A'));
+      assert.deepEqual(await Promise.all(both), ['A', 'A']);
+    });
+  });
 });

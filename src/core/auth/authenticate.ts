@@ -13,7 +13,7 @@ import { MAX_PASSWORD_LENGTH, type PasswordHasher } from './password-hasher.js';
 import { isPasswordExpired } from './password-policy.js';
 import { verifyTotp } from './totp.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { createEpochCache } from '../directory/epoch-cache.js';
+import { createEpochCache, type EpochMark } from '../directory/epoch-cache.js';
 
 export type AuthProtocol = 'ldap' | 'radius' | 'saml' | 'portal';
 
@@ -187,6 +187,12 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
     generation.set(userId, (generation.get(userId) ?? 0) + 1);
   };
   const snapshots = createEpochCache<{ found: UserForAuth; generation: number }>(d.revalidateMs ?? 0, 20_000, d.epoch ?? (() => d.store.commits ?? 0));
+  /**
+   * Account reads in flight, shared by the requests for the same login that arrive meanwhile, on
+   * the terms a cached snapshot is used on (no commit and no lockout move since the read started).
+   * Without it, when snapshots expire under load every request queues its own read of the same row.
+   */
+  const reads = new Map<string, { read: Promise<UserForAuth | null>; started: EpochMark; bumps: number }>();
 
   const auditAuth = (
     req: { protocol: AuthProtocol; clientIp: string; resource: AuthResource; audit?: Record<string, unknown> },
@@ -388,9 +394,23 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
       // Taken before the read: lockout moves and commits that land while it is in flight make it
       // stale (it is re-read under the account lock, and not kept for reuse).
       const bumpsBefore = bumps;
-      const readStarted = snapshots.mark();
+      let readStarted = snapshots.mark();
       const snap = snapshots.get(snapshotKey);
-      const found = snap && snap.generation === (generation.get(snap.found.user.id) ?? 0) ? snap.found : await lookup();
+      let found: UserForAuth | null;
+      if (snap && snap.generation === (generation.get(snap.found.user.id) ?? 0)) found = snap.found;
+      else if (!d.revalidateMs) found = await lookup();
+      else {
+        let pending = reads.get(snapshotKey);
+        if (!pending || pending.started.epoch !== readStarted.epoch || pending.bumps !== bumpsBefore) {
+          const read = lookup().finally(() => {
+            if (reads.get(snapshotKey)?.read === read) reads.delete(snapshotKey);
+          });
+          pending = { read, started: readStarted, bumps: bumpsBefore };
+          reads.set(snapshotKey, pending);
+        }
+        readStarted = pending.started;
+        found = await pending.read;
+      }
       if (found && found !== snap?.found && bumps === bumpsBefore) {
         snapshots.set(snapshotKey, { found, generation: generation.get(found.user.id) ?? 0 }, readStarted);
       }

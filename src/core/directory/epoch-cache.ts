@@ -25,6 +25,13 @@ export interface EpochCache<V> {
   /** Taken before the read whose result will be `set`. */
   mark(): EpochMark;
   set(key: string, value: V, readStarted: EpochMark): void;
+  /**
+   * The cached value, or `read()`'s result, kept. Misses on one key while a read is in flight
+   * share that read, if no commit has landed since it started (the rule a cached value obeys):
+   * without it, when entries expire under load every request for the key queues its own read
+   * (measured with RADIUS at 6,000 requests/s after a pause: p99 0.6-0.9 s for over a second).
+   */
+  load(key: string, read: () => Promise<V>): Promise<V>;
   delete(key: string): void;
   clear(): void;
   readonly size: number;
@@ -39,7 +46,8 @@ export function createEpochCache<V>(
 ): EpochCache<V> {
   const entries = new Map<string, { value: V; expiresAt: number; epoch: number }>();
   const oldest = new OldestFirst(entries);
-  return {
+  const inFlight = new Map<string, { read: Promise<V>; epoch: number }>();
+  const cache: EpochCache<V> = {
     get(key) {
       if (ttlMs <= 0) return undefined;
       const e = entries.get(key);
@@ -61,6 +69,27 @@ export function createEpochCache<V>(
       entries.set(key, { value, expiresAt: readStarted.at + ttlMs * (1 - 0.5 * random()), epoch: readStarted.epoch });
       while (entries.size > maxEntries && oldest.evictOldest());
     },
+    load(key, read) {
+      if (ttlMs <= 0) return read();
+      const hit = cache.get(key);
+      if (hit !== undefined) return Promise.resolve(hit);
+      const pending = inFlight.get(key);
+      if (pending && pending.epoch === epoch()) return pending.read;
+      const started = cache.mark();
+      const shared = read().then(
+        (value) => {
+          if (inFlight.get(key)?.read === shared) inFlight.delete(key);
+          cache.set(key, value, started);
+          return value;
+        },
+        (err: unknown) => {
+          if (inFlight.get(key)?.read === shared) inFlight.delete(key);
+          throw err;
+        },
+      );
+      inFlight.set(key, { read: shared, epoch: started.epoch });
+      return shared;
+    },
     delete(key) {
       entries.delete(key);
     },
@@ -71,4 +100,5 @@ export function createEpochCache<V>(
       return entries.size;
     },
   };
+  return cache;
 }

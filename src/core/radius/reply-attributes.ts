@@ -57,25 +57,15 @@ export function createRadiusReplyService(d: RadiusReplyDeps): RadiusReplyService
   // Per server: does any bound group carry reply attributes? Many servers have none, and then an
   // Accept for a user not seen within the cache's lifetime needs no read at all.
   const serverHasReplies = createEpochCache<boolean>(d.revalidateMs ?? 0, 1_000, epoch);
-  const anyReplies = async (radiusServerId: string): Promise<boolean> => {
-    const known = serverHasReplies.get(radiusServerId);
-    if (known !== undefined) return known;
-    const readStarted = serverHasReplies.mark();
-    const any = await repos.userGroups.anyBoundWithRadiusReply(radiusServerId);
-    serverHasReplies.set(radiusServerId, any, readStarted);
-    return any;
-  };
+  const anyReplies = (radiusServerId: string): Promise<boolean> =>
+    serverHasReplies.load(radiusServerId, () => repos.userGroups.anyBoundWithRadiusReply(radiusServerId));
   return {
     async replyAttributesFor(userId, radiusServerId) {
       const key = `${userId}:${radiusServerId}`;
       const hit = cache.get(key);
       if (hit) return hit;
       if (!(await anyReplies(radiusServerId))) return [];
-      const readStarted = cache.mark();
-      const groups = await repos.userGroups.groupsOfUserBoundTo(userId, 'radius_server', radiusServerId);
-      const merged = mergeReplyAttributes(groups);
-      cache.set(key, merged, readStarted);
-      return merged;
+      return cache.load(key, async () => mergeReplyAttributes(await repos.userGroups.groupsOfUserBoundTo(userId, 'radius_server', radiusServerId)));
     },
   };
 }
