@@ -53,7 +53,10 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
   // hold memory.
   const CACHEABLE_ITEMS = 20;
   const userPages = createEpochCache<Page<UserEntry>>(revalidateMs, 5_000, epoch);
-  const groupPages = createEpochCache<Page<GroupEntry>>(revalidateMs, 5_000, epoch);
+  // Pages of groups without their members, which come from `groupMembers` below: kept with each
+  // page, the lists of a few popular groups were held once per distinct search (at 100k users, 5,000
+  // `(member=…)` pages held ~350k member records, ~45 MB of the heap).
+  const groupPages = createEpochCache<Page<UserGroup>>(revalidateMs, 5_000, epoch);
   // Visible members per group, whatever search found the group: `(member=<dn>)` and
   // `(memberUid=<uid>)` lookups name thousands of different users but land on a few groups, whose
   // member lists (50 visibility checks each) are the costly part of the answer. Same rules as above.
@@ -246,50 +249,54 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
     /** Visible groups matching `filter`, each with its visible members. */
     async groups(p: LdapPrincipal, filter: GroupFilter | undefined, page: EntryPage, withTotal = false): Promise<Page<GroupEntry>> {
       const key = keyOf(p, filter, page, withTotal);
-      const hit = groupPages.get(key);
-      if (hit) return hit;
-      const readStarted = groupPages.mark();
-      const result = await readGroups(p, filter, page, withTotal);
-      if (result.items.length <= CACHEABLE_ITEMS && result.items.every((g) => g.members.length <= 200)) groupPages.set(key, result, readStarted);
-      return result;
+      let found = groupPages.get(key);
+      if (!found) {
+        const readStarted = groupPages.mark();
+        found = await readGroups(p, filter, page, withTotal);
+        if (found.items.length <= CACHEABLE_ITEMS) groupPages.set(key, found, readStarted);
+      }
+      return withMembers(found);
     },
   };
 
-  async function readGroups(p: LdapPrincipal, filter: GroupFilter | undefined, page: EntryPage, withTotal: boolean): Promise<Page<GroupEntry>> {
-      const scope = await groupScope(p);
-      if (!scope) return { total: 0, items: [] };
-      const resolved = filter ? await resolveGroupFilter(filter) : undefined;
-      const after: GroupFilter | undefined = page.after !== undefined && page.after !== '' ? { op: 'gt', attr: 'name', value: page.after } : undefined;
-      const found = await repos.userGroups.query({
-        filter: and(scope, resolved, after),
-        sort: [{ attr: 'name', desc: false }],
-        limit: page.limit,
-        offset: page.offset,
-        withTotal,
-      });
-      if (found.items.length === 0) return { total: found.total, items: [] };
-      // Visible members of all groups of the page in one query. A member of a group bound to this
-      // server is bound to it through that group, so visibility here is state, lock and expiry.
-      const [s, org] = await Promise.all([server(), d.organization.get()]);
-      const byGroup = new Map<string, GroupEntry['members']>();
-      const toRead: string[] = [];
-      for (const g of found.items) {
-        const known = groupMembers.get(`${s.id}:${g.id}`);
-        if (known) byGroup.set(g.id, known);
-        else toRead.push(g.id);
+  async function readGroups(p: LdapPrincipal, filter: GroupFilter | undefined, page: EntryPage, withTotal: boolean): Promise<Page<UserGroup>> {
+    const scope = await groupScope(p);
+    if (!scope) return { total: 0, items: [] };
+    const resolved = filter ? await resolveGroupFilter(filter) : undefined;
+    const after: GroupFilter | undefined = page.after !== undefined && page.after !== '' ? { op: 'gt', attr: 'name', value: page.after } : undefined;
+    return repos.userGroups.query({
+      filter: and(scope, resolved, after),
+      sort: [{ attr: 'name', desc: false }],
+      limit: page.limit,
+      offset: page.offset,
+      withTotal,
+    });
+  }
+
+  async function withMembers(found: Page<UserGroup>): Promise<Page<GroupEntry>> {
+    if (found.items.length === 0) return { total: found.total, items: [] };
+    // Visible members of all groups of the page in one query. A member of a group bound to this
+    // server is bound to it through that group, so visibility here is state, lock and expiry.
+    const [s, org] = await Promise.all([server(), d.organization.get()]);
+    const byGroup = new Map<string, GroupEntry['members']>();
+    const toRead: string[] = [];
+    for (const g of found.items) {
+      const known = groupMembers.get(`${s.id}:${g.id}`);
+      if (known) byGroup.set(g.id, known);
+      else toRead.push(g.id);
+    }
+    if (toRead.length > 0) {
+      const readStarted = groupMembers.mark();
+      for (const id of toRead) byGroup.set(id, []);
+      for (const m of await repos.users.membersOf(toRead, userVisibility(s, org, d.clock.now()))) {
+        byGroup.get(m.groupId)?.push({ id: m.id, username: m.username });
       }
-      if (toRead.length > 0) {
-        const readStarted = groupMembers.mark();
-        for (const id of toRead) byGroup.set(id, []);
-        for (const m of await repos.users.membersOf(toRead, userVisibility(s, org, d.clock.now()))) {
-          byGroup.get(m.groupId)?.push({ id: m.id, username: m.username });
-        }
-        for (const id of toRead) {
-          const list = byGroup.get(id)!;
-          if (list.length <= MEMBERS_CACHED_UP_TO) groupMembers.set(`${s.id}:${id}`, list, readStarted);
-        }
+      for (const id of toRead) {
+        const list = byGroup.get(id)!;
+        if (list.length <= MEMBERS_CACHED_UP_TO) groupMembers.set(`${s.id}:${id}`, list, readStarted);
       }
-      return { total: found.total, items: found.items.map((group) => ({ group, members: byGroup.get(group.id) ?? [] })) };
+    }
+    return { total: found.total, items: found.items.map((group) => ({ group, members: byGroup.get(group.id) ?? [] })) };
   }
 }
 
