@@ -473,8 +473,8 @@ function isDnSyntax(value: string): boolean {
       ok = false;
     }
     if (value.length <= 256) {
-      if (dnSyntax.size >= 10_000) dnSyntaxOldest.evictOldest();
       dnSyntax.set(value, ok);
+      dnSyntaxOldest.trim(10_000);
     }
   }
   return ok;

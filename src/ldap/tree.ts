@@ -68,8 +68,8 @@ export function createTree(orgId: string, suffix: string): Tree {
         }
         // Bounded: at most 10,000 short strings (a hostile client cannot grow it with huge DNs).
         if (text.length <= 256) {
-          if (recent.size >= 10_000) recentOldest.evictOldest();
           recent.set(text, loc);
+          recentOldest.trim(10_000);
         }
       }
       if (loc instanceof DnSyntaxError) throw loc;

@@ -76,7 +76,7 @@ export function createAccountingHandler(d: AccountingDeps): (ctx: RequestContext
       else {
         lastInterim.delete(session);
         lastInterim.set(session, t);
-        if (lastInterim.size > MAX_SESSIONS) lastInterimOldest.evictOldest();
+        lastInterimOldest.trim(MAX_SESSIONS);
       }
     } else if (status === 'Stop') {
       lastInterim.delete(session);

@@ -138,11 +138,10 @@ class SqliteConnection {
     }
     shape = { idle: [], busy: 0, waiting: [], evicted: false };
     this.shapes.set(sql, shape);
-    if (this.shapes.size > MAX_CACHED_STATEMENTS) {
-      const [, old] = this.coldest.evictOldest()!;
+    this.coldest.trim(MAX_CACHED_STATEMENTS, (_, old) => {
       old.evicted = true;
       for (const s of old.idle.splice(0)) this.finalize(s);
-    }
+    });
     return shape;
   }
 

@@ -51,7 +51,7 @@ export function createCredentialCache(ttlSeconds: number, maxEntries: number, cl
       entries.delete(userId);
       entries.set(userId, { mac: mac(userId, password), stamp, expiresAt: clock.now().getTime() + ttlSeconds * 1000 });
       // Map keeps insertion order: the first key is the oldest entry.
-      while (entries.size > maxEntries && oldest.evictOldest());
+      oldest.trim(maxEntries);
     },
     invalidate(userId) {
       entries.delete(userId);

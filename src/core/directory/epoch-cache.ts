@@ -67,7 +67,7 @@ export function createEpochCache<V>(
       // Already stale: a commit landed while the value was being read.
       if (readStarted.epoch !== epoch()) return;
       entries.set(key, { value, expiresAt: readStarted.at + ttlMs * (1 - 0.5 * random()), epoch: readStarted.epoch });
-      while (entries.size > maxEntries && oldest.evictOldest());
+      oldest.trim(maxEntries);
     },
     load(key, read) {
       if (ttlMs <= 0) return read();
