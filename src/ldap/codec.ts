@@ -209,28 +209,7 @@ export function encodeNoticeOfDisconnection(code: number, message: string): Buff
   return encodeExtendedResponse(0, { code, message, name: '1.3.6.1.4.1.1466.20036' });
 }
 
-export interface EntryAttribute {
-  type: string;
-  values: string[];
-}
-
-export function encodeEntry(messageId: number, dn: string, attributes: EntryAttribute[]): Buffer {
-  return envelope(messageId, (w) => {
-    w.startSequence(OP.searchResultEntry);
-    w.writeString(dn);
-    w.startSequence();
-    for (const a of attributes) {
-      w.startSequence();
-      w.writeString(a.type);
-      w.startSequence(0x31);
-      for (const v of a.values) w.writeString(v);
-      w.endSequence();
-      w.endSequence();
-    }
-    w.endSequence();
-    w.endSequence();
-  });
-}
+export { encodeEntry, type EntryAttribute } from './entry-encoder.js';
 
 export const PAGED_RESULTS_OID = '1.2.840.113556.1.4.319';
 
