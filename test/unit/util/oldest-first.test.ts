@@ -40,7 +40,7 @@ describe('OldestFirst', () => {
             assert.equal(evictOne(oldest, map)?.[0], model[0]);
             model.shift();
           }
-          // A trim with nothing to evict (it lets the iterator go) changes nothing either.
+          // A trim with nothing to evict (after enough of them it lets the iterator go) changes nothing either.
           if (idleTrims[i]) oldest.trim(map.size);
           assert.deepEqual([...map.keys()], model);
         });
