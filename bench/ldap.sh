@@ -47,6 +47,7 @@ cleanup() {
   [ -n "${GH_PID:-}" ] && kill "$GH_PID" 2>/dev/null || true
   [ -n "${SLAPD_DIR:-}" ] && "$SHARED/slapd-peer.sh" stop "$SLAPD_DIR" >/dev/null 2>&1 || true
   [ -n "${WORK:-}" ] && rm -rf "$WORK" || true
+  rm -f "$results"
 }
 trap cleanup EXIT
 
