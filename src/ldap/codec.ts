@@ -209,8 +209,6 @@ export function encodeNoticeOfDisconnection(code: number, message: string): Buff
   return encodeExtendedResponse(0, { code, message, name: '1.3.6.1.4.1.1466.20036' });
 }
 
-export { encodeEntry, type EntryAttribute } from './entry-encoder.js';
-
 export const PAGED_RESULTS_OID = '1.2.840.113556.1.4.319';
 
 /** RFC 2696 §2: realSearchControlValue ::= SEQUENCE { size INTEGER, cookie OCTET STRING }. */

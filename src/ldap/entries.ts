@@ -1,6 +1,6 @@
 import { commonName } from '../core/directory/names.js';
 import type { GroupEntry, UserEntry } from '../core/directory/ldap-directory.js';
-import type { EntryAttribute } from './codec.js';
+import type { EntryAttribute } from './entry-encoder.js';
 import { PAGED_RESULTS_OID } from './codec.js';
 import type { Tree } from './tree.js';
 

@@ -1,3 +1,5 @@
+import { OP } from './codec.js';
+
 /**
  * SearchResultEntry messages (RFC 4511 §4.5.2), encoded in one pass into a buffer of the exact size.
  *
@@ -15,7 +17,6 @@ const SEQUENCE = 0x30;
 const SET = 0x31;
 const OCTET_STRING = 0x04;
 const INTEGER = 0x02;
-const SEARCH_RESULT_ENTRY = 0x64; // [APPLICATION 4], constructed
 // RFC 4511 §5.1 allows lengths of up to 4 octets; BerWriter, whose output this matches, stops at 3.
 const MAX_LENGTH = 0xffffff;
 
@@ -78,7 +79,7 @@ export function encodeEntry(messageId: number, dn: string, attributes: EntryAttr
   b[o++] = INTEGER;
   b[o++] = idBytes;
   for (let i = idBytes - 1; i >= 0; i--) b[o++] = (messageId >>> (8 * i)) & 0xff;
-  b[o++] = SEARCH_RESULT_ENTRY;
+  b[o++] = OP.searchResultEntry;
   o = putLength(b, o, entryContent);
   b[o++] = OCTET_STRING;
   o = putLength(b, o, dnBytes);
