@@ -766,60 +766,53 @@ describe('authentication pipeline', () => {
         users.findForAuth = read;
       }
     });
-    /** Counts account reads and holds them until `release()`. */
-    const gatedReads = () => {
+    /**
+     * A user with a verified credential (later logins skip the hash and its re-read under the
+     * account lock), then a commit, so that the next logins must read the account again; from
+     * then on account reads are counted and held until `release()`. (Each test has its own store,
+     * so the wrapped repository goes with it.)
+     */
+    const afterVerifiedLogin = async () => {
+      const u = await env.addUser();
+      assert.equal((await env.auth(u.username, PASSWORD)).status, 'ok');
+      epoch++;
       const users = env.store.repos.users;
       const read = users.findForAuth.bind(users);
       let release!: () => void;
       const gate = new Promise<void>((r) => (release = r));
-      const counter = { n: 0 };
+      const reads = { n: 0 };
       users.findForAuth = async (login, accessTo) => {
-        counter.n++;
+        reads.n++;
         const found = await read(login, accessTo);
         await gate;
         return found;
       };
-      return { counter, release: () => release(), restore: () => (users.findForAuth = read) };
+      const started = () => new Promise((r) => setImmediate(r));
+      return { u, reads, release: () => release(), started };
     };
 
     it('shares one account read among concurrent logins of the same account', async () => {
-      const u = await env.addUser();
-      // A verified credential (later logins skip the hash and its re-read under the account lock),
-      // then a commit, so that the next logins must read the account again.
-      assert.equal((await env.auth(u.username, PASSWORD)).status, 'ok');
-      epoch++;
-      const g = gatedReads();
-      try {
-        const logins = Array.from({ length: 5 }, () => env.auth(u.username, PASSWORD));
-        await new Promise((r) => setImmediate(r));
-        g.release();
-        const outcomes = await Promise.all(logins);
-        assert.deepEqual(outcomes.map((o) => o.status), ['ok', 'ok', 'ok', 'ok', 'ok']);
-        assert.equal(g.counter.n, 1);
-      } finally {
-        g.restore();
-      }
+      const { u, reads, release, started } = await afterVerifiedLogin();
+      const logins = Array.from({ length: 5 }, () => env.auth(u.username, PASSWORD));
+      await started();
+      release();
+      const outcomes = await Promise.all(logins);
+      assert.deepEqual(outcomes.map((o) => o.status), ['ok', 'ok', 'ok', 'ok', 'ok']);
+      assert.equal(reads.n, 1);
     });
 
     it('does not share a read that started before a commit', async () => {
-      const u = await env.addUser();
-      assert.equal((await env.auth(u.username, PASSWORD)).status, 'ok');
+      const { u, reads, release, started } = await afterVerifiedLogin();
+      const before = env.auth(u.username, PASSWORD);
+      await started();
+      await env.store.repos.users.update(u.id, { state: 'SUSPENDED' });
       epoch++;
-      const g = gatedReads();
-      try {
-        const before = env.auth(u.username, PASSWORD);
-        await new Promise((r) => setImmediate(r));
-        await env.store.repos.users.update(u.id, { state: 'SUSPENDED' });
-        epoch++;
-        const after = env.auth(u.username, PASSWORD);
-        await new Promise((r) => setImmediate(r));
-        g.release();
-        assert.equal((await before).status, 'ok');
-        assert.equal((await after).status, 'disabled');
-        assert.equal(g.counter.n, 2);
-      } finally {
-        g.restore();
-      }
+      const after = env.auth(u.username, PASSWORD);
+      await started();
+      release();
+      assert.equal((await before).status, 'ok');
+      assert.equal((await after).status, 'disabled');
+      assert.equal(reads.n, 2);
     });
   });
 
