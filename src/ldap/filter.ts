@@ -105,9 +105,8 @@ function column<A extends string>(attr: A, syntax: 'text' | 'int'): AttrDef<A> {
         case 'present':
           return known<A>({ op: 'present', attr });
         case 'eq':
-        case 'approx':
+        case 'approx': {
           if (syntax === 'int' && !/^-?\d+$/.test(a.value.trim())) return UNDEFINED;
-        {
           const value = syntax === 'int' ? Number(a.value.trim()) : a.value;
           return known<A>(a.exact ? { op: 'eq', attr, value, exact: true } : { op: 'eq', attr, value });
         }
