@@ -21,7 +21,12 @@ const FIELD_COLUMNS: Record<AuditField, string> = {
   'resource.name': 'resource_name',
 };
 
-const s = (v: unknown) => (typeof v === 'string' ? v.slice(0, 256) : '');
+/**
+ * An indexed copy of a text field: at most 256 characters, as valid Unicode text without NUL
+ * (PostgreSQL's text refuses NUL, and a lone surrogate has no UTF-8 form), so that both stores keep
+ * the same value and an exact-match query finds it. `data` keeps the event exactly, as JSON escapes.
+ */
+const s = (v: unknown) => (typeof v === 'string' ? v.slice(0, 256).toWellFormed().replaceAll('\0', '\ufffd') : '');
 
 function escapeLike(t: string): string {
   return t.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -30,49 +35,74 @@ function escapeLike(t: string): string {
 const MAX_EVENTS_PER_INSERT = 1000;
 const ASCII = /^[\x00-\x7f]*$/;
 
+const COLUMNS = `id, ts, event_type, service, success, client_ip, username, initiated_by_id, initiated_by_type,
+  initiated_by_username, initiated_by_email, resource_id, resource_type, resource_username, resource_name, data, search_lc`;
+const COLUMN_COUNT = 17;
+/** `value->>0, value->>1, …`: the columns of one packed row (JSON true comes out as 1, like a bound boolean). */
+const UNPACK = Array.from({ length: COLUMN_COUNT }, (_, i) => `value->>${i}`).join(', ');
+
+/** The values of COLUMNS before `data` and `search_lc`: the indexed copies of event fields. */
+function indexedValues(e: AuditEvent): Param[] {
+  return [
+    e.id,
+    Date.parse(e.timestamp),
+    e.event_type,
+    e.service,
+    e.success,
+    s(e.client_ip),
+    s(e.username),
+    s(e.initiated_by?.id),
+    s(e.initiated_by?.type),
+    s(e.initiated_by?.username),
+    s(e.initiated_by?.email),
+    s(e.resource?.id),
+    s(e.resource?.type),
+    s(e.resource?.username),
+    s(e.resource?.name),
+  ];
+}
+
+/**
+ * `search_lc` for an event's JSON. The folded copy is stored only where folding may differ from
+ * SQL's lower(): an ASCII event (nearly all of them) is searched in `data` itself, which halves the
+ * row, and with it the WAL and checkpoint bytes written for every authentication.
+ */
+const searchCopy = (json: string) => (ASCII.test(json) ? '' : fold(json));
+
 export function createAuditRepository(sql: Sql): AuditRepository {
   const insertRows = async (events: AuditEvent[]) => {
+    if (sql.dialect === 'sqlite') {
+      // One JSON parameter for the whole batch: node-sqlite3 converts bound values on the event
+      // loop, and 17 per event cost 12 µs of it per event; packed, 6.5 µs, and SQLite unpacks them on
+      // the writer's thread (measured with 1,000-event batches; RADIUS at 1k users answered 5% more
+      // requests per second). The event goes in as its JSON text, escaped once more, rather than as
+      // an object for `->>` to render back: that halves the event loop's part again, but SQLite's
+      // parsing and rendering costs more CPU in all (24 µs against 18 µs), which a 2-core machine
+      // under load takes from the event loop anyway (9% fewer requests per second).
+      const rows = events.map((e) => {
+        const json = JSON.stringify(e);
+        return [...indexedValues(e), json, searchCopy(json)];
+      });
+      await sql.exec(
+        `INSERT INTO audit_events (${COLUMNS})
+         SELECT ${UNPACK} FROM json_each($1) WHERE true
+         ON CONFLICT (id) DO NOTHING`,
+        [JSON.stringify(rows)],
+      );
+      return;
+    }
     const params: Param[] = [];
     const rows = events.map((e) => {
       const json = JSON.stringify(e);
-      const values: Param[] = [
-        e.id,
-        Date.parse(e.timestamp),
-        e.event_type,
-        e.service,
-        e.success,
-        s(e.client_ip),
-        s(e.username),
-        s(e.initiated_by?.id),
-        s(e.initiated_by?.type),
-        s(e.initiated_by?.username),
-        s(e.initiated_by?.email),
-        s(e.resource?.id),
-        s(e.resource?.type),
-        s(e.resource?.username),
-        s(e.resource?.name),
-        json,
-        // The folded copy is stored only where folding may differ from SQL's lower(): an ASCII
-        // event (nearly all of them) is searched in `data` itself, which halves the row, and with
-        // it the WAL and checkpoint bytes written for every authentication.
-        ASCII.test(json) ? '' : fold(json),
-      ];
-      return `(${inList(params, values)})`;
+      return `(${inList(params, [...indexedValues(e), json, searchCopy(json)])})`;
     });
-    await sql.exec(
-      `INSERT INTO audit_events (id, ts, event_type, service, success, client_ip, username, initiated_by_id,
-         initiated_by_type, initiated_by_username, initiated_by_email, resource_id, resource_type,
-         resource_username, resource_name, data, search_lc)
-       VALUES ${rows.join(', ')}
-       ON CONFLICT (id) DO NOTHING`,
-      params,
-    );
+    await sql.exec(`INSERT INTO audit_events (${COLUMNS}) VALUES ${rows.join(', ')} ON CONFLICT (id) DO NOTHING`, params);
   };
   return {
     async append(events: AuditEvent[]) {
-      // 17 values per event: SQLite binds at most 32 766 per statement, PostgreSQL 65 535, so a
-      // big backlog goes in as several statements. Ids are unique per event, so a batch retried
-      // after a partial write inserts only what is missing (ON CONFLICT DO NOTHING).
+      // A big backlog goes in as several statements: PostgreSQL binds at most 65,535 values (17
+      // per event), and SQLite's JSON text stays a few hundred kilobytes. Ids are unique per event,
+      // so a batch retried after a partial write inserts only what is missing (ON CONFLICT DO NOTHING).
       for (let i = 0; i < events.length; i += MAX_EVENTS_PER_INSERT) await insertRows(events.slice(i, i + MAX_EVENTS_PER_INSERT));
     },
 

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { QueryTypes } from 'sequelize';
 import type { AuditEvent, AuditEventType, AuditQuery, AuditService } from '../../../src/core/audit/event.js';
 import { makeAuditEvent, T0 } from '../../helpers/factories.js';
+import { fold } from '../../../src/store/fold.js';
 import { storeTargets, useTestStore } from '../../helpers/test-store.js';
 
 const SERVICES: AuditService[] = ['directory', 'ldap', 'radius', 'sso', 'systems'];
@@ -213,6 +215,40 @@ for (const target of storeTargets()) {
       const got = await ctx.store.repos.audit.query(window(10));
       assert.equal(got.length, 2_500);
       assert.deepEqual(new Set(got.map((e) => e.id)), new Set(events.map((e) => e.id)));
+    });
+
+    it('stores each event as its exact JSON text, with its indexed fields and folded copy', async function () {
+      this.timeout(60_000);
+      // Any text: escapes, lone surrogates, line separators, non-ASCII that folds. Numbers of every
+      // form JSON.stringify writes (1e+21, 0.30000000000000004, -0 as 0).
+      const text = fc.oneof(fc.string({ unit: 'binary', maxLength: 24 }), fc.constantFrom('x"y\\z', '\u2028', '\ud800', 'Zoë ÜNÏ', 'ǅ', 'a\u0000b'));
+      const extra = fc.dictionary(fc.string({ maxLength: 6 }), fc.oneof(text, fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(text, { maxLength: 3 })), { maxKeys: 4 });
+      let n = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.record({ username: text, name: text, extra, success: fc.boolean() }), { minLength: 1, maxLength: 5 }), async (specs) => {
+          const events = specs.map(({ username, name, extra, success }) => {
+            const e = makeAuditEvent({ timestamp: new Date(T0.getTime() + n++).toISOString(), username, success, resource: { id: 'r1', type: 'user', name } });
+            // The event's own fields stay as built; the random keys only add to it.
+            for (const [k, v] of Object.entries(extra)) if (!(k in e)) (e as Record<string, unknown>)[k] = v;
+            return e;
+          });
+          await ctx.store.repos.audit.append(events);
+          for (const e of events) {
+            const [row] = await ctx.current.sequelize.query<{ data: string; search_lc: string; username: string; resource_name: string; success: unknown }>(
+              'SELECT data, search_lc, username, resource_name, success FROM audit_events WHERE id = $1',
+              { bind: [e.id], type: QueryTypes.SELECT },
+            );
+            const json = JSON.stringify(e);
+            assert.equal(row!.data, json);
+            assert.equal(row!.search_lc, /^[\x00-\x7f]*$/.test(json) ? '' : fold(json));
+            const indexed = (v = '') => v.slice(0, 256).toWellFormed().replaceAll('\0', '\ufffd');
+            assert.equal(row!.username, indexed(String(e.username)));
+            assert.equal(row!.resource_name, indexed(String(e.resource?.name)));
+            assert.equal(Boolean(row!.success), e.success);
+          }
+        }),
+        { numRuns: 60 },
+      );
     });
 
     it('inserts only what is missing when a batch is retried after a partial write', async function () {
