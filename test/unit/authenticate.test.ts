@@ -767,15 +767,10 @@ describe('authentication pipeline', () => {
       }
     });
     /**
-     * A user with a verified credential (later logins skip the hash and its re-read under the
-     * account lock), then a commit, so that the next logins must read the account again; from
-     * then on account reads are counted and held until `release()`. (Each test has its own store,
-     * so the wrapped repository goes with it.)
+     * From now on account reads are counted and held until `release()`. (Each test has its own
+     * store, so the wrapped repository goes with it.)
      */
-    const afterVerifiedLogin = async () => {
-      const u = await env.addUser();
-      assert.equal((await env.auth(u.username, PASSWORD)).status, 'ok');
-      epoch++;
+    const holdReads = () => {
       const users = env.store.repos.users;
       const read = users.findForAuth.bind(users);
       let release!: () => void;
@@ -788,7 +783,17 @@ describe('authentication pipeline', () => {
         return found;
       };
       const started = () => new Promise((r) => setImmediate(r));
-      return { u, reads, release: () => release(), started };
+      return { reads, release: () => release(), started };
+    };
+    /**
+     * A user with a verified credential (later logins skip the hash and its re-read under the
+     * account lock), then a commit, so that the next logins must read the account again.
+     */
+    const afterVerifiedLogin = async () => {
+      const u = await env.addUser();
+      assert.equal((await env.auth(u.username, PASSWORD)).status, 'ok');
+      epoch++;
+      return { u, ...holdReads() };
     };
 
     it('shares one account read among concurrent logins of the same account', async () => {
@@ -798,6 +803,36 @@ describe('authentication pipeline', () => {
       release();
       const outcomes = await Promise.all(logins);
       assert.deepEqual(outcomes.map((o) => o.status), ['ok', 'ok', 'ok', 'ok', 'ok']);
+      assert.equal(reads.n, 1);
+    });
+
+    it('serves a read past its freshness at once, and re-reads it meanwhile', async () => {
+      const u = await env.addUser();
+      assert.equal((await env.auth(u.username, PASSWORD)).status, 'ok');
+      const { reads, release, started } = holdReads();
+      await env.store.repos.users.update(u.id, { state: 'SUSPENDED' }); // another instance: no commit seen here
+      env.clock.advance(8_500); // past freshness (at most 80% of revalidateMs), within revalidateMs
+      assert.equal((await env.auth(u.username, PASSWORD)).status, 'ok', 'answered from the read held, without waiting');
+      assert.equal((await env.auth(u.username, PASSWORD)).status, 'ok');
+      assert.equal(reads.n, 1, 'one re-read, shared');
+      release();
+      await started();
+      assert.equal((await env.auth(u.username, PASSWORD)).status, 'disabled', 'the re-read replaced it');
+      assert.equal(reads.n, 1);
+    });
+
+    it('waits for the store once revalidateMs has passed', async () => {
+      const u = await env.addUser();
+      assert.equal((await env.auth(u.username, PASSWORD)).status, 'ok');
+      const { reads, release, started } = holdReads();
+      await env.store.repos.users.update(u.id, { state: 'SUSPENDED' });
+      env.clock.advance(10_000);
+      let answered = false;
+      const login = env.auth(u.username, PASSWORD).finally(() => (answered = true));
+      await started();
+      assert.equal(answered, false);
+      release();
+      assert.equal((await login).status, 'disabled');
       assert.equal(reads.n, 1);
     });
 

@@ -5,7 +5,7 @@ describe('EpochCache', () => {
   let now = 1_000;
   let epoch = 0;
   let random = 0;
-  const cache = () => createEpochCache<string>(2000, 3, () => epoch, () => now, () => random);
+  const cache = () => createEpochCache<string>(2000, 3, () => epoch, { now: () => now, random: () => random });
 
   beforeEach(() => {
     now = 1_000;
@@ -132,6 +132,80 @@ describe('EpochCache', () => {
       assert.equal(r.started.length, 2);
       r.started[1]!('A');
       assert.equal(await second, 'A');
+    });
+
+    describe('with refreshAhead', () => {
+      const ahead = () => createEpochCache<string>(2000, 3, () => epoch, { now: () => now, random: () => random, refreshAhead: true });
+
+      it('is fresh for 50-80% of ttlMs, then served as it is while one re-read runs, until ttlMs', async () => {
+        const c = ahead();
+        const r = reads();
+        random = 0; // freshest: 80%
+        c.set('a', 'A', c.mark());
+        now += 1599;
+        assert.deepEqual(c.peek('a'), { value: 'A', fresh: true });
+        now += 1;
+        assert.deepEqual(c.peek('a'), { value: 'A', fresh: false });
+        assert.equal(c.get('a'), undefined, 'get() gives fresh values only');
+        assert.equal(await c.load('a', r.read), 'A');
+        assert.equal(await c.load('a', r.read), 'A');
+        assert.equal(r.started.length, 1, 'one re-read');
+        r.started[0]!('A2');
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.deepEqual(c.peek('a'), { value: 'A2', fresh: true });
+        random = 1; // shortest: 50%
+        c.set('b', 'B', c.mark());
+        now += 999;
+        assert.equal(c.get('b'), 'B');
+        now += 1;
+        assert.equal(c.get('b'), undefined);
+      });
+
+      it('waits for a read once ttlMs has passed', async () => {
+        const c = ahead();
+        const r = reads();
+        c.set('a', 'A', c.mark());
+        now += 2000;
+        assert.equal(c.peek('a'), undefined);
+        const next = c.load('a', r.read);
+        r.started[0]!('A2');
+        assert.equal(await next, 'A2');
+      });
+
+      it('serves nothing read before a commit', async () => {
+        const c = ahead();
+        const r = reads();
+        c.set('a', 'A', c.mark());
+        now += 1700;
+        epoch++;
+        assert.equal(c.peek('a'), undefined);
+        const next = c.load('a', r.read);
+        r.started[0]!('A2');
+        assert.equal(await next, 'A2');
+      });
+
+      it('lets a failed re-read go unnoticed by the process, and the next wait sees the store', async () => {
+        const c = ahead();
+        const r = reads();
+        c.set('a', 'A', c.mark());
+        now += 1700;
+        assert.equal(await c.load('a', r.read), 'A');
+        let unhandled = 0;
+        const count = () => unhandled++;
+        process.on('unhandledRejection', count);
+        try {
+          r.failers[0]!(new Error('store down'));
+          await new Promise((resolve) => setImmediate(resolve));
+          assert.equal(unhandled, 0);
+        } finally {
+          process.off('unhandledRejection', count);
+        }
+        assert.equal(await c.load('a', r.read), 'A', 'still within ttlMs: served, and read again');
+        now += 300;
+        const next = c.load('a', r.read);
+        r.failers[r.failers.length - 1]!(new Error('store down'));
+        await assert.rejects(next, /store down/);
+      });
     });
 
     it('reads every time with a lifetime of 0', async () => {

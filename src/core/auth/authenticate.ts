@@ -186,7 +186,10 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
     bumps++;
     generation.set(userId, (generation.get(userId) ?? 0) + 1);
   };
-  const snapshots = createEpochCache<{ found: UserForAuth; generation: number }>(d.revalidateMs ?? 0, 20_000, d.epoch ?? (() => d.store.commits ?? 0));
+  const snapshots = createEpochCache<{ found: UserForAuth; generation: number }>(d.revalidateMs ?? 0, 20_000, d.epoch ?? (() => d.store.commits ?? 0), {
+    refreshAhead: true,
+    now: () => d.clock.now().getTime(),
+  });
   /**
    * Account reads in flight, shared by the requests for the same login that arrive meanwhile, on
    * the terms a cached snapshot is used on (no commit and no lockout move since the read started).
@@ -395,21 +398,41 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
       // stale (it is re-read under the account lock, and not kept for reuse).
       const bumpsBefore = bumps;
       let readStarted = snapshots.mark();
-      const snap = snapshots.get(snapshotKey);
+      const peeked = snapshots.peek(snapshotKey);
+      const snap = peeked && peeked.value.generation === (generation.get(peeked.value.found.user.id) ?? 0) ? peeked.value : undefined;
       let found: UserForAuth | null;
-      if (snap && snap.generation === (generation.get(snap.found.user.id) ?? 0)) found = snap.found;
+      if (snap && peeked?.fresh) found = snap.found;
       else if (!d.revalidateMs) found = await lookup();
       else {
         let pending = reads.get(snapshotKey);
-        if (!pending || pending.started.epoch !== readStarted.epoch || pending.bumps !== bumpsBefore) {
+        const join = pending && pending.started.epoch === readStarted.epoch && pending.bumps === bumpsBefore;
+        if (!pending || !join) {
           const read = lookup().finally(() => {
             if (reads.get(snapshotKey)?.read === read) reads.delete(snapshotKey);
           });
           pending = { read, started: readStarted, bumps: bumpsBefore };
           reads.set(snapshotKey, pending);
         }
-        readStarted = pending.started;
-        found = await pending.read;
+        if (snap) {
+          // Past its freshness but within `revalidateMs`: served now, re-read meanwhile (see
+          // EpochCache, refreshAhead), so that no request waits for the store on a hot login.
+          found = snap.found;
+          if (!join) {
+            const { read, started, bumps: bumpsAtRead } = pending;
+            read.then(
+              (fresh) => {
+                if (bumps !== bumpsAtRead) return;
+                if (fresh) snapshots.set(snapshotKey, { found: fresh, generation: generation.get(fresh.user.id) ?? 0 }, started);
+                else snapshots.delete(snapshotKey);
+              },
+              // Nobody may be waiting for this read; a failing store is met by the next request that must.
+              () => undefined,
+            );
+          }
+        } else {
+          readStarted = pending.started;
+          found = await pending.read;
+        }
       }
       if (found && found !== snap?.found && bumps === bumpsBefore) {
         snapshots.set(snapshotKey, { found, generation: generation.get(found.user.id) ?? 0 }, readStarted);

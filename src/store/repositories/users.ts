@@ -1,9 +1,11 @@
+import DataLoader from 'dataloader';
 import type { Page, Query, UserAttr } from '../../core/directory/filter.js';
 import { commonName } from '../../core/directory/names.js';
 import type { AuthState, User, UserCredentials, UserUpdate } from '../../core/directory/types.js';
 import { fold } from '../fold.js';
 import type { UserForAuth, UserRepository } from '../../core/ports.js';
 import { filterToSql, sortToSql, type ColumnMap } from '../filter-sql.js';
+import { OldestFirst } from '../../util/oldest-first.js';
 import { fromJson, inList, ms, toBool, toDate, toDateOrNull, toNum, toNumOrNull, toStr, type Param, type Row, type Sql, limitSql } from '../sql.js';
 
 export const USER_COLUMNS: ColumnMap<UserAttr> = {
@@ -150,11 +152,69 @@ function toParam(v: unknown): Param {
   return v as Param;
 }
 
+const AUTH_BATCH_SIZES = [1, 4, 16, 64];
+const MAX_AUTH_LOADERS = 1_000;
+const AUTH_BATCHING: DataLoader.Options<string, UserForAuth | null> = {
+  // Reads are not kept: the pipeline's own cache decides how long an account read may serve.
+  cache: false,
+  maxBatchSize: AUTH_BATCH_SIZES[AUTH_BATCH_SIZES.length - 1]!,
+  // After the I/O callbacks of this loop turn (one per datagram or TCP read), not after the current
+  // microtasks: a batch then holds the logins of every request that arrived together.
+  batchScheduleFn: (dispatch) => setImmediate(dispatch),
+};
+
 export function createUserRepository(sql: Sql): UserRepository {
   const byWhere = async (where: string, params: Param[]) => {
     const r = await sql.one(`SELECT ${PROFILE} FROM ${FROM} WHERE ${where}`, params);
     return r ? toUser(r) : null;
   };
+  /**
+   * The account reads of authentications, batched: the logins asked for while the event loop
+   * handles one round of I/O are read by one statement (`IN`, up to 64), instead of one statement
+   * each. node-sqlite3 starts the next execution of a statement only from the event loop, so under
+   * load one read per statement per turn was the store's ceiling: after a pause, when every
+   * RADIUS user's account had to be read again at once, requests waited up to 300 ms for it.
+   */
+  const findManyForAuth = async (
+    column: 'email' | 'username',
+    logins: readonly string[],
+    accessTo: { type: string; id: string } | undefined,
+  ): Promise<(UserForAuth | null)[]> => {
+    const params: Param[] = [];
+    // The access check rides along as a correlated sub-select: one round trip per batch.
+    let access = '';
+    if (accessTo) {
+      const type = `$${params.push(accessTo.type)}`;
+      const id = `$${params.push(accessTo.id)}`;
+      access = `, (EXISTS (SELECT 1 FROM associations ba WHERE ba.from_type = 'user' AND ba.from_id = u.id AND ba.to_type = ${type} AND ba.to_id = ${id})
+             OR EXISTS (SELECT 1 FROM user_group_members bm CROSS JOIN associations ba
+                        WHERE bm.user_id = u.id AND ba.from_type = 'user_group' AND ba.from_id = bm.group_id
+                          AND ba.to_type = ${type} AND ba.to_id = ${id})) AS has_access`;
+    }
+    // Padded to a few list lengths (repeating a login matches nothing more), so that the driver's
+    // prepared statements are reused rather than one compiled per batch size.
+    const size = AUTH_BATCH_SIZES.find((n) => n >= logins.length) ?? logins.length;
+    const padded = [...logins, ...Array<string>(size - logins.length).fill(logins[logins.length - 1]!)];
+    const rows = await sql.rows(
+      `SELECT ${PROFILE}, u.password_hash, u.password_history, u.totp_secret, u.totp_pending_secret,
+         a.failed_count, a.last_failed_at, a.last_totp_step${access}
+       FROM ${FROM} WHERE u.${column} IN (${inList(params, padded)})`,
+      params,
+    );
+    const byLogin = new Map<string, Row>();
+    for (const r of rows) byLogin.set(toStr(r[column]), r);
+    // One object per caller, as with one read each: the pipeline keeps what it read as its snapshot.
+    return logins.map((login) => {
+      const r = byLogin.get(login);
+      if (!r) return null;
+      const found: UserForAuth = { user: toUser(r), credentials: toCredentials(r), authState: toAuthState(r) };
+      if (accessTo) found.hasAccess = toBool(r.has_access);
+      return found;
+    });
+  };
+  const authLoaders = new Map<string, DataLoader<string, UserForAuth | null>>();
+  const authLoadersByAge = new OldestFirst(authLoaders);
+
   return {
     async create(u, c) {
       await sql.insert('users', {
@@ -234,28 +294,17 @@ export function createUserRepository(sql: Sql): UserRepository {
       const r = await sql.one('SELECT password_hash, password_history, totp_secret, totp_pending_secret FROM users WHERE id = $1', [id]);
       return r ? toCredentials(r) : null;
     },
-    async findForAuth(login, accessTo): Promise<UserForAuth | null> {
+    findForAuth(login, accessTo): Promise<UserForAuth | null> {
       // Usernames cannot contain "@", so a login with one is an email; each branch uses its unique index.
-      const column = login.includes('@') ? 'u.email' : 'u.username';
-      const params: Param[] = [login];
-      // The access check rides along as a correlated sub-select: one round trip per authentication.
-      const access = accessTo
-        ? `, (EXISTS (SELECT 1 FROM associations ba WHERE ba.from_type = 'user' AND ba.from_id = u.id AND ba.to_type = $2 AND ba.to_id = $3)
-             OR EXISTS (SELECT 1 FROM user_group_members bm CROSS JOIN associations ba
-                        WHERE bm.user_id = u.id AND ba.from_type = 'user_group' AND ba.from_id = bm.group_id
-                          AND ba.to_type = $2 AND ba.to_id = $3)) AS has_access`
-        : '';
-      if (accessTo) params.push(accessTo.type, accessTo.id);
-      const r = await sql.one(
-        `SELECT ${PROFILE}, u.password_hash, u.password_history, u.totp_secret, u.totp_pending_secret,
-           a.failed_count, a.last_failed_at, a.last_totp_step${access}
-         FROM ${FROM} WHERE ${column} = $1`,
-        params,
-      );
-      if (!r) return null;
-      const found: UserForAuth = { user: toUser(r), credentials: toCredentials(r), authState: toAuthState(r) };
-      if (accessTo) found.hasAccess = toBool(r.has_access);
-      return found;
+      const column = login.includes('@') ? 'email' : 'username';
+      const key = `${column}|${accessTo ? `${accessTo.type}|${accessTo.id}` : ''}`;
+      let loader = authLoaders.get(key);
+      if (!loader) {
+        loader = new DataLoader((logins) => findManyForAuth(column, logins, accessTo), AUTH_BATCHING);
+        authLoaders.set(key, loader);
+        authLoadersByAge.trim(MAX_AUTH_LOADERS);
+      }
+      return loader.load(login);
     },
     async unixIdInUse(n) {
       const r = await sql.one(

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import type { UserAttr, UserFilter } from '../../../src/core/directory/filter.js';
 import type { User } from '../../../src/core/directory/types.js';
 import { makeCredentials, makeGroup, makeUser, T0 } from '../../helpers/factories.js';
+import { createUserRepository } from '../../../src/store/repositories/users.js';
+import type { Sql } from '../../../src/store/sql.js';
 import { storeTargets, useTestStore } from '../../helpers/test-store.js';
 
 const NEVER_LOCK = { maxAttempts: 0, lockoutSeconds: 0, resetCounterSeconds: 0 };
@@ -195,6 +197,36 @@ for (const target of storeTargets()) {
         const got = await users().findForAuth(u.username);
         assert.deepEqual(got?.authState, { failedCount: 2, lastFailedAt: at, lockedAt: at, lastTotpStep: 57_000_123 });
         assert.deepEqual(got?.user.lockedAt, at);
+      });
+
+      it('answers concurrent logins each with its own result, access and object', async function () {
+        this.timeout(60_000);
+        // 150 logins in one turn: more than one batch (64), users and not, names and emails,
+        // one login asked twice; half of the users are bound to the resource.
+        const made = Array.from({ length: 100 }, (_, i) => makeUser({ username: `batch${i}`, email: `batch${i}@example.com` }));
+        for (const u of made) await users().create(u, makeCredentials());
+        const resource = { type: 'radius_server' as const, id: '5f0c1a2b3c4d5e6f70819999' };
+        for (const u of made.slice(0, 50)) await ctx.store.repos.associations.add({ fromType: 'user', fromId: u.id, toType: resource.type, toId: resource.id, createdAt: T0 });
+        const logins = [
+          ...made.map((u, i) => (i % 3 === 0 ? u.email : u.username)),
+          ...Array.from({ length: 48 }, (_, i) => (i % 2 ? `ghost${i}` : `ghost${i}@example.com`)),
+          made[7]!.username,
+          made[7]!.username,
+        ];
+        const got = await Promise.all(logins.map((l) => users().findForAuth(l, resource)));
+        const plain = await Promise.all(logins.slice(0, 5).map((l) => users().findForAuth(l)));
+        made.forEach((u, i) => {
+          assert.equal(got[i]?.user.id, u.id, logins[i]);
+          assert.equal(got[i]?.hasAccess, i < 50, logins[i]);
+        });
+        for (const g of got.slice(100, 148)) assert.equal(g, null);
+        assert.equal(got[148]?.user.id, made[7]!.id);
+        assert.notEqual(got[148], got[149], 'each caller its own object');
+        assert.deepEqual(got[148], got[149]);
+        plain.forEach((p, i) => {
+          assert.equal(p?.user.id, made[i]!.id);
+          assert.equal(p?.hasAccess, undefined);
+        });
       });
 
       it('returns null for an unknown login', async function () {
@@ -451,3 +483,27 @@ for (const target of storeTargets()) {
     });
   });
 }
+
+describe('UserRepository.findForAuth batching', function () {
+  it('reads the logins asked for in one turn with one statement per 64, padded to a few list lengths', async function () {
+    const statements: { text: string; params: unknown[] }[] = [];
+    const sql = {
+      dialect: 'sqlite',
+      rows: async (text: string, params: unknown[]) => {
+        statements.push({ text, params });
+        return [];
+      },
+    } as unknown as Sql;
+    const repo = createUserRepository(sql);
+    const access = { type: 'ldap_server' as const, id: 'l1' };
+    await Promise.all([
+      ...Array.from({ length: 70 }, (_, i) => repo.findForAuth(`u${i}`, access)),
+      repo.findForAuth('a@example.com', access),
+      repo.findForAuth('u1'),
+    ]);
+    const lists = statements.map((s) => (s.text.match(/IN \(([^)]*)\)/)?.[1] ?? '').split(',').length).sort((a, b) => a - b);
+    // 70 names for access l1 (64 + 6 padded to 16), one email, one name without access.
+    assert.deepEqual(lists, [1, 1, 16, 64]);
+    assert.equal(statements.length, 4);
+  });
+});
