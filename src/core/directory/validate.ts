@@ -20,6 +20,8 @@ export function text(field: string, value: unknown, max = 256, { required = fals
   if (required && v === '') throw invalid(field, 'must not be empty');
   if ([...v].length > max) throw invalid(field, `must be at most ${max} characters`);
   if (CONTROL.test(v)) throw invalid(field, 'must not contain control characters');
+  // A lone surrogate has no UTF-8 form: each store would keep a different replacement.
+  if (!v.isWellFormed()) throw invalid(field, 'must be valid Unicode text');
   return v;
 }
 

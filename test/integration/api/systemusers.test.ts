@@ -135,6 +135,10 @@ describe('systemusers (v1)', function () {
       { body: { firstname: { first: 'Eve' } }, field: 'firstname' },
       { body: { mfa: { exclusion: 'maybe' } }, field: 'mfa.exclusion' },
       { body: { state: 'DORMANT' }, field: 'state' },
+      { body: { firstname: 'Eve\u0000' }, field: 'firstname' },
+      // A lone surrogate has no UTF-8 form: PostgreSQL and SQLite would each store something else.
+      { body: { lastname: 'Eve\ud800' }, field: 'lastname' },
+      { body: { description: '\udc00x' }, field: 'description' },
     ];
     for (const { body, field } of wrongTypes) {
       it(`refuses ${JSON.stringify(body)} with 400 naming ${field}`, async function () {
