@@ -153,6 +153,7 @@ function toParam(v: unknown): Param {
 }
 
 const AUTH_BATCH_SIZES = [1, 4, 16, 64];
+const IMPOSSIBLE_LOGIN = /[\u0000-\u001f\u007f]/;
 const MAX_AUTH_LOADERS = 1_000;
 const AUTH_BATCHING: DataLoader.Options<string, UserForAuth | null> = {
   // Reads are not kept: the pipeline's own cache decides how long an account read may serve.
@@ -295,6 +296,9 @@ export function createUserRepository(sql: Sql): UserRepository {
       return r ? toCredentials(r) : null;
     },
     findForAuth(login, accessTo): Promise<UserForAuth | null> {
+      // No stored name or email holds a control character or a lone surrogate (validate.ts), and
+      // PostgreSQL refuses NUL in a parameter: such a login would fail the whole batch it joined.
+      if (IMPOSSIBLE_LOGIN.test(login) || !login.isWellFormed()) return Promise.resolve(null);
       // Usernames cannot contain "@", so a login with one is an email; each branch uses its unique index.
       const column = login.includes('@') ? 'email' : 'username';
       const key = `${column}|${accessTo ? `${accessTo.type}|${accessTo.id}` : ''}`;

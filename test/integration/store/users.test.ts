@@ -229,6 +229,14 @@ for (const target of storeTargets()) {
         });
       });
 
+      it('answers logins no user can have with null, without failing the others read with them', async function () {
+        const u = makeUser();
+        await users().create(u, makeCredentials());
+        const got = await Promise.all(['a\u0000b', 'x\ud800', 'tab\there', u.username].map((l) => users().findForAuth(l)));
+        assert.deepEqual(got.slice(0, 3), [null, null, null]);
+        assert.equal(got[3]?.user.id, u.id);
+      });
+
       it('returns null for an unknown login', async function () {
         assert.equal(await users().findForAuth('nobody'), null);
         assert.equal(await users().findForAuth('nobody@example.com'), null);
