@@ -319,6 +319,19 @@ for (const target of storeTargets()) {
         assert.deepEqual(await names({ op: 'eq', attr: 'firstname', value: 'cAROL' }), ['carol']);
       });
 
+      it('matches nothing with text no stored value can hold (NUL, a lone surrogate), on either store', async function () {
+        const all = ['alice', 'bob', 'carol', 'dave_ops', 'davexops', 'erin'];
+        for (const value of ['al\u0000ice', 'x\ud800']) {
+          assert.deepEqual(await names({ op: 'eq', attr: 'username', value }), [], JSON.stringify(value));
+          assert.deepEqual(await names({ op: 'eq', attr: 'id', value }), []);
+          assert.deepEqual(await names({ op: 'eq', attr: 'memberOf', value }), []);
+          assert.deepEqual(await names({ op: 'in', attr: 'username', values: [value, 'bob'] }), ['bob']);
+          assert.deepEqual(await names({ op: 'substr', attr: 'firstname', any: [value] }), []);
+          assert.deepEqual(await names({ op: 'ne', attr: 'username', value }), all);
+          assert.deepEqual(await names({ op: 'not', filter: { op: 'eq', attr: 'lastname', value } }), all);
+        }
+      });
+
       it('matches non-ASCII text case-insensitively, the exact stored value included', async function () {
         const zoe = makeUser({ firstname: 'Zoë', lastname: 'ÖZTÜRK' });
         await users().create(zoe, makeCredentials());
