@@ -2,6 +2,8 @@ import type { AuthChallenge } from '../../core/directory/types.js';
 import type { ChallengeRepository } from '../../core/ports.js';
 import { toDate, toStr, type Row, type Sql } from '../sql.js';
 
+const CHALLENGE_ID = /^[0-9a-f]{32}$/;
+
 const toChallenge = (r: Row): AuthChallenge => ({
   id: toStr(r.id),
   subjectId: toStr(r.subject_id),
@@ -26,6 +28,9 @@ export function createChallengeRepository(sql: Sql): ChallengeRepository {
       });
     },
     async consume(id, now) {
+      // Ids are 32 hex digits (authenticate.ts). Anything else, such as a RADIUS State with NUL
+      // bytes (which PostgreSQL refuses as a parameter), names no challenge.
+      if (!CHALLENGE_ID.test(id)) return null;
       // DELETE … RETURNING: of two concurrent answers to the same challenge, exactly one gets the row.
       const rows = await sql.returning(
         'DELETE FROM auth_challenges WHERE id = $1 RETURNING id, subject_id, protocol, resource_type, resource_id, created_at, expires_at',

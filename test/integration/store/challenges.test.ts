@@ -21,6 +21,13 @@ for (const target of storeTargets()) {
     const ctx = useTestStore(target);
     const repo = () => ctx.store.repos.challenges;
 
+    it('names no challenge with an id that is not 32 hex digits (a hostile RADIUS State)', async function () {
+      const c = challenge();
+      await repo().create(c);
+      for (const id of ['', 'a\u0000b', c.id.toUpperCase(), `${c.id}\u0000`, c.id.slice(1)]) assert.equal(await repo().consume(id, T0), null, JSON.stringify(id));
+      assert.deepEqual(await repo().consume(c.id, T0), c);
+    });
+
     it('returns a challenge once, with every field', async function () {
       const c = challenge();
       await repo().create(c);
