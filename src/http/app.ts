@@ -11,6 +11,7 @@ import { userGroupRoutes } from './api/user-groups.js';
 import { userRoutes } from './api/users.js';
 import { registerApiKeyAuth } from './plugins/api-auth.js';
 import { registerErrorHandling, sendError } from './plugins/errors.js';
+import { isId } from '../util/ids.js';
 import { registerUserWeb } from './portal/index.js';
 import { registerAccountPages } from './account/index.js';
 import { registerConsole, type ConsoleOptions } from './console/index.js';
@@ -96,6 +97,13 @@ export async function buildHttpApp(o: HttpOptions): Promise<FastifyInstance> {
 
   await app.register(async (api) => {
     registerApiKeyAuth(api, o.core);
+    // Every `:id` names an object by its 24-hex id. Any other text names nothing: answered as an
+    // unknown id without asking the store (PostgreSQL refuses a NUL in a parameter, so `%00` in a
+    // path would otherwise end as a store error). After the API key check: no answer before it.
+    api.addHook('preHandler', async (req, reply) => {
+      const id = (req.params as { id?: unknown } | undefined)?.id;
+      if (id !== undefined && !isId(id)) return sendError(reply, 404, 'no object has this id (ids are 24 hexadecimal characters)');
+    });
     await api.register(userRoutes(o.core));
     await api.register(userGroupRoutes(o.core));
     await api.register(directoryResourceRoutes(o.core, o.publicUrl, o.spMetadata));

@@ -1,4 +1,5 @@
 import type { DirectoryFilter, FilterValue, SortKey } from '../core/directory/filter.js';
+import { couldBeStoredText } from '../core/directory/names.js';
 import { fold } from './fold.js';
 import type { Param } from './sql.js';
 
@@ -71,11 +72,11 @@ function escapeLike(s: string): string {
 }
 
 /**
- * Text no stored value holds: directory text has no control characters and is well-formed
- * (validate.ts). It is answered without the store, which matters on PostgreSQL: a NUL in a bound
- * parameter is an error there, so an LDAP filter such as `(uid=a\00b)` would fail the search.
+ * Text no stored value holds (couldBeStoredText): answered without the store, which matters on
+ * PostgreSQL: a NUL in a bound parameter is an error there, so an LDAP filter such as `(uid=a\00b)`
+ * would fail the search.
  */
-const impossibleText = (s: string) => s.includes('\u0000') || !s.isWellFormed();
+const impossibleText = (s: string) => !couldBeStoredText(s);
 
 /** The bound value for a column, or undefined when it cannot match (e.g. text in a number column). */
 function coerce(spec: ColumnSpec, value: FilterValue): Param | undefined {

@@ -9,6 +9,7 @@ import { newTotpSecret, totpUri } from '../auth/totp.js';
 import type { OrganizationCache } from '../directory/organization-cache.js';
 import { lockoutPolicyOf, type LockoutPolicy } from '../directory/organization.js';
 import type { Admin } from '../directory/types.js';
+import { couldBeStoredText } from '../directory/names.js';
 import { DomainError, notFound } from '../errors.js';
 import type { Clock, SecretBox, Store } from '../ports.js';
 import type { AdminService } from './admins.js';
@@ -116,7 +117,7 @@ export function createAdminAuth(d: AdminAuthDeps) {
     async signIn(input: { email: string; password: string; clientIp: string }): Promise<AdminSignInOutcome> {
       const email = input.email.normalize('NFC').trim().toLowerCase().slice(0, 320);
       const password = input.password.length > MAX_PASSWORD_LENGTH ? '' : input.password;
-      const admin = email.includes('@') ? await repos.admins.getByEmail(email) : null;
+      const admin = email.includes('@') && couldBeStoredText(email) ? await repos.admins.getByEmail(email) : null;
       if (!admin) {
         await d.hasher.verifyDummy(password);
         event({ email }, input.clientIp, false, 'admin not found', false);

@@ -8,3 +8,15 @@ import type { User } from './types.js';
 export function commonName(u: Pick<User, 'firstname' | 'lastname' | 'displayname' | 'username'>): string {
   return `${u.firstname} ${u.lastname}`.trim() || u.displayname || u.username;
 }
+
+// Control characters have no place in directory text and break LDIF, logs and CSV exports.
+export const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Whether `s` could be stored directory text (validate.ts refuses control characters and lone
+ * surrogates). Text that could not names nothing: lookups answer it without the store, where
+ * PostgreSQL would refuse a NUL in a parameter.
+ */
+export function couldBeStoredText(s: string): boolean {
+  return !CONTROL.test(s) && s.isWellFormed();
+}

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { invalid } from '../errors.js';
+import { CONTROL } from './names.js';
 import type { NameValue } from './types.js';
 
 /**
@@ -7,8 +8,6 @@ import type { NameValue } from './types.js';
  * that the API answers 400 with a message a script author can act on.
  */
 
-// Control characters have no place in directory text and break LDIF, logs and CSV exports.
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 export function text(field: string, value: unknown, max = 256, { required = false } = {}): string {
   if (value === undefined || value === null) {

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Page, Query, UserAttr } from '../../core/directory/filter.js';
-import { commonName } from '../../core/directory/names.js';
+import { commonName, couldBeStoredText } from '../../core/directory/names.js';
 import type { AuthState, User, UserCredentials, UserUpdate } from '../../core/directory/types.js';
 import { fold } from '../fold.js';
 import type { UserForAuth, UserRepository } from '../../core/ports.js';
@@ -153,7 +153,6 @@ function toParam(v: unknown): Param {
 }
 
 const AUTH_BATCH_SIZES = [1, 4, 16, 64];
-const IMPOSSIBLE_LOGIN = /[\u0000-\u001f\u007f]/;
 const MAX_AUTH_LOADERS = 1_000;
 const AUTH_BATCHING: DataLoader.Options<string, UserForAuth | null> = {
   // Reads are not kept: the pipeline's own cache decides how long an account read may serve.
@@ -298,7 +297,7 @@ export function createUserRepository(sql: Sql): UserRepository {
     findForAuth(login, accessTo): Promise<UserForAuth | null> {
       // No stored name or email holds a control character or a lone surrogate (validate.ts), and
       // PostgreSQL refuses NUL in a parameter: such a login would fail the whole batch it joined.
-      if (IMPOSSIBLE_LOGIN.test(login) || !login.isWellFormed()) return Promise.resolve(null);
+      if (!couldBeStoredText(login)) return Promise.resolve(null);
       // Usernames cannot contain "@", so a login with one is an email; each branch uses its unique index.
       const column = login.includes('@') ? 'email' : 'username';
       const key = `${column}|${accessTo ? `${accessTo.type}|${accessTo.id}` : ''}`;

@@ -68,6 +68,21 @@ describe('REST API authentication and public endpoints', function () {
   });
 
   describe('error bodies', function () {
+    it('answers an id that is not 24 hex digits with 404, without asking the store, and only after the key check', async function () {
+      for (const [method, path] of [
+        ['GET', '/api/systemusers/a%00b'],
+        ['PUT', '/api/systemusers/not-an-id'],
+        ['DELETE', '/api/v2/usergroups/%F0%9F%98%80'],
+        ['GET', '/api/radiusservers/FFFFFFFFFFFFFFFFFFFFFFFF'],
+      ] as const) {
+        const res = await run.api(method, path, method === 'PUT' ? { firstname: 'x' } : undefined);
+        assertError(res, 404);
+        assert.match(res.body.message, /24 hexadecimal/, `${method} ${path}`);
+      }
+      const anonymous = await fetch(`${run.httpUrl}/api/systemusers/a%00b`);
+      assert.equal(anonymous.status, 401);
+    });
+
     it('answers an unknown route with a 404 JSON error', async function () {
       assertError(await run.api('GET', '/api/v2/nothing-here'), 404);
     });
