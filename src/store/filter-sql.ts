@@ -71,16 +71,11 @@ function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-/**
- * Text no stored value holds (couldBeStoredText): answered without the store, which matters on
- * PostgreSQL: a NUL in a bound parameter is an error there, so an LDAP filter such as `(uid=a\00b)`
- * would fail the search.
- */
-const impossibleText = (s: string) => !couldBeStoredText(s);
-
 /** The bound value for a column, or undefined when it cannot match (e.g. text in a number column). */
 function coerce(spec: ColumnSpec, value: FilterValue): Param | undefined {
-  if (typeof value === 'string' && impossibleText(value)) return undefined;
+  // Text no stored value holds matches nothing, without the store: PostgreSQL refuses a NUL in a
+  // bound parameter, so an LDAP filter such as `(uid=a\00b)` would fail the search.
+  if (typeof value === 'string' && !couldBeStoredText(value)) return undefined;
   switch (spec.kind) {
     case 'lower':
       return fold(String(value));
@@ -138,7 +133,7 @@ export function filterToSql<A extends string>(f: DirectoryFilter<A>, columns: Co
   }
   if (f.op === 'substr') {
     if (spec.kind === 'int' || spec.kind === 'bool' || spec.kind === 'time' || spec.kind === 'sub') return FALSE;
-    if ([f.initial ?? '', ...f.any, f.final ?? ''].some(impossibleText)) return FALSE;
+    if (![f.initial ?? '', ...f.any, f.final ?? ''].every(couldBeStoredText)) return FALSE;
     const pattern = `${escapeLike(f.initial ?? '')}%${f.any.map((a) => `${escapeLike(a)}%`).join('')}${escapeLike(f.final ?? '')}`;
     const value = spec.kind === 'upper' ? pattern.toUpperCase() : fold(pattern);
     return `${spec.expr} LIKE ${bind(value)} ESCAPE '\\'`;

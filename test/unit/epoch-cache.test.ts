@@ -161,28 +161,25 @@ describe('EpochCache', () => {
         assert.equal(c.get('b'), undefined);
       });
 
-      it('waits for a read once ttlMs has passed', async () => {
+      /** After `change` (time passing, a commit), 'A' is not served: load waits for the read. */
+      const waitsForReadAfter = async (change: () => void) => {
         const c = ahead();
         const r = reads();
         c.set('a', 'A', c.mark());
-        now += 2000;
+        change();
         assert.equal(c.peek('a'), undefined);
         const next = c.load('a', r.read);
         r.started[0]!('A2');
         assert.equal(await next, 'A2');
-      });
+      };
 
-      it('serves nothing read before a commit', async () => {
-        const c = ahead();
-        const r = reads();
-        c.set('a', 'A', c.mark());
-        now += 1700;
-        epoch++;
-        assert.equal(c.peek('a'), undefined);
-        const next = c.load('a', r.read);
-        r.started[0]!('A2');
-        assert.equal(await next, 'A2');
-      });
+      it('waits for a read once ttlMs has passed', () => waitsForReadAfter(() => (now += 2000)));
+
+      it('serves nothing read before a commit', () =>
+        waitsForReadAfter(() => {
+          now += 1700;
+          epoch++;
+        }));
 
       it('lets a failed re-read go unnoticed by the process, and the next wait sees the store', async () => {
         const c = ahead();

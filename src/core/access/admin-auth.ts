@@ -148,7 +148,8 @@ export function createAdminAuth(d: AdminAuthDeps) {
 
     /** Step two: the TOTP code, against the challenge of step one (consumed; a wrong code gets a new one). */
     async completeTotp(input: { challenge: string; code: string; clientIp: string }): Promise<AdminSignInOutcome> {
-      const c = /^[0-9a-f]{32}$/.test(input.challenge) ? await repos.challenges.consume(input.challenge, d.clock.now()) : null;
+      // The store names no challenge for text that is not an id it issued (32 hex digits).
+      const c = await repos.challenges.consume(input.challenge, d.clock.now());
       if (!c || c.protocol !== CONSOLE.protocol || c.resourceType !== CONSOLE.resourceType) {
         return { status: 'invalid', reason: 'unknown or expired challenge' };
       }

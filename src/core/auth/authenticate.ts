@@ -196,6 +196,8 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
    * Without it, when snapshots expire under load every request queues its own read of the same row.
    */
   const reads = new Map<string, { read: Promise<UserForAuth | null>; started: EpochMark; bumps: number }>();
+  const keepSnapshot = (key: string, found: UserForAuth, readStarted: EpochMark) =>
+    snapshots.set(key, { found, generation: generation.get(found.user.id) ?? 0 }, readStarted);
 
   const auditAuth = (
     req: { protocol: AuthProtocol; clientIp: string; resource: AuthResource; audit?: Record<string, unknown> },
@@ -422,7 +424,7 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
             read.then(
               (fresh) => {
                 if (bumps !== bumpsAtRead) return;
-                if (fresh) snapshots.set(snapshotKey, { found: fresh, generation: generation.get(fresh.user.id) ?? 0 }, started);
+                if (fresh) keepSnapshot(snapshotKey, fresh, started);
                 else snapshots.delete(snapshotKey);
               },
               // Nobody may be waiting for this read; a failing store is met by the next request that must.
@@ -435,7 +437,7 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
         }
       }
       if (found && found !== snap?.found && bumps === bumpsBefore) {
-        snapshots.set(snapshotKey, { found, generation: generation.get(found.user.id) ?? 0 }, readStarted);
+        keepSnapshot(snapshotKey, found, readStarted);
       }
       if (!found) {
         // Guesses at an unknown login queue like guesses at an account, so that parallel attempts
