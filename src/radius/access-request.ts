@@ -6,6 +6,16 @@ import { encodeReplyAttributes } from './dictionary.js';
 import { Attr, Code, attribute, decodeUserPassword, encodeAttribute, encodeReply } from './packet.js';
 import { nasAuditFields, proxyStates, text, type RequestContext } from './request-context.js';
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function utf8Strict(b: Buffer): string | null {
+  try {
+    return strictUtf8.decode(b);
+  } catch {
+    return null;
+  }
+}
+
 export interface AccessRequestOptions {
   /** Separator of a TOTP code appended to the password (`password;123456`); empty disables it. */
   otpSeparator: string;
@@ -22,7 +32,7 @@ export interface AccessRequestDeps {
 }
 
 /** What the handler decided, for the listener's counters. */
-export type AccessResult = { reply: Buffer | null; kind: 'accept' | 'reject' | 'challenge' | 'discard' };
+export type AccessResult = { reply: Buffer | null; kind: 'accept' | 'reject' | 'challenge' };
 
 /**
  * Access-Request (RFC 2865 §4.1) with PAP: the one error funnel of the adapter. Inner steps return a
@@ -47,8 +57,11 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
 
   const reject = (ctx: RequestContext): AccessResult => ({ reply: reply(ctx, Code.AccessReject, Buffer.alloc(0)), kind: 'reject' });
 
-  /** A failure core never saw (an authentication type we do not offer): audited here, no lockout. */
-  const refuseUnsupported = (ctx: RequestContext, authType: string, reason: string): AccessResult => {
+  /**
+   * A failure core never saw (an authentication type we do not offer, a request that cannot carry a
+   * valid password): audited here, no lockout, as no password was tried.
+   */
+  const refuseHere = (ctx: RequestContext, authType: string, reason: string): AccessResult => {
     const username = normaliseLogin(text(ctx.packet, Attr.UserName) ?? '');
     const server = ctx.client.server;
     core.audit.record({
@@ -140,16 +153,24 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
     const p = ctx.packet;
     const server = ctx.client.server;
     // RFC 3579: EAP is not offered; RFC 2865 §5.3: CHAP needs the clear password, which is not kept.
-    if (attribute(p, Attr.EapMessage)) return refuseUnsupported(ctx, 'eap', 'EAP is not supported; use PAP');
+    if (attribute(p, Attr.EapMessage)) return refuseHere(ctx, 'eap', 'EAP is not supported; use PAP');
     const hidden = attribute(p, Attr.UserPassword);
     if (!hidden) {
-      if (attribute(p, Attr.ChapPassword)) return refuseUnsupported(ctx, 'chap', 'CHAP is not supported; use PAP');
-      return refuseUnsupported(ctx, 'pap', 'no User-Password');
+      if (attribute(p, Attr.ChapPassword)) return refuseHere(ctx, 'chap', 'CHAP is not supported; use PAP');
+      return refuseHere(ctx, 'pap', 'no User-Password');
     }
+    // RFC 2865 §4.1: an Access-Request MUST NOT contain both.
+    if (attribute(p, Attr.ChapPassword)) return refuseHere(ctx, 'pap', 'both User-Password and CHAP-Password');
+    // The request has passed the gate (client, Message-Authenticator), so it is answered: a NAS that
+    // got no reply would retry and then mark the server dead.
     const clear = decodeUserPassword(hidden, ctx.client.secret, p.authenticator);
-    // A User-Password that is not 16–128 octets in blocks of 16 is malformed (RFC 2865 §5.2).
-    if (!clear) return { reply: null, kind: 'discard' };
-    const password = clear.toString('utf8');
+    // RFC 2865 §5.2: the hidden password is 16 to 128 octets in blocks of 16.
+    if (!clear) return refuseHere(ctx, 'pap', 'malformed User-Password');
+    // Passwords are compared as octets (as FreeRADIUS does). Stored passwords are UTF-8 text, so
+    // octets that are not UTF-8 match none; decoding them leniently would turn every invalid
+    // sequence into U+FFFD and let `Tr\xffck` and `Tr\x80ck` both stand for `Tr\ufffdck`.
+    const password = utf8Strict(clear);
+    if (password === null) return refuseHere(ctx, 'pap', 'User-Password is not UTF-8 text');
     const userName = text(p, Attr.UserName) ?? '';
     const resource = radiusServerResource(server);
     const audit = nasAuditFields(ctx);

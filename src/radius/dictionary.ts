@@ -152,8 +152,9 @@ export function encodeReplyAttribute(a: NameValue): Buffer {
   }
   const value = a.value;
   if (value === '') throw new AttributeError(`${d.name} needs a value`);
-  // Room left in one attribute: 253 octets, less the tag and the VSA header (RFC 2865 §5.26).
-  const room = 253 - (d.vendorId !== null ? 8 : 0) - (d.hasTag ? 1 : 0);
+  // Room left in one attribute's value (255 octets less its type and length: 253), less the tag and,
+  // in a Vendor-Specific, the Vendor-Id (4), vendor type (1) and vendor length (1) (RFC 2865 §5.26).
+  const room = 253 - (d.vendorId !== null ? 6 : 0) - (d.hasTag ? 1 : 0);
   let v: string | number | Buffer;
   switch (d.type) {
     case 'string':

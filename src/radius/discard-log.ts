@@ -10,8 +10,8 @@ export type DiscardReason =
   | 'unexpected_code'
   | 'missing_message_authenticator'
   | 'bad_message_authenticator'
+  | 'proxy_state_without_message_authenticator'
   | 'bad_request_authenticator'
-  | 'bad_user_password'
   | 'overloaded'
   | 'duplicate_in_progress';
 

@@ -72,6 +72,12 @@ export function createRadiusListener(d: RadiusListenerDeps): RadiusListener {
   const counters = { received: 0, accept: 0, reject: 0, challenge: 0, accountingResponse: 0, statusServer: 0, duplicatesAnswered: 0, duplicatesDropped: 0, errors: 0 };
   let inFlight = 0;
   let idle: (() => void) | null = null;
+  /**
+   * Clients not required to sign (legacy gear) that have sent a valid Message-Authenticator on an
+   * Access-Request since this process started. Learning is per process: another instance learns on
+   * its own, and a restart forgets (a client that signs once will sign again).
+   */
+  const signingClients = new Set<string>();
 
   const send = (socket: dgram.Socket, reply: Buffer, port: number, address: string) => {
     socket.send(reply, port, address, (err) => {
@@ -105,9 +111,20 @@ export function createRadiusListener(d: RadiusListenerDeps): RadiusListener {
         if (!hasMa) {
           // RFC 3579 §3.2: an EAP-Message without Message-Authenticator is always discarded.
           if (client.server.requireMessageAuthenticator || attribute(packet, Attr.EapMessage)) return 'missing_message_authenticator';
+          // Legacy gear, as FreeRADIUS 3.2.5+ treats it (require_message_authenticator = auto): once
+          // a client has signed an Access-Request it can, so unsigned ones are forgeries.
+          if (signingClients.has(client.server.id)) return 'missing_message_authenticator';
+          // limit_proxy_state: the BlastRADIUS forgery (CVE-2024-3596) hides its MD5 collision in a
+          // Proxy-State, which a NAS never sends; only a proxy does, and a proxy signs.
+          if (attribute(packet, Attr.ProxyState)) return 'proxy_state_without_message_authenticator';
           return ctx;
         }
-        return verifyMessageAuthenticator(packet, client.secret) ? ctx : 'bad_message_authenticator';
+        if (!verifyMessageAuthenticator(packet, client.secret)) return 'bad_message_authenticator';
+        if (!client.server.requireMessageAuthenticator && !signingClients.has(client.server.id)) {
+          signingClients.add(client.server.id);
+          log.warn({ radiusServer: client.server.id, address }, 'RADIUS client signs its Access-Requests: unsigned ones from it are now discarded');
+        }
+        return ctx;
       case Code.StatusServer:
         if (!hasMa) return 'missing_message_authenticator';
         return verifyMessageAuthenticator(packet, client.secret) ? ctx : 'bad_message_authenticator';
@@ -162,8 +179,7 @@ export function createRadiusListener(d: RadiusListenerDeps): RadiusListener {
             return r;
           })
         : handleAccess(ctx).then((r) => {
-            if (r.kind === 'discard') discards.discard(address, 'bad_user_password');
-            else counters[r.kind]++;
+            counters[r.kind]++;
             return r.reply;
           });
     work

@@ -478,12 +478,14 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
     async completeMfa(req) {
       const c = req.challenge ? await repos.challenges.consume(req.challenge, d.clock.now()) : null;
       if (!c || c.protocol !== req.protocol || c.resourceType !== req.resource.type || c.resourceId !== req.resource.id) {
-        auditAuth(req, { username: '' }, false, c ? 'challenge for another resource' : 'unknown or expired challenge', false);
+        // The name the client gave (RADIUS User-Name), so that the trail can attribute the attempt.
+        const claimed = normaliseLogin(req.login ?? '');
+        auditAuth(req, { username: claimed }, false, c ? 'challenge for another resource' : 'unknown or expired challenge', false);
         return { status: 'invalid', reason: 'unknown or expired challenge' };
       }
       const user = await repos.users.get(c.subjectId);
       if (!user) {
-        auditAuth(req, { id: c.subjectId, username: '' }, false, 'user not found', false);
+        auditAuth(req, { id: c.subjectId, username: normaliseLogin(req.login ?? '') }, false, 'user not found', false);
         return { status: 'invalid', reason: 'user not found' };
       }
       const who = { id: user.id, username: user.username };

@@ -19,8 +19,14 @@ export interface RadiusReplyService {
   replyAttributesFor(userId: string, radiusServerId: string): Promise<NameValue[]>;
 }
 
-/** Attribute key for conflicts: the name without case, tag included (`Tunnel-Type:1` ≠ `Tunnel-Type:2`). */
-const keyOf = (name: string) => name.toLowerCase();
+/**
+ * Attribute key for conflicts: the name without case and without its tag. A tag groups the
+ * attributes of one tunnel (RFC 2868 §3.1), so `Tunnel-Private-Group-Id:1` from a newer group and an
+ * untagged `Tunnel-Private-Group-Id` from an older one are the same setting: sending both would hand
+ * the NAS two VLANs, and which one a switch applies is up to its vendor. A group that sets several
+ * tagged tunnels keeps them all, as it owns the name.
+ */
+const keyOf = (name: string) => name.toLowerCase().replace(/:\d+$/, '');
 
 /**
  * Resolves conflicts between groups: for each attribute name, the newest group that sets it (latest

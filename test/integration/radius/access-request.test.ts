@@ -123,6 +123,49 @@ describe('RADIUS Access-Request (PAP) on the in-process appliance', function () 
       assert.ok(r.messageAuthenticatorFirst && r.messageAuthenticatorValid && r.responseAuthenticatorValid);
     });
 
+    describe('requests that cannot carry a valid password: a bare Access-Reject, audited, no failure counted', () => {
+      const refused = async (req: Buffer, reason: string) => {
+        const raw = await nas.exchange(req);
+        assert.ok(raw, 'no reply');
+        const r = checkReply(req, raw, SECRET);
+        assert.equal(r.code, Code.AccessReject);
+        assert.deepEqual(r.attributes.map((a) => a.type), [Attr.MessageAuthenticator]);
+        const [e] = await radiusEvents(gh);
+        assert.equal(e!.error_message, reason);
+        assert.equal(e!.username, 'alice');
+        assert.equal(await failures(aliceId), 0);
+      };
+      /** An Access-Request for alice whose User-Password attribute holds these octets as they are. */
+      const withHidden = (hidden: Buffer) =>
+        request({ password: undefined, extra: [Buffer.concat([Buffer.from([Attr.UserPassword, 2 + hidden.length]), hidden])] });
+
+      for (const n of [1, 15, 17, 144]) {
+        it(`a User-Password of ${n} octets (RFC 2865 §5.2: 16 to 128, in blocks of 16)`, async () => {
+          await refused(withHidden(randomBytes(n)), 'malformed User-Password');
+        });
+      }
+
+      it('both User-Password and CHAP-Password (RFC 2865 §4.1)', async () => {
+        await refused(request({ extra: [Buffer.from([Attr.ChapPassword, 19, 1, ...randomBytes(16)])] }), 'both User-Password and CHAP-Password');
+      });
+
+      it('a password whose octets are not UTF-8 (compared as octets, not folded into U+FFFD)', async () => {
+        await refused(request({ password: Buffer.concat([Buffer.from('Radius-Garden'), Buffer.from([0xff]), Buffer.from('-Path-77')]) }), 'User-Password is not UTF-8 text');
+      });
+    });
+
+    it('accepts a password containing U+FFFD only from its own UTF-8 octets', async () => {
+      const pw = 'Tr\ufffdck-Horse-99';
+      const id = await createUser(gh, 'frank', pw);
+      await bind(gh, { type: 'user', id }, serverId);
+      const ok = request({ userName: 'frank', password: pw });
+      assert.equal(checkReply(ok, (await nas.exchange(ok))!, SECRET).code, Code.AccessAccept);
+      for (const stray of [0xff, 0x80, 0xc3]) {
+        const req = request({ userName: 'frank', password: Buffer.concat([Buffer.from('Tr'), Buffer.from([stray]), Buffer.from('ck-Horse-99')]) });
+        assert.equal(checkReply(req, (await nas.exchange(req))!, SECRET).code, Code.AccessReject, `octet ${stray.toString(16)} stood for U+FFFD`);
+      }
+    });
+
     it('refuses CHAP with an Access-Reject and says why in the audit trail', async () => {
       const req = request({ password: undefined, extra: [Buffer.from([Attr.ChapPassword, 19, 1, ...randomBytes(16)])] });
       assert.equal(checkReply(req, (await nas.exchange(req))!, SECRET).code, Code.AccessReject);
@@ -224,6 +267,36 @@ describe('RADIUS Access-Request (PAP) on the in-process appliance', function () 
         await gh.appliance.radius.refreshClients();
       }
       await noReply(nas, request({ messageAuthenticator: false }), 'missing_message_authenticator');
+    });
+
+    describe('legacy gear, as FreeRADIUS 3.2.5+ limits it (BlastRADIUS)', () => {
+      const proxyState = Buffer.from([Attr.ProxyState, 6, 1, 2, 3, 4]);
+      let legacy: UdpClient;
+      let legacyId: string;
+      before(async () => {
+        legacyId = await createRadiusServer(gh, { name: 'legacy', networkSourceIp: '127.0.0.3', sharedSecret: SECRET, requireMessageAuthenticator: false });
+        await bind(gh, { type: 'user', id: aliceId }, legacyId);
+        await gh.appliance.radius.refreshClients();
+        legacy = await udpClient(gh.radiusPort, '127.0.0.1', '127.0.0.3');
+      });
+      after(async () => legacy?.close());
+
+      it('ignores an unsigned request carrying Proxy-State (limit_proxy_state), and counts no failure', async () => {
+        await noReply(legacy, request({ messageAuthenticator: false, password: 'wrong', extra: [proxyState] }), 'proxy_state_without_message_authenticator');
+        assert.equal(await failures(aliceId), 0);
+        const unsigned = request({ messageAuthenticator: false });
+        assert.equal(checkReply(unsigned, (await legacy.exchange(unsigned))!, SECRET).code, Code.AccessAccept, 'unsigned without Proxy-State still served');
+        const signed = request({ extra: [proxyState] });
+        const r = checkReply(signed, (await legacy.exchange(signed))!, SECRET);
+        assert.equal(r.code, Code.AccessAccept, 'a signed request with Proxy-State is served');
+      });
+
+      it('requires signatures from a client once it has signed (require_message_authenticator = auto)', async () => {
+        // The previous test's signed request taught the listener that this client signs.
+        await noReply(legacy, request({ messageAuthenticator: false }), 'missing_message_authenticator');
+        const signed = request();
+        assert.equal(checkReply(signed, (await legacy.exchange(signed))!, SECRET).code, Code.AccessAccept);
+      });
     });
   });
 

@@ -44,7 +44,7 @@ describe('RADIUS reply attribute dictionary and codec', () => {
     ['Filter-Id:1', 'x', /takes no tag/],
     ['Tunnel-Type:32', 'VLAN', /tag must be from 1 to 31/],
     ['Filter-Id', 'x'.repeat(254), /at most 253 octets/],
-    ['Cisco-AVPair', 'x'.repeat(250), /at most 245 octets/],
+    ['Cisco-AVPair', 'x'.repeat(248), /at most 247 octets/],
     ['Filter-Id', '', /needs a value/],
     ['1Bad', 'x', /not a RADIUS attribute name/],
   ];
@@ -53,6 +53,12 @@ describe('RADIUS reply attribute dictionary and codec', () => {
       assert.match(checkRadiusAttribute({ name, value }) ?? '(accepted)', message);
     });
   }
+
+  it('fills a Vendor-Specific to the 255-octet attribute limit (RFC 2865 §5.26)', () => {
+    const b = encodeReplyAttribute({ name: 'Cisco-AVPair', value: 'x'.repeat(247) });
+    assert.equal(b.length, 255);
+    assert.equal(b[1], 255);
+  });
 
   it('produces bytes the radius package decodes back to the same values', () => {
     const attrs = encodeReplyAttributes(

@@ -27,12 +27,28 @@ describe('RADIUS reply attributes: conflicts between groups (newest group wins)'
     assert.deepEqual(out.map((a) => a.value), ['x=1', 'x=2']);
   });
 
-  it('breaks a tie on creation time by the larger id, and treats tags as distinct attributes', () => {
+  it('breaks a tie on creation time by the larger id, and a tag does not make another attribute', () => {
     const out = mergeReplyAttributes([
       g('aaaa', 1000, [['Tunnel-Type:1', 'VLAN'], ['Reply-Message', 'from a']]),
       g('bbbb', 1000, [['Tunnel-Type:2', 'VLAN'], ['Reply-Message', 'from b']]),
     ]);
-    assert.deepEqual(out.map((a) => `${a.name}=${a.value}`), ['Tunnel-Type:2=VLAN', 'Reply-Message=from b', 'Tunnel-Type:1=VLAN']);
+    assert.deepEqual(out.map((a) => `${a.name}=${a.value}`), ['Tunnel-Type:2=VLAN', 'Reply-Message=from b']);
+  });
+
+  it('sends one VLAN when an older group sets it untagged and a newer one tagged (RFC 2868 §3.1)', () => {
+    const out = mergeReplyAttributes([
+      g('old', 1000, [['Tunnel-Type', 'VLAN'], ['Tunnel-Medium-Type', 'IEEE-802'], ['Tunnel-Private-Group-Id', '100']]),
+      g('new', 2000, [['Tunnel-Type:1', 'VLAN'], ['Tunnel-Medium-Type:1', 'IEEE-802'], ['Tunnel-Private-Group-Id:1', '300']]),
+    ]);
+    assert.deepEqual(out.map((a) => `${a.name}=${a.value}`), ['Tunnel-Type:1=VLAN', 'Tunnel-Medium-Type:1=IEEE-802', 'Tunnel-Private-Group-Id:1=300']);
+  });
+
+  it('keeps several tagged tunnels of the winning group', () => {
+    const out = mergeReplyAttributes([
+      g('new', 2000, [['Tunnel-Private-Group-Id:1', '300'], ['Tunnel-Private-Group-Id:2', '301']]),
+      g('old', 1000, [['Tunnel-Private-Group-Id', '100']]),
+    ]);
+    assert.deepEqual(out.map((a) => `${a.name}=${a.value}`), ['Tunnel-Private-Group-Id:1=300', 'Tunnel-Private-Group-Id:2=301']);
   });
 
   it('returns nothing for no groups', () => {
