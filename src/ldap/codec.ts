@@ -1,6 +1,5 @@
 import { BerReader, BerWriter } from '@ldapjs/asn1';
 import { createRequire } from 'node:module';
-import { getControl } from '@ldapjs/controls';
 import type { LdapControl, LdapRequest } from '@ldapjs/messages';
 
 // @ldapjs/messages and @ldapjs/filter build their exports in a way Node's CommonJS export
@@ -62,7 +61,8 @@ export function readEnvelope(pdu: Buffer): Envelope {
   r.readSequence();
   const messageId = r.readInt();
   const op = r.peek();
-  if (messageId === null || op === null || messageId < 0 || messageId > 2147483647) throw new Error('bad LDAPMessage envelope');
+  // RFC 4511 §4.1.1: a client's message ids are 1..maxInt; 0 is reserved for unsolicited notifications.
+  if (messageId === null || op === null || messageId < 1 || messageId > 2147483647) throw new Error('bad LDAPMessage envelope');
   if (op !== OP.bindRequest) return { messageId, op };
   // BindRequest ::= [APPLICATION 0] SEQUENCE { version INTEGER, name LDAPDN, authentication ... }
   r.readSequence(OP.bindRequest);
@@ -127,10 +127,7 @@ export function decodeRequest(pdu: Buffer): LdapRequest {
   if (r.remain > 0 && r.peek() === 0xa0) {
     r.readSequence();
     const end = r.offset + r.length;
-    while (r.offset < end) {
-      const c = getControl(r);
-      if (c) controls.push(c);
-    }
+    while (r.offset < end) controls.push(readControl(r));
   }
   // Added to the decoded body rather than spread into a new object: cheaper on every request.
   body.messageId = messageId;
@@ -138,6 +135,47 @@ export function decodeRequest(pdu: Buffer): LdapRequest {
   body.type = String(op);
   body.controls = controls;
   return body as unknown as LdapRequest;
+}
+
+/**
+ * A control whose value Gatehouse reads (the paged results control) is malformed. The operation is
+ * answered with protocolError; the connection stays open, since the message itself was well framed.
+ */
+export class ControlValueError extends Error {}
+
+/**
+ * Control ::= SEQUENCE { controlType LDAPOID, criticality BOOLEAN DEFAULT FALSE,
+ * controlValue OCTET STRING OPTIONAL } (RFC 4511 §4.1.11), read here rather than by ldapjs's
+ * `getControl`, which decodes the value of every control it knows and throws when one has none:
+ * the password policy request control (sssd and nslcd send it on every bind) has no value by
+ * definition, and that throw disconnected the client. Values stay raw, except the one we act on.
+ */
+function readControl(r: BerReader): LdapControl {
+  r.readSequence();
+  const end = r.offset + r.length;
+  const type = r.readString() ?? '';
+  let criticality = false;
+  if (r.offset < end && r.peek() === 0x01) criticality = r.readBoolean() ?? false;
+  let raw: Buffer | null = null;
+  if (r.offset < end) raw = r.readString(0x04, true) ?? null;
+  // Anything else inside the control's SEQUENCE is not LDAP.
+  if (r.offset !== end) throw new Error('malformed control');
+  return { type, criticality, value: type === PAGED_RESULTS_OID ? pagedResultsValue(raw) : raw };
+}
+
+/** RFC 2696 §2: realSearchControlValue ::= SEQUENCE { size INTEGER (0..maxInt), cookie OCTET STRING }. */
+function pagedResultsValue(raw: Buffer | null): { size: number; cookie: Buffer } {
+  if (!raw) throw new ControlValueError('the paged results control needs a value (RFC 2696)');
+  try {
+    const r = new BerReader(raw);
+    r.readSequence();
+    const size = r.readInt();
+    const cookie = r.readString(0x04, true);
+    if (size === null || size < 0 || !cookie || r.offset !== raw.length) throw new Error('bad value');
+    return { size, cookie };
+  } catch {
+    throw new ControlValueError('the paged results control value is malformed (RFC 2696)');
+  }
 }
 
 export interface Control {
@@ -210,6 +248,11 @@ export function encodeNoticeOfDisconnection(code: number, message: string): Buff
 }
 
 export const PAGED_RESULTS_OID = '1.2.840.113556.1.4.319';
+
+/** The controls each operation applies (the Root DSE's supportedControl): only paged searches. */
+export const SUPPORTED_CONTROLS: Readonly<Partial<Record<number, readonly string[]>>> = {
+  [OP.searchRequest]: [PAGED_RESULTS_OID],
+};
 
 /** RFC 2696 §2: realSearchControlValue ::= SEQUENCE { size INTEGER, cookie OCTET STRING }. */
 export function encodePagedResultsValue(size: number, cookie: Buffer): Buffer {

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { LdapRequest } from '@ldapjs/messages';
-import { decodeRequest, encodeExtendedResponse, encodeNoticeOfDisconnection, encodeResult, OP, readEnvelope, RESPONSE_OF, type Envelope } from './codec.js';
+import { ControlValueError, decodeRequest, encodeExtendedResponse, encodeNoticeOfDisconnection, encodeResult, OP, readEnvelope, RESPONSE_OF, SUPPORTED_CONTROLS, type Envelope } from './codec.js';
 import type { LdapConfig, LdapDeps, OperationContext, SessionState } from './context.js';
 import { EXTENSIONS } from './entries.js';
 import { FramingError, PduFramer } from './framer.js';
@@ -108,6 +108,8 @@ export class LdapConnection {
   /** Bytes of the PDUs queued or being answered (counted in `budget` too). */
   private held = 0;
   private idleMs = 0;
+  /** Runs while a message is partly received; see `watchPartial`. */
+  private partialTimer: NodeJS.Timeout | undefined;
   private readonly limits: LdapReadLimits;
   readonly session: SessionState;
 
@@ -171,6 +173,21 @@ export class LdapConnection {
     this.socket.setTimeout(this.idleMs);
   }
 
+  /**
+   * The idle timeout restarts on every byte, so a peer trickling one byte of a message every few
+   * seconds would hold its connection (and, before bind, a slot of the connection caps) for hours.
+   * A message must therefore be complete within the idle timeout of its first byte.
+   */
+  private watchPartial(): void {
+    if (this.framer.pendingBytes === 0) {
+      clearTimeout(this.partialTimer);
+      this.partialTimer = undefined;
+    } else if (!this.partialTimer && this.idleMs > 0) {
+      this.partialTimer = setTimeout(() => this.destroy(), this.idleMs);
+      this.partialTimer.unref();
+    }
+  }
+
   private attach(socket: Socket): void {
     // Nagle would hold back each search entry for ~40 ms (libraries.md, "ldapjs").
     socket.setNoDelay(true);
@@ -191,6 +208,7 @@ export class LdapConnection {
     } catch (err) {
       return this.disconnect(RESULT.protocolError, err instanceof FramingError ? err.message : 'malformed message');
     }
+    this.watchPartial();
     for (const pdu of pdus) {
       let env: Envelope;
       try {
@@ -309,8 +327,15 @@ export class LdapConnection {
     let req: LdapRequest;
     try {
       req = decodeRequest(pdu);
-    } catch {
+    } catch (err) {
+      if (err instanceof ControlValueError) return this.send(encodeResult(env.messageId, responseOp, { code: RESULT.protocolError, message: err.message }));
       return this.disconnect(RESULT.protocolError, 'malformed request');
+    }
+    // RFC 4511 §4.1.11: a critical control the server does not apply to this operation means the
+    // operation is not performed. (Non-critical ones are ignored, like slapd without that overlay.)
+    const unsupported = req.controls.find((c) => c.criticality && !(SUPPORTED_CONTROLS[env.op] ?? []).includes(c.type));
+    if (unsupported) {
+      return this.send(encodeResult(env.messageId, responseOp, { code: RESULT.unavailableCriticalExtension, message: `unsupported critical control ${unsupported.type.slice(0, 64)}` }));
     }
 
     let cancelled = false;
@@ -374,6 +399,8 @@ export class LdapConnection {
   private async startTls(req: LdapRequest): Promise<void> {
     const reply = (code: number, message = '') =>
       this.send(encodeExtendedResponse(req.messageId, { code, message, ...(code === RESULT.success ? { name: EXTENSIONS.startTls } : {}) }));
+    // RFC 4511 §4.14.1: the StartTLS request has no requestValue.
+    if (req.requestValue !== undefined && req.requestValue !== null) return reply(RESULT.protocolError, 'the StartTLS request takes no value');
     if (this.session.tls) return reply(RESULT.operationsError, 'TLS is already established');
     if (this.queue.length > 0 || this.framer.pendingBytes > 0) return reply(RESULT.operationsError, 'outstanding operations');
     await reply(RESULT.success);
@@ -433,6 +460,7 @@ export class LdapConnection {
 
   /** Drops what a closed connection holds, returning its bytes to the budget. */
   private forget(): void {
+    clearTimeout(this.partialTimer);
     this.queue.length = 0;
     this.release(this.held);
     this.budget.cancel(this.wake);

@@ -557,4 +557,18 @@ describe('LDAP connection limits', function () {
     assert.ok(await c.closesWithin(4000), 'closed after about 3 s of silence');
     assert.deepEqual(await probeSearch(dir), [dir.userDn('bob').toLowerCase()]);
   });
+
+  it('closes a connection that trickles a message one byte at a time for longer than idleTimeoutSeconds', async () => {
+    // A bind announced as 200 octets, then one octet every 500 ms: never idle, never complete.
+    const c = await hold(run.endpoints.ldap!.port, '127.0.0.8');
+    c.write(Buffer.from([0x30, 0x81, 0xc8]));
+    const trickle = setInterval(() => c.write(Buffer.from([0x02])), 500);
+    try {
+      assert.equal(await c.closesWithin(1500), false, 'not before the timeout');
+      assert.ok(await c.closesWithin(4000), 'closed about 3 s after the message began');
+    } finally {
+      clearInterval(trickle);
+    }
+    assert.deepEqual(await probeSearch(dir), [dir.userDn('bob').toLowerCase()]);
+  });
 });
