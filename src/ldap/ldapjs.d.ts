@@ -119,8 +119,3 @@ declare module '@ldapjs/messages' {
   export const ModifyDnRequest: PojoParser;
 }
 
-declare module '@ldapjs/controls' {
-  import type { BerReader } from '@ldapjs/asn1';
-  import type { LdapControl } from '@ldapjs/messages';
-  export function getControl(reader: BerReader): LdapControl | null;
-}
