@@ -45,16 +45,18 @@ export async function passwordModify(req: LdapRequest, ctx: OperationContext): P
   }
 
   if (v.oldPassword !== undefined && v.oldPassword !== '') {
+    // The session's bind already passed the second factor; oldPasswd (RFC 3062 §2) is the password
+    // alone. Asking for a code here would audit every change by an enrolled user as a failed bind.
+    const resource = { ...(await deps.directory.resource()), mfa: 'none' as const };
     const check = await deps.auth.authenticate({
       protocol: 'ldap',
       login: user.username,
       password: v.oldPassword,
       clientIp: session.remoteAddress,
-      resource: await deps.directory.resource(),
-      otpInPassword: deps.config.totpSeparator,
+      resource,
       audit: { dn: session.boundDn, operation: 'password_modify' },
     });
-    if (check.status !== 'ok' && check.status !== 'mfa_required') return reply(RESULT.invalidCredentials, 'old password is not correct');
+    if (check.status !== 'ok') return reply(RESULT.invalidCredentials, 'old password is not correct');
   }
 
   const generated =

@@ -521,6 +521,22 @@ describe('LDAP access and bind semantics', function () {
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout.trim(), `dn:${tom.dn}`);
     });
+
+    it('lets a TOTP user change the password with ldappasswd -a (old password alone), audited as one success', async () => {
+      clock.advanceSeconds(30);
+      const tom = dir.users.tom!;
+      const since = await lastLdapEventId(run);
+      const next = 'Quiet-Harbour-2026x';
+      const r = await exec('ldappasswd', ['-x', '-H', dir.url, '-D', tom.dn, '-w', `${tom.password};${await oathtool(clock.ms())}`, '-a', tom.password, '-s', next], { env: ldapEnv(dir) });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const evs = await ldapEvents(run, since, (e) => e.filter((x) => x.event_type === 'ldap_bind').length >= 2);
+      const binds = evs.filter((e) => e.event_type === 'ldap_bind');
+      assert.deepEqual(binds.map((e) => [e.success, e.error_message ?? '']), [[true, ''], [true, '']], JSON.stringify(binds));
+      assert.equal(binds[1]?.operation, 'password_modify');
+      clock.advanceSeconds(30);
+      assert.equal(await bindCode(tom.dn, `${next};${await oathtool(clock.ms())}`), 0, 'the new password binds');
+      tom.password = next;
+    });
   });
 
   describe('operations other than bind and search', () => {
