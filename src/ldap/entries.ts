@@ -2,7 +2,9 @@ import { commonName } from '../core/directory/names.js';
 import type { GroupEntry, UserEntry } from '../core/directory/ldap-directory.js';
 import type { EntryAttribute } from './entry-encoder.js';
 import { PAGED_RESULTS_OID } from './codec.js';
-import type { Tree } from './tree.js';
+import type { OperationContext } from './context.js';
+import { OPERATIONAL_ATTRIBUTE_NAMES, SCHEMA_VALUES } from './subschema.js';
+import { SUBSCHEMA_DN, type Location, type Tree } from './tree.js';
 
 /**
  * The protocol views of directory records: `toUserEntry(user, groups)` and friends. Password
@@ -53,10 +55,6 @@ const attr = (type: string, ...values: (string | number | null | undefined)[]): 
 };
 const present = (list: (EntryAttribute | null)[]) => list.filter((a): a is EntryAttribute => a !== null);
 
-const OPERATIONAL_NAMES = new Set(
-  ['structuralObjectClass', 'entryUUID', 'entryDN', 'createTimestamp', 'modifyTimestamp', 'hasSubordinates', 'subschemaSubentry', 'namingContexts', 'supportedLDAPVersion', 'supportedControl', 'supportedExtension', 'supportedFeatures', 'vendorName', 'vendorVersion'].map((n) => n.toLowerCase()),
-);
-
 function operational(dn: string, id: string, structural: string, created: Date, modified: Date): EntryAttribute[] {
   return present([
     attr('structuralObjectClass', structural),
@@ -65,7 +63,7 @@ function operational(dn: string, id: string, structural: string, created: Date, 
     attr('createTimestamp', generalizedTime(created)),
     attr('modifyTimestamp', generalizedTime(modified)),
     attr('hasSubordinates', 'FALSE'),
-    attr('subschemaSubentry', 'cn=Subschema'),
+    attr('subschemaSubentry', SUBSCHEMA_DN),
   ]);
 }
 
@@ -129,7 +127,7 @@ export function toOrgEntry(tree: Tree, displayName: string, created: Date): Entr
       attr('entryDN', tree.namingContext),
       attr('createTimestamp', generalizedTime(created)),
       attr('hasSubordinates', 'TRUE'),
-      attr('subschemaSubentry', 'cn=Subschema'),
+      attr('subschemaSubentry', SUBSCHEMA_DN),
     ]),
   };
 }
@@ -143,7 +141,7 @@ export function toUsersOuEntry(tree: Tree, created: Date): Entry {
       attr('entryDN', tree.usersBase),
       attr('createTimestamp', generalizedTime(created)),
       attr('hasSubordinates', 'TRUE'),
-      attr('subschemaSubentry', 'cn=Subschema'),
+      attr('subschemaSubentry', SUBSCHEMA_DN),
     ]),
   };
 }
@@ -162,9 +160,79 @@ export function rootDse(tree: Tree, version: string): Entry {
       attr('supportedFeatures', '1.3.6.1.4.1.4203.1.5.1'),
       attr('vendorName', 'Gatehouse'),
       attr('vendorVersion', version),
-      attr('subschemaSubentry', 'cn=Subschema'),
+      attr('subschemaSubentry', SUBSCHEMA_DN),
     ]),
   };
+}
+
+/** When this process loaded its schema: the subschema subentry's create and modify times. */
+const SCHEMA_LOADED = new Date();
+
+/**
+ * The subschema subentry (RFC 4512 §4.2): the schema of every entry, readable anonymously as the
+ * Root DSE is (RFC 4512 §5.1 points clients to it through subschemaSubentry). Structured as
+ * OpenLDAP's: a `subentry` (RFC 3672 §2.4) with the auxiliary class `subschema`. The schema
+ * attributes are operational, so `*` alone does not return them.
+ */
+export function toSubschemaEntry(): Entry {
+  return {
+    dn: SUBSCHEMA_DN,
+    attributes: present([attr('objectClass', 'top', 'subentry', 'subschema'), attr('cn', 'Subschema')]),
+    operational: () => present([
+      attr('structuralObjectClass', 'subentry'),
+      attr('entryDN', SUBSCHEMA_DN),
+      attr('createTimestamp', generalizedTime(SCHEMA_LOADED)),
+      attr('modifyTimestamp', generalizedTime(SCHEMA_LOADED)),
+      attr('subschemaSubentry', SUBSCHEMA_DN),
+      attr('hasSubordinates', 'FALSE'),
+      attr('ldapSyntaxes', ...SCHEMA_VALUES.ldapSyntaxes),
+      attr('matchingRules', ...SCHEMA_VALUES.matchingRules),
+      attr('attributeTypes', ...SCHEMA_VALUES.attributeTypes),
+      attr('objectClasses', ...SCHEMA_VALUES.objectClasses),
+    ]),
+  };
+}
+
+/**
+ * The entry at a location as the session may see it, or null when there is none or it is hidden:
+ * users and groups as core's LDAP view shows them, the organisation and the Users OU to bind
+ * accounts only (other users see their own entry and nothing else), the subschema to anyone.
+ */
+export async function visibleEntry(ctx: OperationContext, loc: Location): Promise<Entry | null> {
+  const { deps, tree, session } = ctx;
+  const p = session.principal;
+  switch (loc.kind) {
+    case 'user': {
+      const found = await deps.directory.users(p, { op: 'eq', attr: 'username', value: loc.username }, { offset: 0, limit: 1 });
+      return found.items[0] ? toUserEntry(tree, found.items[0], deps.config) : null;
+    }
+    case 'group': {
+      const found = await deps.directory.groups(p, { op: 'eq', attr: 'name', value: loc.name }, { offset: 0, limit: 1 });
+      return found.items[0] ? toGroupEntry(tree, found.items[0]) : null;
+    }
+    case 'org':
+    case 'ou': {
+      if (!deps.directory.canSearchDirectory(p)) return null;
+      const org = await deps.organization();
+      return loc.kind === 'org' ? toOrgEntry(tree, org.displayName, org.createdAt) : toUsersOuEntry(tree, org.createdAt);
+    }
+    case 'subschema':
+      return toSubschemaEntry();
+    default:
+      return null;
+  }
+}
+
+/**
+ * matchedDN of a noSuchObject answer (RFC 4511 §4.1.9): the deepest existing superior of `dn`
+ * that the session may see, or '' when none is (so it never reveals a hidden entry). DNs outside
+ * the naming context have no superior here: this server holds none of their ancestors.
+ */
+export async function matchedDn(ctx: OperationContext, dn: string): Promise<string> {
+  for (const loc of ctx.tree.superiors(dn)) {
+    if (await visibleEntry(ctx, loc)) return ctx.tree.dnOf(loc);
+  }
+  return '';
 }
 
 /**
@@ -180,8 +248,9 @@ export function selectAttributes(entry: Entry, requested: string[], typesOnly: b
   const named = new Set(wanted);
   if (none) return [];
   const pick = (list: EntryAttribute[], everything: boolean) => list.filter((a) => everything || named.has(a.type.toLowerCase()));
-  // Operational attributes are built only when some may be returned.
-  const wantsOperational = allOperational || wanted.some((w) => OPERATIONAL_NAMES.has(w));
+  // Operational attributes are built only when some may be returned; which are is the schema's
+  // word (USAGE other than userApplications, RFC 4512 §3.4).
+  const wantsOperational = allOperational || wanted.some((w) => OPERATIONAL_ATTRIBUTE_NAMES.has(w));
   const out = [...pick(entry.attributes, all), ...(wantsOperational ? pick(entry.operational(), allOperational) : [])];
   return typesOnly ? out.map((a) => ({ type: a.type, values: [] })) : out;
 }

@@ -410,6 +410,16 @@ function groupAttributes(ctx: TranslationContext): Map<string, AttrDef<GroupAttr
 const MAX_DEPTH = 64;
 const MAX_NODES = 2000;
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function utf8OrNull(b: Buffer): string | null {
+  try {
+    return strictUtf8.decode(b);
+  } catch {
+    return null;
+  }
+}
+
 function valueOf(v: string | Buffer | undefined): string {
   if (v === undefined) return '';
   return Buffer.isBuffer(v) ? v.toString('utf8') : v;
@@ -609,4 +619,69 @@ export function matchesEntry(f: LdapFilter, attributes: Map<string, string[]>, d
       return pool.some((v) => (rule?.exact ? v === valueOf(f.value) : fold(v) === target));
     }
   }
+}
+
+/**
+ * The RFC 4515 string form of a filter, for the audit trail and the paged-results fingerprint. Our
+ * own rather than ldapjs's `toString()`, which throws on an assertion value that ends inside a UTF-8
+ * sequence (`(uid=\e2\82)`): a search must never lose its audit event to its own filter. Values are
+ * escaped as RFC 4515 §3 says (`*`, `(`, `)`, `\`, NUL, and here every control character); a value
+ * that is not UTF-8 is escaped octet by octet outside printable ASCII, so the text says exactly what
+ * was asked. Stops adding once past `max` characters.
+ */
+export function filterString(f: LdapFilter, max = 4096): string {
+  const out: string[] = [];
+  let length = 0;
+  const put = (s: string) => {
+    out.push(s);
+    length += s.length;
+  };
+  const hex = (b: number) => `\\${b.toString(16).padStart(2, '0')}`;
+  const special = (c: number) => c < 0x20 || c === 0x7f || c === 0x2a || c === 0x28 || c === 0x29 || c === 0x5c;
+  const escape = (v: string | Buffer | undefined): string => {
+    const text = v === undefined ? '' : Buffer.isBuffer(v) ? utf8OrNull(v) : v;
+    if (text === null) {
+      // Not UTF-8: every octet outside printable ASCII as \xx.
+      let s = '';
+      for (const b of v as Buffer) s += b > 0x7e || special(b) ? hex(b) : String.fromCharCode(b);
+      return s;
+    }
+    let s = '';
+    for (const ch of text) s += special(ch.charCodeAt(0)) ? hex(ch.charCodeAt(0)) : ch;
+    return s;
+  };
+  const walk = (n: LdapFilter, depth: number): void => {
+    if (length > max) return;
+    if (depth > MAX_DEPTH) return put('(…)');
+    switch (n.type) {
+      case 'AndFilter':
+      case 'OrFilter':
+        put(n.type === 'AndFilter' ? '(&' : '(|');
+        for (const c of n.clauses) walk(c, depth + 1);
+        return put(')');
+      case 'NotFilter':
+        put('(!');
+        walk(n.filter, depth + 1);
+        return put(')');
+      case 'PresenceFilter':
+        return put(`(${escape(n.attribute)}=*)`);
+      case 'EqualityFilter':
+        return put(`(${escape(n.attribute)}=${escape(n.value)})`);
+      case 'ApproximateFilter':
+        return put(`(${escape(n.attribute)}~=${escape(n.value)})`);
+      case 'GreaterThanEqualsFilter':
+        return put(`(${escape(n.attribute)}>=${escape(n.value)})`);
+      case 'LessThanEqualsFilter':
+        return put(`(${escape(n.attribute)}<=${escape(n.value)})`);
+      case 'SubstringFilter':
+        return put(`(${escape(n.attribute)}=${escape(n.initial || '')}*${(n.any ?? []).map((a) => `${escape(a)}*`).join('')}${escape(n.final || '')})`);
+      case 'ExtensibleFilter':
+        return put(`(${n.attribute ? escape(n.attribute) : ''}${n.dnAttributes ? ':dn' : ''}${n.matchingRule ? `:${escape(n.matchingRule)}` : ''}:=${escape(n.value)})`);
+      default:
+        return put('(?)');
+    }
+  };
+  walk(f, 0);
+  const s = out.join('');
+  return s.length > max ? s.slice(0, max) : s;
 }

@@ -14,6 +14,8 @@ export type Location =
   | { kind: 'ou' }
   | { kind: 'user'; username: string }
   | { kind: 'group'; name: string }
+  /** The subschema subentry `cn=Subschema` that every entry names (RFC 4512 §4.2). */
+  | { kind: 'subschema' }
   /** Below the naming context but naming nothing Gatehouse holds. */
   | { kind: 'missing' }
   /** Outside the naming context (including its parents, which this server does not hold). */
@@ -28,7 +30,21 @@ export interface Tree {
   locateString(text: string): Location;
   userDn(username: string): string;
   groupDn(name: string): string;
+  /**
+   * The locations of the entries Gatehouse could hold above a DN, nearest first: the candidates for
+   * matchedDN (RFC 4511 §4.1.9). Whether each exists and is visible is for the caller to decide.
+   * Throws DnSyntaxError.
+   */
+  superiors(text: string): Location[];
+  /** The DN of an entry location ('' for the Root DSE and for locations that name no entry). */
+  dnOf(loc: Location): string;
 }
+
+/** The subschema subentry's DN, as the Root DSE and every entry name it (subschemaSubentry). */
+export const SUBSCHEMA_DN = 'cn=Subschema';
+
+/** Locations that name an entry Gatehouse may hold (not the Root DSE, not a gap in the tree). */
+const HOLDS_ENTRY = new Set<Location['kind']>(['org', 'ou', 'user', 'group', 'subschema']);
 
 export function createTree(orgId: string, suffix: string): Tree {
   const orgDn: Dn = [[{ type: 'o', value: orgId }], ...parseDn(suffix)];
@@ -38,8 +54,11 @@ export function createTree(orgId: string, suffix: string): Tree {
   const usersSuffix = `,${usersBase}`;
   const recent = new Map<string, Location | DnSyntaxError>();
   const recentOldest = new OldestFirst(recent);
+  const userDn = (username: string) => `uid=${escapeDnValue(username)}${usersSuffix}`;
+  const groupDn = (name: string) => `cn=${escapeDnValue(name)}${usersSuffix}`;
   const locate = (dn: Dn): Location => {
     if (dn.length === 0) return { kind: 'root' };
+    if (isSubschemaDn(dn)) return { kind: 'subschema' };
     if (!endsWith(dn, orgDn)) return { kind: 'outside' };
     if (dn.length === orgDn.length) return { kind: 'org' };
     if (!endsWith(dn, usersDn)) return { kind: 'missing' };
@@ -75,7 +94,38 @@ export function createTree(orgId: string, suffix: string): Tree {
       if (loc instanceof DnSyntaxError) throw loc;
       return loc;
     },
-    userDn: (username) => `uid=${escapeDnValue(username)}${usersSuffix}`,
-    groupDn: (name) => `cn=${escapeDnValue(name)}${usersSuffix}`,
+    userDn,
+    groupDn,
+    superiors(text) {
+      const dn = parseDn(text);
+      const out: Location[] = [];
+      for (let k = 1; k < dn.length; k++) {
+        const loc = locate(dn.slice(k));
+        if (HOLDS_ENTRY.has(loc.kind)) out.push(loc);
+      }
+      return out;
+    },
+    dnOf(loc) {
+      switch (loc.kind) {
+        case 'org':
+          return namingContext;
+        case 'ou':
+          return usersBase;
+        case 'user':
+          return userDn(loc.username);
+        case 'group':
+          return groupDn(loc.name);
+        case 'subschema':
+          return SUBSCHEMA_DN;
+        default:
+          return '';
+      }
+    },
   };
+}
+
+/** `cn=Subschema`, in any case (attribute values of cn match case-insensitively, RFC 4519 §2.3). */
+function isSubschemaDn(dn: Dn): boolean {
+  const rdn = dn.length === 1 ? dn[0]! : [];
+  return rdn.length === 1 && rdn[0]!.type === 'cn' && rdn[0]!.value.toLowerCase() === 'subschema';
 }

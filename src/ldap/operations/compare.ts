@@ -2,38 +2,47 @@ import type { LdapRequest } from '@ldapjs/messages';
 import { encodeResult, OP } from '../codec.js';
 import { refreshPrincipal, type OperationContext } from '../context.js';
 import { DnSyntaxError, foldValue } from '../dn.js';
-import { attributeMap, toGroupEntry, toOrgEntry, toUserEntry, toUsersOuEntry, type Entry } from '../entries.js';
+import { attributeMap, matchedDn, visibleEntry } from '../entries.js';
 import { RESULT } from '../result-codes.js';
+import { attributeType, isValidValue, syntaxOf } from '../subschema.js';
+import type { Location } from '../tree.js';
+
+/** RFC 4511 Appendix A codes that only compare answers (result-codes.ts does not list them). */
+const UNDEFINED_ATTRIBUTE_TYPE = 17;
+const INVALID_ATTRIBUTE_SYNTAX = 21;
 
 /**
  * Compare (RFC 4511 §4.10) on entries the session may read. Only directory attributes exist in an
  * entry view, so a compare can never probe a password or a TOTP seed.
+ *
+ * As in slapd, the assertion is checked before the entry is looked up: an attribute type the
+ * schema does not define is undefinedAttributeType (17), a value its syntax rejects is
+ * invalidAttributeSyntax (21); a known type the entry lacks is noSuchAttribute (16).
  */
 export async function compare(req: LdapRequest, ctx: OperationContext): Promise<void> {
   const { deps, tree, session } = ctx;
-  const reply = (code: number, message = '') => ctx.send(encodeResult(req.messageId, OP.compareResponse, { code, message }));
+  const reply = (code: number, message = '', matched = '') => ctx.send(encodeResult(req.messageId, OP.compareResponse, { code, message, matchedDn: matched }));
   await refreshPrincipal(ctx);
   if (!deps.directory.canRead(session.principal)) return reply(RESULT.insufficientAccessRights, 'anonymous access is limited to the Root DSE');
-  let entry: Entry | null = null;
+  const dn = req.entry ?? '';
+  let loc: Location;
   try {
-    const loc = tree.locateString(req.entry ?? '');
-    if (loc.kind === 'user') {
-      const found = await deps.directory.users(session.principal, { op: 'eq', attr: 'username', value: loc.username }, { offset: 0, limit: 1 });
-      if (found.items[0]) entry = toUserEntry(tree, found.items[0], deps.config);
-    } else if ((loc.kind === 'org' || loc.kind === 'ou') && deps.directory.canSearchDirectory(session.principal)) {
-      const org = await deps.organization();
-      entry = loc.kind === 'org' ? toOrgEntry(tree, org.displayName, org.createdAt) : toUsersOuEntry(tree, org.createdAt);
-    } else if (loc.kind === 'group') {
-      const found = await deps.directory.groups(session.principal, { op: 'eq', attr: 'name', value: loc.name }, { offset: 0, limit: 1 });
-      if (found.items[0]) entry = toGroupEntry(tree, found.items[0]);
-    }
+    loc = tree.locateString(dn);
   } catch (err) {
     if (err instanceof DnSyntaxError) return reply(RESULT.invalidDnSyntax, 'invalid DN');
     throw err;
   }
-  if (!entry) return reply(RESULT.noSuchObject, 'no such entry');
-  const values = attributeMap(entry).get((req.attribute ?? '').toLowerCase());
+  const description = req.attribute ?? '';
+  const type = attributeType(description);
+  if (!type) return reply(UNDEFINED_ATTRIBUTE_TYPE, 'undefined attribute type');
+  const value = String(req.value ?? '');
+  if (!isValidValue(syntaxOf(type), value)) return reply(INVALID_ATTRIBUTE_SYNTAX, `value is not valid for ${type.names[0]}`);
+
+  const entry = await visibleEntry(ctx, loc);
+  if (!entry) return reply(RESULT.noSuchObject, 'no such entry', await matchedDn(ctx, dn));
+  // Entries carry no attribute options (RFC 4512 §2.5: `cn;lang-en` names values none has).
+  const values = description.includes(';') ? undefined : attributeMap(entry).get(type.names[0]!.toLowerCase());
   if (!values) return reply(RESULT.noSuchAttribute, 'no such attribute');
-  const wanted = foldValue(String(req.value ?? ''));
+  const wanted = foldValue(value);
   return reply(values.some((v) => foldValue(v) === wanted) ? RESULT.compareTrue : RESULT.compareFalse);
 }

@@ -7,13 +7,35 @@ import { encodePagedResultsValue, encodeResult, OP, PAGED_RESULTS_OID, type Cont
 import { encodeEntry } from '../entry-encoder.js';
 import { actorOf, refreshPrincipal, type OperationContext } from '../context.js';
 import { DnSyntaxError, foldValue } from '../dn.js';
-import { attributeMap, rootDse, selectAttributes, toGroupEntry, toOrgEntry, toUserEntry, toUsersOuEntry, type Entry } from '../entries.js';
-import { matchesEntry, toGroupFilter, toUserFilter, type TranslationContext } from '../filter.js';
+import { attributeMap, matchedDn, rootDse, selectAttributes, toGroupEntry, toOrgEntry, toSubschemaEntry, toUserEntry, toUsersOuEntry, type Entry } from '../entries.js';
+import { filterString, matchesEntry, toGroupFilter, toUserFilter, type TranslationContext } from '../filter.js';
 import { LdapError, RESULT } from '../result-codes.js';
 import type { Location } from '../tree.js';
 
-const SCOPE = { base: 0, one: 1, sub: 2 } as const;
-const SCOPE_NAMES = ['base', 'one', 'sub'];
+/**
+ * RFC 4511 §4.5.1.2 scopes, and subordinateSubtree (draft-sermersheim-ldap-subordinate-scope, sent
+ * by OpenLDAP's `-s children`): the subtree below the base, without the base entry.
+ */
+const SCOPE = { base: 0, one: 1, sub: 2, children: 3 } as const;
+const SCOPE_NAMES = ['base', 'one', 'sub', 'children'];
+/** RFC 4511 §4.5.1: derefAliases is ENUMERATED 0..3; sizeLimit and timeLimit are INTEGER (0..maxInt). */
+const MAX_DEREF_ALIASES = 3;
+const MAX_INT = 2147483647;
+
+const inRange = (v: unknown, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
+
+/**
+ * Why the request's fixed fields are malformed, or null. A value outside its ENUMERATED or INTEGER
+ * range (RFC 4511 §4.5.1.2–§4.5.1.5) makes the PDU malformed: protocolError (§4.1.1), where an
+ * unknown scope used to be searched as a subtree.
+ */
+function invalidField(req: LdapRequest): string | null {
+  if (!inRange(req.scope, SCOPE.children)) return `invalid scope ${String(req.scope)}`;
+  if (!inRange(req.derefAliases, MAX_DEREF_ALIASES)) return `invalid derefAliases ${String(req.derefAliases)}`;
+  if (!inRange(req.sizeLimit, MAX_INT)) return `invalid sizeLimit ${String(req.sizeLimit)}`;
+  if (!inRange(req.timeLimit, MAX_INT)) return `invalid timeLimit ${String(req.timeLimit)}`;
+  return null;
+}
 
 /**
  * A stream of candidate entries: the fixed ones, then users, then groups (paging walks them in
@@ -40,7 +62,7 @@ function pagedControl(req: LdapRequest): PagedRequest | null {
 /** The search as the paged results cookie binds it (RFC 2696 §3: the same search on each page). */
 function fingerprint(ctx: OperationContext, req: LdapRequest): string {
   return createHash('sha256')
-    .update([ctx.session.boundDn, req.baseObject, req.scope, req.filter?.toString() ?? '', (req.attributes ?? []).join(','), req.typesOnly].join('\0'))
+    .update([ctx.session.boundDn, req.baseObject, req.scope, (req.filter ? filterString(req.filter) : ''), (req.attributes ?? []).join(','), req.typesOnly].join('\0'))
     .digest('hex')
     .slice(0, 16);
 }
@@ -64,7 +86,7 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
   const { deps, tree, session } = ctx;
   const started = Date.now();
   const base = req.baseObject ?? '';
-  const scope = typeof req.scope === 'number' ? req.scope : SCOPE.sub;
+  const scope = typeof req.scope === 'number' ? req.scope : -1;
   const filter = req.filter;
   const attrs = req.attributes ?? [];
   const typesOnly = req.typesOnly === true;
@@ -80,7 +102,7 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
       dn: session.boundDn,
       base: base.slice(0, 512),
       scope: SCOPE_NAMES[scope] ?? String(scope),
-      filter: (filter?.toString() ?? '').slice(0, 1024),
+      filter: filter ? filterString(filter, 1024) : '',
       attributes: attrs.slice(0, 50),
       number_of_results: sent,
       result_code: code,
@@ -94,8 +116,8 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
   };
 
   if (!filter) return done(RESULT.protocolError, 'missing filter');
-  const unknownCritical = req.controls.find((c) => c.criticality && c.type !== PAGED_RESULTS_OID);
-  if (unknownCritical) return done(RESULT.unavailableCriticalExtension, `unsupported critical control ${unknownCritical.type}`);
+  const invalid = invalidField(req);
+  if (invalid) return done(RESULT.protocolError, invalid);
 
   let loc: Location;
   try {
@@ -115,14 +137,24 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
     }
     return done(RESULT.success);
   }
+  // The subschema subentry, readable by anyone as the Root DSE that points to it (RFC 4512 §4.2,
+  // §5.1). It has no subordinates: only a base search finds it.
+  if (loc.kind === 'subschema') {
+    const subschema = toSubschemaEntry();
+    if (scope === SCOPE.base && matchesEntry(filter, attributeMap(subschema)) === true) {
+      await ctx.send(encodeEntry(req.messageId, subschema.dn, selectAttributes(subschema, attrs, typesOnly)));
+      sent++;
+    }
+    return done(RESULT.success);
+  }
   await refreshPrincipal(ctx);
   if (!deps.directory.canRead(session.principal)) return done(RESULT.insufficientAccessRights, 'anonymous access is limited to the Root DSE');
   if (loc.kind === 'outside') return done(RESULT.noSuchObject, 'base DN is outside the naming context');
-  if (loc.kind === 'missing') return done(RESULT.noSuchObject, 'no such entry', undefined, tree.usersBase);
+  if (loc.kind === 'missing') return done(RESULT.noSuchObject, 'no such entry', undefined, await matchedDn(ctx, base));
 
   const tctx: TranslationContext = { tree, homeDirectoryPrefix: deps.config.homeDirectoryPrefix, loginShell: deps.config.loginShell };
   const sources = await buildSources(ctx, loc, scope, filter, tctx);
-  if (sources === 'noSuchObject') return done(RESULT.noSuchObject, 'no such entry', undefined, tree.usersBase);
+  if (sources === 'noSuchObject') return done(RESULT.noSuchObject, 'no such entry', undefined, await matchedDn(ctx, base));
 
   // Limits: the client's sizeLimit (0 = none) within the server's; paged searches page instead.
   const paged = pagedControl(req);
@@ -220,31 +252,32 @@ async function buildSources(
             })),
         };
 
+  // A subtree search includes its base entry (RFC 4511 §4.5.1.2); a children search does not.
+  const withBase = scope === SCOPE.base || scope === SCOPE.sub;
   switch (loc.kind) {
     case 'org':
       // Non-bind users see only their own entry, not the tree's containers.
-      if (seeAll && scope !== SCOPE.one) fixed.push(toOrgEntry(tree, org.displayName, org.createdAt));
+      if (seeAll && withBase) fixed.push(toOrgEntry(tree, org.displayName, org.createdAt));
       if (scope === SCOPE.base) return [staticSource(fixed)];
       if (seeAll) fixed.push(toUsersOuEntry(tree, org.createdAt));
       if (scope === SCOPE.one) return [staticSource(fixed)];
       return [staticSource(fixed), users(), groups()];
     case 'ou':
       if (scope === SCOPE.base) return [staticSource(seeAll ? [toUsersOuEntry(tree, org.createdAt)] : [])];
-      if (scope === SCOPE.one) return [users(), groups()];
-      // A subtree search includes its base entry (RFC 4511 §4.5.1.2).
+      if (!withBase) return [users(), groups()];
       return [staticSource(seeAll ? [toUsersOuEntry(tree, org.createdAt)] : []), users(), groups()];
     case 'user': {
       const self: DirectoryFilter<UserAttr> = { op: 'eq', attr: 'username', value: loc.username };
       const exists = await dir.users(p, self, { offset: 0, limit: 1 });
       if (exists.items.length === 0) return 'noSuchObject';
-      // Leaf entries: one-level has no children.
-      return scope === SCOPE.one ? [] : [users(self)];
+      // Leaf entries: one-level and children scopes find nothing below them.
+      return withBase ? [users(self)] : [];
     }
     case 'group': {
       const self: DirectoryFilter<GroupAttr> = { op: 'eq', attr: 'name', value: loc.name };
       const exists = await dir.groups(p, self, { offset: 0, limit: 1 });
       if (exists.items.length === 0) return 'noSuchObject';
-      return scope === SCOPE.one ? [] : [groups(self)];
+      return withBase ? [groups(self)] : [];
     }
     default:
       return 'noSuchObject';

@@ -127,6 +127,36 @@ describe('LDAP filter hardening with ldap-utils', function () {
     });
   });
 
+  describe('assertion values that are not UTF-8', () => {
+    // ldapjs's own filter text threw on a value ending inside a UTF-8 sequence, which silently
+    // dropped the search's audit event while the entries were still sent. (ldapjs's decoder has
+    // already turned the stray octets into U+FFFD; the event shows what was compared.)
+    const cases: [string, string[], string][] = [
+      ['(|(uid=dave)(cn=\\ce))', ['dave'], '(|(uid=dave)(cn=\ufffd))'],
+      ['(uid=\\e2\\82)', [], '(uid=\ufffd)'],
+      ['(cn=Zo\\c3\\ab*)', [], '(cn=Zoë*)'],
+    ];
+    for (const [filter, users, audited] of cases) {
+      it(`answers ${filter} with ${users.length === 0 ? 'no entry' : users.join(', ')} and audits it as ${audited}`, async () => {
+        const since = await lastLdapEventId(dir.run);
+        const r = await ldapsearch(dir, binder(), ['-b', dir.base, filter, '1.1']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(dns(r), users.map((u) => dir.userDn(u).toLowerCase()).sort());
+        const evs = await ldapEvents(dir.run, since, (e) => e.some((x) => x.event_type === 'ldap_search'));
+        const ev = evs.find((x) => x.event_type === 'ldap_search');
+        assert.ok(ev, 'an ldap_search event');
+        assert.equal(ev.filter, audited);
+        assert.equal(ev.number_of_results, users.length);
+      });
+    }
+
+    it('pages a search whose filter is not UTF-8', async () => {
+      const r = await ldapsearch(dir, binder(), ['-b', dir.base, '-E', 'pr=1/noprompt', '(|(uid=dave)(uid=bob)(cn=\\ce))', '1.1']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(dns(r), ['bob', 'dave'].map((u) => dir.userDn(u).toLowerCase()).sort());
+    });
+  });
+
   describe('attribute names that are Object.prototype members', () => {
     // (__proto__=*) is not valid RFC 4512 syntax, so ldapsearch refuses to send it; ldapts does.
     const cases: [string, string[]][] = [
