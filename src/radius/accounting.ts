@@ -1,7 +1,6 @@
-import radius from 'radius';
 import { normaliseLogin } from '../core/auth/authenticate.js';
 import type { Core } from '../core/index.js';
-import { Code, encodeReply } from './packet.js';
+import { Code, attributes, encodeReply, type RadiusPacket } from './packet.js';
 import { nasAuditFields, proxyStates, type RequestContext } from './request-context.js';
 import { OldestFirst } from '../util/oldest-first.js';
 
@@ -15,27 +14,89 @@ export interface AccountingDeps {
   now?: () => number;
 }
 
-/** Accounting fields copied into the audit event, by dictionary name → event field. */
-const FIELDS: [string, string][] = [
-  ['Acct-Status-Type', 'acct_status_type'],
-  ['Acct-Session-Id', 'acct_session_id'],
-  ['Acct-Multi-Session-Id', 'acct_multi_session_id'],
-  ['Acct-Session-Time', 'acct_session_time'],
-  ['Acct-Input-Octets', 'acct_input_octets'],
-  ['Acct-Output-Octets', 'acct_output_octets'],
-  ['Acct-Input-Packets', 'acct_input_packets'],
-  ['Acct-Output-Packets', 'acct_output_packets'],
-  ['Acct-Terminate-Cause', 'acct_terminate_cause'],
-  ['Framed-IP-Address', 'framed_ip'],
+/** Decodes one attribute value; undefined when the value is malformed for its type. */
+type Decoder = (v: Buffer) => string | number | undefined;
+
+/** `text`/`string` (RFC 2865 §5): UTF-8, at most 253 octets by construction of the attribute. */
+const text: Decoder = (v) => v.toString('utf8');
+
+/** `ipaddr` (RFC 2865 §5): exactly 4 octets, written dotted-decimal. */
+const ipaddr: Decoder = (v) => (v.length === 4 ? `${v[0]}.${v[1]}.${v[2]}.${v[3]}` : undefined);
+
+/** `integer` (RFC 2865 §5): exactly 4 octets; a named value is written by its dictionary name. */
+const integer =
+  (names: Readonly<Record<number, string>> = {}): Decoder =>
+  (v) => {
+    if (v.length !== 4) return undefined;
+    const n = v.readUInt32BE(0);
+    return names[n] ?? n;
+  };
+
+/**
+ * Value names, as the `radius` package's dictionaries spell them (the event format predates this
+ * decoder): RFC 2866 §5.1 (and FreeRADIUS's Failed), RFC 2867 §4.1 (tunnels).
+ */
+const STATUS_TYPES: Readonly<Record<number, string>> = {
+  1: 'Start', 2: 'Stop', 3: 'Interim-Update', 7: 'Accounting-On', 8: 'Accounting-Off',
+  9: 'Tunnel-Start', 10: 'Tunnel-Stop', 11: 'Tunnel-Reject', 12: 'Tunnel-Link-Start', 13: 'Tunnel-Link-Stop',
+  14: 'Tunnel-Link-Reject', 15: 'Failed',
+};
+
+/** RFC 2866 §5.10, RFC 3580 §3.32 (IEEE 802.1X causes 19–22). */
+const TERMINATE_CAUSES: Readonly<Record<number, string>> = {
+  1: 'User-Request', 2: 'Lost-Carrier', 3: 'Lost-Service', 4: 'Idle-Timeout', 5: 'Session-Timeout',
+  6: 'Admin-Reset', 7: 'Admin-Reboot', 8: 'Port-Error', 9: 'NAS-Error', 10: 'NAS-Request', 11: 'NAS-Reboot',
+  12: 'Port-Unneeded', 13: 'Port-Preempted', 14: 'Port-Suspended', 15: 'Service-Unavailable', 16: 'Callback',
+  17: 'User-Error', 18: 'Host-Request', 19: 'Supplicant-Restart', 20: 'Reauthentication-Failure',
+  21: 'Port-Reinit', 22: 'Port-Disabled',
+};
+
+/** Accounting fields copied into the audit event: attribute type (RFC 2866 §5, RFC 2865 §5.8) → event field. */
+const FIELDS: [number, string, Decoder][] = [
+  [40, 'acct_status_type', integer(STATUS_TYPES)],
+  [44, 'acct_session_id', text],
+  [50, 'acct_multi_session_id', text],
+  [46, 'acct_session_time', integer()],
+  [42, 'acct_input_octets', integer()],
+  [43, 'acct_output_octets', integer()],
+  [47, 'acct_input_packets', integer()],
+  [48, 'acct_output_packets', integer()],
+  [49, 'acct_terminate_cause', integer(TERMINATE_CAUSES)],
+  [8, 'framed_ip', ipaddr],
 ];
+
+const USER_NAME = 1;
+
+/**
+ * The first well-formed value of an attribute type. Each attribute is decoded on its own from the
+ * already-checked attribute list, so a malformed one (an integer of 2 octets, a Vendor-Specific not
+ * in sub-attribute form) is treated as unknown and only its own field is left out (RFC 6929 §2.8);
+ * decoding the whole packet at once lost every field to one bad attribute.
+ */
+function firstValid(p: RadiusPacket, type: number, decode: Decoder): string | number | undefined {
+  for (const v of attributes(p, type)) {
+    const x = decode(v);
+    if (x !== undefined) return x;
+  }
+  return undefined;
+}
+
+/** The accounting fields of the audit event and the User-Name ('' when absent). */
+export function accountingFields(p: RadiusPacket): { fields: Record<string, string | number>; userName: string } {
+  const fields: Record<string, string | number> = {};
+  for (const [type, field, decode] of FIELDS) {
+    const v = firstValid(p, type, decode);
+    if (v !== undefined) fields[field] = v;
+  }
+  return { fields, userName: String(firstValid(p, USER_NAME, text) ?? '') };
+}
 
 const MAX_SESSIONS = 100_000;
 
 /**
  * Accounting-Request (RFC 2866 §4.1), already authenticated by its Request Authenticator: recorded as
- * a `radius_accounting` audit event and answered with an Accounting-Response (RFC 2866 §4.2). The
- * `radius` package decodes the attributes (values by dictionary type); a value it cannot decode only
- * leaves fields out of the event, it never stops the answer.
+ * a `radius_accounting` audit event and answered with an Accounting-Response (RFC 2866 §4.2). A value
+ * that cannot be decoded only leaves its own field out of the event, it never stops the answer.
  */
 export function createAccountingHandler(d: AccountingDeps): (ctx: RequestContext) => Buffer | null {
   const now = d.now ?? Date.now;
@@ -43,29 +104,9 @@ export function createAccountingHandler(d: AccountingDeps): (ctx: RequestContext
   const lastInterim = new Map<string, number>();
   const lastInterimOldest = new OldestFirst(lastInterim);
 
-  const decode = (raw: Buffer): Record<string, unknown> => {
-    try {
-      return radius.decode_without_secret({ packet: raw }).attributes;
-    } catch {
-      return {};
-    }
-  };
-
-  const scalar = (v: unknown): string | number | undefined => {
-    const x = Array.isArray(v) ? v[0] : v;
-    if (typeof x === 'number') return x;
-    if (typeof x === 'string') return x.slice(0, 253);
-    return undefined;
-  };
-
   return (ctx) => {
-    const attrs = decode(ctx.packet.raw);
+    const { fields, userName } = accountingFields(ctx.packet);
     const server = ctx.client.server;
-    const fields: Record<string, unknown> = {};
-    for (const [name, field] of FIELDS) {
-      const v = scalar(attrs[name]);
-      if (v !== undefined) fields[field] = v;
-    }
     const status = String(fields.acct_status_type ?? '');
     const session = `${server.id}|${String(fields.acct_session_id ?? '')}`;
     let record = true;
@@ -82,7 +123,7 @@ export function createAccountingHandler(d: AccountingDeps): (ctx: RequestContext
       lastInterim.delete(session);
     }
     if (record) {
-      const username = normaliseLogin(String(scalar(attrs['User-Name']) ?? ''));
+      const username = normaliseLogin(userName);
       d.core.audit.record({
         ...nasAuditFields(ctx),
         ...fields,

@@ -42,10 +42,26 @@ export function createClientTable(source: RadiusServerSource, log: Logger, refre
   let unsubscribe: (() => void) | null = null;
   const warned = new Set<string>();
 
+  /**
+   * Two servers for one network (stored before the directory refused that; see store migration
+   * 0008): the older one keeps it, and the admin is told once per change that the other is unused.
+   */
+  const shadowed = (server: RadiusServer, owner: RadiusServer) => {
+    const key = `shadowed:${server.id}:${server.updatedAt.getTime()}`;
+    if (warned.has(key)) return;
+    warned.add(key);
+    log.warn(
+      { radiusServer: server.id, networkSourceIp: server.networkSourceIp, usedBy: owner.id },
+      `RADIUS server ${server.name} names the same network as ${owner.name} (${owner.networkSourceIp}), which keeps it; ${server.name} is ignored`,
+    );
+  };
+
   const load = async () => {
     const servers = await source.list();
     const nextExact = new Map<string, RadiusClient>();
     const nextBlocks: RadiusClient[] = [];
+    /** The server that has each network (`127.0.0.1` and `127.0.0.1/32` are one). */
+    const owners = new Map<string, RadiusServer>();
     // Oldest first, so that of two servers claiming the same block the older one keeps it.
     servers.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
     for (const server of servers) {
@@ -69,13 +85,15 @@ export function createClientTable(source: RadiusServerSource, log: Logger, refre
         );
       }
       const client = { server, secret, block };
-      const full = block.prefix === (block.family === 4 ? 32 : 128);
-      const key = `${block.family}:${block.value}`;
-      if (full) {
-        if (!nextExact.has(key)) nextExact.set(key, client);
-      } else {
-        nextBlocks.push(client);
+      const network = `${block.family}:${block.value}/${block.prefix}`;
+      const owner = owners.get(network);
+      if (owner) {
+        shadowed(server, owner);
+        continue;
       }
+      owners.set(network, server);
+      if (block.prefix === (block.family === 4 ? 32 : 128)) nextExact.set(`${block.family}:${block.value}`, client);
+      else nextBlocks.push(client);
     }
     // Most specific block first (longest prefix); the sort is stable, so older servers win ties.
     nextBlocks.sort((a, b) => b.block.prefix - a.block.prefix);

@@ -7,6 +7,7 @@ import * as ldapIndexes from './migrations/0004-ldap-indexes.js';
 import * as ssoSessions from './migrations/0005-sso-sessions-and-signing-keys.js';
 import * as consoleTokens from './migrations/0006-console-tokens-and-settings.js';
 import * as textOrder from './migrations/0007-text-order-and-group-name-case.js';
+import * as radiusNetworkBlock from './migrations/0008-radius-network-block.js';
 
 /** Every migration, in order. Forward-only: a released migration is never edited or removed. */
 const MIGRATIONS = [
@@ -17,6 +18,7 @@ const MIGRATIONS = [
   { name: '0005-sso-sessions-and-signing-keys', up: ssoSessions.up },
   { name: '0006-console-tokens-and-settings', up: consoleTokens.up },
   { name: '0007-text-order-and-group-name-case', up: textOrder.up },
+  { name: '0008-radius-network-block', up: radiusNetworkBlock.up },
 ];
 
 export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map((m) => m.name);

@@ -38,10 +38,11 @@ export function createAlerts(d: {
       for (const s of await d.store.repos.radiusServers.list()) {
         for (const [i, w] of radiusServerWarnings(s).entries()) {
           const short = w.startsWith('sharedSecret');
+          const topic = short ? 'short shared secret' : w.startsWith('networkSourceIp') ? 'network source' : 'Message-Authenticator not required';
           alerts.push({
             id: `radius-${s.id}-${i}`,
             severity: short ? 'critical' : 'warning',
-            title: short ? `RADIUS server "${s.name}": short shared secret` : `RADIUS server "${s.name}": Message-Authenticator not required`,
+            title: `RADIUS server "${s.name}": ${topic}`,
             detail: w,
             href: `/admin/radius/${s.id}`,
           });

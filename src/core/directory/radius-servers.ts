@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { auditContext, type ActorContext } from '../access/actor.js';
 import { diffFields } from '../audit/event.js';
-import { conflict, invalid, notFound } from '../errors.js';
+import { conflict, invalid, isDomainError, notFound } from '../errors.js';
 import type { Repositories } from '../ports.js';
 import { newId } from '../../util/ids.js';
+import { formatBlock, hasHostBits, networkKey, parseBlock } from '../../util/ip-block.js';
 import type { DirectoryDeps } from './deps.js';
 import { RADIUS_MFA_MODES, type RadiusAction, type RadiusMfaMode, type RadiusServer } from './types.js';
 import * as v from './validate.js';
@@ -13,6 +14,12 @@ const ACTIONS: readonly RadiusAction[] = ['maintain', 'remove'];
 export const MIN_RECOMMENDED_SECRET_LENGTH = 16;
 const GENERATED_SECRET_LENGTH = 32;
 const MAX_SECRET_LENGTH = 128;
+/**
+ * A networkSourceIp block wider than this (IPv4 /8: 16 million addresses; IPv6 /16) is accepted with
+ * a warning: a NAS is one device or one subnet, and for every address such a block admits, the
+ * shared secret is the only check left (RFC 2865 §3 has the server answer known clients only).
+ */
+export const MIN_RECOMMENDED_PREFIX = { 4: 8, 6: 16 } as const;
 
 export interface RadiusServerFields {
   name?: unknown;
@@ -33,6 +40,21 @@ export function radiusServerWarnings(s: RadiusServer): string[] {
   if (!s.requireMessageAuthenticator) {
     w.push('Message-Authenticator is not required on Access-Request; enable it unless the NAS cannot send it (BlastRADIUS, CVE-2024-3596)');
   }
+  return [...w, ...networkWarnings(s.networkSourceIp)];
+}
+
+/** A block wide enough to admit strangers, and a block whose host bits are ignored (stored as typed). */
+function networkWarnings(ip: string): string[] {
+  const b = parseBlock(ip);
+  if (!b) return [];
+  const w: string[] = [];
+  const min = MIN_RECOMMENDED_PREFIX[b.family];
+  if (b.prefix === 0) {
+    w.push(`networkSourceIp ${ip} admits every IPv${b.family} address; the shared secret is then the only check`);
+  } else if (b.prefix < min) {
+    w.push(`networkSourceIp ${ip} admits every address of a /${b.prefix} block (wider than /${min}); the shared secret is then the only check for all of them`);
+  }
+  if (hasHostBits(ip)) w.push(`networkSourceIp ${ip} has host bits set; it is matched as ${formatBlock(b)}`);
   return w;
 }
 
@@ -88,12 +110,28 @@ export function createRadiusServerService(d: DirectoryDeps) {
     return { p, secret };
   };
 
+  /**
+   * One RADIUS server per network: the client table matches the parsed network (`127.0.0.1`,
+   * `127.0.0.1/32` and `::ffff:127.0.0.1` are one client), so that is what is compared; a second
+   * server for it would never be used. The store's unique index on the same canonical form covers
+   * concurrent changes this check cannot see (PostgreSQL READ COMMITTED); see storeConflict.
+   */
   const ensureUnique = async (tx: Repositories, p: Partial<RadiusServer>, selfId?: string) => {
-    if (p.networkSourceIp !== undefined) {
-      const clash = (await tx.radiusServers.list()).find((s) => s.networkSourceIp === p.networkSourceIp && s.id !== selfId);
-      if (clash) throw conflict('networkSourceIp', `networkSourceIp ${p.networkSourceIp} is already used by RADIUS server ${clash.name}`);
-    }
+    const ip = p.networkSourceIp;
+    if (ip === undefined) return;
+    const key = networkKey(ip);
+    const same = (other: string) => other === ip || (key !== null && networkKey(other) === key);
+    const clash = (await tx.radiusServers.list()).find((s) => s.id !== selfId && same(s.networkSourceIp));
+    if (!clash) return;
+    if (clash.networkSourceIp === ip) throw conflict('networkSourceIp', `networkSourceIp ${ip} is already used by RADIUS server ${clash.name}`);
+    throw conflict('networkSourceIp', `networkSourceIp ${ip} is the same network as ${clash.networkSourceIp}, already used by RADIUS server ${clash.name}`);
   };
+
+  /** A unique-index conflict on the network columns is reported on the field the client sent. */
+  const storeConflict = (err: unknown, ip: string | undefined): unknown =>
+    isDomainError(err) && err.kind === 'conflict' && (err.field === 'network_source_ip' || err.field === 'network_source_block')
+      ? conflict('networkSourceIp', `networkSourceIp ${ip ?? ''} is already used by another RADIUS server`)
+      : err;
 
   const resource = (s: RadiusServer) => ({ id: s.id, type: 'radius_server', name: s.name });
 
@@ -140,17 +178,21 @@ export function createRadiusServerService(d: DirectoryDeps) {
         createdAt: now,
         updatedAt: now,
       };
-      await store.transaction(async (tx) => {
-        await ensureUnique(tx, s);
-        await tx.radiusServers.create(s, secretBox.seal(secret, `radius:${s.id}`));
-        await d.audit.recordIn(tx, { event_type: 'radiusserver_create', service: 'directory', success: true, ...auditContext(ctx), resource: resource(s) });
-      });
+      await store
+        .transaction(async (tx) => {
+          await ensureUnique(tx, s);
+          await tx.radiusServers.create(s, secretBox.seal(secret, `radius:${s.id}`));
+          await d.audit.recordIn(tx, { event_type: 'radiusserver_create', service: 'directory', success: true, ...auditContext(ctx), resource: resource(s) });
+        })
+        .catch((err: unknown) => {
+          throw storeConflict(err, s.networkSourceIp);
+        });
       return changed({ server: s, ...(given ? {} : { generatedSecret: secret }) });
     },
 
     async update(id: string, f: RadiusServerFields, ctx: ActorContext): Promise<RadiusServer> {
       const { p, secret } = patchOf(f);
-      return changed(await store.transaction(async (tx) => {
+      const updated = store.transaction(async (tx) => {
         const before = await load(tx, id);
         await ensureUnique(tx, p, id);
         await tx.radiusServers.update(id, p, secret ? secretBox.seal(secret, `radius:${id}`) : undefined);
@@ -162,7 +204,12 @@ export function createRadiusServerService(d: DirectoryDeps) {
           await d.audit.recordIn(tx, { event_type: 'radiusserver_update', service: 'directory', success: true, ...auditContext(ctx), resource: resource(after), changes });
         }
         return after;
-      }));
+      });
+      return changed(
+        await updated.catch((err: unknown) => {
+          throw storeConflict(err, p.networkSourceIp);
+        }),
+      );
     },
 
     async remove(id: string, ctx: ActorContext): Promise<RadiusServer> {

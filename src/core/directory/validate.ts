@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { invalid } from '../errors.js';
+import { parseBlock } from '../../util/ip-block.js';
 import { CONTROL } from './names.js';
 import type { NameValue } from './types.js';
 
@@ -95,6 +96,9 @@ export function ipOrCidr(field: string, value: unknown): string {
     const max = family === 4 ? 32 : 128;
     if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > max) throw invalid(field, `CIDR prefix must be from 0 to ${max}`);
   }
+  // What the RADIUS client table cannot match must not be stored: an IPv4-mapped block
+  // (RFC 4291 §2.5.5.2) needs a prefix of at least 96 to stay inside ::ffff:0:0/96.
+  if (!parseBlock(v)) throw invalid(field, 'an IPv4-mapped IPv6 block needs a prefix from 96 to 128');
   return v;
 }
 

@@ -1,5 +1,6 @@
 import type { Application, LdapServer, RadiusServer } from '../../core/directory/types.js';
 import type { ApplicationRepository, LdapServerRepository, RadiusServerRepository } from '../../core/ports.js';
+import { networkKey } from '../../util/ip-block.js';
 import { fromJson, toBool, toDate, toNum, toStr, type Param, type Row, type Sql, limitSql } from '../sql.js';
 
 const toLdap = (r: Row): LdapServer => ({
@@ -96,6 +97,8 @@ export function createRadiusServerRepository(sql: Sql): RadiusServerRepository {
         id: s.id,
         name: s.name,
         network_source_ip: s.networkSourceIp,
+        // The canonical block, under a unique index (migration 0008).
+        network_source_block: networkKey(s.networkSourceIp),
         shared_secret: sealedSecret,
         shared_secret_length: s.sharedSecretLength,
         mfa: s.mfa,
@@ -108,6 +111,7 @@ export function createRadiusServerRepository(sql: Sql): RadiusServerRepository {
     },
     async update(id, p, sealedSecret) {
       const row = columns(p, MAP);
+      if (p.networkSourceIp !== undefined) row.network_source_block = networkKey(p.networkSourceIp);
       if (sealedSecret !== undefined) {
         row.shared_secret = sealedSecret;
         row.updated_at = Date.now();
