@@ -3,7 +3,7 @@
  * precomputed argon2id hash (bench/auth.ts pattern), all members of a group bound to a RADIUS
  * server for 127.0.0.1. Prints `KEY=VALUE` lines once ready, then serves until SIGTERM/SIGINT.
  *
- *   npx tsx bench/radius-server.ts --users 1000 --secret S [--password P] [--cache-ttl 300] [--db URL] [--no-warm]
+ *   npx tsx bench/radius-server.ts --users 1000 --secret S [--password P] [--cache-ttl 300] [--db URL] [--no-warm] [--loop-slices]
  *
  * Unless --no-warm (or a cache TTL of 0), every user authenticates once in-process before READY, so
  * that the load measures repeated credentials (the verified-credential cache), not argon2id.
@@ -99,6 +99,16 @@ async function main() {
   // Event-loop delay while serving: a stall here is a latency spike for every request in flight.
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
+  // --loop-slices: the event loop's worst delay per 250 ms, to line up with the load's slow slices.
+  if (process.argv.includes('--loop-slices')) {
+    const slice = monitorEventLoopDelay({ resolution: 1 });
+    slice.enable();
+    setInterval(() => {
+      const u = process.cpuUsage();
+      console.error(`loop-slice t=${(performance.now() / 1000).toFixed(2)} max_ms=${(slice.max / 1e6).toFixed(1)} cpu_ms=${((u.user + u.system) / 1000).toFixed(0)}`);
+      slice.reset();
+    }, 250).unref();
+  }
   console.log('GATEHOUSE_READY=1');
 
   let stopping = false;
