@@ -3,6 +3,7 @@ import type { DirectoryFilter, GroupAttr, UserAttr } from '../core/directory/fil
 import { foldValue, parseDn, type Dn } from './dn.js';
 import { idOfEntryUuid, GROUP_OBJECT_CLASSES, USER_OBJECT_CLASSES } from './entries.js';
 import { LdapError, RESULT } from './result-codes.js';
+import { attributeType } from './subschema.js';
 import type { Location, Tree } from './tree.js';
 import { OldestFirst } from '../util/oldest-first.js';
 
@@ -107,7 +108,7 @@ function column<A extends string>(attr: A, syntax: 'text' | 'int'): AttrDef<A> {
         case 'eq':
         case 'approx': {
           if (syntax === 'int' && !/^-?\d+$/.test(a.value.trim())) return UNDEFINED;
-          const value = syntax === 'int' ? Number(a.value.trim()) : a.value;
+          const value = syntax === 'int' ? Number(a.value.trim()) : squeezeSpaces(a.value);
           return known<A>(a.exact ? { op: 'eq', attr, value, exact: true } : { op: 'eq', attr, value });
         }
         case 'ge':
@@ -126,18 +127,18 @@ function column<A extends string>(attr: A, syntax: 'text' | 'int'): AttrDef<A> {
 }
 
 /** objectClass and other attributes whose values are the same for every entry of a kind. */
-function constantValues<A extends string>(values: string[], extra: Record<string, F<A>> = {}): AttrDef<A> {
-  const folded = values.map((v) => foldValue(v));
+function constantValues<A extends string>(values: string[], extra: Record<string, F<A>> = {}, fold: (v: string) => string = foldValue): AttrDef<A> {
+  const folded = values.map((v) => fold(v));
   const byValue = new Map(Object.entries(extra));
   return {
     syntax: 'text',
     match(a) {
       if (a.op === 'present') return constant(true);
-      const v = foldValue(a.value);
+      const v = fold(a.value);
       const special = byValue.get(v);
       if (a.op === 'eq' || a.op === 'approx') return special ? known(special) : constant(folded.includes(v));
       if (a.op === 'substr') {
-        const pieces = foldSubstrings(a);
+        const pieces = fold === foldValue ? foldSubstrings(a) : { initial: a.initial ?? '', any: a.any ?? [], final: a.final ?? '' };
         return constant(folded.some((x) => matchesSubstrings(x, pieces)));
       }
       return constant(folded.some((x) => (a.op === 'ge' ? compareCodePoints(x, v) >= 0 : compareCodePoints(x, v) <= 0)));
@@ -300,13 +301,15 @@ function userAttributes(ctx: TranslationContext): Map<string, AttrDef<UserAttr>>
   const text = (a: UserAttr) => column(a, 'text');
   const sn = orElse<UserAttr>('lastname', text('username'));
   const displayName = orElse<UserAttr>('displayname', text('cn'));
+  // homeDirectory and loginShell are IA5 strings compared with caseExactIA5Match (RFC 2307 §2.2):
+  // `/HOME/alice` is another directory.
   const home: AttrDef<UserAttr> = {
     syntax: 'text',
     match(a) {
       if (a.op === 'present') return constant(true);
-      const prefix = ctx.homeDirectoryPrefix.toLowerCase();
-      if ((a.op === 'eq' || a.op === 'approx') && a.value.toLowerCase().startsWith(prefix)) {
-        return known({ op: 'eq', attr: 'username', value: a.value.slice(prefix.length) });
+      const prefix = ctx.homeDirectoryPrefix;
+      if ((a.op === 'eq' || a.op === 'approx') && a.value.startsWith(prefix)) {
+        return known({ op: 'eq', attr: 'username', value: a.value.slice(prefix.length), exact: true });
       }
       return a.op === 'eq' ? constant(false) : UNDEFINED;
     },
@@ -327,7 +330,7 @@ function userAttributes(ctx: TranslationContext): Map<string, AttrDef<UserAttr>>
     uidnumber: column('unixUid', 'int'),
     gidnumber: column('unixGuid', 'int'),
     homedirectory: home,
-    loginshell: constantValues([ctx.loginShell]),
+    loginshell: constantValues([ctx.loginShell], {}, (v) => v),
     title: text('jobTitle'),
     departmentnumber: text('department'),
     o: text('company'),
@@ -426,14 +429,15 @@ function valueOf(v: string | Buffer | undefined): string {
 }
 
 /** `:dn:` — does a component of the entry's DN have this attribute and value? */
-function dnComponent<A extends string>(kind: Kind, ctx: TranslationContext, type: string, value: string): Tri<A> {
-  const t = type.toLowerCase();
-  const v = foldValue(value);
-  if (t === 'ou') return constant(v === 'users');
-  if (t === 'o') return constant(v === foldValue(ctx.tree.orgId));
-  if (t === 'dc') return constant(parseDn(ctx.tree.namingContext).some((rdn) => rdn.some((a) => a.type === 'dc' && foldValue(a.value) === v)));
-  if (kind === 'user' && t === 'uid') return known({ op: 'eq', attr: 'username', value: v } as F<A>);
-  if (kind === 'group' && t === 'cn') return known({ op: 'eq', attr: 'name', value } as F<A>);
+function dnComponent<A extends string>(kind: Kind, ctx: TranslationContext, type: string, value: string, exact: boolean): Tri<A> {
+  const t = typeOf(type);
+  // A matching rule named in the assertion applies to the DN's values too (RFC 4511 §4.5.1.7.7).
+  const same = (dnValue: string) => (exact ? dnValue === value : foldValue(dnValue) === foldValue(value));
+  if (t === 'ou') return constant(same('Users'));
+  if (t === 'o') return constant(same(ctx.tree.orgId));
+  if (t === 'dc') return constant(parseDn(ctx.tree.namingContext).some((rdn) => rdn.some((a) => a.type === 'dc' && same(a.value))));
+  if (kind === 'user' && t === 'uid') return known((exact ? { op: 'eq', attr: 'username', value, exact: true } : { op: 'eq', attr: 'username', value: foldValue(value) }) as F<A>);
+  if (kind === 'group' && t === 'cn') return known({ op: 'eq', attr: 'name', value, ...(exact ? { exact: true } : {}) } as F<A>);
   return constant(false);
 }
 
@@ -453,13 +457,13 @@ const INTEGER_ATTRIBUTES = new Set(['uidnumber', 'gidnumber', 'shadowlastchange'
 const DN_ATTRIBUTES = new Set(['memberof', 'member', 'uniquemember', 'entrydn', 'namingcontexts', 'subschemasubentry']);
 
 function isKnown(attribute: string): boolean {
-  return KNOWN_ATTRIBUTES.has(attribute.toLowerCase().split(';')[0]!);
+  return KNOWN_ATTRIBUTES.has(typeOf(attribute));
 }
 
 /** Is the assertion value valid for the attribute's syntax (an integer, a DN)? Invalid is Undefined. */
 function validAssertion(attribute: string, value: string | undefined): boolean {
   if (value === undefined) return true;
-  const name = attribute.toLowerCase().split(';')[0]!;
+  const name = typeOf(attribute);
   if (INTEGER_ATTRIBUTES.has(name)) return /^-?\d+$/.test(value.trim());
   if (DN_ATTRIBUTES.has(name)) return isDnSyntax(value);
   return true;
@@ -496,8 +500,30 @@ function isDnSyntax(value: string): boolean {
 const absent = <A extends string>(attribute: string, value?: string): Tri<A> =>
   isKnown(attribute) && validAssertion(attribute, value) ? constant(false) : UNDEFINED;
 
-/** An attribute description's type, without options (`cn;lang-de` → `cn`), case-folded. */
-const typeOf = (attribute: string) => attribute.toLowerCase().split(';')[0]!;
+/**
+ * An attribute description's type (RFC 4512 §2.5), case-folded, by name or by numeric OID
+ * (`2.5.4.3` → `cn`), without its options.
+ */
+const typeOf = (attribute: string) => {
+  const head = attribute.toLowerCase().split(';')[0]!;
+  return NUMERIC_OID.test(head) ? (attributeType(head)?.names[0]?.toLowerCase() ?? head) : head;
+};
+
+const NUMERIC_OID = /^\d+(?:\.\d+)+$/;
+
+/**
+ * `cn;lang-en` names a subtype of cn (RFC 4512 §2.5.2) that no entry here has values of: the item is
+ * FALSE, not a match on plain cn (which would answer `(cn;lang-en=x)` with entries that show no
+ * such attribute).
+ */
+const hasOptions = (attribute: string) => attribute.includes(';');
+
+/**
+ * RFC 4518 §2.6.1 insignificant space handling for caseIgnoreMatch and caseExactMatch: leading and
+ * trailing spaces do not count and inner runs count as one, so `(cn=  alice   liddell )` names
+ * "Alice Liddell".
+ */
+const squeezeSpaces = (v: string) => (/^ | $| {2}/.test(v) ? v.replace(/ +/g, ' ').trim() : v);
 
 function translateNode<A extends string>(
   f: LdapFilter,
@@ -510,6 +536,9 @@ function translateNode<A extends string>(
   if (depth > MAX_DEPTH || --budget.nodes < 0) throw new LdapError(RESULT.unwillingToPerform, 'filter too complex');
   // A Map, never an object index: `(constructor=x)` or `(__proto__=*)` must name no definition.
   const attrDef = () => attrs.get(typeOf(f.attribute));
+  if (f.type !== 'AndFilter' && f.type !== 'OrFilter' && f.type !== 'NotFilter' && f.attribute && hasOptions(f.attribute)) {
+    return isKnown(f.attribute) ? constant(false) : UNDEFINED;
+  }
   switch (f.type) {
     case 'AndFilter': {
       const parts = f.clauses.map((c) => translateNode(c, attrs, kind, ctx, depth + 1, budget));
@@ -547,8 +576,8 @@ function translateNode<A extends string>(
         .filter((d) => !rule || d.syntax === rule.syntax || (rule.syntax === 'text' && d.syntax === 'dn'))
         .map((d) => d.match({ op: 'eq', value, exact }));
       if (f.dnAttributes) {
-        if (f.attribute) parts.push(dnComponent<A>(kind, ctx, f.attribute, value));
-        else for (const t of ['uid', 'cn', 'ou', 'o', 'dc']) parts.push(dnComponent<A>(kind, ctx, t, value));
+        if (f.attribute) parts.push(dnComponent<A>(kind, ctx, f.attribute, value, exact));
+        else for (const t of ['uid', 'cn', 'ou', 'o', 'dc']) parts.push(dnComponent<A>(kind, ctx, t, value, exact));
       }
       if (parts.length === 0) return UNDEFINED;
       return { t: any(parts.map((p) => p.t)), f: all(parts.map((p) => p.f)) };
@@ -573,10 +602,12 @@ export function toGroupFilter(f: LdapFilter, ctx: TranslationContext): Directory
 export function matchesEntry(f: LdapFilter, attributes: Map<string, string[]>, depth = 0): boolean | undefined {
   if (depth > MAX_DEPTH) throw new LdapError(RESULT.unwillingToPerform, 'filter too complex');
   if (f.type === 'SubstringFilter') checkSubstringPieces(f.any);
-  const values = () => attributes.get(f.attribute.toLowerCase());
+  const values = () => attributes.get(typeOf(f.attribute));
   const fold = (s: string) => foldValue(s);
-  if (f.type !== 'AndFilter' && f.type !== 'OrFilter' && f.type !== 'NotFilter' && f.attribute && !isKnown(f.attribute) && !attributes.has(f.attribute.toLowerCase())) {
-    return undefined;
+  if (f.type !== 'AndFilter' && f.type !== 'OrFilter' && f.type !== 'NotFilter' && f.attribute) {
+    if (!isKnown(f.attribute) && !attributes.has(typeOf(f.attribute))) return undefined;
+    // A subtype with options (`cn;lang-en`) has no values here (see hasOptions).
+    if (hasOptions(f.attribute)) return false;
   }
   switch (f.type) {
     case 'AndFilter': {
@@ -615,7 +646,7 @@ export function matchesEntry(f: LdapFilter, attributes: Map<string, string[]>, d
       const target = fold(valueOf(f.value));
       const rule = f.matchingRule ? MATCHING_RULES.get(f.matchingRule.toLowerCase()) : undefined;
       if (f.matchingRule && !rule) return undefined;
-      const pool = f.attribute ? (attributes.get(f.attribute.toLowerCase()) ?? []) : [...attributes.values()].flat();
+      const pool = f.attribute ? (attributes.get(typeOf(f.attribute)) ?? []) : [...attributes.values()].flat();
       return pool.some((v) => (rule?.exact ? v === valueOf(f.value) : fold(v) === target));
     }
   }

@@ -441,4 +441,47 @@ describe('LDAP conformance with ldap-utils and ldap3', function () {
       assert.equal((await compare(binder(), dir.userDn('alice'), 'surname:Öztürk')).code, COMPARE_TRUE);
     });
   });
+
+  describe('attribute descriptions and matching rules (RFC 4512 §2.5, RFC 4518, RFC 2307)', () => {
+    const search = async (filter: string, attrs = ['1.1']) => {
+      const r = await ldapsearch(dir, binder(), ['-b', dir.usersBase, filter, ...attrs]);
+      assert.equal(r.code, 0, r.stderr);
+      return r;
+    };
+    const only = (u: string) => [dir.userDn(u).toLowerCase()];
+
+    it('takes numeric OIDs as attribute names, in filters and in the attribute list', async () => {
+      assert.deepEqual(dns(await search('(0.9.2342.19200300.100.1.1=alice)')), only('alice'));
+      assert.deepEqual(dns(await search('(&(2.5.4.3=Alice Öztürk)(objectClass=inetOrgPerson))')), only('alice'));
+      const r = await search('(uid=alice)', ['2.5.4.3']);
+      assert.deepEqual(r.entries[0]?.attrs, { cn: ['Alice Öztürk'] });
+    });
+
+    it('matches nothing for a subtype with options (cn;lang-en), whose NOT is TRUE', async () => {
+      assert.deepEqual(dns(await search('(cn;lang-en=Alice Öztürk)')), []);
+      assert.deepEqual(dns(await search('(cn;lang-en=*)')), []);
+      assert.deepEqual(dns(await search('(&(uid=alice)(!(cn;lang-en=Alice Öztürk)))')), only('alice'));
+    });
+
+    it('ignores leading, trailing and repeated spaces in caseIgnoreMatch (RFC 4518 §2.6.1)', async () => {
+      assert.deepEqual(dns(await search('(cn=  alice   öztürk )')), only('alice'));
+      assert.deepEqual(dns(await search('(uid= alice )')), only('alice'));
+    });
+
+    it('compares homeDirectory and loginShell case-exactly (caseExactIA5Match, RFC 2307 §2.2)', async () => {
+      assert.deepEqual(dns(await search('(homeDirectory=/home/alice)')), only('alice'));
+      assert.deepEqual(dns(await search('(homeDirectory=/HOME/alice)')), []);
+      assert.deepEqual(dns(await search('(homeDirectory=/home/ALICE)')), []);
+      assert.ok((await search('(loginShell=/bin/bash)')).entries.length > 0);
+      assert.deepEqual(dns(await search('(loginShell=/BIN/BASH)')), []);
+    });
+
+    it('applies the matching rule of a :dn: assertion to the DN values too (RFC 4511 §4.5.1.7.7)', async () => {
+      assert.deepEqual(dns(await search('(&(uid=alice)(ou:dn:caseExactMatch:=users))')), []);
+      assert.deepEqual(dns(await search('(&(uid=alice)(ou:dn:caseExactMatch:=Users))')), only('alice'));
+      assert.deepEqual(dns(await search('(&(uid=alice)(ou:dn:=users))')), only('alice'));
+      assert.deepEqual(dns(await search('(uid:dn:caseExactMatch:=ALICE)')), []);
+      assert.deepEqual(dns(await search('(uid:dn:caseExactMatch:=alice)')), only('alice'));
+    });
+  });
 });

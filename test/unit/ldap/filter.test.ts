@@ -70,7 +70,7 @@ describe('LDAP filter translation (src/ldap/filter.ts)', () => {
     ],
     ['(uidNumber=5001)', { op: 'eq', attr: 'unixUid', value: 5001 }, FALSE],
     ['(gidNumber=8001)', { op: 'eq', attr: 'unixGuid', value: 8001 }, { op: 'eq', attr: 'posixGid', value: 8001 }],
-    ['(homeDirectory=/home/alice)', { op: 'eq', attr: 'username', value: 'alice' }, FALSE],
+    ['(homeDirectory=/home/alice)', { op: 'eq', attr: 'username', value: 'alice', exact: true }, FALSE],
     ['(homeDirectory=/srv/alice)', FALSE, FALSE],
     ['(entryUUID=00000000-0123-4567-89ab-cdef01234567)', { op: 'eq', attr: 'id', value: '0123456789abcdef01234567' }, { op: 'eq', attr: 'id', value: '0123456789abcdef01234567' }],
     // objectClass
