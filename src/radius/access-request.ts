@@ -1,9 +1,10 @@
 import { normaliseLogin, type AuthOutcome, type AuthRequest } from '../core/auth/authenticate.js';
+import type { User } from '../core/directory/types.js';
 import { radiusServerResource } from '../core/auth/resources.js';
 import type { Core } from '../core/index.js';
 import type { Logger } from '../core/ports.js';
 import { encodeReplyAttributes } from './dictionary.js';
-import { Attr, Code, attribute, decodeUserPassword, encodeAttribute, encodeReply } from './packet.js';
+import { Attr, Code, attribute, attributes, decodeUserPassword, encodeAttribute, encodeReply, type RadiusPacket } from './packet.js';
 import { nasAuditFields, proxyStates, text, type RequestContext } from './request-context.js';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -14,6 +15,15 @@ function utf8Strict(b: Buffer): string | null {
   } catch {
     return null;
   }
+}
+
+/** Microsoft's vendor id and its MS-CHAP-Response (1), MS-CHAP-Challenge (11), MS-CHAP2-Response (25) (RFC 2548 §2.1). */
+const MICROSOFT = 311;
+const MS_CHAP_TYPES = new Set([1, 11, 25]);
+
+/** Does the request carry MS-CHAP (v1 or v2) in Microsoft Vendor-Specific attributes (RFC 2865 §5.26)? */
+function hasMsChap(p: RadiusPacket): boolean {
+  return attributes(p, Attr.VendorSpecific).some((v) => v.length >= 6 && v.readUInt32BE(0) === MICROSOFT && MS_CHAP_TYPES.has(v[4]!));
 }
 
 export interface AccessRequestOptions {
@@ -61,8 +71,8 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
    * A failure core never saw (an authentication type we do not offer, a request that cannot carry a
    * valid password): audited here, no lockout, as no password was tried.
    */
-  const refuseHere = (ctx: RequestContext, authType: string, reason: string): AccessResult => {
-    const username = normaliseLogin(text(ctx.packet, Attr.UserName) ?? '');
+  const refuseHere = (ctx: RequestContext, authType: string, reason: string, user?: { id: string; username: string }): AccessResult => {
+    const username = user?.username ?? normaliseLogin(text(ctx.packet, Attr.UserName) ?? '');
     const server = ctx.client.server;
     core.audit.record({
       ...nasAuditFields(ctx),
@@ -70,7 +80,7 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
       service: 'radius',
       success: false,
       client_ip: ctx.address,
-      initiated_by: { type: 'user', username },
+      initiated_by: user ? { id: user.id, type: 'user', username } : { type: 'user', username },
       username,
       auth_type: authType,
       nas_mfa_state: server.mfa,
@@ -82,13 +92,15 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
   };
 
   /**
-   * The authentication is committed by now (a TOTP step burned, a success audited): whatever happens
-   * next, this request gets a reply, which the duplicate cache then gives its retransmissions. Were
-   * nothing sent, the NAS's retransmission would run afresh and fail on the used code, turning one
-   * success into a Reject plus a counted failure. So a store error here is retried, then answered
-   * with a Reject (fail closed, security.md item 10), and the audit trail says the wire refused.
+   * Prepares the Access-Accept for an authenticated user, before core audits the success (the
+   * `deliver` hook): the reply attributes of the user's groups, retried on a passing store error,
+   * within 4096 octets. When it cannot be built, core audits the attempt once as a failure with the
+   * reason and the NAS gets a Reject (fail closed, security.md item 10): sending a partial set (a
+   * VLAN without its tunnel type, a role without its ACL) could grant the wrong network. The
+   * authentication is committed by then (a TOTP step burned), so a reply is always sent, which the
+   * duplicate cache gives the NAS's retransmissions: they must not run afresh on a used code.
    */
-  const accept = async (ctx: RequestContext, user: { id: string; username: string }): Promise<AccessResult> => {
+  const prepareAccept = async (ctx: RequestContext, user: User, prepared: { reply?: Buffer }): Promise<string | null> => {
     const server = ctx.client.server;
     let list: Awaited<ReturnType<typeof core.radiusReply.replyAttributesFor>> | undefined;
     for (let attempt = 0; attempt < 3 && !list; attempt++) {
@@ -99,42 +111,21 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
         if (attempt < 2) await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
       }
     }
-    if (!list) return rejectAfterSuccess(ctx, user, 'reply attributes could not be read');
+    if (!list) return 'Access-Reject sent after a successful authentication: reply attributes could not be read';
     const attrs = encodeReplyAttributes(list, (a, problem) =>
       log.warn({ radiusServer: server.id, attribute: a.name, problem }, 'RADIUS reply attribute left out: it no longer encodes'),
     );
     const out = reply(ctx, Code.AccessAccept, attrs);
     if (!out) {
-      // Sending a partial set (a VLAN without its tunnel type, a role without its ACL) could grant
-      // the wrong network; refuse instead and say why in the log.
       log.error({ radiusServer: server.id, userId: user.id, attributes: list.length }, 'Access-Accept would exceed 4096 octets; sent Access-Reject');
-      return rejectAfterSuccess(ctx, user, 'Access-Accept would exceed 4096 octets');
+      return 'Access-Reject sent after a successful authentication: Access-Accept would exceed 4096 octets';
     }
-    return { reply: out, kind: 'accept' };
+    prepared.reply = out;
+    return null;
   };
 
-  /** A Reject sent although core accepted: audited, so the trail shows what the NAS was told. */
-  const rejectAfterSuccess = (ctx: RequestContext, user: { id: string; username: string }, reason: string): AccessResult => {
-    const server = ctx.client.server;
-    core.audit.record({
-      ...nasAuditFields(ctx),
-      event_type: 'radius_auth_attempt',
-      service: 'radius',
-      success: false,
-      client_ip: ctx.address,
-      initiated_by: { id: user.id, type: 'user', username: user.username },
-      username: user.username,
-      auth_type: 'pap',
-      nas_mfa_state: server.mfa,
-      mfa: false,
-      error_message: `Access-Reject sent after a successful authentication: ${reason}`,
-      resource: { id: server.id, type: 'radius_server', name: server.name },
-    });
-    return reject(ctx);
-  };
-
-  const toWire = async (ctx: RequestContext, outcome: AuthOutcome): Promise<AccessResult> => {
-    if (outcome.status === 'ok') return accept(ctx, outcome.user);
+  const toWire = (ctx: RequestContext, outcome: AuthOutcome, prepared: { reply?: Buffer }): AccessResult => {
+    if (outcome.status === 'ok' && prepared.reply) return { reply: prepared.reply, kind: 'accept' };
     if (outcome.status === 'mfa_required' && outcome.challenge) {
       // RFC 2865 §4.4: State carries the challenge id back in the next Access-Request; Reply-Message
       // is the prompt. The challenge lives in the store, so any instance can take the next round.
@@ -144,7 +135,10 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
         ...(prompt.length > 0 ? [encodeAttribute(Attr.ReplyMessage, prompt)] : []),
       ]);
       const out = reply(ctx, Code.AccessChallenge, attrs);
-      return out ? { reply: out, kind: 'challenge' } : reject(ctx);
+      if (out) return { reply: out, kind: 'challenge' };
+      // Only kilobytes of Proxy-State leave no room for State and prompt: refused, and said why.
+      log.error({ radiusServer: ctx.client.server.id, userId: outcome.user.id }, 'Access-Challenge would exceed 4096 octets; sent Access-Reject');
+      return refuseHere(ctx, 'pap', 'Access-Challenge would exceed 4096 octets; sent Access-Reject', outcome.user);
     }
     return reject(ctx);
   };
@@ -157,6 +151,7 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
     const hidden = attribute(p, Attr.UserPassword);
     if (!hidden) {
       if (attribute(p, Attr.ChapPassword)) return refuseHere(ctx, 'chap', 'CHAP is not supported; use PAP');
+      if (hasMsChap(p)) return refuseHere(ctx, 'mschap', 'MS-CHAP is not supported; use PAP');
       return refuseHere(ctx, 'pap', 'no User-Password');
     }
     // RFC 2865 §4.1: an Access-Request MUST NOT contain both.
@@ -181,6 +176,7 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
     if (state) {
       // Second round of a challenge: the code is in User-Password (RFC 2865 §4.4).
       // Core refuses a State answered under another User-Name than the one it was issued for.
+      const prepared: { reply?: Buffer } = {};
       const outcome = await core.auth.completeMfa({
         protocol: 'radius',
         login: userName,
@@ -189,10 +185,12 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
         clientIp: ctx.address,
         resource,
         audit,
+        deliver: (user) => prepareAccept(ctx, user, prepared),
       });
-      return toWire(ctx, outcome);
+      return toWire(ctx, outcome, prepared);
     }
 
+    const prepared: { reply?: Buffer } = {};
     const request: AuthRequest = {
       protocol: 'radius',
       login: userName,
@@ -201,9 +199,10 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
       resource,
       issueChallenge: { ttlSeconds: options.challengeTtlSeconds },
       audit,
+      deliver: (user) => prepareAccept(ctx, user, prepared),
     };
     if (options.otpSeparator) request.otpInPassword = options.otpSeparator;
     const outcome = await core.auth.authenticate(request);
-    return toWire(ctx, outcome);
+    return toWire(ctx, outcome, prepared);
   };
 }

@@ -23,13 +23,18 @@ const text: Decoder = (v) => v.toString('utf8');
 /** `ipaddr` (RFC 2865 §5): exactly 4 octets, written dotted-decimal. */
 const ipaddr: Decoder = (v) => (v.length === 4 ? `${v[0]}.${v[1]}.${v[2]}.${v[3]}` : undefined);
 
-/** `integer` (RFC 2865 §5): exactly 4 octets; a named value is written by its dictionary name. */
-const integer =
-  (names: Readonly<Record<number, string>> = {}): Decoder =>
+/** `integer` (RFC 2865 §5): exactly 4 octets. */
+const integer: Decoder = (v) => (v.length === 4 ? v.readUInt32BE(0) : undefined);
+
+/**
+ * An enumerated `integer`, written by its dictionary name, or as its number in text when the
+ * dictionary has none: one field keeps one type, whatever the NAS sends.
+ */
+const named =
+  (names: Readonly<Record<number, string>>): Decoder =>
   (v) => {
-    if (v.length !== 4) return undefined;
-    const n = v.readUInt32BE(0);
-    return names[n] ?? n;
+    const n = integer(v);
+    return n === undefined ? undefined : (names[n as number] ?? String(n));
   };
 
 /**
@@ -53,17 +58,32 @@ const TERMINATE_CAUSES: Readonly<Record<number, string>> = {
 
 /** Accounting fields copied into the audit event: attribute type (RFC 2866 §5, RFC 2865 §5.8) → event field. */
 const FIELDS: [number, string, Decoder][] = [
-  [40, 'acct_status_type', integer(STATUS_TYPES)],
+  [40, 'acct_status_type', named(STATUS_TYPES)],
   [44, 'acct_session_id', text],
   [50, 'acct_multi_session_id', text],
-  [46, 'acct_session_time', integer()],
-  [42, 'acct_input_octets', integer()],
-  [43, 'acct_output_octets', integer()],
-  [47, 'acct_input_packets', integer()],
-  [48, 'acct_output_packets', integer()],
-  [49, 'acct_terminate_cause', integer(TERMINATE_CAUSES)],
+  [46, 'acct_session_time', integer],
+  [42, 'acct_input_octets', integer],
+  [43, 'acct_output_octets', integer],
+  [52, 'acct_input_gigawords', integer],
+  [53, 'acct_output_gigawords', integer],
+  [47, 'acct_input_packets', integer],
+  [48, 'acct_output_packets', integer],
+  [49, 'acct_terminate_cause', named(TERMINATE_CAUSES)],
   [8, 'framed_ip', ipaddr],
 ];
+
+/**
+ * RFC 2869 §5.1–5.2: Acct-{Input,Output}-Gigawords count how often the 32-bit octet counter has
+ * wrapped. The event's octet fields carry the whole count (as FreeRADIUS's SQL schema stores it),
+ * so a session past 4 GiB is not under-reported; the gigawords fields stay as sent.
+ */
+function addGigawords(fields: Record<string, string | number>): void {
+  for (const dir of ['input', 'output'] as const) {
+    const giga = fields[`acct_${dir}_gigawords`];
+    const octets = fields[`acct_${dir}_octets`];
+    if (typeof giga === 'number' && giga > 0) fields[`acct_${dir}_octets`] = giga * 2 ** 32 + (typeof octets === 'number' ? octets : 0);
+  }
+}
 
 const USER_NAME = 1;
 
@@ -88,6 +108,7 @@ export function accountingFields(p: RadiusPacket): { fields: Record<string, stri
     const v = firstValid(p, type, decode);
     if (v !== undefined) fields[field] = v;
   }
+  addGigawords(fields);
   return { fields, userName: String(firstValid(p, USER_NAME, text) ?? '') };
 }
 

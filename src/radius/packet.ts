@@ -26,6 +26,7 @@ export const Attr = {
   NasIpAddress: 4,
   NasPort: 5,
   ReplyMessage: 18,
+  VendorSpecific: 26,
   State: 24,
   CalledStationId: 30,
   CallingStationId: 31,

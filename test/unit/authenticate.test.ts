@@ -374,6 +374,25 @@ describe('authentication pipeline', () => {
       assert.equal(e.timestamp, env.clock.now().toISOString());
     });
 
+    it('lets the adapter refuse a success it cannot deliver: one failed event with its reason, no lockout count', async () => {
+      const u = await env.addUser();
+      const seen: string[] = [];
+      const r = await env.auth(u.username, PASSWORD, {
+        deliver: async (user) => {
+          seen.push(user.id);
+          return 'Access-Accept would exceed 4096 octets';
+        },
+      });
+      assert.equal(r.status, 'invalid');
+      assert.deepEqual(seen, [u.id]);
+      const events = await env.events();
+      assert.equal(events.length, 1);
+      assert.equal(events[0]!.success, false);
+      assert.equal(events[0]!.error_message, 'Access-Accept would exceed 4096 octets');
+      assert.equal((await env.store.repos.authState.get(u.id)).failedCount, 0);
+      assert.equal((await env.auth(u.username, PASSWORD, { deliver: async () => null })).status, 'ok');
+    });
+
     it('clears earlier failures', async () => {
       const u = await env.addUser();
       await env.auth(u.username, 'wrong-1');

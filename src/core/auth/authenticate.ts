@@ -53,6 +53,13 @@ export interface AuthRequest {
   resource: AuthResource;
   /** Protocol fields merged into the audit event (dn, nas_ip, auth_type, application, …). */
   audit?: Record<string, unknown>;
+  /**
+   * Called once the user is authenticated, before the success is audited: the adapter prepares what
+   * it will send (RADIUS: the reply attributes, an Access-Accept within 4096 octets). A reason means
+   * it cannot deliver the success: the attempt is audited once, as a failure with that reason, and
+   * answered `invalid`. Lockout is not touched (the credentials were right). Must not throw.
+   */
+  deliver?: (user: User) => Promise<string | null>;
 }
 
 export interface MfaRequest {
@@ -65,6 +72,8 @@ export interface MfaRequest {
   clientIp: string;
   resource: AuthResource;
   audit?: Record<string, unknown>;
+  /** As AuthRequest's. */
+  deliver?: (user: User) => Promise<string | null>;
 }
 
 export type AuthFailure = 'invalid' | 'locked' | 'disabled' | 'expired' | 'not_authorized' | 'mfa_invalid' | 'mfa_enrollment_required';
@@ -295,6 +304,18 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
     return challenge;
   };
 
+  /** The success, unless the adapter cannot deliver it (AuthRequest.deliver); audited once either way. */
+  const concludeSuccess = async (req: AuthRequest | MfaRequest, user: User, who: { id: string; username: string }, mfa: boolean): Promise<AuthOutcome> => {
+    const extra = mfa ? { mfa_meta: { type: 'TOTP' } } : {};
+    const undeliverable = req.deliver ? await req.deliver(user) : null;
+    if (undeliverable) {
+      auditAuth(req, who, false, undeliverable, mfa, extra);
+      return { status: 'invalid', reason: undeliverable, user };
+    }
+    auditAuth(req, who, true, '', mfa, extra);
+    return { status: 'ok', user, mfa };
+  };
+
   const succeed = async (user: User, state: AuthState) => {
     // Write only on change: a success after no failures touches nothing in the store.
     if (state.failedCount > 0) {
@@ -382,9 +403,7 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
     }
     await succeed(user, p.state);
     if (!p.cacheHit) d.cache.remember(user.id, p.password, p.stamp);
-    const mfa = p.decision === 'ask';
-    auditAuth(req, who, true, '', mfa, mfa ? { mfa_meta: { type: 'TOTP' } } : {});
-    return { status: 'ok', user, mfa };
+    return concludeSuccess(req, user, who, p.decision === 'ask');
   };
 
   return {
@@ -520,8 +539,7 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
           return { status: 'mfa_invalid', reason, user } as AuthOutcome;
         }
         await succeed(user, state);
-        auditAuth(req, who, true, '', true, { mfa_meta: { type: 'TOTP' } });
-        return { status: 'ok', user, mfa: true } as AuthOutcome;
+        return concludeSuccess(req, user, who, true);
       });
     },
   };

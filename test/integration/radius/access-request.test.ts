@@ -166,6 +166,16 @@ describe('RADIUS Access-Request (PAP) on the in-process appliance', function () 
       }
     });
 
+    it('refuses MS-CHAPv2 (Microsoft Vendor-Specifics) with an Access-Reject and says why in the audit trail', async () => {
+      // Vendor-Specific 311: MS-CHAP-Challenge (11, 16 octets) and MS-CHAP2-Response (25, 50 octets), RFC 2548.
+      const vsa = (type: number, value: Buffer) => Buffer.concat([Buffer.from([Attr.VendorSpecific, 8 + value.length, 0, 0, 0x01, 0x37, type, 2 + value.length]), value]);
+      const req = request({ password: undefined, extra: [vsa(11, randomBytes(16)), vsa(25, randomBytes(50))] });
+      assert.equal(checkReply(req, (await nas.exchange(req))!, SECRET).code, Code.AccessReject);
+      const [e] = await radiusEvents(gh);
+      assert.equal(e!.auth_type, 'mschap');
+      assert.match(e!.error_message, /MS-CHAP is not supported/);
+    });
+
     it('refuses CHAP with an Access-Reject and says why in the audit trail', async () => {
       const req = request({ password: undefined, extra: [Buffer.from([Attr.ChapPassword, 19, 1, ...randomBytes(16)])] });
       assert.equal(checkReply(req, (await nas.exchange(req))!, SECRET).code, Code.AccessReject);

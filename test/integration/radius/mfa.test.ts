@@ -72,6 +72,17 @@ describe('RADIUS TOTP: Access-Challenge, appended codes and the server MFA modes
       assert.equal(e!.nas_mfa_state, 'ENABLED');
     });
 
+    it('refuses, says why and logs it when the Access-Challenge would exceed 4096 octets (kilobytes of Proxy-State)', async () => {
+      // 4,000 octets of Proxy-State (the request still fits) leave the reply no room for State and prompt.
+      const proxy = Array.from({ length: 16 }, (_, i) => (i < 15 ? Buffer.concat([Buffer.from([Attr.ProxyState, 252]), Buffer.alloc(250, i)]) : Buffer.concat([Buffer.from([Attr.ProxyState, 220]), Buffer.alloc(218, i)])));
+      const { r } = await send({ userName: 'dave', extra: proxy });
+      assert.equal(r.code, Code.AccessReject);
+      const [e] = await radiusEvents(gh);
+      assert.equal(e!.success, false);
+      assert.match(e!.error_message, /Access-Challenge would exceed 4096 octets/);
+      assert.equal(e!.username, 'dave');
+    });
+
     it('accepts the code in User-Password with the same State, and a retransmission gets the same Accept', async () => {
       clock.advanceSeconds(30);
       const first = await send({ userName: 'dave' });

@@ -111,6 +111,7 @@ describe('RADIUS reply attributes from user groups', function () {
       reply().replyAttributesFor = async () => {
         throw new Error('store unavailable');
       };
+      const since = new Date().toISOString();
       const req = buildAccessRequest({ secret: SECRET, userName: 'judy', password: PASSWORD });
       const first = await nas.exchange(req);
       assert.ok(first, 'no reply: the NAS would retransmit into a fresh (and, with TOTP, failing) authentication');
@@ -120,16 +121,41 @@ describe('RADIUS reply attributes from user groups', function () {
       reply().replyAttributesFor = original; // even once the store is back, the retransmission gets the cached answer
       const again = await nas.exchange(req);
       assert.deepEqual(again, first);
-      // Audit events are written in batches: wait for both to land.
+      // Audit events are written in batches: wait for the event to land (and for a second one, which
+      // must not come: the attempt is one event, a failure, not a success followed by a failure).
       let judy: Awaited<ReturnType<typeof queryEvents>> = [];
-      for (let i = 0; i < 50 && judy.length < 2; i++) {
+      for (let i = 0; i < 20; i++) {
         if (i > 0) await new Promise((r) => setTimeout(r, 50));
         const events = await queryEvents(gh, { service: ['radius'], start_time: new Date(Date.now() - 60_000).toISOString() });
-        judy = events.filter((e) => e.event_type === 'radius_auth_attempt' && e.username === 'judy');
+        judy = events.filter((e) => e.event_type === 'radius_auth_attempt' && e.username === 'judy' && String(e.timestamp) >= since);
       }
-      assert.ok(judy.some((e) => e.success === true), 'the authentication itself succeeded');
-      assert.ok(judy.some((e) => e.success === false && /Access-Reject sent after a successful authentication/.test(String(e.error_message))));
+      assert.equal(judy.length, 1, JSON.stringify(judy));
+      assert.equal(judy[0]!.success, false);
+      assert.match(String(judy[0]!.error_message), /Access-Reject sent after a successful authentication: reply attributes could not be read/);
     });
+  });
+
+  it('refuses an Access-Accept that would exceed 4096 octets with one audited failure, not a success and a failure', async () => {
+    const big = await createGroup(gh, 'big-avpairs', Array.from({ length: 12 }, (_, i) => ({ name: 'Cisco-AVPair', value: `${String(i).padStart(2, '0')}=${'x'.repeat(240)}` })));
+    await bind(gh, { type: 'user_group', id: big }, serverId);
+    const gina = await createUser(gh, 'gina', PASSWORD);
+    await addMember(gh, big, gina);
+    // 12 Vendor-Specifics of 251 octets fit (3,012); 1,212 octets of Proxy-State to echo do not.
+    const proxy = Array.from({ length: 6 }, (_, i) => Buffer.concat([Buffer.from([Attr.ProxyState, 202]), Buffer.alloc(200, i)]));
+    const req = buildAccessRequest({ secret: SECRET, userName: 'gina', password: PASSWORD, extra: proxy });
+    const r = checkReply(req, (await nas.exchange(req))!, SECRET);
+    assert.equal(r.code, Code.AccessReject);
+    let gin: Awaited<ReturnType<typeof queryEvents>> = [];
+    for (let i = 0; i < 20; i++) {
+      if (i > 0) await new Promise((res) => setTimeout(res, 50));
+      const events = await queryEvents(gh, { service: ['radius'], start_time: new Date(Date.now() - 60_000).toISOString() });
+      gin = events.filter((e) => e.event_type === 'radius_auth_attempt' && e.username === 'gina');
+    }
+    assert.equal(gin.length, 1, JSON.stringify(gin));
+    assert.equal(gin[0]!.success, false);
+    assert.match(String(gin[0]!.error_message), /Access-Accept would exceed 4096 octets/);
+    const small = buildAccessRequest({ secret: SECRET, userName: 'gina', password: PASSWORD });
+    assert.equal(checkReply(small, (await nas.exchange(small))!, SECRET).code, Code.AccessAccept, 'without the Proxy-State it fits');
   });
 
   it('sends nothing from groups bound only to another RADIUS server', async () => {
