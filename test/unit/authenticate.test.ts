@@ -469,6 +469,23 @@ describe('authentication pipeline', () => {
       env = await setup({ enableMaxLoginAttempts: true, maxLoginAttempts: 2 });
     });
 
+    it('writes a failure count as a wrong password for an account does, on a bounded row that never locks', async () => {
+      const seen: string[] = [];
+      const inner = env.store.repos.authState.recordFailure.bind(env.store.repos.authState);
+      env.store.repos.authState.recordFailure = (subject, now, policy) => {
+        seen.push(subject);
+        return inner(subject, now, policy);
+      };
+      const u = await env.addUser();
+      await env.auth(u.username, 'wrong-password');
+      for (let i = 0; i < 12; i++) await env.auth(`nobody-${i}`, 'wrong-password');
+      assert.equal(seen[0], u.id);
+      const unknown = seen.slice(1);
+      assert.equal(unknown.length, 12, 'one store write per unknown login, as for an account');
+      assert.ok(unknown.every((x) => /^unknown-login:\d+$/.test(x)));
+      for (const x of new Set(unknown)) assert.equal((await env.store.repos.authState.get(x)).lockedAt, null);
+    });
+
     it('answers invalid with reason "user not found", spending a dummy verification', async () => {
       const r = await env.auth('nobody', PASSWORD);
       assert.equal(r.status, 'invalid');

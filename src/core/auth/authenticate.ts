@@ -136,6 +136,20 @@ function credentialStamp(user: User, credentials: UserCredentials, state: AuthSt
   return stamp;
 }
 
+/**
+ * Failures for logins no account has are counted on one of a few rows that stand for no account
+ * (never locked: lockout is off for them), chosen by the login. The point is the store write: a wrong
+ * password for an account costs one (its failure count), and without the same write for an unknown
+ * login, a failed bind answered about a millisecond sooner, which told whether the account exists.
+ * The rows are bounded whatever logins are tried.
+ */
+const UNKNOWN_LOGIN_ROWS = 64;
+const NO_LOCKOUT: LockoutPolicy = { maxAttempts: 0, lockoutSeconds: 0, resetCounterSeconds: 0 };
+
+export function unknownLoginSubject(login: string): string {
+  return `unknown-login:${createHash('sha256').update(login).digest().readUInt16BE(0) % UNKNOWN_LOGIN_ROWS}`;
+}
+
 function computeStamp(user: User, credentials: UserCredentials, state: AuthState): string {
   return createHash('sha256')
     .update(
@@ -463,6 +477,7 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
         // take as long whether or not the user exists (security.md, uniform timing).
         return accountLocks.run(`login:${login}`, async () => {
           await d.hasher.verifyDummy(rawPassword);
+          await repos.authState.recordFailure(unknownLoginSubject(login), d.clock.now(), NO_LOCKOUT);
           auditAuth(req, { username: login }, false, 'user not found', false);
           return { status: 'invalid', reason: 'user not found' } as AuthOutcome;
         });
