@@ -64,6 +64,13 @@ export interface UserRepository {
   create(user: User, credentials: UserCredentials): Promise<void>;
   /** Updates profile fields and bumps updatedAt. */
   update(id: string, patch: UserUpdate): Promise<void>;
+  /**
+   * Bumps updatedAt for a change that is no field of the record but changes the user's directory
+   * entry (a group membership: memberOf; a binding to the LDAP server: the entry appears).
+   */
+  touch(id: string): Promise<void>;
+  /** `touch` for every member of a group. */
+  touchMembersOf(groupId: string): Promise<void>;
   updateCredentials(id: string, patch: Partial<UserCredentials>): Promise<void>;
   delete(id: string): Promise<void>;
   get(id: string): Promise<User | null>;
@@ -100,6 +107,8 @@ export interface UserGroupRepository {
   anyBoundWithRadiusReply(radiusServerId: string): Promise<boolean>;
   create(group: UserGroup): Promise<void>;
   update(id: string, patch: Partial<Omit<UserGroup, 'id' | 'createdAt'>>): Promise<void>;
+  /** Bumps updatedAt for a change that is no field of the record (its members, a binding). */
+  touch(id: string): Promise<void>;
   delete(id: string): Promise<void>;
   get(id: string): Promise<UserGroup | null>;
   getByName(name: string): Promise<UserGroup | null>;

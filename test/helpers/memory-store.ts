@@ -662,6 +662,18 @@ function createRepositories(s: () => State, write: Writer, read: Writer, now: ()
         checkUserUnique(id, { username: patch.username, email: patch.email, unixUid: patch.unixUid });
         if (applyPatch(r.profile, patch, USER_UPDATABLE)) r.profile.updatedAt = now();
       }),
+    touch: (id) =>
+      write(() => {
+        const r = s().users.get(id);
+        if (r) r.profile.updatedAt = now();
+      }),
+    touchMembersOf: (groupId) =>
+      write(() => {
+        for (const id of memberUserIds(groupId)) {
+          const r = s().users.get(id);
+          if (r) r.profile.updatedAt = now();
+        }
+      }),
     updateCredentials: (id, patch) =>
       write(() => {
         const r = s().users.get(id);
@@ -782,6 +794,11 @@ function createRepositories(s: () => State, write: Writer, read: Writer, now: ()
         if (!g) return;
         checkGroupUnique(id, p);
         if (applyPatch(g, p, ['name', 'description', 'email', 'posixGid', 'posixName', 'radiusReply'])) g.updatedAt = now();
+      }),
+    touch: (id) =>
+      write(() => {
+        const g = s().userGroups.get(id);
+        if (g) g.updatedAt = now();
       }),
     delete: (id) =>
       write(() => {

@@ -93,6 +93,15 @@ export function createAssociationService(d: DirectoryDeps) {
             ? await tx.associations.add({ fromType: from.type, fromId: from.id, toType, toId, createdAt: clock.now() })
             : await tx.associations.remove({ fromType: from.type, fromId: from.id, toType, toId });
         if (!changed) return;
+        // A binding to the LDAP server makes entries appear or disappear there: stamp them, so that a
+        // client syncing by modifyTimestamp sees the newly visible ones.
+        if (toType === 'ldap_server') {
+          if (from.type === 'user') await tx.users.touch(from.id);
+          else {
+            await tx.userGroups.touch(from.id);
+            await tx.users.touchMembersOf(from.id);
+          }
+        }
         await d.audit.recordIn(tx, {
           event_type: 'association_change',
           service: 'directory',

@@ -160,6 +160,8 @@ export function createUserGroupService(d: DirectoryDeps, checkRadiusAttribute: R
         const rest = await apply(tx, patchOf(f, before), id);
         await tx.userGroups.update(id, rest);
         const after = await load(tx, id);
+        // The members' memberOf names the group: their entries changed too (LDAP sync by modifyTimestamp).
+        if (after.name !== before.name) await tx.users.touchMembersOf(id);
         const changes = diffFields(auditView(before), auditView(after));
         if (changes.length > 0) {
           await d.audit.recordIn(tx, { event_type: 'group_update', service: 'directory', success: true, ...auditContext(ctx), resource: groupResource(after), changes });
@@ -172,6 +174,7 @@ export function createUserGroupService(d: DirectoryDeps, checkRadiusAttribute: R
       return store.transaction(async (tx) => {
         const g = await load(tx, id);
         await tx.associations.removeAllFor('user_group', id);
+        await tx.users.touchMembersOf(id);
         await tx.userGroups.delete(id);
         await d.audit.recordIn(tx, { event_type: 'group_delete', service: 'directory', success: true, ...auditContext(ctx), resource: groupResource(g) });
         return g;
@@ -190,7 +193,13 @@ export function createUserGroupService(d: DirectoryDeps, checkRadiusAttribute: R
         const u = await tx.users.get(userId);
         if (!u) throw notFound('user', userId);
         const changed = op === 'add' ? await tx.userGroups.addMember(id, userId) : await tx.userGroups.removeMember(id, userId);
-        if (changed) await recordMembership(tx, op, u, g, ctx);
+        if (!changed) return;
+        // Both directory entries changed (the group's member and memberUid, the user's memberOf):
+        // LDAP clients that sync by modifyTimestamp (sssd, Keycloak, Nextcloud) must see it, as
+        // slapd's memberof overlay makes them.
+        await tx.userGroups.touch(id);
+        await tx.users.touch(userId);
+        await recordMembership(tx, op, u, g, ctx);
       });
       // Access and reply attributes follow membership; cached credentials do not depend on it.
     },

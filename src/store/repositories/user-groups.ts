@@ -61,6 +61,9 @@ export function createUserGroupRepository(sql: Sql): UserGroupRepository {
         updated_at: g.updatedAt.getTime(),
       });
     },
+    async touch(id) {
+      await sql.exec('UPDATE user_groups SET updated_at = $1 WHERE id = $2', [Date.now(), id]);
+    },
     async update(id, p) {
       const row: Record<string, Param> = {};
       if (p.name !== undefined) row.name = p.name;

@@ -250,6 +250,12 @@ export function createUserRepository(sql: Sql): UserRepository {
         updated_at: u.updatedAt.getTime(),
       });
     },
+    async touch(id) {
+      await sql.exec('UPDATE users SET updated_at = $1 WHERE id = $2', [Date.now(), id]);
+    },
+    async touchMembersOf(groupId) {
+      await sql.exec('UPDATE users SET updated_at = $1 WHERE id IN (SELECT user_id FROM user_group_members WHERE group_id = $2)', [Date.now(), groupId]);
+    },
     async update(id, patch) {
       const row: Record<string, Param> = {};
       for (const [k, v] of Object.entries(patch)) {

@@ -99,6 +99,24 @@ for (const target of storeTargets()) {
         });
       });
 
+      it('touch and touchMembersOf move updatedAt only, of the user and of a group\'s members', async function () {
+        const [a, b, c] = [makeUser({ updatedAt: T0 }), makeUser({ updatedAt: T0 }), makeUser({ updatedAt: T0 })];
+        for (const u of [a, b, c]) await users().create(u, makeCredentials());
+        const g = makeGroup({ updatedAt: T0 });
+        await ctx.store.repos.userGroups.create(g);
+        await ctx.store.repos.userGroups.addMember(g.id, b.id);
+        await ctx.store.repos.userGroups.addMember(g.id, c.id);
+        await users().touch(a.id);
+        await users().touchMembersOf(g.id);
+        for (const u of [a, b, c]) {
+          const got = await users().get(u.id);
+          assert.ok(got && got.updatedAt.getTime() > T0.getTime(), `${u.username}: updatedAt moved`);
+          assert.deepEqual({ ...got, updatedAt: T0 }, { ...u, updatedAt: T0 });
+        }
+        await ctx.store.repos.userGroups.touch(g.id);
+        assert.ok((await ctx.store.repos.userGroups.get(g.id))!.updatedAt.getTime() > T0.getTime());
+      });
+
       it('clears a nullable field set to null and leaves undefined fields alone', async function () {
         const u = makeUser({ mfaExclusion: true, mfaExclusionUntil: new Date('2024-07-01T00:00:00Z') });
         await users().create(u, makeCredentials());
