@@ -3,7 +3,7 @@ import type { GroupEntry, UserEntry } from '../core/directory/ldap-directory.js'
 import type { EntryAttribute } from './entry-encoder.js';
 import { PAGED_RESULTS_OID } from './codec.js';
 import type { OperationContext } from './context.js';
-import { attributeType, OPERATIONAL_ATTRIBUTE_NAMES, SCHEMA_VALUES } from './subschema.js';
+import { canonicalAttributeName, OPERATIONAL_ATTRIBUTE_NAMES, SCHEMA_VALUES } from './subschema.js';
 import { SUBSCHEMA_DN, type Location, type Tree } from './tree.js';
 
 /**
@@ -241,11 +241,9 @@ export async function matchedDn(ctx: OperationContext, dn: string): Promise<stri
  * Root DSE answers with everything when no list is given, as most servers do for discovery tools.
  */
 export function selectAttributes(entry: Entry, requested: string[], typesOnly: boolean): EntryAttribute[] {
-  // Names in any case, or numeric OIDs (RFC 4512 §2.5: `2.5.4.3` asks for cn); `1.1` is no OID here.
-  const wanted = requested.map((r) => {
-    const l = r.toLowerCase();
-    return l !== '1.1' && /^\d+(?:\.\d+)+$/.test(l) ? (attributeType(l)?.names[0]?.toLowerCase() ?? l) : l;
-  });
+  // Any name of a type or its OID, in any case (RFC 4512 §2.5: `commonName` and `2.5.4.3` ask for
+  // cn); `1.1` is no OID here. A description with options names values no entry has.
+  const wanted = requested.map((r) => (r === '1.1' || r.includes(';') ? r.toLowerCase() : canonicalAttributeName(r)));
   const none = wanted.length === 1 && wanted[0] === '1.1';
   const all = wanted.length === 0 || wanted.includes('*');
   const allOperational = wanted.includes('+') || (entry.dn === '' && wanted.length === 0);

@@ -3,7 +3,7 @@ import type { DirectoryFilter, GroupAttr, UserAttr } from '../core/directory/fil
 import { foldValue, parseDn, type Dn } from './dn.js';
 import { idOfEntryUuid, GROUP_OBJECT_CLASSES, USER_OBJECT_CLASSES } from './entries.js';
 import { LdapError, RESULT } from './result-codes.js';
-import { attributeType } from './subschema.js';
+import { canonicalAttributeName } from './subschema.js';
 import type { Location, Tree } from './tree.js';
 import { OldestFirst } from '../util/oldest-first.js';
 
@@ -506,10 +506,10 @@ const absent = <A extends string>(attribute: string, value?: string): Tri<A> =>
  */
 const typeOf = (attribute: string) => {
   const head = attribute.toLowerCase().split(';')[0]!;
-  return NUMERIC_OID.test(head) ? (attributeType(head)?.names[0]?.toLowerCase() ?? head) : head;
+  // Names this file knows stay as they are (`email`, `gecos`); any other name or OID of a type the
+  // schema defines (`rfc822Mailbox`, `organizationalUnitName`, `2.5.4.3`) becomes the entries' name.
+  return KNOWN_ATTRIBUTES.has(head) ? head : canonicalAttributeName(head);
 };
-
-const NUMERIC_OID = /^\d+(?:\.\d+)+$/;
 
 /**
  * `cn;lang-en` names a subtype of cn (RFC 4512 §2.5.2) that no entry here has values of: the item is

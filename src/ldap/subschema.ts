@@ -301,6 +301,16 @@ export function attributeType(description: string): AttributeTypeDef | undefined
   return BY_NAME.get(description.split(';')[0]!.toLowerCase());
 }
 
+/**
+ * The name entries use for an attribute type given by any of its names or its OID, lower-cased
+ * (`commonName`, `2.5.4.3` → `cn`; `userid` → `uid`), without options; an unknown type as given,
+ * lower-cased. Attribute types are the same whatever they are called (RFC 4512 §2.5, §1.4).
+ */
+export function canonicalAttributeName(description: string): string {
+  const head = description.split(';')[0]!.toLowerCase();
+  return BY_NAME.get(head)?.names[0]?.toLowerCase() ?? head;
+}
+
 /** The syntax of an attribute type, inherited from its supertype when it names none (RFC 4512 §4.1.2). */
 export function syntaxOf(a: AttributeTypeDef): string {
   for (let t: AttributeTypeDef | undefined = a, hops = 0; t && hops < 8; t = t.sup ? attributeType(t.sup) : undefined, hops++) {

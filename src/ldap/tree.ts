@@ -1,5 +1,6 @@
 import { DnSyntaxError, endsWith, escapeDnValue, formatDn, parseDn, type Dn } from './dn.js';
 import { OldestFirst } from '../util/oldest-first.js';
+import { canonicalAttributeName } from './subschema.js';
 
 /**
  * The directory information tree of the contract:
@@ -56,7 +57,9 @@ export function createTree(orgId: string, suffix: string): Tree {
   const recentOldest = new OldestFirst(recent);
   const userDn = (username: string) => `uid=${escapeDnValue(username)}${usersSuffix}`;
   const groupDn = (name: string) => `cn=${escapeDnValue(name)}${usersSuffix}`;
-  const locate = (dn: Dn): Location => {
+  const locate = (given: Dn): Location => {
+    // `userid=alice` and `0.9.2342.19200300.100.1.1=alice` name uid=alice (RFC 4512 §2.5).
+    const dn = given.map((rdn) => rdn.map((a) => ({ ...a, type: canonicalAttributeName(a.type) })));
     if (dn.length === 0) return { kind: 'root' };
     if (isSubschemaDn(dn)) return { kind: 'subschema' };
     if (!endsWith(dn, orgDn)) return { kind: 'outside' };

@@ -457,6 +457,26 @@ describe('LDAP conformance with ldap-utils and ldap3', function () {
       assert.deepEqual(r.entries[0]?.attrs, { cn: ['Alice Öztürk'] });
     });
 
+    it('takes any name of an attribute type (userid, commonName, rfc822Mailbox, organizationalUnitName)', async () => {
+      assert.deepEqual(dns(await search('(rfc822Mailbox=alice@example.com)')), only('alice'));
+      assert.deepEqual(dns(await search('(&(userid=alice)(commonName=Alice Öztürk))')), only('alice'));
+      const ou = await ldapsearch(dir, binder(), ['-b', dir.base, '(organizationalUnitName=Users)', '1.1']);
+      assert.deepEqual(dns(ou), [dir.usersBase.toLowerCase()]);
+      const r = await search('(uid=alice)', ['commonName', 'userid', 'rfc822Mailbox']);
+      assert.deepEqual(r.entries[0]?.attrs, { uid: ['alice'], cn: ['Alice Öztürk'], mail: ['alice@example.com'] });
+    });
+
+    it('takes DNs whose attribute types are aliases or OIDs, for searches and binds', async () => {
+      const base = `userid=alice,${dir.usersBase}`;
+      const r = await ldapsearch(dir, binder(), ['-b', base, '-s', 'base', '(objectClass=*)', '1.1']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(dns(r), only('alice'));
+      const oid = await ldapsearch(dir, binder(), ['-b', `0.9.2342.19200300.100.1.1=alice,${dir.usersBase}`, '-s', 'base', '(objectClass=*)', '1.1']);
+      assert.deepEqual(dns(oid), only('alice'));
+      const who = await exec('ldapwhoami', ['-x', '-H', dir.url, '-D', base, '-w', dir.users.alice!.password], { env: ldapEnv(dir) });
+      assert.equal(who.code, 0, who.stderr);
+    });
+
     it('matches nothing for a subtype with options (cn;lang-en), whose NOT is TRUE', async () => {
       assert.deepEqual(dns(await search('(cn;lang-en=Alice Öztürk)')), []);
       assert.deepEqual(dns(await search('(cn;lang-en=*)')), []);
