@@ -220,6 +220,9 @@ export class LdapConnection {
         this.abandon(pdu);
         continue;
       }
+      // RFC 4511 §4.3: the client is done; what it queued before need not be answered (and a client
+      // that pipelined big searches and unbinds would otherwise still be sent all their results).
+      if (env.op === OP.unbindRequest) return this.destroy();
       this.queue.push({ env, pdu });
       this.hold(pdu.length);
     }

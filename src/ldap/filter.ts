@@ -394,7 +394,9 @@ function groupAttributes(ctx: TranslationContext): Map<string, AttrDef<GroupAttr
       match(a) {
         const posix: F<GroupAttr> = { op: 'present', attr: 'posixGid' };
         if (a.op === 'present') return known(all<GroupAttr>([posix, { op: 'present', attr: 'memberName' }]));
-        if (a.op === 'eq' || a.op === 'approx') return known(all<GroupAttr>([posix, { op: 'eq', attr: 'memberName', value: foldValue(a.value) }]));
+        // caseExactIA5Match (RFC 2307 §2.2): usernames are stored lower-case, so `ALICE` names nobody.
+        if (a.op === 'eq') return known(all<GroupAttr>([posix, { op: 'eq', attr: 'memberName', value: squeezeSpaces(a.value).normalize('NFC'), exact: true }]));
+        if (a.op === 'approx') return known(all<GroupAttr>([posix, { op: 'eq', attr: 'memberName', value: foldValue(a.value) }]));
         return UNDEFINED;
       },
     },

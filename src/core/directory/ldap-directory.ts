@@ -164,7 +164,11 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
         return ids.length > 0 ? { op: 'in', attr: 'id', values: ids } : { op: 'false' };
       }
       const member = await repos.users.query({
-        filter: { op: 'and', filters: [userVisibility(s, org, d.clock.now()), { op: 'eq', attr: 'username', value: String(node.value) }] },
+        filter: {
+          op: 'and',
+          // memberUid is caseExactIA5Match (RFC 2307): an exact assertion stays exact on the username.
+          filters: [userVisibility(s, org, d.clock.now()), { op: 'eq', attr: 'username', value: String(node.value), ...(node.exact ? { exact: true } : {}) }],
+        },
         limit: 1,
         offset: 0,
         withTotal: false,

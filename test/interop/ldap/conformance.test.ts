@@ -494,6 +494,8 @@ describe('LDAP conformance with ldap-utils and ldap3', function () {
       assert.deepEqual(dns(await search('(homeDirectory=/home/ALICE)')), []);
       assert.ok((await search('(loginShell=/bin/bash)')).entries.length > 0);
       assert.deepEqual(dns(await search('(loginShell=/BIN/BASH)')), []);
+      assert.deepEqual(dns(await search('(memberUid=alice)')), [dir.groupDn('staff').toLowerCase()]);
+      assert.deepEqual(dns(await search('(memberUid=ALICE)')), []);
     });
 
     it('applies the matching rule of a :dn: assertion to the DN values too (RFC 4511 §4.5.1.7.7)', async () => {

@@ -119,6 +119,14 @@ describe('LDAP request controls with ldap-utils', function () {
     assert.equal(rs.find((r) => r.op === EXTENDED_RESPONSE && r.messageId === 1)?.code, PROTOCOL_ERROR);
   });
 
+  it('drops what a client queued before its unbind (RFC 4511 §4.3) instead of answering it', async () => {
+    const c = await raw();
+    const searches = Array.from({ length: 5 }, (_, i) => ldapMessage(2 + i, searchRequest(dir.base, 2, presentFilter('objectClass'), [])));
+    c.write(Buffer.concat([ldapMessage(1, simpleBindRequest(dir.users.binder!.dn, dir.users.binder!.password)), ...searches, ldapMessage(7, tlv(0x42))]));
+    assert.ok(await c.closesWithin(3000), 'closed on unbind');
+    assert.equal(c.responses().filter((r) => r.op === SEARCH_DONE).length, 0, 'no queued search answered');
+  });
+
   it('disconnects a client that uses message id 0, reserved for notices (RFC 4511 §4.1.1)', async () => {
     const c = await raw();
     c.write(ldapMessage(0, searchRequest('', 0, presentFilter('objectClass'), ['1.1'])));

@@ -153,7 +153,7 @@ describe('LDAP filter translation (src/ldap/filter.ts)', () => {
       op: 'and',
       filters: [
         { op: 'present', attr: 'posixGid' },
-        { op: 'eq', attr: 'memberName', value: 'alice' },
+        { op: 'eq', attr: 'memberName', value: 'alice', exact: true },
       ],
     });
   });
