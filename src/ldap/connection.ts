@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { TLSSocket, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { LdapRequest } from '@ldapjs/messages';
 import { ControlValueError, decodeRequest, encodeExtendedResponse, encodeNoticeOfDisconnection, encodeResult, OP, readEnvelope, RESPONSE_OF, SUPPORTED_CONTROLS, type Envelope } from './codec.js';
@@ -11,6 +11,7 @@ import { compare } from './operations/compare.js';
 import { EXTENDED_HANDLERS } from './operations/extended.js';
 import { search } from './operations/search.js';
 import { LdapError, RESULT } from './result-codes.js';
+import { serverTlsSocket } from './tls-socket.js';
 import type { Tree } from './tree.js';
 
 interface Pending {
@@ -413,7 +414,7 @@ export class LdapConnection {
     raw.removeAllListeners('error');
     raw.removeAllListeners('close');
     raw.setTimeout(0);
-    const secure = new TLSSocket(raw, { isServer: true, secureContext: this.secureContext });
+    const secure = serverTlsSocket(raw, this.secureContext);
     raw.on('error', () => this.destroy());
     this.socket = secure;
     // The TLS socket reads the connection from now on, paused or not before (and StartTLS only

@@ -1,9 +1,10 @@
 import { createServer, isIPv6, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { encodeNoticeOfDisconnection } from './codec.js';
 import { LdapConnection, QueuedBytesBudget } from './connection.js';
 import type { LdapDeps } from './context.js';
 import { RESULT } from './result-codes.js';
+import { serverTlsSocket } from './tls-socket.js';
 import { createTree, type Tree } from './tree.js';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -106,7 +107,7 @@ export function createLdapServer(deps: LdapDeps, o: LdapListenOptions): LdapServ
     pendingTls.add(socket);
     socket.on('error', () => socket.destroy());
     socket.on('close', release);
-    const secureSocket = new TLSSocket(socket, { isServer: true, secureContext });
+    const secureSocket = serverTlsSocket(socket, secureContext);
     const timer = setTimeout(() => secureSocket.destroy(), HANDSHAKE_TIMEOUT_MS);
     timer.unref();
     secureSocket.on('error', () => secureSocket.destroy());

@@ -572,3 +572,54 @@ describe('LDAP connection limits', function () {
     assert.deepEqual(await probeSearch(dir), [dir.userDn('bob').toLowerCase()]);
   });
 });
+
+/**
+ * A fatal TLS error after the handshake (a forged record, plaintext under TLS) ends the connection:
+ * OpenSSL sends its alert and the server closes (RFC 8446 §6.2), on LDAPS and after StartTLS, rather
+ * than holding the connection until the idle timeout (see src/ldap/tls-socket.ts). The client is
+ * Python's ssl module: after the handshake it writes a forged record on a duplicate of the socket
+ * (bypassing its own TLS layer, which would otherwise close first on the alert) and waits for EOF.
+ */
+const FORGE_UNDER_TLS = `
+import os, socket, ssl, sys
+port, starttls = int(sys.argv[1]), sys.argv[2] == 'starttls'
+s = socket.create_connection(('127.0.0.1', port))
+if starttls:
+    s.sendall(bytes.fromhex('301d02010177188016312e332e362e312e342e312e313436362e3230303337'))
+    s.recv(100)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+t = ctx.wrap_socket(s)
+raw = socket.socket(fileno=os.dup(t.fileno()))
+raw.sendall(b'\\x17\\x03\\x03\\x00\\x20' + b'B' * 32)
+raw.settimeout(3)
+try:
+    while raw.recv(4096):
+        pass
+    print('closed')
+except socket.timeout:
+    print('open')
+`;
+
+describe('LDAP over TLS: records that fail to decrypt', function () {
+  this.timeout(30_000);
+  let run: RunningAppliance;
+  before(async function () {
+    if ((await exec('sh', ['-c', 'command -v python3'])).code !== 0) {
+      if (process.env.CI) throw new Error('python3 is required in CI');
+      this.skip();
+    }
+    run = await startAppliance();
+  });
+  after(async () => run?.stop());
+
+  for (const [what, port, mode] of [
+    ['an LDAPS connection', () => run.endpoints.ldap!.ldapsPort, 'ldaps'],
+    ['a StartTLS connection', () => run.endpoints.ldap!.port, 'starttls'],
+  ] as const) {
+    it(`closes ${what} at once`, async () => {
+      const r = await exec('python3', ['-c', FORGE_UNDER_TLS, String(port()), mode]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), 'closed', 'still open 3 s after the fatal alert');
+    });
+  }
+});
