@@ -297,6 +297,25 @@ function orElse<A extends string>(attr: A, fallback: AttrDef<A>): AttrDef<A> {
   };
 }
 
+/** RFC 4530 UUID syntax (RFC 4122 string form). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * entryUUID (uuidMatch, RFC 4530): a value that is no UUID is invalid for the syntax, so the item is
+ * Undefined (its NOT matches nothing either); a UUID no entry here has is FALSE.
+ */
+function entryUuid<A extends string>(): AttrDef<A> {
+  return {
+    syntax: 'text',
+    match(a) {
+      if (a.op === 'present') return constant(true);
+      if (a.op !== 'eq' || !UUID.test(a.value.trim())) return UNDEFINED;
+      const id = idOfEntryUuid(a.value.trim());
+      return id ? known({ op: 'eq', attr: 'id', value: id } as F<A>) : constant(false);
+    },
+  };
+}
+
 function userAttributes(ctx: TranslationContext): Map<string, AttrDef<UserAttr>> {
   const text = (a: UserAttr) => column(a, 'text');
   const sn = orElse<UserAttr>('lastname', text('username'));
@@ -349,14 +368,7 @@ function userAttributes(ctx: TranslationContext): Map<string, AttrDef<UserAttr>>
       attr: 'memberOfName',
     }),
     entrydn: dnValued<UserAttr>(ctx.tree, (loc) => (loc.kind === 'user' ? { op: 'eq', attr: 'username', value: loc.username } : null), TRUE),
-    entryuuid: {
-      syntax: 'text',
-      match(a) {
-        if (a.op === 'present') return constant(true);
-        const id = a.op === 'eq' ? idOfEntryUuid(a.value) : null;
-        return id ? known({ op: 'eq', attr: 'id', value: id }) : a.op === 'eq' ? constant(false) : UNDEFINED;
-      },
-    },
+    entryuuid: entryUuid<UserAttr>(),
   }));
 }
 
@@ -401,14 +413,7 @@ function groupAttributes(ctx: TranslationContext): Map<string, AttrDef<GroupAttr
       },
     },
     entrydn: dnValued<GroupAttr>(ctx.tree, (loc) => (loc.kind === 'group' ? { op: 'eq', attr: 'name', value: loc.name } : null), TRUE),
-    entryuuid: {
-      syntax: 'text',
-      match(a) {
-        if (a.op === 'present') return constant(true);
-        const id = a.op === 'eq' ? idOfEntryUuid(a.value) : null;
-        return id ? known({ op: 'eq', attr: 'id', value: id }) : a.op === 'eq' ? constant(false) : UNDEFINED;
-      },
-    },
+    entryuuid: entryUuid<GroupAttr>(),
   }));
 }
 

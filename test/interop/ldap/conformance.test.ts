@@ -477,6 +477,14 @@ describe('LDAP conformance with ldap-utils and ldap3', function () {
       assert.equal(who.code, 0, who.stderr);
     });
 
+    it('treats an entryUUID assertion that is no UUID as Undefined (RFC 4530 uuidMatch), whose NOT matches nothing', async () => {
+      assert.deepEqual(dns(await search('(&(uid=alice)(!(entryUUID=not-a-uuid)))')), []);
+      assert.deepEqual(dns(await search('(&(uid=alice)(!(entryUUID=00000000-0000-0000-0000-000000000000)))')), only('alice'));
+      const uuid = (await search('(uid=alice)', ['entryUUID'])).entries[0]?.attrs.entryUUID?.[0];
+      assert.ok(uuid);
+      assert.deepEqual(dns(await search(`(entryUUID=${uuid.toUpperCase()})`)), only('alice'));
+    });
+
     it('matches nothing for a subtype with options (cn;lang-en), whose NOT is TRUE', async () => {
       assert.deepEqual(dns(await search('(cn;lang-en=Alice Öztürk)')), []);
       assert.deepEqual(dns(await search('(cn;lang-en=*)')), []);
