@@ -595,7 +595,7 @@ function createRepositories(s: () => State, write: Writer, read: Writer, now: ()
         const resetMs = policy.resetCounterSeconds * 1000;
         // The window only restarts an unlocked account's count; after a lock the count keeps rising.
         const stale = row.lockedAt === null && resetMs > 0 && row.lastFailedAt !== null && row.lastFailedAt.getTime() <= t - resetMs;
-        const next = stale ? 1 : row.failedCount + 1;
+        const next = policy.maxAttempts > 0 ? (stale ? 1 : row.failedCount + 1) : 0;
         const locks = row.lockedAt === null && policy.maxAttempts > 0 && next >= policy.maxAttempts;
         row.failedCount = next;
         row.lastFailedAt = new Date(t);

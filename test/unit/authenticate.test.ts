@@ -394,6 +394,7 @@ describe('authentication pipeline', () => {
     });
 
     it('clears earlier failures', async () => {
+      await env.setPolicy({ enableMaxLoginAttempts: true }); // failures are counted only with lockout on
       const u = await env.addUser();
       await env.auth(u.username, 'wrong-1');
       await env.auth(u.username, 'wrong-2');
@@ -689,13 +690,16 @@ describe('authentication pipeline', () => {
       assert.equal((await env.auth(u.username, PASSWORD)).status, 'locked');
     });
 
-    it('never locks when max login attempts is off', async () => {
+    it('never locks when max login attempts is off, and does not count: turning it on starts from zero', async () => {
       await env.setPolicy({ enableMaxLoginAttempts: false });
       const u = await env.addUser();
       await Promise.all(Array.from({ length: 8 }, (_, i) => env.auth(u.username, `wrong-${i}`)));
       const s = await env.store.repos.authState.get(u.id);
-      assert.equal(s.failedCount, 8);
+      assert.equal(s.failedCount, 0);
       assert.equal(s.lockedAt, null);
+      await env.setPolicy({ enableMaxLoginAttempts: true });
+      await env.auth(u.username, 'wrong-again');
+      assert.equal((await env.store.repos.authState.get(u.id)).failedCount, 1, 'the failures made while it was off do not count');
       assert.equal((await env.auth(u.username, PASSWORD)).status, 'ok');
     });
 

@@ -74,7 +74,7 @@ describe('memory store', () => {
       ['keeps counting when the last failure is younger than the window', [0, 59, 118], policy, ['1', '2', '3L!']],
       ['does not restart the count of a locked account', [0, 1, 2, 1000], policy, ['1', '2', '3L!', '4L']],
       ['never restarts when the window is 0', [0, 10_000, 20_000], { ...policy, resetCounterSeconds: 0 }, ['1', '2', '3L!']],
-      ['never locks when maxAttempts is 0', [0, 1, 2, 3], { ...policy, maxAttempts: 0 }, ['1', '2', '3', '4']],
+      ['neither counts nor locks when maxAttempts is 0', [0, 1, 2, 3], { ...policy, maxAttempts: 0 }, ['0', '0', '0', '0']],
       ['locks on the first failure when maxAttempts is 1', [0, 1], { ...policy, maxAttempts: 1 }, ['1L!', '2L']],
     ];
     for (const [what, times, p, expected] of cases) {

@@ -29,8 +29,11 @@ export function createAuthStateRepository(sql: Sql): AuthStateRepository {
       const next = `(CASE WHEN locked_at IS NULL AND ${reset} > 0 AND last_failed_at IS NOT NULL AND last_failed_at <= ${at} - ${reset}
                      THEN 1 ELSE failed_count + 1 END)`;
       const locks = `(locked_at IS NULL AND ${max} > 0 AND ${next} >= ${max})`;
+      // While lockout is off (maxAttempts 0) failures are not counted: turning it on later must not
+      // lock every account at its next mistake for failures made while it was off. The row is still
+      // written (the same cost whatever the policy or the login, see authenticate.ts).
       const statement = `UPDATE auth_state SET
-          failed_count = ${next},
+          failed_count = CASE WHEN ${max} > 0 THEN ${next} ELSE 0 END,
           last_failed_at = ${at},
           locked_count = CASE WHEN ${locks} THEN ${next} ELSE locked_count END,
           locked_at = CASE WHEN ${locks} THEN ${at} ELSE locked_at END

@@ -56,11 +56,13 @@ for (const target of storeTargets()) {
         assert.deepEqual(await auth().recordFailure(id, at(0), policy({ maxAttempts: 1 })), { failedCount: 1, locked: true, justLocked: true });
       });
 
-      it('never locks when maxAttempts is 0', async function () {
+      it('neither counts nor locks when maxAttempts is 0, and counts from 1 once lockout is on', async function () {
         const id = newId();
-        let last = { failedCount: 0, locked: false, justLocked: false };
+        let last = { failedCount: -1, locked: false, justLocked: false };
         for (let i = 0; i < 30; i++) last = await auth().recordFailure(id, at(i), policy({ maxAttempts: 0 }));
-        assert.deepEqual(last, { failedCount: 30, locked: false, justLocked: false });
+        assert.deepEqual(last, { failedCount: 0, locked: false, justLocked: false });
+        assert.deepEqual(await auth().recordFailure(id, at(31), policy({ maxAttempts: 3 })), { failedCount: 1, locked: false, justLocked: false });
+        await auth().clearFailures(id);
         assert.equal((await auth().get(id)).lockedAt, null);
         assert.deepEqual(await auth().lockedSubjects(), []);
       });
