@@ -67,14 +67,25 @@ function fingerprint(ctx: OperationContext, req: LdapRequest): string {
     .slice(0, 16);
 }
 
-function encodeCookie(phase: number, position: string, fp: string): Buffer {
-  return Buffer.from(`${phase}.${Buffer.from(position, 'utf8').toString('base64url')}.${fp}`, 'utf8');
+/**
+ * The paged results cookie: where the next page starts (source and key), how many entries earlier
+ * pages returned (the client's sizeLimit covers the whole paged search, as slapd applies it), and
+ * the search's fingerprint.
+ */
+interface CookieState {
+  phase: number;
+  position: string;
+  sentBefore: number;
 }
 
-function decodeCookie(cookie: Buffer, fp: string): { phase: number; position: string } {
-  const m = /^(\d)\.([A-Za-z0-9_-]{0,400})\.([0-9a-f]{16})$/.exec(cookie.toString('utf8'));
-  if (!m || m[3] !== fp) throw new LdapError(RESULT.unwillingToPerform, 'paged results cookie is invalid or belongs to another search');
-  return { phase: Number(m[1]), position: Buffer.from(m[2]!, 'base64url').toString('utf8') };
+function encodeCookie(c: CookieState, fp: string): Buffer {
+  return Buffer.from(`${c.phase}.${Buffer.from(c.position, 'utf8').toString('base64url')}.${c.sentBefore}.${fp}`, 'utf8');
+}
+
+function decodeCookie(cookie: Buffer, fp: string): CookieState {
+  const m = /^(\d)\.([A-Za-z0-9_-]{0,400})\.(\d{1,10})\.([0-9a-f]{16})$/.exec(cookie.toString('utf8'));
+  if (!m || m[4] !== fp) throw new LdapError(RESULT.unwillingToPerform, 'paged results cookie is invalid or belongs to another search');
+  return { phase: Number(m[1]), position: Buffer.from(m[2]!, 'base64url').toString('utf8'), sentBefore: Number(m[3]) };
 }
 
 /**
@@ -163,14 +174,18 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
   const fp = paged ? fingerprint(ctx, req) : '';
   let phase = 0;
   let position = '';
+  let sentBefore = 0;
   if (paged) {
-    if (paged.cookie.length > 0) ({ phase, position } = decodeCookie(paged.cookie, fp));
+    if (paged.cookie.length > 0) ({ phase, position, sentBefore } = decodeCookie(paged.cookie, fp));
     // RFC 2696 §3: a size of zero abandons the paged search.
     if (paged.size === 0) return done(RESULT.success, '', [{ type: PAGED_RESULTS_OID, value: encodePagedResultsValue(0, Buffer.alloc(0)) }]);
   }
   const pageSize = paged ? Math.min(paged.size, deps.config.maxPageSize) : Infinity;
   const serverLimit = paged ? Infinity : deps.config.maxSizeLimit;
-  const limit = Math.min(clientLimit, serverLimit, pageSize);
+  // The client's sizeLimit counts the entries of every page (RFC 2696 §3 defers to it).
+  const clientRemaining = clientLimit - sentBefore;
+  if (clientRemaining <= 0) return done(RESULT.sizeLimitExceeded, 'size limit exceeded');
+  const limit = Math.min(clientRemaining, serverLimit, pageSize);
   const batch = Math.min(Number.isFinite(limit) ? limit + 1 : 500, 500);
 
   let next: { phase: number; position: string } | null = null;
@@ -198,7 +213,7 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
   }
 
   if (paged) {
-    const cookie = next && sent >= pageSize ? encodeCookie(next.phase, next.position, fp) : Buffer.alloc(0);
+    const cookie = next && sent >= pageSize ? encodeCookie({ ...next, sentBefore: sentBefore + sent }, fp) : Buffer.alloc(0);
     if (overLimit && sent < pageSize) return done(RESULT.sizeLimitExceeded, 'size limit exceeded');
     return done(RESULT.success, '', [{ type: PAGED_RESULTS_OID, value: encodePagedResultsValue(0, cookie) }]);
   }

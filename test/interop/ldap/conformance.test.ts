@@ -442,6 +442,19 @@ describe('LDAP conformance with ldap-utils and ldap3', function () {
     });
   });
 
+  describe('size limit of a paged search', () => {
+    it('counts the entries of every page against the client size limit (-z 3 with pages of 2)', async () => {
+      const all = await ldapsearch(dir, binder(), ['-b', dir.usersBase, '-E', 'pr=2/noprompt', '(objectClass=posixAccount)', '1.1']);
+      assert.equal(all.code, 0, all.stderr);
+      assert.ok(all.entries.length > 3, `needs more than 3 accounts, has ${all.entries.length}`);
+      const r = await ldapsearch(dir, binder(), ['-b', dir.usersBase, '-z', '3', '-E', 'pr=2/noprompt', '(objectClass=posixAccount)', '1.1']);
+      assert.equal(r.code, 4, `sizeLimitExceeded expected: ${r.stderr}`);
+      assert.equal(r.entries.length, 3);
+      const one = await ldapsearch(dir, binder(), ['-b', dir.usersBase, '-z', '5', '-E', 'pr=10/noprompt', '(objectClass=posixAccount)', '1.1']);
+      assert.equal(one.entries.length, Math.min(5, all.entries.length));
+    });
+  });
+
   describe('attribute descriptions and matching rules (RFC 4512 §2.5, RFC 4518, RFC 2307)', () => {
     const search = async (filter: string, attrs = ['1.1']) => {
       const r = await ldapsearch(dir, binder(), ['-b', dir.usersBase, filter, ...attrs]);
