@@ -199,7 +199,9 @@ export const ATTRIBUTE_TYPES: AttributeTypeDef[] = [
   // RFC 2307 §2.2
   integer('1.3.6.1.1.1.1.0', 'uidNumber'),
   integer('1.3.6.1.1.1.1.1', 'gidNumber'),
-  ia5('1.3.6.1.1.1.1.2', 'gecos', 'caseIgnoreIA5Match', 'caseIgnoreIA5SubstringsMatch'),
+  // RFC 2307 gives gecos IA5 String, but Gatehouse's gecos is the user's name, which need not be
+  // ASCII (Zoë Ångström): Directory String, as 389 Directory Server and FreeIPA declare it.
+  { oid: '1.3.6.1.1.1.1.2', names: ['gecos'], equality: 'caseIgnoreMatch', substr: 'caseIgnoreSubstringsMatch', syntax: SYNTAX.directoryString, singleValue: true },
   ia5('1.3.6.1.1.1.1.3', 'homeDirectory', 'caseExactIA5Match'),
   ia5('1.3.6.1.1.1.1.4', 'loginShell', 'caseExactIA5Match'),
   integer('1.3.6.1.1.1.1.5', 'shadowLastChange'),

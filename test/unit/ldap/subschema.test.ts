@@ -54,6 +54,10 @@ describe('LDAP subschema (RFC 4512 §4)', () => {
     assert.equal(syntaxOf(attributeType('mail')!), SYNTAX.ia5String);
   });
 
+  it('declares gecos a Directory String: it holds names that are not ASCII', () => {
+    assert.equal(syntaxOf(attributeType('gecos')!), SYNTAX.directoryString);
+  });
+
   it('tells operational attribute types (RFC 4512 §3.4) from user ones', () => {
     for (const n of ['attributeTypes', 'objectClasses', 'ldapSyntaxes', 'matchingRules', 'entryUUID', 'createTimestamp', 'namingContexts', 'vendorName']) {
       assert.ok(OPERATIONAL_ATTRIBUTE_NAMES.has(n.toLowerCase()), n);
