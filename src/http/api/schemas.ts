@@ -32,10 +32,16 @@ const NameValueIn = Type.Object({
 
 const nullableDate = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
 
+/**
+ * The largest `skip` a list takes (as the insights API): beyond it no page has items, and a number
+ * past 2^63 would reach the store as an OFFSET it refuses (a 500 instead of a 400).
+ */
+const MAX_SKIP = 10_000_000;
+
 /** v1 list paging (JumpCloud: limit, skip, sort, filter, search, fields). */
 export const V1ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, default: 10 })),
-  skip: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  skip: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_SKIP, default: 0 })),
   sort: Type.Optional(Type.String({ maxLength: 256 })),
   filter: Type.Optional(Type.Union([Type.String({ maxLength: 1024 }), Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 20 })])),
   search: Type.Optional(Type.String({ maxLength: 256 })),
@@ -45,7 +51,7 @@ export const V1ListQuery = Type.Object({
 /** v2 list paging (answers are arrays; the total is in the x-total-count header). */
 export const V2ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, default: 10 })),
-  skip: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  skip: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_SKIP, default: 0 })),
   sort: Type.Optional(Type.String({ maxLength: 256 })),
   filter: Type.Optional(Type.Union([Type.String({ maxLength: 1024 }), Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 20 })])),
 });

@@ -287,6 +287,16 @@ describe('systemusers (v1)', function () {
       assert.deepEqual(usernames(res.body), ['lu-bert', 'lu-cleo']);
     });
 
+    it('answers a skip beyond any page (up to 2^64 and 1e30) with 400, on every list', async function () {
+      for (const path of ['/api/systemusers', '/api/v2/usergroups', '/api/applications', '/api/systems', '/api/radiusservers', '/api/v2/systemgroups']) {
+        for (const skip of ['99999999999999999999', '1e30', '10000001']) {
+          const res = await run.api('GET', `${path}?skip=${skip}`);
+          assertError(res, 400);
+        }
+        assert.equal((await run.api('GET', `${path}?skip=10000000`)).status, 200, `${path}: the largest skip`);
+      }
+    });
+
     it('sorts descending with sort=-username', async function () {
       const res = await run.api('GET', `/api/systemusers?${dept}&sort=-username`);
       assert.deepEqual(usernames(res.body), [...names].reverse());
