@@ -78,6 +78,7 @@ export function createCore(o: CoreOptions) {
   const epoch = () => o.store.commits + lockChanges;
   const revalidateMs = (o.revalidateSeconds ?? 0) * 1000;
   const ldapDirectory = createLdapDirectory(deps, revalidateMs, epoch);
+  const webSessions = createWebSessionService({ repo: ssoRepos.webSessions, clock: o.clock });
   return {
     audit,
     credentialCache: cache,
@@ -94,7 +95,7 @@ export function createCore(o: CoreOptions) {
       onLockChange: () => lockChanges++,
     }),
     organization: createOrganizationService(deps),
-    users: createUserService(deps),
+    users: createUserService(deps, { endUserSessions: (id) => webSessions.endAllFor('user', id) }),
     userGroups: createUserGroupService(deps, o.checkRadiusAttribute),
     associations: createAssociationService(deps),
     systems: createSystemService(deps),
@@ -107,7 +108,7 @@ export function createCore(o: CoreOptions) {
     /** Single sign-on: launchable apps, session access to an app, signing keys. */
     sso: createSsoService({ store: o.store, sso: ssoRepos, secretBox: o.secretBox, clock: o.clock, audit, organization }),
     /** Browser sessions (portal, SAML, console) held in the store. */
-    webSessions: createWebSessionService({ repo: ssoRepos.webSessions, clock: o.clock }),
+    webSessions,
     admins,
     apiKeys,
     /** The admin console: admin sign-in, account emails, Home aggregates, alerts, checklist, bulk actions, insights. */
@@ -117,7 +118,7 @@ export function createCore(o: CoreOptions) {
       audit,
       hasher: o.hasher,
       log: o.log,
-      webSessions: createWebSessionService({ repo: ssoRepos.webSessions, clock: o.clock }),
+      webSessions,
       credentials: ssoRepos.applicationCredentials,
       ...(o.console ? { repos: o.console } : {}),
       ...(o.mail ? { mail: o.mail } : {}),

@@ -136,7 +136,17 @@ function profilePatch(f: UserFields): UserProfilePatch {
   return p;
 }
 
-export function createUserService(d: DirectoryDeps) {
+export interface UserServiceHooks {
+  /**
+   * Ends the user's browser sessions (portal, SSO). Called when someone other than the user sets
+   * their password (an admin reset through the API or the console): a reset of a compromised
+   * account must lock out whoever holds its sessions, as the user's own change in the portal does
+   * for the user's other sessions (OWASP ASVS 3.3.3).
+   */
+  endUserSessions?: (userId: string) => Promise<unknown>;
+}
+
+export function createUserService(d: DirectoryDeps, hooks: UserServiceHooks = {}) {
   const { store, clock } = d;
 
   const load = async (repos: Repositories, id: string): Promise<User> => {
@@ -292,6 +302,8 @@ export function createUserService(d: DirectoryDeps) {
         return after;
       });
       d.cache.invalidate(id);
+      const bySomeoneElse = !(ctx.actor.type === 'user' && ctx.actor.id === id);
+      if (creds && bySomeoneElse) await hooks.endUserSessions?.(id);
       return updated;
     },
 

@@ -196,6 +196,18 @@ describe('user portal', function () {
       const e = (await events(gh, 'user_password_change')).find((x) => x.resource.id === ids.yan);
       assert.equal(e?.initiated_by.username, 'yan');
     });
+
+    it('signs out every session of the user when an admin resets the password (ASVS 3.3.3)', async () => {
+      const { b } = await signIn('wes');
+      assert.match((await b.get('/')).text, /Your apps/);
+      const unchanged = await gh.api('PUT', `/api/systemusers/${ids.wes}`, { firstname: 'Wesley' });
+      assert.equal(unchanged.status, 200);
+      assert.match((await b.get('/')).text, /Your apps/, 'a profile change keeps the sessions');
+      const reset = await gh.api('PUT', `/api/systemusers/${ids.wes}`, { password: 'Reset-By-Admin-2026x' });
+      assert.equal(reset.status, 200, JSON.stringify(reset.body));
+      assert.match((await b.get('/')).text, /Sign in/, 'the session outlived the reset');
+      assert.match((await signIn('wes', 'Reset-By-Admin-2026x')).page.text, /Your apps/);
+    });
   });
 
   it('sets Secure cookies and upgrade-insecure-requests when the public URL is https', async () => {
