@@ -91,8 +91,30 @@ const POJO_PARSERS: Record<number, { parseToPojo(r: BerReader): Record<string, u
  * SearchRequest (RFC 4511 §4.5.1), read here because ldapjs's decoder turns the filter back into
  * a string that must then be parsed again: on the search hot path that doubled the decoding work.
  */
-function readSearchRequest(r: BerReader): Record<string, unknown> {
-  r.readSequence(OP.searchRequest);
+/**
+ * Enters a constructed element of `tag` and returns where it ends, which must lie within `limit`.
+ * BerReader answers null, without moving, for an element cut short; every loop over elements must
+ * therefore check that it got one, or a truncated message would loop forever on the event loop
+ * (an 18-octet abandon request with a cut control did, before any bind).
+ */
+function enter(r: BerReader, tag: number, limit: number): number {
+  const start = r.offset;
+  if (r.readSequence(tag) === null || r.offset <= start) throw new Error('truncated element');
+  const end = r.offset + r.length;
+  if (end > limit) throw new Error('element overruns its container');
+  return end;
+}
+
+/** An OCTET STRING (or LDAPString) that must be there. */
+function requiredString(r: BerReader, end: number): string {
+  const start = r.offset;
+  const s = r.readString();
+  if (s === null || r.offset <= start || r.offset > end) throw new Error('truncated string');
+  return s;
+}
+
+function readSearchRequest(r: BerReader, limit: number): Record<string, unknown> {
+  const requestEnd = enter(r, OP.searchRequest, limit);
   const baseObject = r.readString() ?? '';
   const scope = r.readEnumeration();
   const derefAliases = r.readEnumeration();
@@ -103,9 +125,8 @@ function readSearchRequest(r: BerReader): Record<string, unknown> {
   if (filterTag === null) throw new Error('search request without a filter');
   const filter = parseFilterBer(new BerReader(r.readRawBuffer(filterTag)));
   const attributes: string[] = [];
-  r.readSequence();
-  const end = r.offset + r.length;
-  while (r.offset < end) attributes.push(r.readString() ?? '');
+  const end = enter(r, 0x30, requestEnd);
+  while (r.offset < end) attributes.push(requiredString(r, end));
   return { baseObject, scope, derefAliases, sizeLimit, timeLimit, typesOnly, filter, attributes };
 }
 
@@ -122,12 +143,11 @@ export function decodeRequest(pdu: Buffer): LdapRequest {
   const op = r.peek() ?? -1;
   const parser = POJO_PARSERS[op];
   if (!parser) throw new Error(`unsupported operation 0x${op.toString(16)}`);
-  const body = op === OP.searchRequest ? readSearchRequest(r) : parser.parseToPojo(r);
+  const body = op === OP.searchRequest ? readSearchRequest(r, pdu.length) : parser.parseToPojo(r);
   const controls: LdapControl[] = [];
   if (r.remain > 0 && r.peek() === 0xa0) {
-    r.readSequence();
-    const end = r.offset + r.length;
-    while (r.offset < end) controls.push(readControl(r));
+    const end = enter(r, 0xa0, pdu.length);
+    while (r.offset < end) controls.push(readControl(r, end));
   }
   // Added to the decoded body rather than spread into a new object: cheaper on every request.
   body.messageId = messageId;
@@ -150,10 +170,9 @@ export class ControlValueError extends Error {}
  * the password policy request control (sssd and nslcd send it on every bind) has no value by
  * definition, and that throw disconnected the client. Values stay raw, except the one we act on.
  */
-function readControl(r: BerReader): LdapControl {
-  r.readSequence();
-  const end = r.offset + r.length;
-  const type = r.readString() ?? '';
+function readControl(r: BerReader, limit: number): LdapControl {
+  const end = enter(r, 0x30, limit);
+  const type = requiredString(r, end);
   let criticality = false;
   if (r.offset < end && r.peek() === 0x01) criticality = r.readBoolean() ?? false;
   let raw: Buffer | null = null;

@@ -119,6 +119,16 @@ describe('LDAP request controls with ldap-utils', function () {
     assert.equal(rs.find((r) => r.op === EXTENDED_RESPONSE && r.messageId === 1)?.code, PROTOCOL_ERROR);
   });
 
+  it('survives cut controls and attribute lists sent before any bind, and keeps serving', async () => {
+    for (const hex of ['3010020101500105a008300504017804000004', '3026020101632104000a01000a0100020100020100010100870b6f626a656374436c617373300104']) {
+      const c = await raw();
+      c.write(Buffer.from(hex, 'hex'));
+      await c.closesWithin(1000);
+      c.destroy();
+    }
+    assert.deepEqual(await probeSearch(dir), [dir.userDn('bob').toLowerCase()]);
+  });
+
   it('drops what a client queued before its unbind (RFC 4511 §4.3) instead of answering it', async () => {
     const c = await raw();
     const searches = Array.from({ length: 5 }, (_, i) => ldapMessage(2 + i, searchRequest(dir.base, 2, presentFilter('objectClass'), [])));

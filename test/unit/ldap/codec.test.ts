@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { decodeRequest } from '../../../src/ldap/codec.js';
+import { berString, ldapMessage, pagedControl, presentFilter, searchRequest, simpleBindRequest, tlv } from '../../integration/ldap/support.js';
+
+/** Control ::= SEQUENCE { controlType, criticality, controlValue } (RFC 4511 §4.1.11). */
+const control = (oid: string, value?: Buffer) => tlv(0x30, berString(oid), ...(value ? [berString(value)] : []));
+
+/**
+ * The request decoder on cut and odd input: it must return or throw, quickly, for any prefix of a
+ * well-formed message. BerReader answers null without moving for an element cut short, so a loop
+ * that did not check turned an 18-octet abandon request with a cut control, sent before any bind,
+ * into an endless loop on the event loop (and out of memory).
+ */
+describe('LDAP request decoder (codec.ts) on truncated and malformed input', () => {
+  const samples: [string, Buffer][] = [
+    ['abandon with a control', ldapMessage(1, tlv(0x50, Buffer.from([5])), tlv(0xa0, control('1.2.3.4', Buffer.from('x'))))],
+    ['search with attributes and the paged control', ldapMessage(2, searchRequest('o=x', 2, presentFilter('objectClass'), ['cn', 'uid', 'mail']), pagedControl(10, Buffer.alloc(0)))],
+    ['bind with two controls', ldapMessage(3, simpleBindRequest('uid=a,o=x', 'secret'), tlv(0xa0, control('1.3.6.1.4.1.42.2.27.8.5.1'), control('1.2.3', Buffer.from('v'))))],
+  ];
+
+  it('answers the 18-octet abandon request with a cut control (an error, not an endless loop)', () => {
+    const pdu = Buffer.from('301002010150010 5a00830050401780400 04'.replace(/ /g, ''), 'hex');
+    assert.throws(() => decodeRequest(pdu));
+  });
+
+  it('answers a search whose attribute list is cut (30 01 04) with an error', () => {
+    const whole = ldapMessage(1, searchRequest('', 0, presentFilter('objectClass'), ['cn']));
+    // Replace the attribute list (30 04 04 02 63 6e) by a SEQUENCE that claims one octet: 04.
+    const cut = Buffer.concat([whole.subarray(0, whole.length - 6), Buffer.from([0x30, 0x01, 0x04])]);
+    cut[1] = cut.length - 2;
+    cut[6] = cut.length - 7; // the SearchRequest's own length, so that only the list is cut
+    assert.throws(() => decodeRequest(cut));
+  });
+
+  for (const [what, pdu] of samples) {
+    it(`decodes ${what}, and returns or throws for each of its ${pdu.length} prefixes, with every length octet patched`, () => {
+      assert.doesNotThrow(() => decodeRequest(pdu));
+      for (let n = 0; n < pdu.length; n++) {
+        const prefix = Buffer.from(pdu.subarray(0, n));
+        // The outer length made to fit the prefix, as the framer would deliver it.
+        if (n >= 2 && prefix[1]! < 0x80) prefix[1] = n - 2;
+        try {
+          decodeRequest(prefix);
+        } catch {
+          /* refused: fine */
+        }
+      }
+    });
+  }
+});
