@@ -180,13 +180,17 @@ export class LdapConnection {
    * A message must therefore be complete within the idle timeout of its first byte.
    */
   private watchPartial(): void {
-    if (this.framer.pendingBytes === 0) {
-      clearTimeout(this.partialTimer);
-      this.partialTimer = undefined;
-    } else if (!this.partialTimer && this.idleMs > 0) {
+    // While reading is paused (our queue is full), the rest of a message waits on us, not the peer.
+    if (this.framer.pendingBytes === 0 || this.paused) this.stopPartialTimer();
+    else if (!this.partialTimer && this.idleMs > 0) {
       this.partialTimer = setTimeout(() => this.destroy(), this.idleMs);
       this.partialTimer.unref();
     }
+  }
+
+  private stopPartialTimer(): void {
+    clearTimeout(this.partialTimer);
+    this.partialTimer = undefined;
   }
 
   private attach(socket: Socket): void {
@@ -209,6 +213,8 @@ export class LdapConnection {
     } catch (err) {
       return this.disconnect(RESULT.protocolError, err instanceof FramingError ? err.message : 'malformed message');
     }
+    // A complete message is progress: the deadline restarts from the next message's first byte.
+    if (pdus.length > 0) this.stopPartialTimer();
     this.watchPartial();
     for (const pdu of pdus) {
       let env: Envelope;
@@ -259,10 +265,12 @@ export class LdapConnection {
       if (this.held === 0 || (this.queue.length < maxCount && this.held < maxBytes && !this.budget.exhausted)) return;
       this.paused = true;
       this.socket.pause();
+      this.stopPartialTimer();
     } else if (this.held === 0 || (this.queue.length <= maxCount / 2 && this.held <= maxBytes / 2 && !this.budget.exhausted)) {
       this.paused = false;
       this.budget.cancel(this.wake);
       this.socket.resume();
+      this.watchPartial();
       return;
     }
     // Paused: its own requests finishing call this again; room in the budget must wake it too.
@@ -307,7 +315,6 @@ export class LdapConnection {
   }
 
   private async handle({ env, pdu }: Pending): Promise<void> {
-    if (env.op === OP.unbindRequest) return this.destroy();
     if (env.op === OP.bindRequest && env.bindAuthTag !== 0x80) {
       // SASL (0xa3) and anything else: not offered (RFC 4513 §5.2), and the session is anonymous.
       this.session.principal = { kind: 'anonymous' };

@@ -240,10 +240,23 @@ export async function matchedDn(ctx: OperationContext, dn: string): Promise<stri
  * attributes; `+` operational ones (RFC 3673); `1.1` none; names match case-insensitively. The
  * Root DSE answers with everything when no list is given, as most servers do for discovery tools.
  */
+/**
+ * The requested names as entries name them: any name of a type or its OID, in any case (RFC 4512
+ * §2.5: `commonName` and `2.5.4.3` ask for cn); `1.1` is no OID here; a description with options
+ * names values no entry has. Computed once per search (its attribute list), not once per entry.
+ */
+const wantedByRequest = new WeakMap<readonly string[], string[]>();
+function wantedNames(requested: readonly string[]): string[] {
+  let w = wantedByRequest.get(requested);
+  if (!w) {
+    w = requested.map((r) => (r === '1.1' || r.includes(';') ? r.toLowerCase() : canonicalAttributeName(r)));
+    wantedByRequest.set(requested, w);
+  }
+  return w;
+}
+
 export function selectAttributes(entry: Entry, requested: string[], typesOnly: boolean): EntryAttribute[] {
-  // Any name of a type or its OID, in any case (RFC 4512 §2.5: `commonName` and `2.5.4.3` ask for
-  // cn); `1.1` is no OID here. A description with options names values no entry has.
-  const wanted = requested.map((r) => (r === '1.1' || r.includes(';') ? r.toLowerCase() : canonicalAttributeName(r)));
+  const wanted = wantedNames(requested);
   const none = wanted.length === 1 && wanted[0] === '1.1';
   const all = wanted.length === 0 || wanted.includes('*');
   const allOperational = wanted.includes('+') || (entry.dn === '' && wanted.length === 0);

@@ -108,8 +108,8 @@ function column<A extends string>(attr: A, syntax: 'text' | 'int'): AttrDef<A> {
         case 'eq':
         case 'approx': {
           if (syntax === 'int' && !/^-?\d+$/.test(a.value.trim())) return UNDEFINED;
-          const value = syntax === 'int' ? Number(a.value.trim()) : squeezeSpaces(a.value);
-          return known<A>(a.exact ? { op: 'eq', attr, value, exact: true } : { op: 'eq', attr, value });
+          if (syntax === 'int') return known<A>({ op: 'eq', attr, value: Number(a.value.trim()) });
+          return known<A>(any(spaceVariants(a.value).map((value): F<A> => (a.exact ? { op: 'eq', attr, value, exact: true } : { op: 'eq', attr, value }))));
         }
         case 'ge':
         case 'le': {
@@ -407,7 +407,10 @@ function groupAttributes(ctx: TranslationContext): Map<string, AttrDef<GroupAttr
         const posix: F<GroupAttr> = { op: 'present', attr: 'posixGid' };
         if (a.op === 'present') return known(all<GroupAttr>([posix, { op: 'present', attr: 'memberName' }]));
         // caseExactIA5Match (RFC 2307 §2.2): usernames are stored lower-case, so `ALICE` names nobody.
-        if (a.op === 'eq') return known(all<GroupAttr>([posix, { op: 'eq', attr: 'memberName', value: squeezeSpaces(a.value).normalize('NFC'), exact: true }]));
+        if (a.op === 'eq') {
+          const names = spaceVariants(a.value.normalize('NFC')).map((value): F<GroupAttr> => ({ op: 'eq', attr: 'memberName', value, exact: true }));
+          return known(all<GroupAttr>([posix, any(names)]));
+        }
         if (a.op === 'approx') return known(all<GroupAttr>([posix, { op: 'eq', attr: 'memberName', value: foldValue(a.value) }]));
         return UNDEFINED;
       },
@@ -531,6 +534,16 @@ const hasOptions = (attribute: string) => attribute.includes(';');
  * "Alice Liddell".
  */
 const squeezeSpaces = (v: string) => (/^ | $| {2}/.test(v) ? v.replace(/ +/g, ' ').trim() : v);
+
+/**
+ * The values an equality assertion names: as given, and with its spaces squeezed when that differs.
+ * Stored values are not squeezed (the store compares them as entered), so a value entered with a
+ * double space must still match itself; the squeezed form finds the common single-spaced one.
+ */
+const spaceVariants = (v: string): string[] => {
+  const s = squeezeSpaces(v);
+  return s === v ? [v] : [v, s];
+};
 
 function translateNode<A extends string>(
   f: LdapFilter,

@@ -10,6 +10,10 @@ import { createDuplicateCache, duplicateKey } from './duplicate-cache.js';
 import { unmapAddress } from './ip.js';
 import { Attr, Code, attribute, encodeReply, parsePacket, verifyAccountingAuthenticator, verifyMessageAuthenticator } from './packet.js';
 import { proxyStates, type RequestContext } from './request-context.js';
+import { OldestFirst } from '../util/oldest-first.js';
+
+/** How many NAS addresses the listener remembers as signing (see signingClients). */
+const MAX_LEARNT_SIGNING_CLIENTS = 100_000;
 
 /** The RADIUS slice of the configuration, as the appliance hands it over. */
 export interface RadiusOptions extends AccessRequestOptions {
@@ -73,11 +77,13 @@ export function createRadiusListener(d: RadiusListenerDeps): RadiusListener {
   let inFlight = 0;
   let idle: (() => void) | null = null;
   /**
-   * Clients not required to sign (legacy gear) that have sent a valid Message-Authenticator on an
-   * Access-Request since this process started. Learning is per process: another instance learns on
-   * its own, and a restart forgets (a client that signs once will sign again).
+   * Addresses of NASes not required to sign (legacy gear) that have sent a valid
+   * Message-Authenticator on a non-EAP Access-Request since this process started. Learning is per
+   * process: another instance learns on its own, and a restart forgets (a NAS that signs once will
+   * sign again). Bounded, oldest forgotten first, as only known clients' packets get here.
    */
-  const signingClients = new Set<string>();
+  const signingClients = new Map<string, true>();
+  const signingClientsOldest = new OldestFirst(signingClients);
 
   const send = (socket: dgram.Socket, reply: Buffer, port: number, address: string) => {
     socket.send(reply, port, address, (err) => {
@@ -112,16 +118,20 @@ export function createRadiusListener(d: RadiusListenerDeps): RadiusListener {
           // RFC 3579 §3.2: an EAP-Message without Message-Authenticator is always discarded.
           if (client.server.requireMessageAuthenticator || attribute(packet, Attr.EapMessage)) return 'missing_message_authenticator';
           // Legacy gear, as FreeRADIUS 3.2.5+ treats it (require_message_authenticator = auto): once
-          // a client has signed an Access-Request it can, so unsigned ones are forgeries.
-          if (signingClients.has(client.server.id)) return 'missing_message_authenticator';
+          // a NAS has signed an Access-Request it can, so unsigned ones from it are forgeries.
+          if (signingClients.has(address)) return 'missing_message_authenticator';
           // limit_proxy_state: the BlastRADIUS forgery (CVE-2024-3596) hides its MD5 collision in a
           // Proxy-State, which a NAS never sends; only a proxy does, and a proxy signs.
           if (attribute(packet, Attr.ProxyState)) return 'proxy_state_without_message_authenticator';
           return ctx;
         }
         if (!verifyMessageAuthenticator(packet, client.secret)) return 'bad_message_authenticator';
-        if (!client.server.requireMessageAuthenticator && !signingClients.has(client.server.id)) {
-          signingClients.add(client.server.id);
+        // Learnt per NAS address (a client record may cover a whole network of NASes), and not from
+        // EAP, which must be signed anyway (RFC 3579 §3.2): a NAS that signs only its 802.1X
+        // traffic must keep its PAP logins.
+        if (!client.server.requireMessageAuthenticator && !signingClients.has(address) && !attribute(packet, Attr.EapMessage)) {
+          signingClients.set(address, true);
+          signingClientsOldest.trim(MAX_LEARNT_SIGNING_CLIENTS);
           log.warn({ radiusServer: client.server.id, address }, 'RADIUS client signs its Access-Requests: unsigned ones from it are now discarded');
         }
         return ctx;

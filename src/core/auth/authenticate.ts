@@ -321,7 +321,8 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
   /** The success, unless the adapter cannot deliver it (AuthRequest.deliver); audited once either way. */
   const concludeSuccess = async (req: AuthRequest | MfaRequest, user: User, who: { id: string; username: string }, mfa: boolean): Promise<AuthOutcome> => {
     const extra = mfa ? { mfa_meta: { type: 'TOTP' } } : {};
-    const undeliverable = req.deliver ? await req.deliver(user) : null;
+    // A throwing hook must not skip the audit event: it counts as undeliverable.
+    const undeliverable = req.deliver ? await req.deliver(user).catch((err: unknown) => `the success could not be delivered: ${err instanceof Error ? err.message : String(err)}`) : null;
     if (undeliverable) {
       auditAuth(req, who, false, undeliverable, mfa, extra);
       return { status: 'invalid', reason: undeliverable, user };

@@ -297,6 +297,8 @@ export function createUserService(d: DirectoryDeps, hooks: UserServiceHooks = {}
         await tx.users.update(id, patch);
         if (creds) await tx.users.updateCredentials(id, creds);
         const after = await load(tx, id);
+        // The user's groups show the username (member DN, memberUid): a rename changes them too.
+        if (after.username !== before.username) for (const g of await tx.userGroups.groupIdsOf(id)) await tx.userGroups.touch(g);
         await recordUpdate(tx, before, after, ctx);
         if (creds) await recordPasswordChange(tx, after, ctx);
         return after;
@@ -311,7 +313,11 @@ export function createUserService(d: DirectoryDeps, hooks: UserServiceHooks = {}
       const removed = await store.transaction(async (tx) => {
         const u = await load(tx, id);
         await tx.associations.removeAllFor('user', id);
-        for (const g of await tx.userGroups.groupIdsOf(id)) await tx.userGroups.removeMember(g, id);
+        // Each group's member and memberUid lose the user: stamp them (LDAP sync by modifyTimestamp).
+        for (const g of await tx.userGroups.groupIdsOf(id)) {
+          await tx.userGroups.removeMember(g, id);
+          await tx.userGroups.touch(g);
+        }
         await tx.authState.delete(id);
         await tx.users.delete(id);
         await d.audit.recordIn(tx, {

@@ -43,6 +43,9 @@ export async function compare(req: LdapRequest, ctx: OperationContext): Promise<
   // Entries carry no attribute options (RFC 4512 §2.5: `cn;lang-en` names values none has).
   const values = description.includes(';') ? undefined : attributeMap(entry).get(type.names[0]!.toLowerCase());
   if (!values) return reply(RESULT.noSuchAttribute, 'no such attribute');
-  const wanted = foldValue(value);
-  return reply(values.some((v) => foldValue(v) === wanted) ? RESULT.compareTrue : RESULT.compareFalse);
+  // The type's equality rule: caseExact* (memberUid, homeDirectory, loginShell: RFC 2307) compare as
+  // given, as the search filters do; the others without case.
+  const exact = type.equality?.startsWith('caseExact') === true;
+  const same = exact ? (v: string) => v === value : ((wanted) => (v: string) => foldValue(v) === wanted)(foldValue(value));
+  return reply(values.some(same) ? RESULT.compareTrue : RESULT.compareFalse);
 }

@@ -558,6 +558,23 @@ describe('LDAP connection limits', function () {
     assert.deepEqual(await probeSearch(dir), [dir.userDn('bob').toLowerCase()]);
   });
 
+  it('keeps a connection whose writes always end inside a message, as long as messages complete', async () => {
+    // Root DSE searches, each write finishing one and starting the next, for longer than the timeout.
+    const c = await hold(run.endpoints.ldap!.port, '127.0.0.9');
+    const msg = (id: number) => rootDseSearch(id);
+    let id = 1;
+    c.write(msg(id).subarray(0, 10));
+    const started = Date.now();
+    while (Date.now() - started < 4500) {
+      await new Promise((r) => setTimeout(r, 200));
+      c.write(Buffer.concat([msg(id).subarray(10), msg(id + 1).subarray(0, 10)]));
+      id++;
+    }
+    assert.equal(c.closed, false, 'closed although every message completed');
+    const rs = await c.waitFor((x) => x.filter((r) => r.op === SEARCH_DONE).length >= id - 1, 3000);
+    assert.ok(rs.filter((r) => r.op === SEARCH_DONE).length >= id - 1, 'every completed search answered');
+  });
+
   it('closes a connection that trickles a message one byte at a time for longer than idleTimeoutSeconds', async () => {
     // A bind announced as 200 octets, then one octet every 500 ms: never idle, never complete.
     const c = await hold(run.endpoints.ldap!.port, '127.0.0.8');

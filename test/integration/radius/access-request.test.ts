@@ -301,11 +301,31 @@ describe('RADIUS Access-Request (PAP) on the in-process appliance', function () 
         assert.equal(r.code, Code.AccessAccept, 'a signed request with Proxy-State is served');
       });
 
-      it('requires signatures from a client once it has signed (require_message_authenticator = auto)', async () => {
-        // The previous test's signed request taught the listener that this client signs.
-        await noReply(legacy, request({ messageAuthenticator: false }), 'missing_message_authenticator');
+      it('requires signatures from a NAS once it has signed (require_message_authenticator = auto)', async () => {
         const signed = request();
         assert.equal(checkReply(signed, (await legacy.exchange(signed))!, SECRET).code, Code.AccessAccept);
+        await noReply(legacy, request({ messageAuthenticator: false }), 'missing_message_authenticator');
+      });
+
+      it('learns per NAS address, and not from EAP (which must be signed anyway)', async () => {
+        const blockId = await createRadiusServer(gh, { name: 'legacy-block', networkSourceIp: '127.0.4.0/24', sharedSecret: SECRET, requireMessageAuthenticator: false });
+        await bind(gh, { type: 'user', id: aliceId }, blockId);
+        const [eapNas, otherNas] = await Promise.all([udpClient(gh.radiusPort, '127.0.0.1', '127.0.4.1'), udpClient(gh.radiusPort, '127.0.0.1', '127.0.4.2')]);
+        try {
+          // A signed EAP request (refused: EAP is not offered) teaches nothing.
+          const eap = request({ password: undefined, extra: [Buffer.from([Attr.EapMessage, 6, 2, 1, 0, 4])] });
+          assert.equal(checkReply(eap, (await eapNas.exchange(eap))!, SECRET).code, Code.AccessReject);
+          const pap = request({ messageAuthenticator: false });
+          assert.equal(checkReply(pap, (await eapNas.exchange(pap))!, SECRET).code, Code.AccessAccept, 'unsigned PAP after signed EAP');
+          // A signed PAP request teaches its own address only, not the rest of the block.
+          const signed = request();
+          assert.equal(checkReply(signed, (await eapNas.exchange(signed))!, SECRET).code, Code.AccessAccept);
+          await noReply(eapNas, request({ messageAuthenticator: false }), 'missing_message_authenticator');
+          const fromOther = request({ messageAuthenticator: false });
+          assert.equal(checkReply(fromOther, (await otherNas.exchange(fromOther))!, SECRET).code, Code.AccessAccept, 'another NAS of the block');
+        } finally {
+          await Promise.all([eapNas.close(), otherNas.close()]);
+        }
       });
     });
   });

@@ -404,6 +404,14 @@ describe('LDAP conformance with ldap-utils and ldap3', function () {
   describe('compare result codes (RFC 4511 §4.10, as slapd answers)', () => {
     const compare = (conn: string[], dn: string, assertion: string) => exec('ldapcompare', [...conn, dn, assertion], { env: ldapEnv(dir) });
 
+    it('compares memberUid, homeDirectory and loginShell case-exactly, as the filters do (RFC 2307)', async () => {
+      assert.equal((await compare(binder(), dir.groupDn('staff'), 'memberUid:alice')).code, COMPARE_TRUE);
+      assert.equal((await compare(binder(), dir.groupDn('staff'), 'memberUid:ALICE')).code, COMPARE_FALSE);
+      assert.equal((await compare(binder(), dir.userDn('alice'), 'homeDirectory:/home/alice')).code, COMPARE_TRUE);
+      assert.equal((await compare(binder(), dir.userDn('alice'), 'homeDirectory:/HOME/alice')).code, COMPARE_FALSE);
+      assert.equal((await compare(binder(), dir.userDn('alice'), 'uid:ALICE')).code, COMPARE_TRUE, 'uid stays case-insensitive');
+    });
+
     it('answers invalidAttributeSyntax (21) for a value that is not an INTEGER of uidNumber', async () => {
       for (const v of ['abc', '7001x', '', '07001', '+7001']) {
         const r = await compare(binder(), dir.userDn('alice'), `uidNumber:${v}`);
@@ -507,6 +515,16 @@ describe('LDAP conformance with ldap-utils and ldap3', function () {
     it('ignores leading, trailing and repeated spaces in caseIgnoreMatch (RFC 4518 §2.6.1)', async () => {
       assert.deepEqual(dns(await search('(cn=  alice   öztürk )')), only('alice'));
       assert.deepEqual(dns(await search('(uid= alice )')), only('alice'));
+    });
+
+    it('still matches a value stored with repeated spaces by that value', async () => {
+      const put = await dir.run.api('PUT', `/api/systemusers/${dir.users.dave!.id}`, { description: 'two  spaces  here' });
+      assert.equal(put.status, 200, JSON.stringify(put.body));
+      try {
+        assert.deepEqual(dns(await search('(description=two  spaces  here)')), only('dave'));
+      } finally {
+        await dir.run.api('PUT', `/api/systemusers/${dir.users.dave!.id}`, { description: '' });
+      }
     });
 
     it('compares homeDirectory and loginShell case-exactly (caseExactIA5Match, RFC 2307 §2.2)', async () => {

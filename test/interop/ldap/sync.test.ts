@@ -58,6 +58,18 @@ describe('LDAP incremental sync by modifyTimestamp with ldapsearch', function ()
     for (const dn of [dir.groupDn('hidden'), dir.userDn('alice'), dir.userDn('dave')]) assert.ok(changed.includes(dn.toLowerCase()), `${dn} stamped`);
   });
 
+  it("stamps a user's groups when the user is renamed or deleted (member and memberUid change)", async () => {
+    await nextSecond();
+    const t = generalized(Date.now());
+    await api('PUT', `/api/systemusers/${dir.users.bob!.id}`, { username: 'robert' });
+    assert.ok((await changedSince(t)).includes(dir.groupDn('staff').toLowerCase()), 'staff stamped on the rename');
+    await nextSecond();
+    const t2 = generalized(Date.now());
+    const del = await dir.run.api('DELETE', `/api/systemusers/${dir.users.bob!.id}`);
+    assert.equal(del.status, 200, JSON.stringify(del.body));
+    assert.ok((await changedSince(t2)).includes(dir.groupDn('staff').toLowerCase()), 'staff stamped on the delete');
+  });
+
   it('stamps the members when their group is renamed (memberOf changes)', async () => {
     await nextSecond();
     const t = generalized(Date.now());
