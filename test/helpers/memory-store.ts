@@ -254,6 +254,12 @@ function evaluate<A extends string, R>(f: DirectoryFilter<A>, columns: Columns<A
     if (v === null) return null;
     return vals.some((x) => compare(v, x) === 0);
   }
+  // Case-exact equality (LDAP caseExactMatch, homeDirectory, memberUid): the value as stored, as the
+  // SQL store compares its unfolded column.
+  if (f.op === 'eq' && f.exact && (col.kind === 'lower' || col.kind === 'ci' || col.kind === 'upper')) {
+    const stored = col.get!(row);
+    return stored === null ? null : String(stored) === String(f.value);
+  }
   const value = coerce(col.kind, f.value);
   if (value === undefined || value === null) return f.op === 'ne';
   if (col.kind === 'sub') {
