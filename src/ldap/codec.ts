@@ -81,11 +81,15 @@ const POJO_PARSERS: Record<number, { parseToPojo(r: BerReader): Record<string, u
   [OP.compareRequest]: messages.CompareRequest,
   [OP.extendedRequest]: messages.ExtensionRequest,
   [OP.abandonRequest]: messages.AbandonRequest,
-  [OP.modifyRequest]: messages.ModifyRequest,
-  [OP.addRequest]: messages.AddRequest,
-  [OP.delRequest]: messages.DeleteRequest,
-  [OP.modDnRequest]: messages.ModifyDnRequest,
 };
+
+/**
+ * Update operations (RFC 4511 §4.6–§4.9): the directory is read-only over LDAP, so they are
+ * answered from the envelope and their bodies are never decoded. ldapjs's AddRequest decoder loops
+ * without end on a cut attribute list (8 octets, `30 06 02 01 01 68 39 04`, ran the process out of
+ * memory before any bind); there is nothing to gain from reading them.
+ */
+export const UPDATE_OPERATIONS: ReadonlySet<number> = new Set([OP.modifyRequest, OP.addRequest, OP.delRequest, OP.modDnRequest]);
 
 /**
  * SearchRequest (RFC 4511 §4.5.1), read here because ldapjs's decoder turns the filter back into

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { LdapRequest } from '@ldapjs/messages';
-import { ControlValueError, decodeRequest, encodeExtendedResponse, encodeNoticeOfDisconnection, encodeResult, OP, readEnvelope, RESPONSE_OF, SUPPORTED_CONTROLS, type Envelope } from './codec.js';
+import { ControlValueError, decodeRequest, encodeExtendedResponse, encodeNoticeOfDisconnection, encodeResult, OP, readEnvelope, RESPONSE_OF, SUPPORTED_CONTROLS, UPDATE_OPERATIONS, type Envelope } from './codec.js';
 import type { LdapConfig, LdapDeps, OperationContext, SessionState } from './context.js';
 import { EXTENSIONS } from './entries.js';
 import { FramingError, PduFramer } from './framer.js';
@@ -334,6 +334,10 @@ export class LdapConnection {
     }
     const responseOp = RESPONSE_OF[env.op];
     if (responseOp === undefined) return this.disconnect(RESULT.protocolError, `unexpected operation 0x${env.op.toString(16)}`);
+    if (UPDATE_OPERATIONS.has(env.op)) {
+      // The directory is managed through Gatehouse (REST API, console), not LDAP writes.
+      return this.send(encodeResult(env.messageId, responseOp, { code: RESULT.unwillingToPerform, message: 'the directory is read-only over LDAP' }));
+    }
 
     let req: LdapRequest;
     try {
@@ -368,8 +372,8 @@ export class LdapConnection {
         case OP.extendedRequest:
           return this.extended(req, ctx);
         default:
-          // add, modify, delete, modify DN: the directory is managed through Gatehouse, not LDAP writes.
-          return ctx.send(encodeResult(env.messageId, responseOp, { code: RESULT.unwillingToPerform, message: 'the directory is read-only over LDAP' }));
+          // Update operations never get here (UPDATE_OPERATIONS, answered before decoding).
+          return ctx.send(encodeResult(env.messageId, responseOp, { code: RESULT.unwillingToPerform, message: 'unsupported operation' }));
       }
     };
     let timer: NodeJS.Timeout | undefined;

@@ -16,7 +16,13 @@ describe('LDAP request decoder (codec.ts) on truncated and malformed input', () 
     ['abandon with a control', ldapMessage(1, tlv(0x50, Buffer.from([5])), tlv(0xa0, control('1.2.3.4', Buffer.from('x'))))],
     ['search with attributes and the paged control', ldapMessage(2, searchRequest('o=x', 2, presentFilter('objectClass'), ['cn', 'uid', 'mail']), pagedControl(10, Buffer.alloc(0)))],
     ['bind with two controls', ldapMessage(3, simpleBindRequest('uid=a,o=x', 'secret'), tlv(0xa0, control('1.3.6.1.4.1.42.2.27.8.5.1'), control('1.2.3', Buffer.from('v'))))],
+    ['compare', ldapMessage(4, tlv(0x6e, berString('uid=a,o=x'), tlv(0x30, berString('cn'), berString('a'))))],
+    ['password modify', ldapMessage(5, tlv(0x77, berString('1.3.6.1.4.1.4203.1.11.1', 0x80), berString(tlv(0x30, berString('uid=a', 0x80), berString('old', 0x81), berString('new', 0x82)), 0x81)))],
   ];
+
+  it('never decodes update operations (answered from the envelope): the cut add request that looped in ldapjs', () => {
+    assert.throws(() => decodeRequest(Buffer.from('3006020101683904', 'hex')), /unsupported operation/);
+  });
 
   it('answers the 18-octet abandon request with a cut control (an error, not an endless loop)', () => {
     const pdu = Buffer.from('301002010150010 5a00830050401780400 04'.replace(/ /g, ''), 'hex');
