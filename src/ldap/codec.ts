@@ -109,6 +109,43 @@ function enter(r: BerReader, tag: number, limit: number): number {
   return end;
 }
 
+/** Deepest nesting of constructed elements a filter may have (the translation allows 64 levels). */
+const MAX_BER_DEPTH = 100;
+
+/**
+ * Checks that a BER element and everything constructed inside it is well framed: each length fits
+ * its container exactly, lengths use at most 4 octets, nesting is bounded. ldapjs's decoders trust
+ * lengths: a substring filter whose `initial` claimed more octets than its SEQUENCE held (`80 7f`
+ * inside `30 09`) made the filter decoder loop forever on the event loop, with no bind needed (a
+ * search of the Root DSE is decoded first). Requests reach a decoder only once this walk accepts
+ * them. Primitive elements (OCTET STRINGs: values, passwords, control values) are not looked into.
+ */
+export function checkBerStructure(buf: Buffer): void {
+  const walk = (start: number, end: number, depth: number): void => {
+    if (depth > MAX_BER_DEPTH) throw new Error('element nested too deeply');
+    let at = start;
+    while (at < end) {
+      if (at + 2 > end) throw new Error('truncated element');
+      const tag = buf[at]!;
+      if ((tag & 0x1f) === 0x1f) throw new Error('multi-octet tags are not LDAP');
+      let len = buf[at + 1]!;
+      let content = at + 2;
+      if (len & 0x80) {
+        const n = len & 0x7f;
+        if (n === 0 || n > 4 || content + n > end) throw new Error('bad length');
+        len = 0;
+        for (let i = 0; i < n; i++) len = len * 256 + buf[content + i]!;
+        content += n;
+      }
+      const next = content + len;
+      if (next > end) throw new Error('element overruns its container');
+      if (tag & 0x20) walk(content, next, depth + 1);
+      at = next;
+    }
+  };
+  walk(0, buf.length, 0);
+}
+
 /** An OCTET STRING (or LDAPString) that must be there. */
 function requiredString(r: BerReader, end: number): string {
   const start = r.offset;
@@ -127,7 +164,9 @@ function readSearchRequest(r: BerReader, limit: number): Record<string, unknown>
   const typesOnly = r.readBoolean();
   const filterTag = r.peek();
   if (filterTag === null) throw new Error('search request without a filter');
-  const filter = parseFilterBer(new BerReader(r.readRawBuffer(filterTag)));
+  const rawFilter: Buffer | null = r.readRawBuffer(filterTag);
+  if (!rawFilter) throw new Error('truncated filter');
+  const filter = parseFilterBer(new BerReader(rawFilter));
   const attributes: string[] = [];
   const end = enter(r, 0x30, requestEnd);
   while (r.offset < end) attributes.push(requiredString(r, end));
@@ -141,6 +180,8 @@ function readSearchRequest(r: BerReader, limit: number): Record<string, unknown>
  * Throws on malformed input (the caller answers protocolError).
  */
 export function decodeRequest(pdu: Buffer): LdapRequest {
+  // Before any decoder (ours or ldapjs's) reads it, the whole message must be well framed.
+  checkBerStructure(pdu);
   const r = new BerReader(pdu);
   r.readSequence();
   const messageId = r.readInt() ?? 0;

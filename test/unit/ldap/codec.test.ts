@@ -21,7 +21,12 @@ describe('LDAP request decoder (codec.ts) on truncated and malformed input', () 
   ];
 
   it('never decodes update operations (answered from the envelope): the cut add request that looped in ldapjs', () => {
-    assert.throws(() => decodeRequest(Buffer.from('3006020101683904', 'hex')), /unsupported operation/);
+    assert.throws(() => decodeRequest(Buffer.from('3006020101683904', 'hex')));
+    assert.throws(() => decodeRequest(Buffer.from('30070201016802040 0'.replace(/ /g, ''), 'hex')), /unsupported operation/);
+  });
+
+  it('refuses a substring filter whose piece overruns its SEQUENCE (looped forever in ldapjs)', () => {
+    assert.throws(() => decodeRequest(Buffer.from('3079020101637404036f3d780a01020a0100020100020100010100a058a11fa30804037569640401618702636ea40f0402636e3009807f61810162820163a21ca91a810e6361736545786163744d617463688202636e8301788401ffa50e04097569644e756d626572040135a8070402636e04017830040402636e', 'hex')), /overruns/);
   });
 
   it('answers the 18-octet abandon request with a cut control (an error, not an endless loop)', () => {
