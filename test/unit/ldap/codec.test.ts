@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { decodeRequest } from '../../../src/ldap/codec.js';
-import { berString, ldapMessage, pagedControl, presentFilter, searchRequest, simpleBindRequest, tlv } from '../../integration/ldap/support.js';
+import { berString, equalityFilter, ldapMessage, pagedControl, presentFilter, searchRequest, simpleBindRequest, tlv } from '../../integration/ldap/support.js';
 
 /** Control ::= SEQUENCE { controlType, criticality, controlValue } (RFC 4511 §4.1.11). */
 const control = (oid: string, value?: Buffer) => tlv(0x30, berString(oid), ...(value ? [berString(value)] : []));
@@ -16,6 +17,24 @@ describe('LDAP request decoder (codec.ts) on truncated and malformed input', () 
     ['abandon with a control', ldapMessage(1, tlv(0x50, Buffer.from([5])), tlv(0xa0, control('1.2.3.4', Buffer.from('x'))))],
     ['search with attributes and the paged control', ldapMessage(2, searchRequest('o=x', 2, presentFilter('objectClass'), ['cn', 'uid', 'mail']), pagedControl(10, Buffer.alloc(0)))],
     ['bind with two controls', ldapMessage(3, simpleBindRequest('uid=a,o=x', 'secret'), tlv(0xa0, control('1.3.6.1.4.1.42.2.27.8.5.1'), control('1.2.3', Buffer.from('v'))))],
+    [
+      'search with every kind of filter',
+      ldapMessage(
+        6,
+        searchRequest(
+          'o=x',
+          2,
+          tlv(
+            0xa0,
+            tlv(0xa1, equalityFilter('uid', 'a'), presentFilter('cn'), tlv(0xa4, berString('cn'), tlv(0x30, berString('a', 0x80), berString('b', 0x81), berString('c', 0x82)))),
+            tlv(0xa2, tlv(0xa9, berString('caseExactMatch', 0x81), berString('cn', 0x82), berString('x', 0x83), tlv(0x84, Buffer.from([0xff])))),
+            tlv(0xa5, berString('uidNumber'), berString('5')),
+            tlv(0xa8, berString('cn'), berString('x')),
+          ),
+          ['cn'],
+        ),
+      ),
+    ],
     ['compare', ldapMessage(4, tlv(0x6e, berString('uid=a,o=x'), tlv(0x30, berString('cn'), berString('a'))))],
     ['password modify', ldapMessage(5, tlv(0x77, berString('1.3.6.1.4.1.4203.1.11.1', 0x80), berString(tlv(0x30, berString('uid=a', 0x80), berString('old', 0x81), berString('new', 0x82)), 0x81)))],
   ];
@@ -41,6 +60,27 @@ describe('LDAP request decoder (codec.ts) on truncated and malformed input', () 
     cut[1] = cut.length - 2;
     cut[6] = cut.length - 7; // the SearchRequest's own length, so that only the list is cut
     assert.throws(() => decodeRequest(cut));
+  });
+
+  it('returns or throws for any message with up to 3 octets changed (property, fast-check)', () => {
+    const all = samples.map(([, pdu]) => pdu);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: all.length - 1 }),
+        fc.array(fc.tuple(fc.nat(), fc.constantFrom(0x00, 0x01, 0x02, 0x7f, 0x80, 0x81, 0x84, 0x30, 0xa0, 0x04, 0xff)), { minLength: 1, maxLength: 3 }),
+        (which, changes) => {
+          const q = Buffer.from(all[which]!);
+          for (const [at, octet] of changes) q[1 + (at % (q.length - 1))] = octet;
+          try {
+            decodeRequest(q);
+          } catch {
+            /* refused: fine */
+          }
+          return true;
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 
   for (const [what, pdu] of samples) {
