@@ -55,6 +55,17 @@ export async function buildHttpApp(o: HttpOptions): Promise<FastifyInstance> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // JSON bodies as Fastify parses them (prototype poisoning refused), except that an empty body with
+  // `content-type: application/json` is no body: JumpCloud's SDKs send that header on DELETE and on
+  // bodiless POSTs, which Fastify otherwise refuses with 400 (FST_ERR_CTP_EMPTY_JSON_BODY).
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text === '') return done(null, undefined);
+    json(req, text, done);
+  });
+
   // A POST without a body (e.g. resetmfa, totp) is an empty object, so that optional bodies stay
   // optional and a required field is reported by name rather than as "body must be object".
   app.addHook('preValidation', async (req) => {

@@ -487,5 +487,20 @@ describe('systemusers (v1)', function () {
       const again = await createUser(run, { username: 'carol', email: 'carol@example.com' });
       assert.match(again._id, HEX24);
     });
+
+    it('takes an empty body sent as application/json, as JumpCloud SDKs send it (DELETE, bodiless POST)', async function () {
+      const u = await createUser(run, { username: 'sdk-user', email: 'sdk-user@example.com' });
+      const headers = { 'x-api-key': run.apiKey, 'content-type': 'application/json' };
+      const unlock = await fetch(`${run.httpUrl}/api/systemusers/${u._id}/unlock`, { method: 'POST', headers });
+      assert.equal(unlock.status, 200, await unlock.text());
+      const del = await fetch(`${run.httpUrl}/api/systemusers/${u._id}`, { method: 'DELETE', headers });
+      assert.equal(del.status, 200, await del.text());
+      // A body that is not JSON, or poisons the prototype, is still refused.
+      const bad = await fetch(`${run.httpUrl}/api/systemusers`, { method: 'POST', headers, body: '{"__proto__":{"x":1},"username":"p"}' });
+      assert.equal(bad.status, 400);
+      const junk = await fetch(`${run.httpUrl}/api/systemusers`, { method: 'POST', headers, body: '{nope' });
+      assert.equal(junk.status, 400);
+      assert.match(junk.headers.get('content-type') ?? '', /application\/json/);
+    });
   });
 });
