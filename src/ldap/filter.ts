@@ -6,6 +6,7 @@ import { LdapError, RESULT } from './result-codes.js';
 import { canonicalAttributeName } from './subschema.js';
 import type { Location, Tree } from './tree.js';
 import { OldestFirst } from '../util/oldest-first.js';
+import { decodeUtf8Strict } from '../util/utf8.js';
 
 /**
  * LDAP filters (RFC 4515, as decoded from the wire) → DirectoryFilter, once per entry kind, so
@@ -423,16 +424,6 @@ function groupAttributes(ctx: TranslationContext): Map<string, AttrDef<GroupAttr
 const MAX_DEPTH = 64;
 const MAX_NODES = 2000;
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-function utf8OrNull(b: Buffer): string | null {
-  try {
-    return strictUtf8.decode(b);
-  } catch {
-    return null;
-  }
-}
-
 function valueOf(v: string | Buffer | undefined): string {
   if (v === undefined) return '';
   return Buffer.isBuffer(v) ? v.toString('utf8') : v;
@@ -690,7 +681,7 @@ export function filterString(f: LdapFilter, max = 4096): string {
   const hex = (b: number) => `\\${b.toString(16).padStart(2, '0')}`;
   const special = (c: number) => c < 0x20 || c === 0x7f || c === 0x2a || c === 0x28 || c === 0x29 || c === 0x5c;
   const escape = (v: string | Buffer | undefined): string => {
-    const text = v === undefined ? '' : Buffer.isBuffer(v) ? utf8OrNull(v) : v;
+    const text = v === undefined ? '' : Buffer.isBuffer(v) ? decodeUtf8Strict(v) : v;
     if (text === null) {
       // Not UTF-8: every octet outside printable ASCII as \xx.
       let s = '';

@@ -3,19 +3,10 @@ import type { User } from '../core/directory/types.js';
 import { radiusServerResource } from '../core/auth/resources.js';
 import type { Core } from '../core/index.js';
 import type { Logger } from '../core/ports.js';
+import { decodeUtf8Strict } from '../util/utf8.js';
 import { encodeReplyAttributes } from './dictionary.js';
 import { Attr, Code, attribute, attributes, decodeUserPassword, encodeAttribute, encodeReply, type RadiusPacket } from './packet.js';
 import { nasAuditFields, proxyStates, text, type RequestContext } from './request-context.js';
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-function utf8Strict(b: Buffer): string | null {
-  try {
-    return strictUtf8.decode(b);
-  } catch {
-    return null;
-  }
-}
 
 /** Microsoft's vendor id and its MS-CHAP-Response (1), MS-CHAP-Challenge (11), MS-CHAP2-Response (25) (RFC 2548 §2.1). */
 const MICROSOFT = 311;
@@ -164,7 +155,7 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
     // Passwords are compared as octets (as FreeRADIUS does). Stored passwords are UTF-8 text, so
     // octets that are not UTF-8 match none; decoding them leniently would turn every invalid
     // sequence into U+FFFD and let `Tr\xffck` and `Tr\x80ck` both stand for `Tr\ufffdck`.
-    const password = utf8Strict(clear);
+    const password = decodeUtf8Strict(clear);
     if (password === null) return refuseHere(ctx, 'pap', 'User-Password is not UTF-8 text');
     const userName = text(p, Attr.UserName) ?? '';
     const resource = radiusServerResource(server);

@@ -1,7 +1,7 @@
 import type { RadiusServer } from '../core/directory/types.js';
 import type { Logger } from '../core/ports.js';
 import { MIN_RECOMMENDED_SECRET_LENGTH } from '../core/directory/radius-servers.js';
-import { blockContains, parseAddress, parseBlock, type IpBlock } from './ip.js';
+import { blockContains, parseAddress, parseBlock, type IpBlock } from '../util/ip-block.js';
 
 /** A RADIUS client (NAS) as the listener sees it: the contract's RADIUS server record and its secret. */
 export interface RadiusClient {

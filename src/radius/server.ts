@@ -7,7 +7,7 @@ import { createAccountingHandler } from './accounting.js';
 import { createClientTable } from './clients.js';
 import { createDiscardLog, type DiscardReason } from './discard-log.js';
 import { createDuplicateCache, duplicateKey } from './duplicate-cache.js';
-import { unmapAddress } from './ip.js';
+import { unmapAddress } from '../util/ip-block.js';
 import { Attr, Code, attribute, encodeReply, parsePacket, verifyAccountingAuthenticator, verifyMessageAuthenticator } from './packet.js';
 import { proxyStates, type RequestContext } from './request-context.js';
 import { OldestFirst } from '../util/oldest-first.js';

@@ -543,3 +543,12 @@ export function isNoticeOfDisconnection(r: RawResponse | undefined, code?: numbe
   if (!r.body.includes(Buffer.from('1.3.6.1.4.1.1466.20036'))) return false;
   return code === undefined || r.code === code;
 }
+
+/** A Python that can import ldap3 (Debian's python3-ldap3 lives in the system interpreter; a pyenv/venv python3 may not see it), or null. */
+export async function findLdap3Python(): Promise<string | null> {
+  for (const py of ['/usr/bin/python3', 'python3']) {
+    const r = await exec(py, ['-c', 'import ldap3']).catch(() => null);
+    if (r?.code === 0) return py;
+  }
+  return null;
+}

@@ -11,6 +11,7 @@ import {
   asUser,
   berString,
   exec,
+  findLdap3Python,
   lastLdapEventId,
   ldapEnv,
   ldapEvents,
@@ -108,13 +109,6 @@ for who in ('anonymous', 'bound'):
 print(json.dumps(out))
 `;
 
-async function findPython(): Promise<string | null> {
-  for (const py of ['/usr/bin/python3', 'python3']) {
-    const r = await exec(py, ['-c', 'import ldap3']).catch(() => null);
-    if (r?.code === 0) return py;
-  }
-  return null;
-}
 
 /**
  * Conformance points a black-box comparison with slapd found, driven by OpenLDAP's ldap-utils and
@@ -268,7 +262,7 @@ describe('LDAP conformance with ldap-utils and ldap3', function () {
     });
 
     it('is loaded by python ldap3 with get_info=ALL, anonymously and bound, and knows uid and inetOrgPerson', async function () {
-      const py = await findPython();
+      const py = await findLdap3Python();
       if (!py) {
         if (process.env.CI) throw new Error('python3-ldap3 is required in CI (apt-get install -y python3-ldap3)');
         this.skip();

@@ -57,6 +57,16 @@ describe('LDAP filter hardening with ldap-utils', function () {
   const anonymous = () => ['-x', '-H', dir.url];
   const dns = (r: { entries: { dn: string }[] }) => r.entries.map((e) => e.dn.toLowerCase()).sort();
 
+  /** ldapsearch as the bind account finds exactly `users`; the search's ldap_search event. */
+  const searchAudited = async (filter: string, users: string[]) => {
+    const since = await lastLdapEventId(dir.run);
+    const r = await ldapsearch(dir, binder(), ['-b', dir.base, filter, '1.1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(dns(r), users.map((u) => dir.userDn(u).toLowerCase()).sort());
+    const evs = await ldapEvents(dir.run, since, (e) => e.some((x) => x.event_type === 'ldap_search'));
+    return evs.find((x) => x.event_type === 'ldap_search');
+  };
+
   /** Another client is served and the HTTP health check answers. */
   async function stillServing(): Promise<void> {
     assert.deepEqual(await probeSearch(dir), [dir.userDn('bob').toLowerCase()]);
@@ -138,12 +148,7 @@ describe('LDAP filter hardening with ldap-utils', function () {
     ];
     for (const [filter, users, audited] of cases) {
       it(`answers ${filter} with ${users.length === 0 ? 'no entry' : users.join(', ')} and audits it as ${audited}`, async () => {
-        const since = await lastLdapEventId(dir.run);
-        const r = await ldapsearch(dir, binder(), ['-b', dir.base, filter, '1.1']);
-        assert.equal(r.code, 0, r.stderr);
-        assert.deepEqual(dns(r), users.map((u) => dir.userDn(u).toLowerCase()).sort());
-        const evs = await ldapEvents(dir.run, since, (e) => e.some((x) => x.event_type === 'ldap_search'));
-        const ev = evs.find((x) => x.event_type === 'ldap_search');
+        const ev = await searchAudited(filter, users);
         assert.ok(ev, 'an ldap_search event');
         assert.equal(ev.filter, audited);
         assert.equal(ev.number_of_results, users.length);
@@ -169,12 +174,7 @@ describe('LDAP filter hardening with ldap-utils', function () {
     ];
     for (const [filter, users] of cases) {
       it(`answers ${filter} with success and ${users.length === 0 ? 'no entry' : users.join(', ')}`, async () => {
-        const since = await lastLdapEventId(dir.run);
-        const r = await ldapsearch(dir, binder(), ['-b', dir.base, filter, '1.1']);
-        assert.equal(r.code, 0, r.stderr);
-        assert.deepEqual(dns(r), users.map((u) => dir.userDn(u).toLowerCase()).sort());
-        const evs = await ldapEvents(dir.run, since, (e) => e.some((x) => x.event_type === 'ldap_search'));
-        const ev = evs.find((x) => x.event_type === 'ldap_search');
+        const ev = await searchAudited(filter, users);
         assert.equal(ev?.success, true, 'recorded as a successful search');
         assert.equal(ev?.result_code, 0);
       });

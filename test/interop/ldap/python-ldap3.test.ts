@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAppliance } from '../../helpers/appliance.js';
-import { STANDARD_GROUPS, STANDARD_USERS, exec, lastLdapEventId, ldapEvents, seedDirectory, type Directory } from '../../integration/ldap/support.js';
+import { STANDARD_GROUPS, STANDARD_USERS, exec, findLdap3Python, lastLdapEventId, ldapEvents, seedDirectory, type Directory } from '../../integration/ldap/support.js';
 
 /**
  * The LDAP endpoint driven by Python's ldap3 (Debian python3-ldap3), an independent pure-Python
@@ -76,14 +76,6 @@ c.unbind()
 print(json.dumps(out))
 `;
 
-async function findPython(): Promise<string | null> {
-  // Debian's python3-ldap3 lives in the system interpreter; a pyenv/venv python3 may not see it.
-  for (const py of ['/usr/bin/python3', 'python3']) {
-    const r = await exec(py, ['-c', 'import ldap3']).catch(() => null);
-    if (r?.code === 0) return py;
-  }
-  return null;
-}
 
 describe('LDAP interop with Python ldap3', function () {
   this.timeout(60_000);
@@ -95,7 +87,7 @@ describe('LDAP interop with Python ldap3', function () {
   let since: string;
 
   before(async function () {
-    const py = await findPython();
+    const py = await findLdap3Python();
     if (!py) {
       if (process.env.CI) throw new Error('python3-ldap3 is required in CI (apt-get install -y python3-ldap3)');
       console.warn('      skipped: python3-ldap3 not installed (apt-get install -y python3-ldap3)');

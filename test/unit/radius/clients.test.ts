@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { RadiusServer } from '../../../src/core/directory/types.js';
 import { createClientTable } from '../../../src/radius/clients.js';
-import { blockContains, parseAddress, parseBlock, unmapAddress } from '../../../src/radius/ip.js';
+import { blockContains, parseAddress, parseBlock, unmapAddress } from '../../../src/util/ip-block.js';
 
 const server = (id: string, networkSourceIp: string, created = 0, secretLength = 24): RadiusServer => ({
   id,

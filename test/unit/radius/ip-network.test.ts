@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { RadiusServer } from '../../../src/core/directory/types.js';
 import { createClientTable } from '../../../src/radius/clients.js';
 import { formatBlock, hasHostBits, networkKey, parseBlock } from '../../../src/util/ip-block.js';
+import { makeRadiusServer } from '../../helpers/factories.js';
 
 describe('networkSourceIp as a network (util/ip-block)', () => {
   const same: [string, string][] = [
@@ -48,18 +49,8 @@ describe('networkSourceIp as a network (util/ip-block)', () => {
 });
 
 describe('RADIUS client table: two servers for one network', () => {
-  const server = (id: string, networkSourceIp: string, created: number): RadiusServer => ({
-    id,
-    name: id,
-    networkSourceIp,
-    mfa: 'DISABLED',
-    userLockoutAction: 'remove',
-    userPasswordExpirationAction: 'remove',
-    requireMessageAuthenticator: true,
-    sharedSecretLength: 24,
-    createdAt: new Date(created),
-    updatedAt: new Date(created),
-  });
+  const server = (id: string, networkSourceIp: string, created: number): RadiusServer =>
+    makeRadiusServer({ id, name: id, networkSourceIp, createdAt: new Date(created), updatedAt: new Date(created) });
 
   it('keeps the older server and says the other is ignored (rows stored before the check)', async () => {
     const warnings: string[] = [];
