@@ -154,6 +154,21 @@ function requiredString(r: BerReader, end: number): string {
   return s;
 }
 
+/**
+ * BindRequest with simple authentication (RFC 4511 §4.2; SASL is refused before decoding), read
+ * here so that the password stays octets: ldapjs decodes it as text, turning bytes that are not
+ * UTF-8 into U+FFFD, so that different passwords would read alike (the bind handler decides).
+ */
+function readBindRequest(r: BerReader, limit: number): Record<string, unknown> {
+  const end = enter(r, OP.bindRequest, limit);
+  const version = r.readInt();
+  const name = requiredString(r, end);
+  const start = r.offset;
+  const credentials = r.peek() === 0x80 ? r.readString(0x80, true) : null;
+  if (!credentials || r.offset <= start || r.offset !== end) throw new Error('malformed simple bind');
+  return { version, name, authenticationType: 'simple', credentials };
+}
+
 function readSearchRequest(r: BerReader, limit: number): Record<string, unknown> {
   const requestEnd = enter(r, OP.searchRequest, limit);
   const baseObject = r.readString() ?? '';
@@ -188,7 +203,7 @@ export function decodeRequest(pdu: Buffer): LdapRequest {
   const op = r.peek() ?? -1;
   const parser = POJO_PARSERS[op];
   if (!parser) throw new Error(`unsupported operation 0x${op.toString(16)}`);
-  const body = op === OP.searchRequest ? readSearchRequest(r, pdu.length) : parser.parseToPojo(r);
+  const body = op === OP.searchRequest ? readSearchRequest(r, pdu.length) : op === OP.bindRequest ? readBindRequest(r, pdu.length) : parser.parseToPojo(r);
   const controls: LdapControl[] = [];
   if (r.remain > 0 && r.peek() === 0xa0) {
     const end = enter(r, 0xa0, pdu.length);

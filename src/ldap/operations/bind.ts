@@ -2,6 +2,7 @@ import type { LdapRequest } from '@ldapjs/messages';
 import { encodeResult, OP } from '../codec.js';
 import type { OperationContext } from '../context.js';
 import { RESULT } from '../result-codes.js';
+import { decodeUtf8Strict } from '../../util/utf8.js';
 
 /**
  * Simple bind (RFC 4513 §5.1). The session becomes anonymous before anything is checked, so a
@@ -33,7 +34,11 @@ export async function bind(req: LdapRequest, ctx: OperationContext): Promise<voi
 
   if (req.version !== 3) return refuse(RESULT.protocolError, 'only LDAPv3 is supported');
   const name = (req.name ?? '').trim();
-  const credentials = Buffer.isBuffer(req.credentials) ? req.credentials.toString('utf8') : (req.credentials ?? '');
+  const text = Buffer.isBuffer(req.credentials) ? decodeUtf8Strict(req.credentials) : (req.credentials ?? '');
+  // Passwords are UTF-8 text; octets that are not UTF-8 match none (compared as octets, as RADIUS
+  // PAP is). Refused like any wrong password, audited with the reason, not counted as a guess.
+  if (text === null) return refuse(RESULT.invalidCredentials, 'password is not UTF-8 text');
+  const credentials = text;
 
   // §5.1.1 anonymous: empty name and password.
   if (name === '' && credentials === '') return reply(RESULT.success);

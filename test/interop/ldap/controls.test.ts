@@ -4,6 +4,7 @@ import { startAppliance } from '../../helpers/appliance.js';
 import {
   RawConnection,
   asUser,
+  berInt,
   berString,
   exec,
   isNoticeOfDisconnection,
@@ -138,6 +139,23 @@ describe('LDAP request controls with ldap-utils', function () {
     c.write(Buffer.concat([ldapMessage(1, simpleBindRequest(dir.users.binder!.dn, dir.users.binder!.password)), ...searches, ldapMessage(7, tlv(0x42))]));
     assert.ok(await c.closesWithin(3000), 'closed on unbind');
     assert.equal(c.responses().filter((r) => r.op === SEARCH_DONE).length, 0, 'no queued search answered');
+  });
+
+  it('compares a bind password as octets: bytes that are not UTF-8 match no password (not even one with U+FFFD)', async () => {
+    const alice = dir.users.alice!;
+    const pw = 'Tr\ufffdck-Horse-99x';
+    assert.equal((await dir.run.api('PUT', `/api/systemusers/${alice.id}`, { password: pw })).status, 200);
+    alice.password = pw;
+    const bindWith = async (password: Buffer) => {
+      const c = await raw();
+      c.write(ldapMessage(1, tlv(0x60, berInt(3), berString(alice.dn), berString(password, 0x80))));
+      const rs = await c.waitFor((x) => x.some((r) => r.op === BIND_RESPONSE), 5000);
+      return rs.find((r) => r.op === BIND_RESPONSE)?.code;
+    };
+    assert.equal(await bindWith(Buffer.from(pw, 'utf8')), 0, 'the password as UTF-8');
+    for (const stray of [0xff, 0x80, 0xc3]) {
+      assert.equal(await bindWith(Buffer.concat([Buffer.from('Tr'), Buffer.from([stray]), Buffer.from('ck-Horse-99x')])), 49, `octet ${stray.toString(16)} stood for U+FFFD`);
+    }
   });
 
   it('disconnects a client that uses message id 0, reserved for notices (RFC 4511 §4.1.1)', async () => {
