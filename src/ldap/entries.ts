@@ -5,6 +5,7 @@ import { PAGED_RESULTS_OID } from './codec.js';
 import type { OperationContext } from './context.js';
 import { canonicalAttributeName, OPERATIONAL_ATTRIBUTE_NAMES, SCHEMA_VALUES } from './subschema.js';
 import { SUBSCHEMA_DN, type Location, type Tree } from './tree.js';
+import { OldestFirst } from '../util/oldest-first.js';
 
 /**
  * The protocol views of directory records: `toUserEntry(user, groups)` and friends. Password
@@ -214,7 +215,8 @@ export async function visibleEntry(ctx: OperationContext, loc: Location): Promis
     case 'ou': {
       if (!deps.directory.canSearchDirectory(p)) return null;
       const org = await deps.organization();
-      return loc.kind === 'org' ? toOrgEntry(tree, org.displayName, org.createdAt) : toUsersOuEntry(tree, org.createdAt);
+      const { org: orgEntry, ou } = containerEntries(tree, org.displayName, org.createdAt);
+      return loc.kind === 'org' ? orgEntry : ou;
     }
     case 'subschema':
       return toSubschemaEntry();
@@ -246,10 +248,22 @@ export async function matchedDn(ctx: OperationContext, dn: string): Promise<stri
  * names values no entry has. Computed once per search (its attribute list), not once per entry.
  */
 const wantedByRequest = new WeakMap<readonly string[], string[]>();
+// Clients send the same few lists again and again (sssd's, nslcd's): each search's list is a new
+// array, so lists are also remembered by their text, bounded like the filter's caches.
+const wantedByText = new Map<string, string[]>();
+const wantedByTextOldest = new OldestFirst(wantedByText);
 function wantedNames(requested: readonly string[]): string[] {
   let w = wantedByRequest.get(requested);
   if (!w) {
-    w = requested.map((r) => (r === '1.1' || r.includes(';') ? r.toLowerCase() : canonicalAttributeName(r)));
+    const text = JSON.stringify(requested);
+    w = wantedByText.get(text);
+    if (!w) {
+      w = requested.map((r) => (r === '1.1' || r.includes(';') ? r.toLowerCase() : canonicalAttributeName(r)));
+      if (text.length <= 1024) {
+        wantedByText.set(text, w);
+        wantedByTextOldest.trim(1_000);
+      }
+    }
     wantedByRequest.set(requested, w);
   }
   return w;
@@ -270,9 +284,35 @@ export function selectAttributes(entry: Entry, requested: string[], typesOnly: b
   return typesOnly ? out.map((a) => ({ type: a.type, values: [] })) : out;
 }
 
-/** All of an entry's attributes by lower-cased name (for compare and the in-memory filter). */
-export function attributeMap(entry: Entry): Map<string, string[]> {
-  const m = new Map<string, string[]>();
-  for (const a of [...entry.attributes, ...entry.operational()]) m.set(a.type.toLowerCase(), a.values);
+/**
+ * All of an entry's attributes by lower-cased name (for compare and the in-memory filter). Entries
+ * are never changed once built, so the map is kept with the entry: the organisation and Users OU
+ * entries (containerEntries) are matched against the filter of every subtree search.
+ */
+const attributeMaps = new WeakMap<Entry, ReadonlyMap<string, readonly string[]>>();
+export function attributeMap(entry: Entry): ReadonlyMap<string, readonly string[]> {
+  let m = attributeMaps.get(entry);
+  if (!m) {
+    const built = new Map<string, readonly string[]>();
+    for (const a of [...entry.attributes, ...entry.operational()]) built.set(a.type.toLowerCase(), a.values);
+    attributeMaps.set(entry, built);
+    m = built;
+  }
   return m;
+}
+
+/**
+ * The organisation and Users OU entries, built again only when what they show changes (the
+ * organisation's name or creation time, or the tree): a subtree search from the naming context
+ * offers both to its filter, and building them (two GeneralizedTime strings each) cost as much as
+ * translating the filter.
+ */
+const containersByTree = new WeakMap<Tree, { displayName: string; created: number; org: Entry; ou: Entry }>();
+export function containerEntries(tree: Tree, displayName: string, created: Date): { org: Entry; ou: Entry } {
+  let c = containersByTree.get(tree);
+  if (!c || c.displayName !== displayName || c.created !== created.getTime()) {
+    c = { displayName, created: created.getTime(), org: toOrgEntry(tree, displayName, created), ou: toUsersOuEntry(tree, created) };
+    containersByTree.set(tree, c);
+  }
+  return c;
 }

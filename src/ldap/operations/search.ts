@@ -7,7 +7,7 @@ import { encodePagedResultsValue, encodeResult, OP, PAGED_RESULTS_OID, type Cont
 import { encodeEntry } from '../entry-encoder.js';
 import { actorOf, refreshPrincipal, type OperationContext } from '../context.js';
 import { DnSyntaxError, foldValue } from '../dn.js';
-import { attributeMap, matchedDn, rootDse, selectAttributes, toGroupEntry, toOrgEntry, toSubschemaEntry, toUserEntry, toUsersOuEntry, type Entry } from '../entries.js';
+import { attributeMap, containerEntries, matchedDn, rootDse, selectAttributes, toGroupEntry, toSubschemaEntry, toUserEntry, type Entry } from '../entries.js';
 import { filterString, matchesEntry, toGroupFilter, toUserFilter, type TranslationContext } from '../filter.js';
 import { LdapError, RESULT } from '../result-codes.js';
 import type { Location } from '../tree.js';
@@ -234,16 +234,18 @@ async function buildSources(
   const fixed: Entry[] = [];
   const seeAll = dir.canSearchDirectory(p);
   const org = await deps.organization();
+  const containers = containerEntries(tree, org.displayName, org.createdAt);
   const userFilter = toUserFilter(filter, tctx);
   const groupFilter = toGroupFilter(filter, tctx);
   const none: Source = { fetch: async () => [] };
   const staticSource = (entries: Entry[]): Source => ({
     fetch: async (position, limit) => {
       const from = position === '' ? 0 : Number(position) + 1;
-      return entries
-        .map((entry, i) => ({ entry, position: String(i) }))
-        .filter((x) => matchesEntry(filter, attributeMap(x.entry)) === true && Number(x.position) >= from)
-        .slice(0, limit);
+      const out: { entry: Entry; position: string }[] = [];
+      for (let i = from; i < entries.length && out.length < limit; i++) {
+        if (matchesEntry(filter, attributeMap(entries[i]!)) === true) out.push({ entry: entries[i]!, position: String(i) });
+      }
+      return out;
     },
   });
   const users = (extra?: DirectoryFilter<UserAttr>): Source =>
@@ -272,15 +274,15 @@ async function buildSources(
   switch (loc.kind) {
     case 'org':
       // Non-bind users see only their own entry, not the tree's containers.
-      if (seeAll && withBase) fixed.push(toOrgEntry(tree, org.displayName, org.createdAt));
+      if (seeAll && withBase) fixed.push(containers.org);
       if (scope === SCOPE.base) return [staticSource(fixed)];
-      if (seeAll) fixed.push(toUsersOuEntry(tree, org.createdAt));
+      if (seeAll) fixed.push(containers.ou);
       if (scope === SCOPE.one) return [staticSource(fixed)];
       return [staticSource(fixed), users(), groups()];
     case 'ou':
-      if (scope === SCOPE.base) return [staticSource(seeAll ? [toUsersOuEntry(tree, org.createdAt)] : [])];
+      if (scope === SCOPE.base) return [staticSource(seeAll ? [containers.ou] : [])];
       if (!withBase) return [users(), groups()];
-      return [staticSource(seeAll ? [toUsersOuEntry(tree, org.createdAt)] : []), users(), groups()];
+      return [staticSource(seeAll ? [containers.ou] : []), users(), groups()];
     case 'user': {
       const self: DirectoryFilter<UserAttr> = { op: 'eq', attr: 'username', value: loc.username };
       const exists = await dir.users(p, self, { offset: 0, limit: 1 });

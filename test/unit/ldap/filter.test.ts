@@ -174,7 +174,7 @@ describe('LDAP filter evaluation on fixed entries (matchesEntry)', () => {
   const dse = attributeMap(rootDse(ctx.tree, '1.2.3'));
   const org = attributeMap(toOrgEntry(ctx.tree, 'Example Org', new Date('2025-01-01T00:00:00Z')));
 
-  const table: [string, Map<string, string[]>, boolean | undefined][] = [
+  const table: [string, ReadonlyMap<string, readonly string[]>, boolean | undefined][] = [
     ['(objectClass=*)', dse, true],
     ['(objectclass=TOP)', dse, true],
     [`(namingContexts=${BASE.toUpperCase()})`, dse, true],
