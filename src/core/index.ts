@@ -71,7 +71,8 @@ export function createCore(o: CoreOptions) {
     organization,
     totpIssuer: o.totpIssuer,
   };
-  const admins = createAdminService({ store: o.store, hasher: o.hasher, clock: o.clock, audit });
+  // The sessions service is built below; the hook runs only when an admin is removed, long after.
+  const admins = createAdminService({ store: o.store, hasher: o.hasher, clock: o.clock, audit }, { endAdminSessions: (id) => webSessions.endAllFor('admin', id) });
   const apiKeys = createApiKeyService({ store: o.store, clock: o.clock, audit });
   // Cached hot-path reads are invalidated by any committed write here and by lock changes.
   let lockChanges = 0;

@@ -199,6 +199,7 @@ export interface AdminRepository {
   count(): Promise<number>;
   getCredentials(id: string): Promise<AdminCredentials | null>;
   updateCredentials(id: string, patch: Partial<AdminCredentials>): Promise<void>;
+  delete(id: string): Promise<void>;
 }
 
 export interface ApiKeyRepository {

@@ -1121,6 +1121,10 @@ function createRepositories(s: () => State, write: Writer, read: Writer, now: ()
         }
         if (changed) r.updatedAt = now();
       }),
+    delete: (id) =>
+      write(() => {
+        s().admins.delete(id);
+      }),
   };
 
   const apiKeys: Repositories['apiKeys'] = {

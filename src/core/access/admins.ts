@@ -18,7 +18,10 @@ export function generatePassword(): string {
 }
 
 /** Console administrators. Their sign-in (with TOTP) belongs to the console; this manages the records. */
-export function createAdminService(d: { store: Store; hasher: PasswordHasher; clock: Clock; audit: AuditRecorder }) {
+export function createAdminService(
+  d: { store: Store; hasher: PasswordHasher; clock: Clock; audit: AuditRecorder },
+  hooks: { endAdminSessions?: (adminId: string) => Promise<unknown> } = {},
+) {
   const checkPassword = (password: string, email: string) => {
     const violations = checkPasswordRules(password, ADMIN_PASSWORD_POLICY, email.split('@')[0] ?? '');
     if (violations.length > 0) {
@@ -72,6 +75,36 @@ export function createAdminService(d: { store: Store; hasher: PasswordHasher; cl
         });
         return admin;
       });
+    },
+
+    /**
+     * Removes an administrator: their API keys are revoked in the same transaction and their console
+     * sessions end, so nothing they held keeps working. An admin cannot remove themselves (the
+     * console would lose the session that asked) and the last admin stays: the console must always
+     * have someone who can sign in (the operator's CLI can add one back, but only on the host).
+     */
+    async remove(id: string, ctx: ActorContext): Promise<Admin> {
+      if (ctx.actor.type === 'admin' && ctx.actor.id === id) {
+        throw new DomainError('conflict', 'admin.self', 'you cannot remove your own administrator account; ask another administrator');
+      }
+      const removed = await d.store.transaction(async (tx) => {
+        const admin = await tx.admins.get(id);
+        if (!admin) throw notFound('admin', id);
+        if ((await tx.admins.count()) <= 1) throw new DomainError('conflict', 'admin.last', 'the last administrator cannot be removed');
+        const keys = (await tx.apiKeys.list()).filter((k) => k.adminId === id);
+        for (const k of keys) {
+          await tx.apiKeys.delete(k.id);
+          await d.audit.recordIn(tx, { event_type: 'api_key_delete', service: 'directory', success: true, ...auditContext(ctx), resource: { id: k.id, type: 'api_key', name: k.name } });
+        }
+        await tx.authState.delete(id);
+        await tx.admins.delete(id);
+        await d.audit.recordIn(tx, { event_type: 'admin_delete', service: 'directory', success: true, ...auditContext(ctx), resource: { id, type: 'admin', email: admin.email } });
+        return admin;
+      });
+      // Sessions live in the SSO store, outside the directory's transactions; a session whose admin
+      // is gone is refused on its next request anyway (the console loads its admin each time).
+      await hooks.endAdminSessions?.(id);
+      return removed;
     },
 
     list: () => d.store.repos.admins.list(),

@@ -6,7 +6,7 @@ import { isDomainError } from '../../core/errors.js';
 import { html, type SafeHtml } from '../plugins/html.js';
 import { enrolmentBlock, qrFor } from './auth-routes.js';
 import { actionForm, avatar, card, checkField, csrfField, facts, fmtDate, pageHeader, pill, selectField, textField, when } from './components.js';
-import { actorOf, adminOf, checked, field, redirectWith, type ConsoleDeps } from './context.js';
+import { actorOf, adminOf, checked, field, ID, redirectWith, type ConsoleDeps } from './context.js';
 import { FormBody, IdParams } from './schemas.js';
 import { icon } from './icons.js';
 import type { Render } from './index.js';
@@ -274,16 +274,30 @@ ${card({ title: 'User Portal', body: html`<p>See what your users see. <a href="/
   });
 
   // ---------------------------------------------------------------- Administrators
+  // Every administrator's API keys are listed here and can be revoked by any administrator (a key
+  // of someone who left, or one that leaked, must not wait for its owner); removing an
+  // administrator revokes their keys and ends their sessions (core admins.remove).
   app.get('/admins', async (req, reply) => {
-    const admins = await core.admins.list();
+    const [admins, keys] = await Promise.all([core.admins.list(), core.apiKeys.list()]);
+    const me = adminOf(req).id;
     const csrf = reply.generateCsrf();
     const body = html`${pageHeader({ title: 'Administrators', subtitle: `${admins.length} administrator${admins.length === 1 ? '' : 's'}` })}
 <div class="two-col wide-left">
   <div class="card list-card"><div class="table-wrap"><table class="data-table"><caption class="visually-hidden">Administrators</caption>
-    <thead><tr><th scope="col">Administrator</th><th scope="col">Role</th><th scope="col">TOTP</th><th scope="col">Added</th></tr></thead>
+    <thead><tr><th scope="col">Administrator</th><th scope="col">Role</th><th scope="col">TOTP</th><th scope="col">API keys</th><th scope="col">Added</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
     <tbody>${admins.map((a) => {
       const n = [a.firstname, a.lastname].filter(Boolean).join(' ') || a.email;
-      return html`<tr><td><span class="who">${avatar(n)}<span>${n}${n !== a.email ? html`<small class="muted block">${a.email}</small>` : ''}</span></span></td><td>${a.role === 'administrator' ? 'Administrator' : 'Read-only'}</td><td>${a.totpEnrolled ? pill('Enabled', 'ok') : pill('Not set up', 'warn')}</td><td>${fmtDate(a.createdAt, false)}</td></tr>`;
+      const own = keys.filter((k) => k.adminId === a.id);
+      const keyList = own.length === 0
+        ? html`<span class="muted">None</span>`
+        : html`<ul class="plain-list">${own.map((k) => html`<li><code>${k.prefix}…</code> ${k.name} <small class="muted">${k.lastUsedAt ? `used ${fmtDate(k.lastUsedAt, false)}` : 'never used'}</small>
+            ${actionForm({ action: `/admin/admins/${a.id}/api-keys/${k.id}/delete`, csrf, label: 'Revoke', confirm: `Revoke API key ${k.name} of ${a.email}? Scripts using it stop working.` })}</li>`)}</ul>`;
+      const remove = a.id === me
+        ? html`<small class="muted">You</small>`
+        : admins.length > 1
+          ? actionForm({ action: `/admin/admins/${a.id}/delete`, csrf, label: 'Remove', kind: 'danger', confirm: `Remove administrator ${a.email}? Their API keys are revoked and their console sessions end.` })
+          : '';
+      return html`<tr><td><span class="who">${avatar(n)}<span>${n}${n !== a.email ? html`<small class="muted block">${a.email}</small>` : ''}</span></span></td><td>${a.role === 'administrator' ? 'Administrator' : 'Read-only'}</td><td>${a.totpEnrolled ? pill('Enabled', 'ok') : pill('Not set up', 'warn')}</td><td>${keyList}</td><td>${fmtDate(a.createdAt, false)}</td><td class="actions">${remove}</td></tr>`;
     })}</tbody></table></div></div>
   ${card({
     title: 'Add administrator',
@@ -309,4 +323,25 @@ ${card({ title: 'User Portal', body: html`<p>See what your users see. <a href="/
       return redirectWith(req, reply, '/admin/admins', { kind: 'error', text: err.message });
     }
   });
+
+  app.post('/admins/:id/delete', { schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
+    const { id } = req.params as { id: string };
+    try {
+      const a = await core.admins.remove(id, actorOf(req));
+      return redirectWith(req, reply, '/admin/admins', { kind: 'ok', text: `Administrator ${a.email} removed; their API keys were revoked and their sessions ended.` });
+    } catch (err) {
+      if (!isDomainError(err) || (err.kind !== 'not_found' && err.kind !== 'conflict')) throw err;
+      return redirectWith(req, reply, '/admin/admins', { kind: 'error', text: err.message });
+    }
+  });
+
+  app.post('/admins/:id/api-keys/:keyId/delete', { schema: { params: AdminKeyParams, body: FormBody } }, async (req, reply) => {
+    const { id, keyId } = req.params as { id: string; keyId: string };
+    const key = (await core.apiKeys.list()).find((k) => k.id === keyId && k.adminId === id);
+    if (!key) return redirectWith(req, reply, '/admin/admins', { kind: 'error', text: 'No such API key.' });
+    await core.apiKeys.remove(keyId, actorOf(req));
+    return redirectWith(req, reply, '/admin/admins', { kind: 'ok', text: `API key ${key.name} revoked.` });
+  });
 }
+
+const AdminKeyParams = Type.Object({ id: Type.String({ pattern: ID }), keyId: Type.String({ pattern: ID }) });

@@ -95,6 +95,9 @@ export function createAdminRepository(sql: Sql): AdminRepository {
       row.updated_at = Date.now();
       await sql.update('admins', id, row);
     },
+    async delete(id) {
+      await sql.exec('DELETE FROM admins WHERE id = $1', [id]);
+    },
   };
 }
 

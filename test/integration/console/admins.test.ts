@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'mocha';
+import { systemActor } from '../../../src/core/access/actor.js';
+import { isDomainError } from '../../../src/core/errors.js';
+import { startAppliance, TEST_ADMIN_EMAIL, type RunningAppliance } from '../../helpers/appliance.js';
+import { ConsoleClient, signedInConsole } from './support.js';
+
+const OTHER_PASSWORD = 'Another-Admin-Pass-1';
+
+/**
+ * Administrators leave: another administrator removes them, which revokes their API keys and ends
+ * their console sessions; any administrator revokes any administrator's key. Nobody removes
+ * themselves, and the last administrator stays.
+ */
+describe('admin console (HTTP): removing administrators and revoking their API keys', function () {
+  this.timeout(90_000);
+  let gh: RunningAppliance;
+  let admin: ConsoleClient;
+
+  before(async () => {
+    gh = await startAppliance();
+    admin = await signedInConsole(gh);
+  });
+  after(async () => gh?.stop());
+
+  const apiStatus = async (key: string) => (await fetch(`${gh.httpUrl}/api/systemusers`, { headers: { 'x-api-key': key } })).status;
+  const directoryEvents = async (type: string) =>
+    (await gh.api('POST', '/insights/directory/v1/events', { service: ['directory'], start_time: '2000-01-01T00:00:00Z', search_term: { and: [{ event_type: type }] } })).body as {
+      success: boolean;
+      initiated_by: { email?: string };
+      resource: { id: string; email?: string; name?: string };
+    }[];
+
+  it("revokes another administrator's API key from the Administrators page", async () => {
+    const other = await gh.appliance.core.admins.create({ email: 'keyholder@example.com', password: OTHER_PASSWORD }, systemActor);
+    const { key, apiKey } = await gh.appliance.core.apiKeys.create('provisioning', other.id, systemActor);
+    assert.equal(await apiStatus(key), 200);
+
+    const page = await admin.get('/admin/admins');
+    assert.match(page.text, new RegExp(`action="/admin/admins/${other.id}/api-keys/${apiKey.id}/delete"`));
+    assert.match(page.text, /provisioning/);
+    assert.doesNotMatch(page.text, new RegExp(key), 'the key itself is never shown again');
+
+    const done = await admin.post(`/admin/admins/${other.id}/api-keys/${apiKey.id}/delete`);
+    assert.equal(done.status, 200);
+    assert.match(done.text, /API key provisioning revoked/);
+    assert.equal(await apiStatus(key), 401);
+    const ev = (await directoryEvents('api_key_delete')).find((e) => e.resource.id === apiKey.id);
+    assert.ok(ev, 'api_key_delete recorded');
+    assert.equal(ev.initiated_by.email, TEST_ADMIN_EMAIL);
+
+    // A key id under the wrong admin is refused, and nothing is revoked.
+    const { key: second, apiKey: secondKey } = await gh.appliance.core.apiKeys.create('other', other.id, systemActor);
+    const me = (await gh.appliance.core.admins.list()).find((a) => a.email === TEST_ADMIN_EMAIL)!;
+    const wrong = await admin.post(`/admin/admins/${me.id}/api-keys/${secondKey.id}/delete`);
+    assert.match(wrong.text, /No such API key/);
+    assert.equal(await apiStatus(second), 200);
+  });
+
+  it('removes an administrator: their keys stop working, their sessions end, the audit trail says who did it', async () => {
+    const leaver = await gh.appliance.core.admins.create({ email: 'leaver@example.com', password: OTHER_PASSWORD }, systemActor);
+    const { key } = await gh.appliance.core.apiKeys.create('cron', leaver.id, systemActor);
+    // The leaver signs in (the organisation requires TOTP: the session is at its enrolment step).
+    const session = new ConsoleClient(gh.httpUrl);
+    await session.get('/admin/login');
+    assert.equal((await session.post('/admin/login', { email: leaver.email, password: OTHER_PASSWORD })).url, '/admin/login/enroll');
+    assert.equal((await session.get('/admin/', false)).location, '/admin/login/enroll');
+    assert.equal(await apiStatus(key), 200);
+
+    const done = await admin.post(`/admin/admins/${leaver.id}/delete`);
+    assert.equal(done.status, 200);
+    assert.match(done.text, /Administrator leaver@example\.com removed/);
+    assert.doesNotMatch(done.text, /leaver@example\.com<\/small>/);
+
+    assert.equal(await apiStatus(key), 401);
+    assert.equal((await session.get('/admin/', false)).location, '/admin/login', 'the session is gone');
+    const signIn = await session.post('/admin/login', { email: leaver.email, password: OTHER_PASSWORD });
+    assert.equal(signIn.status, 401);
+    assert.equal(await gh.appliance.core.admins.list().then((l) => l.some((a) => a.id === leaver.id)), false);
+
+    const ev = (await directoryEvents('admin_delete')).find((e) => e.resource.id === leaver.id);
+    assert.ok(ev, 'admin_delete recorded');
+    assert.equal(ev.success, true);
+    assert.equal(ev.resource.email, 'leaver@example.com');
+    assert.equal(ev.initiated_by.email, TEST_ADMIN_EMAIL);
+  });
+
+  it('refuses to remove the signed-in administrator, an unknown one, and the last one', async () => {
+    const me = (await gh.appliance.core.admins.list()).find((a) => a.email === TEST_ADMIN_EMAIL)!;
+    const page = await admin.get('/admin/admins');
+    assert.doesNotMatch(page.text, new RegExp(`action="/admin/admins/${me.id}/delete"`), 'no Remove button for oneself');
+    const self = await admin.post(`/admin/admins/${me.id}/delete`);
+    assert.match(self.text, /cannot remove your own administrator account/);
+    assert.ok((await gh.appliance.core.admins.list()).some((a) => a.id === me.id));
+
+    const unknown = await admin.post('/admin/admins/0123456789abcdef01234567/delete');
+    assert.match(unknown.text, /not found|no such/i);
+    assert.equal((await admin.post('/admin/admins/not-an-id/delete', {}, false)).status, 400);
+
+    // Only the bootstrap admin and the key holder are left; remove the key holder, then the last.
+    for (const a of await gh.appliance.core.admins.list()) if (a.id !== me.id) await gh.appliance.core.admins.remove(a.id, systemActor);
+    await assert.rejects(gh.appliance.core.admins.remove(me.id, systemActor), (err: unknown) => isDomainError(err) && err.kind === 'conflict' && /last administrator/.test(err.message));
+    assert.equal((await gh.appliance.core.admins.list()).length, 1);
+  });
+
+  it('needs the CSRF token to remove an administrator', async () => {
+    const target = await gh.appliance.core.admins.create({ email: 'csrf-target@example.com', password: OTHER_PASSWORD }, systemActor);
+    const saved = admin.csrf;
+    admin.csrf = 'forged';
+    try {
+      const r = await admin.post(`/admin/admins/${target.id}/delete`, {}, false);
+      assert.equal(r.status, 403);
+    } finally {
+      admin.csrf = saved;
+    }
+    assert.ok((await gh.appliance.core.admins.list()).some((a) => a.id === target.id));
+  });
+});
