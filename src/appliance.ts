@@ -166,9 +166,10 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
       assertionLifetimeSeconds: config.sso.assertionLifetimeSeconds,
     },
   });
-  // Expired browser sessions and unanswered TOTP challenges are deleted now and then.
+  // Expired browser sessions, unanswered TOTP challenges and remembered SAML request IDs are deleted now and then.
   const purge = setInterval(() => {
     void core.webSessions.purgeExpired().catch((err: unknown) => log.warn({ err: String(err) }, 'session purge failed'));
+    void core.sso.purgeExpiredRequests().catch((err: unknown) => log.warn({ err: String(err) }, 'SAML request ID purge failed'));
     void store.repos.challenges.purgeExpired(clock.now()).catch((err: unknown) => log.warn({ err: String(err) }, 'challenge purge failed'));
     void core.console.mail.purgeExpired().catch((err: unknown) => log.warn({ err: String(err) }, 'password link purge failed'));
   }, 300_000);

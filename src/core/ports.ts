@@ -340,6 +340,34 @@ export interface ApplicationCredentialRepository {
   delete(appId: string): Promise<void>;
 }
 
+/** A sign-on request an SP sent, remembered so that it is answered once (the replay guard). */
+export interface SignOnRequestRecord {
+  /** SHA-256 (hex) of the SP's entity ID and the request ID: fixed length, whatever the SP sends. */
+  idHash: string;
+  appId: string;
+  receivedAt: Date;
+  /** Kept until then: past the request's own validity and the time a sign-in may take. */
+  expiresAt: Date;
+}
+
+/**
+ * Request IDs seen from SPs, shared by every instance; each method is one statement, so that two
+ * instances receiving the same request at once cannot both take it.
+ */
+export interface SignOnRequestRepository {
+  /**
+   * Records a request seen for the first time; false when the same key is already recorded and not
+   * expired at `now` (a replay). An expired record of the key is replaced.
+   */
+  remember(r: SignOnRequestRecord, now: Date): Promise<boolean>;
+  /** Marks a recorded request as answered; false when it already was, or is unknown or expired at `now`. */
+  markAnswered(idHash: string, now: Date): Promise<boolean>;
+  /** Whether a recorded request, not expired at `now`, was answered (a read; `markAnswered` is the gate). */
+  isAnswered(idHash: string, now: Date): Promise<boolean>;
+  /** Deletes records past their expiry; returns how many. */
+  purgeExpired(now: Date): Promise<number>;
+}
+
 /**
  * The stores of single sign-on and browser sessions. Kept beside `Repositories` rather than in it:
  * none of their writes needs to share a transaction with a directory change.
@@ -347,6 +375,7 @@ export interface ApplicationCredentialRepository {
 export interface SsoRepositories {
   webSessions: WebSessionRepository;
   applicationCredentials: ApplicationCredentialRepository;
+  signOnRequests: SignOnRequestRepository;
 }
 
 /**

@@ -17,6 +17,12 @@ export interface AuthnRequestFields {
   protocolBinding: string | null;
   forceAuthn: boolean;
   isPassive: boolean;
+  /** IssueInstant as sent (xs:dateTime; the schema makes it required). */
+  issueInstant: string | null;
+  /** samlp:NameIDPolicy (core §3.4.1.1), if present. */
+  nameIdPolicy: { format: string | null; spNameQualifier: string | null; allowCreate: boolean | null } | null;
+  /** samlp:RequestedAuthnContext (core §3.3.2.2.1), if present; Comparison defaults to `exact`. */
+  requestedAuthnContext: { comparison: string; classRefs: string[]; declRefs: string[] } | null;
   /** The enveloped signature, if any (HTTP-POST). */
   signature: Element | null;
 }
@@ -103,6 +109,12 @@ export function readAuthnRequest(xml: string): ReadResult {
   }
 
   const issuerEl = children(root).find((c) => c.localName === 'Issuer' && c.namespaceURI === ASSERTION_NS);
+  const policyEl = children(root).find((c) => c.localName === 'NameIDPolicy' && c.namespaceURI === PROTOCOL_NS);
+  const contextEl = children(root).find((c) => c.localName === 'RequestedAuthnContext' && c.namespaceURI === PROTOCOL_NS);
+  const texts = (el: Element, name: string) =>
+    children(el)
+      .filter((c) => c.localName === name && c.namespaceURI === ASSERTION_NS)
+      .map((c) => (c.textContent ?? '').trim());
   return {
     ok: true,
     fields: {
@@ -114,6 +126,17 @@ export function readAuthnRequest(xml: string): ReadResult {
       protocolBinding: attrOrNull(root, 'ProtocolBinding'),
       forceAuthn: bool(attrOrNull(root, 'ForceAuthn')),
       isPassive: bool(attrOrNull(root, 'IsPassive')),
+      issueInstant: attrOrNull(root, 'IssueInstant'),
+      nameIdPolicy: policyEl
+        ? {
+            format: attrOrNull(policyEl, 'Format'),
+            spNameQualifier: attrOrNull(policyEl, 'SPNameQualifier'),
+            allowCreate: policyEl.hasAttribute('AllowCreate') ? bool(policyEl.getAttribute('AllowCreate')) : null,
+          }
+        : null,
+      requestedAuthnContext: contextEl
+        ? { comparison: attrOrNull(contextEl, 'Comparison') ?? 'exact', classRefs: texts(contextEl, 'AuthnContextClassRef'), declRefs: texts(contextEl, 'AuthnContextDeclRef') }
+        : null,
       signature,
     },
   };

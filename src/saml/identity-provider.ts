@@ -3,14 +3,34 @@ import { IdentityProvider, ServiceProvider, setSchemaValidator } from 'samlify';
 import type { Application } from '../core/directory/types.js';
 import { DomainError, invalid } from '../core/errors.js';
 import type { Clock, Logger } from '../core/ports.js';
-import type { ParsedSignOn, ServiceProviderMetadata, SignOnForm, SignOnMessage, SignOnRequest, SignOnSubject, SsoProtocol } from '../core/sso/sign-on.js';
+import type {
+  ParsedSignOn,
+  ServiceProviderMetadata,
+  SignOnError,
+  SignOnForm,
+  SignOnMessage,
+  SignOnRequest,
+  SignOnSubject,
+  SsoProtocol,
+} from '../core/sso/sign-on.js';
 import type { SsoService } from '../core/sso/sso-service.js';
 import { selectAcs } from './acs.js';
 import { toSamlAttributes, userFieldValue } from './attributes.js';
+import { chooseClassRef, satisfyingMethods } from './authn-context.js';
 import { readAuthnRequest, readSpMetadata, RSA_SHA256 } from './authn-request.js';
 import { buildIdpMetadata, POST_BINDING } from './metadata.js';
+import { nameIdPolicyProblem } from './name-id-policy.js';
 import { checkRelayState } from './relay-state.js';
-import { buildResponseXml } from './response-xml.js';
+import {
+  buildErrorResponseXml,
+  buildResponseXml,
+  STATUS_INVALID_NAMEID_POLICY,
+  STATUS_NO_AUTHN_CONTEXT,
+  STATUS_NO_PASSIVE,
+  STATUS_REQUEST_DENIED,
+  STATUS_REQUESTER,
+  STATUS_RESPONDER,
+} from './response-xml.js';
 import { SchemaValidationError, type SchemaValidator } from './schema-validator.js';
 import { checkXmlText, decodeSamlMessage, type InboundLimits } from './xml-guard.js';
 
@@ -32,12 +52,34 @@ export interface SamlIdpDeps {
 /** The IdP's endpoint and entity ID for an app: `<publicUrl>/saml2/<name>` (JumpCloud's layout). */
 export const ssoUrlOf = (publicUrl: string, app: Pick<Application, 'name'>) => `${publicUrl}/saml2/${encodeURIComponent(app.name)}`;
 
-const PASSWORD_PROTECTED = 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport';
-const PASSWORD = 'urn:oasis:names:tc:SAML:2.0:ac:classes:Password';
 const MAX_METADATA_BYTES = 262_144;
+
+/**
+ * How long after its IssueInstant an AuthnRequest is accepted, and the clock skew allowed either
+ * way. SAML core leaves a request's lifetime to the responder; a bounded one is what lets the
+ * replay guard forget an ID (a request older than this is refused as stale, so it cannot come
+ * back once its ID is purged). An SP sends a fresh request each time a user arrives, so a few
+ * minutes is ample (Shibboleth's IdP defaults to 3 minutes plus 3 minutes of skew).
+ */
+export const REQUEST_LIFETIME_SECONDS = 300;
+export const CLOCK_SKEW_SECONDS = 180;
+
+/**
+ * The status of each error answer (SAML core §3.2.2.2, §3.4.1) and the StatusMessage the SP gets:
+ * a fixed text per status, so that nothing about the user leaves in it.
+ */
+const ERROR_STATUS: Record<SignOnError, { top: string; sub: string; message: string }> = {
+  passive_impossible: { top: STATUS_RESPONDER, sub: STATUS_NO_PASSIVE, message: 'The user cannot be signed in without interaction.' },
+  name_id_format_unsupported: { top: STATUS_REQUESTER, sub: STATUS_INVALID_NAMEID_POLICY, message: 'The requested NameID policy cannot be honoured for this service provider.' },
+  authn_context_unsatisfied: { top: STATUS_REQUESTER, sub: STATUS_NO_AUTHN_CONTEXT, message: 'The requested authentication context cannot be satisfied.' },
+  denied: { top: STATUS_RESPONDER, sub: STATUS_REQUEST_DENIED, message: 'The request was denied.' },
+};
 
 /** `_` + 160 random bits: an xs:ID (an NCName cannot start with a digit) that cannot be guessed (SAML core §1.3.4). */
 const newSamlId = () => `_${randomBytes(20).toString('hex')}`;
+
+/** SP-supplied text in an audit message, bounded (the request itself may be up to `maxXmlBytes`). */
+const clip = (s: string) => (s.length > 300 ? `${s.slice(0, 300)}…` : s);
 
 const toPem = (body: string) => `-----BEGIN CERTIFICATE-----\n${body.replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
 
@@ -139,6 +181,12 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
       if (r.issuer !== app.config.spEntityId) return refuse('wrong_issuer', 'the request comes from a service provider that is not registered for this application');
       // Destination (core §3.2.1, bindings §3.4.5.2/§3.5.5.2): when present, this endpoint.
       if (r.destination !== null && r.destination !== ssoUrl) return refuse('malformed', 'the request is addressed to another endpoint');
+      // IssueInstant (core §3.2.1): within the request lifetime, so the replay guard can forget it afterwards.
+      const issued = Date.parse(r.issueInstant ?? '');
+      const nowMs = d.clock.now().getTime();
+      if (!Number.isFinite(issued)) return refuse('malformed', 'the request has no valid IssueInstant');
+      if (issued > nowMs + CLOCK_SKEW_SECONDS * 1000) return refuse('stale', 'the request was issued in the future; check the clocks of the application and Gatehouse');
+      if (issued < nowMs - (REQUEST_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) * 1000) return refuse('stale', 'the request is too old; open the application again to start over');
       const acs = selectAcs(app.config.acsUrls, { url: r.acsUrl, index: r.acsIndex, protocolBinding: r.protocolBinding });
       if (!acs.ok) return refuse(acs.reason, acs.message);
 
@@ -162,6 +210,8 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
         return refuse('malformed', 'the SAML request could not be read');
       }
 
+      const requested = r.requestedAuthnContext;
+      const authnMethods = satisfyingMethods(requested, ssoUrl.startsWith('https:'));
       const request: SignOnRequest = {
         appId: app.id,
         requestId: r.id,
@@ -170,7 +220,19 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
         forceAuthn: r.forceAuthn,
         isPassive: r.isPassive,
         receivedAt: d.clock.now().toISOString(),
+        spEntityId: app.config.spEntityId,
+        validUntil: new Date(issued + (REQUEST_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) * 1000).toISOString(),
+        authnMethods,
+        requestedContext: requested ? { comparison: requested.comparison, classRefs: requested.classRefs } : null,
       };
+      // Checked and from the registered SP: what it asks for that the app cannot give is answered
+      // with an error status to its ACS URL (core §3.4.1), not ignored and not a page.
+      const policyProblem = nameIdPolicyProblem(r.nameIdPolicy, app.config);
+      if (policyProblem) return { status: 'unanswerable', request, error: 'name_id_format_unsupported', message: clip(policyProblem) };
+      if (authnMethods !== null && authnMethods.length === 0) {
+        const asked = [...(requested?.classRefs ?? []), ...(requested?.declRefs ?? [])].join(', ');
+        return { status: 'unanswerable', request, error: 'authn_context_unsatisfied', message: clip(`the service provider asked for an authentication context (${requested?.comparison}: ${asked}) that no sign-in here satisfies`) };
+      }
       return { status: 'ok', request };
     },
 
@@ -184,6 +246,9 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
       const now = d.clock.now();
       const notOnOrAfter = new Date(now.getTime() + o.assertionLifetimeSeconds * 1000);
       const nameId = userFieldValue(subject.user, app.config.nameIdAttribute) || subject.user.username;
+      // What the sign-in actually was (authn-context.ts); a request it cannot satisfy never gets an assertion.
+      const authnContextClassRef = chooseClassRef(subject.mfa ? 'mfa' : 'password', ssoUrl.startsWith('https:'), request?.requestedContext ?? null);
+      if (!authnContextClassRef) throw new DomainError('invalid', 'saml.authn_context_unsatisfied', 'the sign-in does not satisfy the requested authentication context');
       const xml = buildResponseXml({
         responseId: newSamlId(),
         assertionId: newSamlId(),
@@ -198,12 +263,44 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
         notOnOrAfter,
         authnInstant: subject.authnInstant,
         sessionIndex: subject.sessionIndex,
-        authnContextClassRef: ssoUrl.startsWith('https:') ? PASSWORD_PROTECTED : PASSWORD,
+        authnContextClassRef,
         attributes: toSamlAttributes(subject.user, app, subject.groupNames),
       });
       const sp = spOf(app, [acsUrl], settings.spCertificate);
       // samlify signs: the Assertion when signAssertion, the Response when signResponse (RSA-SHA256,
       // SHA-256 digests, exclusive C14N), each signature placed after its Issuer.
+      const out = await idp.createLoginResponse(sp, { extract: {} }, 'post', {}, { customTagReplacement: () => ({ id: '', context: xml }) });
+      const fields = [{ name: 'SAMLResponse', value: out.context }];
+      if (relay.ok && relay.value !== null) fields.push({ name: 'RelayState', value: relay.value });
+      return { action: acsUrl, fields };
+    },
+
+    async buildErrorResponse(app, request, error): Promise<SignOnForm> {
+      const acsUrl = request.acsUrl;
+      if (!app.config.acsUrls.includes(acsUrl)) throw new DomainError('invalid', 'saml.unknown_acs', 'no registered ACS URL for this application');
+      const relay = checkRelayState(request.relayState, o.maxRelayStateBytes);
+      const settings = await d.sso.serviceProviderSettings(app.id);
+      const { idp, ssoUrl } = await entityOf(app, settings.requireSignedRequests);
+      const status = ERROR_STATUS[error];
+      const xml = buildErrorResponseXml({
+        responseId: newSamlId(),
+        issueInstant: d.clock.now(),
+        issuer: ssoUrl,
+        destination: acsUrl,
+        inResponseTo: request.requestId,
+        topStatus: status.top,
+        subStatus: status.sub,
+        message: status.message,
+      });
+      // There is no assertion to sign, so the Response itself is always signed, whatever the app's
+      // signResponse says: samlify signs the message when the SP "wants" it and not the assertion
+      // (RSA-SHA256, SHA-256 digest, exclusive C14N, after the Issuer), as for a login Response.
+      const sp = ServiceProvider({
+        entityID: app.config.spEntityId,
+        wantAssertionsSigned: false,
+        wantMessageSigned: true,
+        assertionConsumerService: [{ Binding: POST_BINDING, Location: acsUrl }],
+      });
       const out = await idp.createLoginResponse(sp, { extract: {} }, 'post', {}, { customTagReplacement: () => ({ id: '', context: xml }) });
       const fields = [{ name: 'SAMLResponse', value: out.context }];
       if (relay.ok && relay.value !== null) fields.push({ name: 'RelayState', value: relay.value });

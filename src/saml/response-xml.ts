@@ -85,3 +85,44 @@ export function buildResponseXml(p: ResponseParts): string {
     `</samlp:Response>`
   );
 }
+
+/** Top-level status codes (SAML core §3.2.2.2). */
+export const STATUS_REQUESTER = 'urn:oasis:names:tc:SAML:2.0:status:Requester';
+export const STATUS_RESPONDER = 'urn:oasis:names:tc:SAML:2.0:status:Responder';
+/** Second-level status codes (SAML core §3.2.2.2). */
+export const STATUS_NO_PASSIVE = 'urn:oasis:names:tc:SAML:2.0:status:NoPassive';
+export const STATUS_INVALID_NAMEID_POLICY = 'urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy';
+export const STATUS_NO_AUTHN_CONTEXT = 'urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext';
+export const STATUS_REQUEST_DENIED = 'urn:oasis:names:tc:SAML:2.0:status:RequestDenied';
+
+/** What an error Response says; built from checked values, escaped here, signed afterwards. */
+export interface ErrorResponseParts {
+  responseId: string;
+  issueInstant: Date;
+  issuer: string;
+  /** The checked ACS URL of the request. */
+  destination: string;
+  /** The AuthnRequest ID. */
+  inResponseTo: string;
+  /** Requester or Responder. */
+  topStatus: string;
+  /** NoPassive, InvalidNameIDPolicy, NoAuthnContext, RequestDenied. */
+  subStatus: string;
+  /** StatusMessage: a fixed text per status, never anything about the user. */
+  message: string;
+}
+
+/**
+ * The unsigned XML of an error Response to an AuthnRequest (SAML core §3.2.2, §3.4.1): Issuer,
+ * a two-level Status with a StatusMessage, and no Assertion. Schema order (Issuer, then the
+ * signature added afterwards, then Status) as for a login Response.
+ */
+export function buildErrorResponseXml(p: ErrorResponseParts): string {
+  return (
+    `<samlp:Response xmlns:samlp="${PROTOCOL_NS}" xmlns:saml="${ASSERTION_NS}"${attr('ID', p.responseId)} Version="2.0"${attr('IssueInstant', iso(p.issueInstant))}${attr('Destination', p.destination)}${attr('InResponseTo', p.inResponseTo)}>` +
+    `<saml:Issuer>${escapeXml(p.issuer)}</saml:Issuer>` +
+    `<samlp:Status><samlp:StatusCode${attr('Value', p.topStatus)}><samlp:StatusCode${attr('Value', p.subStatus)}/></samlp:StatusCode>` +
+    `<samlp:StatusMessage>${escapeXml(p.message)}</samlp:StatusMessage></samlp:Status>` +
+    `</samlp:Response>`
+  );
+}

@@ -65,7 +65,7 @@ export interface OpenStoreResult {
   sequelize: Sequelize;
   /** Migrations applied by this call. */
   migrated: string[];
-  /** Browser sessions and SAML application keys (single statements, outside directory transactions). */
+  /** Browser sessions, SAML application keys and seen SAML request IDs (single statements, outside directory transactions). */
   sso: SsoRepositories;
   /** The admin console's password-set tokens, settings and audit aggregates (single statements). */
   console: ConsoleRepositories;

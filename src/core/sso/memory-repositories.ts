@@ -1,4 +1,4 @@
-import type { ApplicationCredentialsRecord, SsoRepositories, WebSessionRecord } from '../ports.js';
+import type { ApplicationCredentialsRecord, SignOnRequestRecord, SsoRepositories, WebSessionRecord } from '../ports.js';
 
 /**
  * In-memory single sign-on stores, for a core assembled without a database (unit tests, tools).
@@ -7,6 +7,7 @@ import type { ApplicationCredentialsRecord, SsoRepositories, WebSessionRecord } 
 export function createMemorySsoRepositories(): SsoRepositories {
   const sessions = new Map<string, WebSessionRecord>();
   const credentials = new Map<string, ApplicationCredentialsRecord>();
+  const requests = new Map<string, SignOnRequestRecord & { answeredAt: Date | null }>();
   const copy = (s: WebSessionRecord): WebSessionRecord => ({ ...s, data: structuredClone(s.data) });
   return {
     webSessions: {
@@ -66,6 +67,34 @@ export function createMemorySsoRepositories(): SsoRepositories {
       },
       async delete(appId) {
         credentials.delete(appId);
+      },
+    },
+    signOnRequests: {
+      async remember(r, now) {
+        const seen = requests.get(r.idHash);
+        if (seen && seen.expiresAt.getTime() > now.getTime()) return false;
+        requests.set(r.idHash, { ...r, answeredAt: null });
+        return true;
+      },
+      async markAnswered(idHash, now) {
+        const r = requests.get(idHash);
+        if (!r || r.answeredAt || r.expiresAt.getTime() <= now.getTime()) return false;
+        r.answeredAt = now;
+        return true;
+      },
+      async isAnswered(idHash, now) {
+        const r = requests.get(idHash);
+        return !!r && r.answeredAt !== null && r.expiresAt.getTime() > now.getTime();
+      },
+      async purgeExpired(now) {
+        let n = 0;
+        for (const [k, r] of requests) {
+          if (r.expiresAt.getTime() <= now.getTime()) {
+            requests.delete(k);
+            n++;
+          }
+        }
+        return n;
       },
     },
   };

@@ -33,7 +33,35 @@ export interface SignOnRequest {
   isPassive: boolean;
   /** When the request arrived (a login that takes longer than the request's lifetime starts over). */
   receivedAt: string;
+  /** The SP that sent it (its entity ID): with `requestId`, what the replay guard remembers. */
+  spEntityId: string;
+  /**
+   * ISO time until which the same request could still be accepted again (its issue instant plus
+   * the adapter's request lifetime and clock skew): the replay guard keeps its ID at least this long.
+   */
+  validUntil: string;
+  /**
+   * The ways of signing in that satisfy the authentication context the SP asked for; null when it
+   * asked for none (any sign-in will do). Never empty: a request nothing can satisfy is answered
+   * with an error as soon as it is checked.
+   */
+  authnMethods: SignOnMethod[] | null;
+  /**
+   * The SP's requested authentication context as the adapter read it, kept for choosing what the
+   * assertion says (opaque to core, which reads `authnMethods`).
+   */
+  requestedContext: { comparison: string; classRefs: string[] } | null;
 }
+
+/** How the user proved who they are for the assertion: a password, or a password and a TOTP code. */
+export type SignOnMethod = 'password' | 'mfa';
+
+/**
+ * Why a checked request is answered with an error response instead of an assertion. The adapter
+ * maps each to its protocol's status (SAML core §3.2.2.2: NoPassive, InvalidNameIDPolicy,
+ * NoAuthnContext, RequestDenied).
+ */
+export type SignOnError = 'passive_impossible' | 'name_id_format_unsupported' | 'authn_context_unsatisfied' | 'denied';
 
 export type SignOnRefusal =
   | 'too_large'
@@ -46,10 +74,17 @@ export type SignOnRefusal =
   | 'unknown_acs'
   | 'unsupported_binding'
   | 'relay_state'
+  | 'stale'
   | 'busy';
 
 export type ParsedSignOn =
   | { status: 'ok'; request: SignOnRequest }
+  /**
+   * A request that passed every check but asks for what the app cannot give (a NameID format,
+   * an authentication context nothing here satisfies): it is answered with an error response to
+   * its checked ACS URL, never with an assertion.
+   */
+  | { status: 'unanswerable'; request: SignOnRequest; error: SignOnError; /** For the audit trail and the SP. */ message: string }
   | { status: 'refused'; reason: SignOnRefusal; /** Safe to show the user: names no internals. */ message: string };
 
 /** What an assertion says about the sign-in it reports. */
@@ -89,6 +124,13 @@ export interface SsoProtocol {
    * (`request` null), to the app's first registered ACS URL.
    */
   buildResponse(app: Application, subject: SignOnSubject, request: SignOnRequest | null, relayState: string | null): Promise<SignOnForm>;
+  /**
+   * A signed error response to `request.acsUrl` (with its RelayState), carrying no assertion: the
+   * answer to a request that cannot be honoured (SAML core §3.4.1: the IdP answers, it does not
+   * just show a page the SP never learns about). What it tells the SP depends on `error` alone,
+   * never on the user.
+   */
+  buildErrorResponse(app: Application, request: SignOnRequest, error: SignOnError): Promise<SignOnForm>;
   /** Reads SP metadata (hostile input: size-capped, no DOCTYPE, schema-validated). */
   parseServiceProviderMetadata(xml: string): Promise<ServiceProviderMetadata>;
 }

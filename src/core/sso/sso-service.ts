@@ -1,4 +1,4 @@
-import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import type { AuditRecorder } from '../audit/recorder.js';
 import type { AuthProtocol, AuthResource } from '../auth/authenticate.js';
 import { lockStatus } from '../auth/lockout.js';
@@ -9,6 +9,7 @@ import type { OrganizationCache } from '../directory/organization-cache.js';
 import { lockoutPolicyOf } from '../directory/organization.js';
 import type { Application, User } from '../directory/types.js';
 import type { Clock, SecretBox, SsoRepositories, Store } from '../ports.js';
+import type { SignOnRequest } from './sign-on.js';
 import { createSelfSignedCertificate } from '../../util/certificates.js';
 
 /**
@@ -46,7 +47,18 @@ export interface ServiceProviderSettings {
 export type SessionAccess =
   | { status: 'ok'; user: User }
   | { status: 'mfa_required'; user: User }
-  | { status: 'invalid' | 'disabled' | 'locked' | 'expired' | 'not_authorized' | 'mfa_enrollment_required'; reason: string; user?: User };
+  | {
+      status: 'invalid' | 'disabled' | 'locked' | 'expired' | 'not_authorized' | 'mfa_enrollment_required' | 'authn_context_unmet';
+      reason: string;
+      user?: User;
+    };
+
+/**
+ * The replay guard's key of a request: SHA-256 of the SP's entity ID and the request ID, so that the
+ * same ID from two SPs are two requests and the stored key has a fixed length.
+ */
+export const signOnRequestKey = (r: Pick<SignOnRequest, 'spEntityId' | 'requestId'>): string =>
+  createHash('sha256').update(r.spEntityId, 'utf8').update('\u0000').update(r.requestId, 'utf8').digest('hex');
 
 /**
  * The `application` block of an `sso_auth` event and `idp_initiated`, in JumpCloud's shape (see
@@ -180,6 +192,14 @@ export function createSsoService(d: SsoServiceDeps) {
       app: Application;
       clientIp: string;
       audit: Record<string, unknown>;
+      /**
+       * The request accepts a multi-factor sign-in only (its requested authentication context): a
+       * session without a verified code is asked for one when the user has TOTP (step-up), and is
+       * refused as `authn_context_unmet` when not.
+       */
+      requireMfa?: boolean;
+      /** The request forbids any interaction (a refusal then says so in the audit trail). */
+      passive?: boolean;
     }): Promise<SessionAccess> {
       const resource = applicationResource(input.app);
       const user = await repos.users.get(input.userId);
@@ -197,10 +217,16 @@ export function createSsoService(d: SsoServiceDeps) {
         const mfa = decideMfa(user, resource.mfa, now);
         if (mfa === 'enroll') return { status: 'mfa_enrollment_required', reason: 'MFA enrolment required', user };
         if (mfa === 'ask' && !input.sessionMfa) return { status: 'mfa_required', user };
+        if (input.requireMfa && !input.sessionMfa) {
+          return user.totpEnrolled
+            ? { status: 'mfa_required', user }
+            : { status: 'authn_context_unmet', reason: 'the application asked for multi-factor authentication and the user has no TOTP enrolled', user };
+        }
         return { status: 'ok', user };
       };
       const outcome = await decide();
       const mfaDone = outcome.status === 'ok' && input.sessionMfa;
+      const why = outcome.status === 'ok' ? '' : outcome.status === 'mfa_required' ? 'MFA required' : outcome.reason;
       d.audit.record({
         ...input.audit,
         event_type: 'sso_auth',
@@ -210,11 +236,67 @@ export function createSsoService(d: SsoServiceDeps) {
         initiated_by: { ...(user ? { id: user.id } : {}), type: 'user', username: user?.username ?? '' },
         username: user?.username ?? '',
         mfa: mfaDone,
-        ...(outcome.status === 'ok' ? {} : { error_message: outcome.status === 'mfa_required' ? 'MFA required' : outcome.reason }),
+        ...(outcome.status === 'ok' ? {} : { error_message: input.passive ? `${why} (passive request: no interaction allowed)` : why }),
         resource: { id: input.app.id, type: 'application', name: input.app.name },
         auth_method: 'session',
       });
       return outcome;
+    },
+
+    /**
+     * Records an `sso_auth` failure for a sign-on refused or answered with an error outside
+     * `authenticate()` and `authorizeSession()`: a replayed request, a passive request without a
+     * usable session, a NameID format or authentication context the app cannot give. `reason` is
+     * the real one, for the administrator; the user of the browser session is named when known.
+     */
+    async recordRefusal(input: { app: Application; userId: string | null; clientIp: string; audit: Record<string, unknown>; reason: string; mfa?: boolean }): Promise<void> {
+      const user = input.userId ? await repos.users.get(input.userId) : null;
+      d.audit.record({
+        ...input.audit,
+        event_type: 'sso_auth',
+        service: 'sso',
+        success: false,
+        client_ip: input.clientIp,
+        initiated_by: { ...(user ? { id: user.id } : {}), type: 'user', username: user?.username ?? '' },
+        username: user?.username ?? '',
+        mfa: input.mfa ?? false,
+        error_message: input.reason,
+        resource: { id: input.app.id, type: 'application', name: input.app.name },
+        ...(user ? { auth_method: 'session' } : {}),
+      });
+    },
+
+    /**
+     * The replay guard, first half: takes a checked request the first time its SP sends its ID and
+     * refuses it (false) every other time while the ID is remembered, on every instance (the IDs
+     * live in the store). The ID is kept past the request's own validity (`request.validUntil`, after
+     * which the adapter refuses the request as stale anyway) and past the time the sign-in it starts
+     * may take (`answerWindowSeconds`), so that the second half still finds it.
+     */
+    async admitRequest(request: SignOnRequest, answerWindowSeconds: number): Promise<boolean> {
+      const now = d.clock.now();
+      const validUntil = Date.parse(request.validUntil);
+      const expiresAt = new Date(Math.max(Number.isFinite(validUntil) ? validUntil : 0, now.getTime() + answerWindowSeconds * 1000) + 60_000);
+      return d.sso.signOnRequests.remember({ idHash: signOnRequestKey(request), appId: request.appId, receivedAt: now, expiresAt }, now);
+    },
+
+    /**
+     * The replay guard, second half: true once per admitted request, when its response (assertion
+     * or error) is about to leave; false for any later answer to the same request (a reloaded
+     * continue link, a resubmitted form, a second tab).
+     */
+    markAnswered(request: SignOnRequest): Promise<boolean> {
+      return d.sso.signOnRequests.markAnswered(signOnRequestKey(request), d.clock.now());
+    },
+
+    /** Whether the request was already answered (a pending sign-on of it is void). */
+    wasAnswered(request: SignOnRequest): Promise<boolean> {
+      return d.sso.signOnRequests.isAnswered(signOnRequestKey(request), d.clock.now());
+    },
+
+    /** Deletes remembered request IDs past their expiry; run periodically. */
+    purgeExpiredRequests(): Promise<number> {
+      return d.sso.signOnRequests.purgeExpired(d.clock.now());
     },
 
     /** Seals a pending sign-on for the browser to carry (valid `ttlSeconds`). */
@@ -228,7 +310,9 @@ export function createSsoService(d: SsoServiceDeps) {
       if (typeof token !== 'string' || token.length === 0 || token.length > 8192) return null;
       try {
         const p = JSON.parse(d.secretBox.open(token, PENDING_CONTEXT)) as PendingSignOn;
-        return typeof p.appId === 'string' && typeof p.expiresAt === 'number' && p.expiresAt > d.clock.now().getTime() ? p : null;
+        // A request sealed by an older version lacks what the replay guard needs: that sign-in starts over.
+        const complete = p.request === null || (typeof p.request?.spEntityId === 'string' && typeof p.request.validUntil === 'string');
+        return complete && typeof p.appId === 'string' && typeof p.expiresAt === 'number' && p.expiresAt > d.clock.now().getTime() ? p : null;
       } catch {
         return null;
       }

@@ -2,13 +2,24 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { applicationResource } from '../../core/auth/resources.js';
 import type { Application, User } from '../../core/directory/types.js';
-import type { SignOnBinding } from '../../core/sso/sign-on.js';
+import type { SignOnBinding, SignOnError, SignOnRequest } from '../../core/sso/sign-on.js';
 import { ssoAuditFields, type PendingSignOn } from '../../core/sso/sso-service.js';
 import { allowFormActionTo } from '../plugins/security-headers.js';
 import { dataOf, field, sendPage, sessionOf, type UserSessionData, type UserWebDeps } from './context.js';
 import { autoPostPage, loginPage, messagePage, totpPage } from './views.js';
 
 const WRONG_CREDENTIALS = 'The username or password is not correct.';
+
+/** The audit trail's name for each error answer (the SAML second-level status it becomes). */
+const ERROR_NAMES: Record<SignOnError, string> = {
+  passive_impossible: 'NoPassive',
+  name_id_format_unsupported: 'InvalidNameIDPolicy',
+  authn_context_unsatisfied: 'NoAuthnContext',
+  denied: 'RequestDenied',
+};
+
+/** The request accepts a multi-factor sign-in only (its requested authentication context). */
+const mfaOnly = (r: SignOnRequest | null): boolean => r?.authnMethods != null && !r.authnMethods.includes('password');
 
 /**
  * SAML single sign-on pages and endpoints under `/saml2/{appName}` (contract.md): metadata,
@@ -66,9 +77,54 @@ export function registerSsoRoutes(app: FastifyInstance, d: UserWebDeps): void {
   const showTotp = (reply: FastifyReply, a: Application, token: string, error?: string) =>
     sendPage(reply, totpPage({ csrf: reply.generateCsrf(), action: `/saml2/${encodeURIComponent(a.name)}/totp`, appLabel: a.displayLabel, hidden: { r: token }, ...(error ? { error } : {}) }), error ? 401 : 200);
 
+  /**
+   * A request that was already taken (same ID from the same SP) or already answered: refused with
+   * a page, never answered again, and recorded.
+   */
+  const replayed = async (req: FastifyRequest, reply: FastifyReply, a: Application, p: PendingSignOn, reason: string) => {
+    req.log.warn({ app: a.name }, 'SAML request replayed');
+    await core.sso.recordRefusal({ app: a, userId: sessionOf(req).subjectId || null, clientIp: req.ip, audit: audit(a, p), reason: `replayed SAML request: ${reason}` });
+    return refusal(reply, 'this sign-in request was already used. Open the application again to start over');
+  };
+
+  /**
+   * The answer to a checked request that cannot be honoured: a signed error response (no
+   * assertion) posted to its ACS URL with its RelayState (SAML core §3.4.1). Recorded with the real
+   * reason, naming `o.user` or the session's user, unless core already recorded this refusal
+   * (`o.audited`).
+   */
+  const sendError = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    a: Application,
+    p: PendingSignOn,
+    request: SignOnRequest,
+    error: SignOnError,
+    reason: string,
+    o: { audited?: boolean; user?: User } = {},
+  ) => {
+    if (!(await core.sso.markAnswered(request))) return replayed(req, reply, a, p, 'the request was already answered');
+    if (!o.audited) {
+      const userId = o.user?.id ?? (sessionOf(req).subjectId || null);
+      await core.sso.recordRefusal({ app: a, userId, clientIp: req.ip, audit: audit(a, p), reason: `${ERROR_NAMES[error]}: ${reason}` });
+    }
+    req.log.info({ app: a.name, status: ERROR_NAMES[error] }, 'SAML request answered with an error status');
+    const form = await saml.buildErrorResponse(a, request, error);
+    allowFormActionTo(reply, form.action, d.secure);
+    return sendPage(reply, autoPostPage(form, a.displayLabel));
+  };
+
   /** The assertion for a signed-in user, as the auto-submitting form. */
   const sendAssertion = async (req: FastifyRequest, reply: FastifyReply, a: Application, user: User, p: PendingSignOn) => {
     const data = dataOf(req);
+    const r = p.request;
+    if (r) {
+      // The last gate: what the sign-in actually was must satisfy the requested context.
+      if (r.authnMethods && !r.authnMethods.includes(data.mfa === true ? 'mfa' : 'password')) {
+        return sendError(req, reply, a, p, r, 'authn_context_unsatisfied', 'the application asked for multi-factor authentication; this sign-in used a password only');
+      }
+      if (!(await core.sso.markAnswered(r))) return replayed(req, reply, a, p, 'the request was already answered');
+    }
     const form = await saml.buildResponse(
       a,
       {
@@ -98,33 +154,59 @@ export function registerSsoRoutes(app: FastifyInstance, d: UserWebDeps): void {
     return sendAssertion(req, reply, a, user, p);
   };
 
-  /** Where a checked request (or a launch) goes: the SSO session if it may be used, else the login page. */
+  /**
+   * Where a checked request (or a launch) goes: the SSO session if it may be used, else the login
+   * page. A passive request (IsPassive, SAML core §3.4.1) never gets a page: whatever would need
+   * the user is answered to the SP with NoPassive (RequestDenied for a user not assigned).
+   */
   const continueSignOn = async (req: FastifyRequest, reply: FastifyReply, a: Application, p: PendingSignOn) => {
     const s = sessionOf(req);
     const data = dataOf(req);
-    const token = seal({ appId: p.appId, request: p.request, relayState: p.relayState, idpInitiated: p.idpInitiated });
-    if (s.subjectId && !data.stage && !p.request?.forceAuthn) {
-      const access = await core.sso.authorizeSession({ userId: s.subjectId, sessionMfa: data.mfa === true, app: a, clientIp: req.ip, audit: audit(a, p) });
+    const r = p.request;
+    const passive = r?.isPassive === true;
+    const token = seal({ appId: p.appId, request: r, relayState: p.relayState, idpInitiated: p.idpInitiated });
+    if (r && passive && r.forceAuthn) {
+      // Core §3.4.1: with both set, the IdP must not authenticate afresh unless IsPassive allows it; it cannot.
+      return sendError(req, reply, a, p, r, 'passive_impossible', 'the request set ForceAuthn and IsPassive, and a fresh sign-in needs the user');
+    }
+    if (s.subjectId && !data.stage && !r?.forceAuthn) {
+      const access = await core.sso.authorizeSession({
+        userId: s.subjectId,
+        sessionMfa: data.mfa === true,
+        app: a,
+        clientIp: req.ip,
+        audit: audit(a, p),
+        requireMfa: mfaOnly(r),
+        passive,
+      });
+      // Every refusal below was recorded by authorizeSession(), with its reason.
       switch (access.status) {
         case 'ok':
           return sendAssertion(req, reply, a, access.user, p);
         case 'mfa_required': {
-          // The session never proved a second factor: ask for it now (MFA is never skipped).
+          if (r && passive) return sendError(req, reply, a, p, r, 'passive_impossible', 'MFA required', { audited: true });
+          // The session never proved a second factor (or the SP asks for one): ask for it now (MFA is never skipped).
           const challenge = await core.sso.openChallenge(access.user.id, 'saml', applicationResource(a), d.loginTimeoutSeconds);
           await s.save({ ...data, pendingMfa: { challenge, userId: access.user.id, purpose: 'saml', appId: a.id } });
           return showTotp(reply, a, token);
         }
         case 'not_authorized':
+          if (r && passive) return sendError(req, reply, a, p, r, 'denied', access.reason, { audited: true });
           return notAssigned(reply, a);
         case 'mfa_enrollment_required':
+          if (r && passive) return sendError(req, reply, a, p, r, 'passive_impossible', access.reason, { audited: true });
           return enrolFirst(reply, a);
+        case 'authn_context_unmet':
+          if (r) return sendError(req, reply, a, p, r, 'authn_context_unsatisfied', access.reason, { audited: true });
+          return notAssigned(reply, a); // unreachable: only a request asks for a context
         default:
           // The account changed since sign-in (suspended, locked, password expired): sign in again.
           await s.signOut();
+          if (r && passive) return sendError(req, reply, a, p, r, 'passive_impossible', access.reason, { audited: true });
           return showLogin(reply, a, token, { info: 'Please sign in again.' });
       }
     }
-    if (p.request?.isPassive) return refusal(reply, 'the application asked for a sign-in without any interaction, and you are not signed in');
+    if (r && passive) return sendError(req, reply, a, p, r, 'passive_impossible', 'the request was passive and the browser has no signed-in session');
     return showLogin(reply, a, token);
   };
 
@@ -169,6 +251,11 @@ export function registerSsoRoutes(app: FastifyInstance, d: UserWebDeps): void {
       return refusal(reply, parsed.message, parsed.reason === 'busy' ? 503 : 400);
     }
     const pending: PendingSignOn = { appId: a.id, request: parsed.request, relayState: parsed.request.relayState, idpInitiated: false, expiresAt: 0 };
+    // The replay guard (in the store, shared by every instance): a request ID is taken once.
+    if (!(await core.sso.admitRequest(parsed.request, d.loginTimeoutSeconds))) {
+      return replayed(req, reply, a, pending, 'its ID was already received from this service provider');
+    }
+    if (parsed.status === 'unanswerable') return sendError(req, reply, a, pending, parsed.request, parsed.error, parsed.message);
     if (binding === 'post') {
       // A cross-site POST carries no SameSite=Lax cookie: continue on a GET of our own, which does.
       return reply.redirect(`/saml2/${encodeURIComponent(a.name)}/continue?r=${encodeURIComponent(seal(pending))}`, 303);
@@ -184,6 +271,11 @@ export function registerSsoRoutes(app: FastifyInstance, d: UserWebDeps): void {
     if (!a) return null;
     const token = field(source, 'r', 8192);
     const p = core.sso.openPending(token);
+    if (p && p.appId === a.id && p.request && (await core.sso.wasAnswered(p.request))) {
+      // A continue link or login form of a request that already got its answer: no second one.
+      await replayed(req, reply, a, p, 'the request was already answered');
+      return null;
+    }
     if (!p || p.appId !== a.id) {
       await sendPage(
         reply,
@@ -207,12 +299,14 @@ export function registerSsoRoutes(app: FastifyInstance, d: UserWebDeps): void {
     if (!o) return reply;
     const { a, p, token } = o;
     const login = field(req.body, 'login', 256);
+    // A request that accepts a multi-factor sign-in only asks every user for a code ('always').
+    const requireMfa = mfaOnly(p.request);
     const outcome = await core.auth.authenticate({
       protocol: 'saml',
       login,
       password: field(req.body, 'password', 4096),
       clientIp: req.ip,
-      resource: applicationResource(a),
+      resource: requireMfa ? { ...applicationResource(a), mfa: 'always' } : applicationResource(a),
       issueChallenge: { ttlSeconds: d.loginTimeoutSeconds },
       audit: audit(a, p),
     });
@@ -228,6 +322,10 @@ export function registerSsoRoutes(app: FastifyInstance, d: UserWebDeps): void {
       case 'not_authorized':
         return notAssigned(reply, a);
       case 'mfa_enrollment_required':
+        if (p.request && requireMfa) {
+          // Not the app's policy but the SP's request: the SP learns it cannot have MFA for this user.
+          return sendError(req, reply, a, p, p.request, 'authn_context_unsatisfied', 'the application asked for multi-factor authentication and the user has no TOTP enrolled', { user: outcome.user });
+        }
         return enrolFirst(reply, a);
       case 'expired':
         return sendPage(

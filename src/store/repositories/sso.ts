@@ -1,6 +1,7 @@
 import type {
   ApplicationCredentialRepository,
   ApplicationCredentialsRecord,
+  SignOnRequestRepository,
   SsoRepositories,
   WebSessionRecord,
   WebSessionRepository,
@@ -101,6 +102,47 @@ export function createApplicationCredentialRepository(sql: Sql): ApplicationCred
   };
 }
 
+export function createSignOnRequestRepository(sql: Sql): SignOnRequestRepository {
+  return {
+    async remember(r, now) {
+      // One statement, so that of two instances receiving the same request at once exactly one
+      // takes it: a new key is inserted; an existing one is replaced only once expired (the WHERE of
+      // DO UPDATE), otherwise nothing is returned. SQLite ≥ 3.35 and PostgreSQL both take it.
+      return (
+        (await sql.changed(
+          `INSERT INTO sso_requests (id_hash, app_id, received_at, expires_at, answered_at) VALUES ($1, $2, $3, $4, NULL)
+           ON CONFLICT (id_hash) DO UPDATE SET app_id = excluded.app_id, received_at = excluded.received_at, expires_at = excluded.expires_at, answered_at = NULL
+           WHERE sso_requests.expires_at <= CAST($5 AS BIGINT)
+           RETURNING 1 AS changed`,
+          [r.idHash, r.appId, r.receivedAt.getTime(), r.expiresAt.getTime(), now.getTime()],
+        )) > 0
+      );
+    },
+    async markAnswered(idHash, now) {
+      return (
+        (await sql.changed(
+          'UPDATE sso_requests SET answered_at = CAST($2 AS BIGINT) WHERE id_hash = $1 AND answered_at IS NULL AND expires_at > CAST($2 AS BIGINT) RETURNING 1 AS changed',
+          [idHash, now.getTime()],
+        )) > 0
+      );
+    },
+    async isAnswered(idHash, now) {
+      const r = await sql.one('SELECT 1 AS answered FROM sso_requests WHERE id_hash = $1 AND answered_at IS NOT NULL AND expires_at > CAST($2 AS BIGINT)', [
+        idHash,
+        now.getTime(),
+      ]);
+      return r !== null;
+    },
+    async purgeExpired(now) {
+      return sql.changed('DELETE FROM sso_requests WHERE expires_at <= CAST($1 AS BIGINT) RETURNING 1 AS changed', [now.getTime()]);
+    },
+  };
+}
+
 export function createSsoRepositories(sql: Sql): SsoRepositories {
-  return { webSessions: createWebSessionRepository(sql), applicationCredentials: createApplicationCredentialRepository(sql) };
+  return {
+    webSessions: createWebSessionRepository(sql),
+    applicationCredentials: createApplicationCredentialRepository(sql),
+    signOnRequests: createSignOnRequestRepository(sql),
+  };
 }

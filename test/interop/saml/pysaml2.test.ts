@@ -40,6 +40,7 @@ describe('SAML interop with pysaml2, xmlsec1 and oathtool', function () {
   let gh: RunningAppliance;
   let state: string;
   let appId: string;
+  let groupId: string;
   const userIds: Record<string, string> = {};
 
   const sp = async (...args: string[]) => {
@@ -67,9 +68,9 @@ describe('SAML interop with pysaml2, xmlsec1 and oathtool', function () {
     writeFileSync(join(state, 'response.b64'), form.fields.SAMLResponse!);
     return sp('response', state, join(state, 'response.b64'));
   };
-  /** Follows pysaml2's request to the login page. */
-  const start = async (b: Browser, binding: 'redirect' | 'post', relayState?: string) => {
-    const r = await sp('request', state, binding, ...(relayState ? [relayState] : []));
+  /** Follows pysaml2's request (with pysaml2_sp.py's request options) to the page Gatehouse answers with. */
+  const start = async (b: Browser, binding: 'redirect' | 'post', relayState?: string, options: string[] = []) => {
+    const r = await sp('request', state, binding, ...(relayState ? [relayState] : []), ...options);
     if (binding === 'redirect') return { id: r.out.id as string, page: await b.get(r.out.url) };
     const first = await b.request('POST', r.out.action, r.out.fields);
     assert.equal(first.status, 303, first.text.slice(0, 300));
@@ -102,6 +103,7 @@ describe('SAML interop with pysaml2, xmlsec1 and oathtool', function () {
     assert.equal(app.status, 201, JSON.stringify(app.body));
     appId = app.body._id;
     const group = await gh.api('POST', '/api/v2/usergroups', { name: 'py-users' });
+    groupId = group.body.id;
     await gh.api('POST', `/api/v2/usergroups/${group.body.id}/associations`, { op: 'add', type: 'application', id: appId });
     for (const u of ['ivy', 'mallory', 'tom']) {
       const r = await gh.api('POST', '/api/systemusers', { username: u, email: `${u}@example.com`, password: PASSWORD });
@@ -148,26 +150,29 @@ describe('SAML interop with pysaml2, xmlsec1 and oathtool', function () {
     assert.equal(r.code, 2, 'pysaml2 accepted a response to a request it did not make');
   });
 
+  /** xmlsec1 --verify of the Response's or the Assertion's signature, with the certificate of the IdP metadata. */
+  const verify = async (file: string, node: 'Assertion' | 'Response') => {
+    const metadata = await (await fetch(`${gh.httpUrl}/saml2/pysp/metadata`)).text();
+    const body = /<ds:X509Certificate>([^<]+)<\/ds:X509Certificate>/.exec(metadata)![1]!;
+    writeFileSync(join(state, 'idp.pem'), `-----BEGIN CERTIFICATE-----\n${body.replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`);
+    return run('xmlsec1', [
+      '--verify',
+      '--pubkey-cert-pem',
+      join(state, 'idp.pem'),
+      '--id-attr:ID',
+      'urn:oasis:names:tc:SAML:2.0:protocol:Response',
+      '--id-attr:ID',
+      'urn:oasis:names:tc:SAML:2.0:assertion:Assertion',
+      '--node-xpath',
+      `/*[local-name()='Response']${node === 'Assertion' ? "/*[local-name()='Assertion']" : ''}/*[local-name()='Signature']`,
+      file,
+    ]);
+  };
+
   it('signs the assertion and the response so that xmlsec1 verifies both with the metadata certificate, and not after tampering', async () => {
     const b = new Browser(gh.httpUrl);
     const post = await b.submit((await start(b, 'redirect')).page, { login: 'ivy', password: PASSWORD });
     const xml = Buffer.from(post.form(/^https:/).fields.SAMLResponse!, 'base64').toString('utf8');
-    const metadata = await (await fetch(`${gh.httpUrl}/saml2/pysp/metadata`)).text();
-    const body = /<ds:X509Certificate>([^<]+)<\/ds:X509Certificate>/.exec(metadata)![1]!;
-    writeFileSync(join(state, 'idp.pem'), `-----BEGIN CERTIFICATE-----\n${body.replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`);
-    const verify = async (file: string, node: 'Assertion' | 'Response') =>
-      run('xmlsec1', [
-        '--verify',
-        '--pubkey-cert-pem',
-        join(state, 'idp.pem'),
-        '--id-attr:ID',
-        'urn:oasis:names:tc:SAML:2.0:protocol:Response',
-        '--id-attr:ID',
-        'urn:oasis:names:tc:SAML:2.0:assertion:Assertion',
-        '--node-xpath',
-        `/*[local-name()='Response']${node === 'Assertion' ? "/*[local-name()='Assertion']" : ''}/*[local-name()='Signature']`,
-        file,
-      ]);
     writeFileSync(join(state, 'response.xml'), xml);
     for (const node of ['Assertion', 'Response'] as const) {
       const { stderr } = await verify(join(state, 'response.xml'), node);
@@ -245,5 +250,116 @@ describe('SAML interop with pysaml2, xmlsec1 and oathtool', function () {
       await gh.api('PUT', `/api/applications/${appId}`, { config: { requireSignedRequests: false } });
       await configure();
     }
+  });
+
+  describe('error statuses pysaml2 reads (SAML core §3.4.1, §3.4.1.1, §3.3.2.2.1), and replays', () => {
+    const STATUS = 'urn:oasis:names:tc:SAML:2.0:status:';
+    const REFEDS_MFA = 'https://refeds.org/profile/mfa';
+    // pysaml2 is told to require a signed Response: an unsigned error answer would be a SignatureError.
+    beforeEach(() => configure({ wantResponseSigned: true }));
+    afterEach(() => configure());
+
+    /** pysaml2's verdict on an error answer: refused with the status exception, the two codes, no assertion. */
+    const expectStatus = async (page: Page, id: string, exception: string, top: string, second: string) => {
+      const r = await check(page);
+      assert.equal(r.code, 2, `pysaml2 accepted an error answer: ${JSON.stringify(r.out)}`);
+      assert.equal(r.out.error, exception, JSON.stringify(r.out));
+      assert.deepEqual(r.out.status, [STATUS + top, STATUS + second]);
+      assert.equal(r.out.assertions, 0);
+      const xml = Buffer.from(page.form(/^https:/).fields.SAMLResponse!, 'base64').toString('utf8');
+      assert.match(xml, new RegExp(`InResponseTo="${id}"`));
+      return xml;
+    };
+
+    for (const binding of ['redirect', 'post'] as const) {
+      it(`answers a passive request over HTTP-${binding === 'redirect' ? 'Redirect' : 'POST'} without a session with a signed NoPassive response, which pysaml2 verifies and reads`, async () => {
+        const b = new Browser(gh.httpUrl);
+        const { id, page } = await start(b, binding, `rs-passive-${binding}`, ['--passive']);
+        assert.doesNotMatch(page.text, /Sign in to continue/);
+        assert.equal(page.form(/^https:/).fields.RelayState, `rs-passive-${binding}`);
+        await expectStatus(page, id, 'StatusNoPassive', 'Responder', 'NoPassive');
+        const e = (await events(gh, 'sso_auth')).find((x) => /^NoPassive: /.test(x.error_message ?? ''));
+        assert.equal(e?.success, false);
+        assert.equal(e?.application.name, 'pysp');
+      });
+    }
+
+    it('signs the error response so that xmlsec1 verifies it with the metadata certificate, and pysaml2 refuses it once tampered', async () => {
+      const b = new Browser(gh.httpUrl);
+      const { id, page } = await start(b, 'redirect', undefined, ['--passive']);
+      const xml = await expectStatus(page, id, 'StatusNoPassive', 'Responder', 'NoPassive');
+      assert.match(xml, /SignatureMethod Algorithm="http:\/\/www\.w3\.org\/2001\/04\/xmldsig-more#rsa-sha256"/);
+      writeFileSync(join(state, 'error.xml'), xml);
+      const { stderr } = await verify(join(state, 'error.xml'), 'Response');
+      assert.match(stderr, /^OK/m, stderr);
+      const tampered = xml.replace(`${STATUS}NoPassive`, `${STATUS}NoAuthnContext`);
+      assert.notEqual(tampered, xml);
+      writeFileSync(join(state, 'tampered-error.xml'), tampered);
+      await assert.rejects(verify(join(state, 'tampered-error.xml'), 'Response'), 'the error response signature still verified after tampering');
+      writeFileSync(join(state, 'response.b64'), Buffer.from(tampered).toString('base64'));
+      const r = await sp('response', state, join(state, 'response.b64'));
+      assert.equal(r.code, 2);
+      assert.match(r.out.error, /Signature/, `pysaml2 did not check the signature first: ${JSON.stringify(r.out)}`);
+    });
+
+    it('answers a passive request with an assertion when the browser has a session', async () => {
+      const b = new Browser(gh.httpUrl);
+      await b.submit(await b.get('/'), { login: 'ivy', password: PASSWORD }, '/login');
+      const { id, page } = await start(b, 'redirect', undefined, ['--passive']);
+      const r = await check(page);
+      assert.equal(r.code, 0, JSON.stringify(r.out));
+      assert.equal(r.out.in_response_to, id);
+    });
+
+    it('answers a NameIDPolicy the app cannot honour with InvalidNameIDPolicy, and honours its own format with AllowCreate', async () => {
+      const b = new Browser(gh.httpUrl);
+      const { id, page } = await start(b, 'redirect', undefined, ['--nameid-format=urn:oasis:names:tc:SAML:2.0:nameid-format:persistent']);
+      await expectStatus(page, id, 'StatusInvalidNameidPolicy', 'Requester', 'InvalidNameIDPolicy');
+      const e = (await events(gh, 'sso_auth')).find((x) => /^InvalidNameIDPolicy: .*persistent/.test(x.error_message ?? ''));
+      assert.equal(e?.success, false);
+      const ok = await start(b, 'post', undefined, ['--nameid-format=urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress']);
+      const r = await check(await b.submit(ok.page, { login: 'ivy', password: PASSWORD }));
+      assert.equal(r.code, 0, JSON.stringify(r.out));
+      assert.equal(r.out.name_id_format, 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress');
+    });
+
+    it('answers a request for multi-factor authentication with NoAuthnContext for a user without TOTP, and asserts REFEDS MFA after a code (oathtool)', async () => {
+      const b = new Browser(gh.httpUrl);
+      const { id, page } = await start(b, 'redirect', undefined, [`--authn-context=exact:${REFEDS_MFA}`]);
+      await expectStatus(await b.submit(page, { login: 'ivy', password: PASSWORD }), id, 'StatusNoAuthnContext', 'Requester', 'NoAuthnContext');
+      const e = (await events(gh, 'sso_auth')).find((x) => x.initiated_by.username === 'ivy' && /^NoAuthnContext: /.test(x.error_message ?? ''));
+      assert.equal(e?.success, false);
+
+      const u = await gh.api('POST', '/api/systemusers', { username: 'una', email: 'una@example.com', password: PASSWORD });
+      await gh.api('POST', `/api/v2/usergroups/${groupId}/members`, { op: 'add', type: 'user', id: u.body._id });
+      const t = await gh.api('POST', `/api/systemusers/${u.body._id}/totp`, {});
+      const b2 = new Browser(gh.httpUrl);
+      const mfa = await start(b2, 'post', undefined, [`--authn-context=exact:${REFEDS_MFA}`]);
+      const totp = await b2.submit(mfa.page, { login: 'una', password: PASSWORD });
+      assert.match(totp.text, /Two-step verification/);
+      const code = (await run('oathtool', ['--totp', '-b', t.body.secret])).stdout.trim();
+      const r = await check(await b2.submit(totp, { otp: code }));
+      assert.equal(r.code, 0, JSON.stringify(r.out));
+      assert.equal(r.out.in_response_to, mfa.id);
+      assert.equal(r.out.authn_class, REFEDS_MFA);
+    });
+
+    it('refuses a replayed request with a page and records it, and answers the first one still', async () => {
+      const r = await sp('request', state, 'redirect');
+      const b1 = new Browser(gh.httpUrl);
+      const first = await b1.get(r.out.url);
+      assert.match(first.text, /Sign in to continue to PySAML SP/);
+      const b2 = new Browser(gh.httpUrl);
+      const replay = await b2.get(r.out.url);
+      assert.equal(replay.status, 400);
+      assert.match(replay.text, /already used/);
+      assert.equal(replay.forms().some((f) => f.action.startsWith('http')), false);
+      const e = (await events(gh, 'sso_auth')).find((x) => /^replayed SAML request/.test(x.error_message ?? ''));
+      assert.equal(e?.success, false);
+      assert.equal(e?.application.name, 'pysp');
+      const ok = await check(await b1.submit(first, { login: 'ivy', password: PASSWORD }));
+      assert.equal(ok.code, 0, JSON.stringify(ok.out));
+      assert.equal(ok.out.in_response_to, r.out.id);
+    });
   });
 });

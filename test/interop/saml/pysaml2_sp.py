@@ -1,24 +1,34 @@
 #!/usr/bin/python3
 """A pysaml2 service provider for Gatehouse's interop tests (Debian python3-pysaml2).
 
-  pysaml2_sp.py request STATE_DIR BINDING [RELAY_STATE]
+  pysaml2_sp.py request STATE_DIR BINDING [RELAY_STATE] [OPTION...]
       prints {"binding", "url"} (HTTP-Redirect) or {"binding", "action", "fields"} (HTTP-POST),
       and "id", the AuthnRequest ID, which is remembered as outstanding in STATE_DIR.
+      OPTIONs (SAML core §3.4.1), made into the AuthnRequest by pysaml2 itself:
+        --passive                       IsPassive="true"
+        --force                         ForceAuthn="true"
+        --nameid-format=URI             <NameIDPolicy Format=URI AllowCreate="true">
+        --authn-context=CMP:URI[,URI]   <RequestedAuthnContext Comparison=CMP> with those classes
   pysaml2_sp.py response STATE_DIR RESPONSE_FILE
       reads a base64 SAMLResponse, has pysaml2 check it (XML signatures with xmlsec1, Audience,
       Recipient/Destination, InResponseTo against the outstanding request, validity), prints what
-      it found as JSON, or exits 2 with the reason.
+      it found as JSON, or exits 2 with the reason: the class name of pysaml2's exception, which
+      for a non-success status names the status (StatusNoPassive, StatusInvalidNameidPolicy,
+      StatusNoAuthnContext, ...), with "status" and "status_message" read from the response.
 
 STATE_DIR holds idp.xml (Gatehouse's metadata), sp.key and sp.crt, and config.json:
 {"entity_id", "acs", "sign_requests"}.
 """
+import base64
 import json
 import os
 import sys
 
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, samlp
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
+from saml2.saml import AuthnContextClassRef
+from saml2.samlp import RequestedAuthnContext
 
 
 def client(state):
@@ -53,13 +63,34 @@ def outstanding_file(state):
     return os.path.join(state, "outstanding.json")
 
 
-def request(state, binding_name, relay_state=""):
+def request_options(options):
+    kwargs = {}
+    for o in options:
+        if o == "--passive":
+            kwargs["is_passive"] = "true"
+        elif o == "--force":
+            kwargs["force_authn"] = "true"
+        elif o.startswith("--nameid-format="):
+            kwargs["nameid_format"] = o.split("=", 1)[1]
+            kwargs["allow_create"] = "true"
+        elif o.startswith("--authn-context="):
+            comparison, refs = o.split("=", 1)[1].split(":", 1)
+            kwargs["requested_authn_context"] = RequestedAuthnContext(
+                authn_context_class_ref=[AuthnContextClassRef(text=r) for r in refs.split(",")],
+                comparison=comparison)
+        else:
+            sys.exit("unknown option " + o)
+    return kwargs
+
+
+def request(state, binding_name, relay_state="", options=()):
     cl = client(state)
     with open(os.path.join(state, "config.json")) as f:
         signed = json.load(f).get("sign_requests", False)
     binding = BINDING_HTTP_REDIRECT if binding_name == "redirect" else BINDING_HTTP_POST
     req_id, info = cl.prepare_for_authenticate(binding=binding, relay_state=relay_state,
-                                               sigalg="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" if signed else None)
+                                               sigalg="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" if signed else None,
+                                               **request_options(options))
     with open(outstanding_file(state), "w") as f:
         json.dump({req_id: "/"}, f)
     out = {"id": req_id, "binding": binding_name}
@@ -83,7 +114,7 @@ def response(state, response_file):
     try:
         r = cl.parse_authn_request_response(saml_response, BINDING_HTTP_POST, outstanding=outstanding)
     except Exception as e:  # every refusal of pysaml2 is reported with its class name
-        print(json.dumps({"error": type(e).__name__, "detail": str(e)[:300]}))
+        print(json.dumps({"error": type(e).__name__, "detail": str(e)[:300], **status_of(saml_response)}))
         sys.exit(2)
     if r is None:
         print(json.dumps({"error": "None", "detail": "pysaml2 returned no response"}))
@@ -98,16 +129,34 @@ def response(state, response_file):
         "audience": [aud.text for cond in [a.conditions] for ar in cond.audience_restriction for aud in ar.audience],
         "recipient": a.subject.subject_confirmation[0].subject_confirmation_data.recipient,
         "session_index": a.authn_statement[0].session_index,
+        "authn_class": a.authn_statement[0].authn_context.authn_context_class_ref.text,
         "ava": r.ava,
         "assertion_signed": a.signature is not None,
         "response_signed": r.response.signature is not None,
     }))
 
 
+def status_of(saml_response):
+    """The status codes and message of a response, read with pysaml2's own classes (for the report)."""
+    try:
+        r = samlp.response_from_string(base64.b64decode(saml_response))
+        codes = []
+        code = r.status.status_code
+        while code is not None:
+            codes.append(code.value)
+            code = code.status_code
+        return {"status": codes, "status_message": r.status.status_message.text if r.status.status_message else None,
+                "assertions": len(r.assertion) + len(r.encrypted_assertion)}
+    except Exception:  # not a Response at all
+        return {}
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "request":
-        request(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else "")
+        args = sys.argv[4:]
+        relay = args.pop(0) if args and not args[0].startswith("--") else ""
+        request(sys.argv[2], sys.argv[3], relay, args)
     elif cmd == "response":
         response(sys.argv[2], sys.argv[3])
     else:
