@@ -1,9 +1,17 @@
+import type { AcsIndex } from '../core/directory/types.js';
+
 /**
  * Where a response may go. SAML profiles §4.1.4.1: the IdP must ensure the ACS URL in a request
  * belongs to the SP; Gatehouse accepts only a URL registered for the app, compared exactly
  * (no prefix, case or normalisation match: `https://sp/acs/../evil`, `https://SP/acs` and
  * `https://sp/acs?x` are all different), or the index of one. Anything else is refused with a page,
  * never redirected.
+ *
+ * An index (AssertionConsumerServiceIndex, SAML core §3.4.1) is the `index` attribute the SP's
+ * metadata gave that endpoint (SAML metadata §2.2.3), not a position in a list: pysaml2 numbers its
+ * endpoints from 1, others from 0 or sparsely. Apps whose metadata was imported keep those indexes
+ * (`acsIndexes`); an index is then looked up there, and its URL must still be registered. Apps set
+ * up by hand have no metadata indexes: their URLs are numbered from 0 in the order listed.
  */
 export const HTTP_POST_BINDING = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST';
 
@@ -12,6 +20,7 @@ export type AcsChoice = { ok: true; url: string } | { ok: false; reason: 'unknow
 export function selectAcs(
   registered: readonly string[],
   requested: { url?: string | null; index?: string | null; protocolBinding?: string | null },
+  indexes: readonly AcsIndex[] = [],
 ): AcsChoice {
   if (requested.protocolBinding && requested.protocolBinding !== HTTP_POST_BINDING) {
     return { ok: false, reason: 'unsupported_binding', message: 'the service provider asked for a response binding other than HTTP-POST' };
@@ -27,7 +36,8 @@ export function selectAcs(
   }
   if (requested.index !== undefined && requested.index !== null && requested.index !== '') {
     const i = /^\d{1,5}$/.test(requested.index) ? Number(requested.index) : -1;
-    const url = registered[i];
+    const byMetadata = indexes.find((x) => x.index === i)?.url;
+    const url = indexes.length > 0 ? (byMetadata !== undefined && registered.includes(byMetadata) ? byMetadata : undefined) : registered[i];
     return url ? { ok: true, url } : { ok: false, reason: 'unknown_acs', message: 'the request names an ACS index that is not registered for this application' };
   }
   const first = registered[0];

@@ -142,9 +142,16 @@ export function readAuthnRequest(xml: string): ReadResult {
   };
 }
 
+/** Each index once, in index order (duplicates are invalid metadata: the first listed wins). */
+function uniqueIndexes(acs: readonly { index: number; url: string }[]): { index: number; url: string }[] {
+  const out: { index: number; url: string }[] = [];
+  for (const a of acs) if (!out.some((x) => x.index === a.index)) out.push({ index: a.index, url: a.url });
+  return out.sort((a, b) => a.index - b.index);
+}
+
 /** What SP metadata (SAML metadata §2.4.4) says about the SP's sign-on: entity ID, POST ACS URLs, signing certificate. */
 export function readSpMetadata(xml: string):
-  | { ok: true; entityId: string; acsUrls: string[]; certificate: string; authnRequestsSigned: boolean }
+  | { ok: true; entityId: string; acsUrls: string[]; acsIndexes: { index: number; url: string }[]; certificate: string; authnRequestsSigned: boolean }
   | { ok: false; message: string } {
   const MD = 'urn:oasis:names:tc:SAML:2.0:metadata';
   const doc = parseXml(xml);
@@ -161,6 +168,8 @@ export function readSpMetadata(xml: string):
   const acs = children(sp)
     .filter((c) => c.namespaceURI === MD && c.localName === 'AssertionConsumerService' && c.getAttribute('Binding') === 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST')
     .map((c) => ({ url: c.getAttribute('Location') ?? '', index: Number(c.getAttribute('index') ?? '0'), isDefault: bool(attrOrNull(c, 'isDefault')) }))
+    // The schema makes `index` an xs:unsignedShort; anything else cannot be asked for by a request.
+    .filter((a) => Number.isInteger(a.index) && a.index >= 0 && a.index <= 65535)
     .filter((a) => a.url !== '')
     .sort((a, b) => Number(b.isDefault) - Number(a.isDefault) || a.index - b.index);
   const keys = children(sp).filter((c) => c.namespaceURI === MD && c.localName === 'KeyDescriptor' && (c.getAttribute('use') ?? 'signing') !== 'encryption');
@@ -176,6 +185,7 @@ export function readSpMetadata(xml: string):
     ok: true,
     entityId: entity.getAttribute('entityID') ?? '',
     acsUrls: [...new Set(acs.map((a) => a.url))],
+    acsIndexes: uniqueIndexes(acs),
     certificate,
     authnRequestsSigned: bool(attrOrNull(sp, 'AuthnRequestsSigned')),
   };

@@ -187,7 +187,7 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
       if (!Number.isFinite(issued)) return refuse('malformed', 'the request has no valid IssueInstant');
       if (issued > nowMs + CLOCK_SKEW_SECONDS * 1000) return refuse('stale', 'the request was issued in the future; check the clocks of the application and Gatehouse');
       if (issued < nowMs - (REQUEST_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) * 1000) return refuse('stale', 'the request is too old; open the application again to start over');
-      const acs = selectAcs(app.config.acsUrls, { url: r.acsUrl, index: r.acsIndex, protocolBinding: r.protocolBinding });
+      const acs = selectAcs(app.config.acsUrls, { url: r.acsUrl, index: r.acsIndex, protocolBinding: r.protocolBinding }, app.config.acsIndexes);
       if (!acs.ok) return refuse(acs.reason, acs.message);
 
       // samlify: signature verification (when signed and a certificate is registered) and its own parse.
@@ -322,7 +322,7 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
       if (!m.ok) throw invalid('spMetadata', m.message);
       if (!m.entityId) throw invalid('spMetadata', 'has no entityID');
       if (m.acsUrls.length === 0) throw invalid('spMetadata', 'has no AssertionConsumerService with the HTTP-POST binding');
-      return { entityId: m.entityId, acsUrls: m.acsUrls, certificate: m.certificate ? toPem(m.certificate) : '', authnRequestsSigned: m.authnRequestsSigned };
+      return { entityId: m.entityId, acsUrls: m.acsUrls, acsIndexes: m.acsIndexes, certificate: m.certificate ? toPem(m.certificate) : '', authnRequestsSigned: m.authnRequestsSigned };
     },
   };
 }

@@ -6,7 +6,7 @@ import { checkSigningCredentials, generateSigningCredentials, signingKeyContext 
 import { X509Certificate, createHash } from 'node:crypto';
 import { newId } from '../../util/ids.js';
 import type { DirectoryDeps } from './deps.js';
-import type { Application, NameValue, SamlAppConfig } from './types.js';
+import type { AcsIndex, Application, NameValue, SamlAppConfig } from './types.js';
 import * as v from './validate.js';
 
 /** User attributes an assertion may carry (NameID source and attribute mappings). */
@@ -106,6 +106,7 @@ function configPatch(c: ApplicationFields['config']): Partial<SamlAppConfig> {
     if (!Array.isArray(c.acsUrls) || c.acsUrls.length > 20) throw invalid('config.acsUrls', 'must be a list of at most 20 URLs');
     p.acsUrls = c.acsUrls.map((u, i) => v.httpUrl(`config.acsUrls[${i}]`, u, { required: true }));
   }
+  if (c.acsIndexes !== undefined) p.acsIndexes = acsIndexes(c.acsIndexes);
   if (c.nameIdAttribute !== undefined) p.nameIdAttribute = v.oneOf('config.nameIdAttribute', c.nameIdAttribute, SAML_USER_ATTRIBUTES);
   if (c.nameIdFormat !== undefined) p.nameIdFormat = v.oneOf('config.nameIdFormat', c.nameIdFormat, NAMEID_FORMATS);
   if (c.signAssertion !== undefined) p.signAssertion = v.bool('config.signAssertion', c.signAssertion);
@@ -118,6 +119,22 @@ function configPatch(c: ApplicationFields['config']): Partial<SamlAppConfig> {
   if (c.constantAttributes !== undefined) p.constantAttributes = v.nameValues('config.constantAttributes', c.constantAttributes, 50);
   if (c.groupAttribute !== undefined) p.groupAttribute = v.text('config.groupAttribute', c.groupAttribute, 128);
   return p;
+}
+
+/** `index` is an xs:unsignedShort in SAML metadata; each index names one URL. */
+function acsIndexes(list: unknown): AcsIndex[] {
+  if (!Array.isArray(list) || list.length > 20) throw invalid('config.acsIndexes', 'must be a list of at most 20 {index, url} entries');
+  const seen = new Set<number>();
+  return list.map((e: unknown, i) => {
+    const entry = (e ?? {}) as { index?: unknown; url?: unknown };
+    if (typeof e !== 'object' || !Number.isInteger(entry.index) || (entry.index as number) < 0 || (entry.index as number) > 65535) {
+      throw invalid(`config.acsIndexes[${i}].index`, 'must be an integer from 0 to 65535');
+    }
+    const index = entry.index as number;
+    if (seen.has(index)) throw invalid(`config.acsIndexes[${i}].index`, `repeats index ${index}`);
+    seen.add(index);
+    return { index, url: v.httpUrl(`config.acsIndexes[${i}].url`, entry.url, { required: true }) };
+  });
 }
 
 function checkComplete(c: SamlAppConfig): void {

@@ -146,9 +146,20 @@ export interface RadiusServer {
   updatedAt: Date;
 }
 
+/**
+ * An ACS endpoint's `index` in the SP's metadata (SAML metadata §2.2.3, IndexedEndpointType): an
+ * AuthnRequest may name its ACS by this number (AssertionConsumerServiceIndex) rather than by URL.
+ */
+export interface AcsIndex {
+  index: number;
+  url: string;
+}
+
 export interface SamlAppConfig {
   spEntityId: string;
   acsUrls: string[];
+  /** Metadata indexes of ACS URLs (filled from imported SP metadata); absent on apps set up by hand. */
+  acsIndexes?: AcsIndex[];
   nameIdAttribute: string;
   nameIdFormat: string;
   signAssertion: boolean;

@@ -108,6 +108,8 @@ export interface SignOnForm {
 export interface ServiceProviderMetadata {
   entityId: string;
   acsUrls: string[];
+  /** The metadata `index` of each POST endpoint (AssertionConsumerServiceIndex names these). */
+  acsIndexes: { index: number; url: string }[];
   /** PEM, '' when the metadata has no signing certificate. */
   certificate: string;
   /** AuthnRequestsSigned="true" (SAML metadata §2.4.4). */

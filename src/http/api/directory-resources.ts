@@ -75,6 +75,7 @@ async function withSpMetadata(body: Static<typeof ApplicationBody>, read: SpMeta
       ...c,
       spEntityId: c.spEntityId ?? m.entityId,
       acsUrls: c.acsUrls ?? m.acsUrls,
+      acsIndexes: c.acsIndexes ?? m.acsIndexes,
       ...(c.spCertificate === undefined && m.certificate ? { spCertificate: m.certificate } : {}),
       ...(c.requireSignedRequests === undefined && m.certificate && m.authnRequestsSigned ? { requireSignedRequests: true } : {}),
     },

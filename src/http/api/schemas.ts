@@ -237,9 +237,12 @@ export const RadiusServerBody = Type.Object({
   requireMessageAuthenticator: Type.Optional(Type.Boolean()),
 });
 
+const AcsIndexSchema = Type.Object({ index: Type.Integer({ minimum: 0, maximum: 65535 }), url: Type.String() });
+
 const SamlConfigSchema = Type.Object({
   spEntityId: Type.String(),
   acsUrls: Type.Array(Type.String()),
+  acsIndexes: Type.Optional(Type.Array(AcsIndexSchema, { description: 'the SP metadata index of each ACS URL (AssertionConsumerServiceIndex); filled from spMetadata' })),
   nameIdAttribute: Type.String(),
   nameIdFormat: Type.String(),
   signAssertion: Type.Boolean(),
@@ -274,6 +277,7 @@ export const ApplicationBody = Type.Object({
     Type.Object({
       spEntityId: Type.Optional(Type.String()),
       acsUrls: Type.Optional(Type.Array(Type.String(), { maxItems: 20 })),
+      acsIndexes: Type.Optional(Type.Array(AcsIndexSchema, { maxItems: 20 })),
       nameIdAttribute: Type.Optional(Type.String()),
       nameIdFormat: Type.Optional(Type.String()),
       signAssertion: Type.Optional(Type.Boolean()),

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NAMEID_FORMATS, SAML_USER_ATTRIBUTES, type ApplicationFields } from '../../core/directory/applications.js';
 import { radiusServerWarnings } from '../../core/directory/radius-servers.js';
-import type { Application, Association, GraphToType, NameValue, RadiusServer } from '../../core/directory/types.js';
+import type { AcsIndex, Application, Association, GraphToType, NameValue, RadiusServer } from '../../core/directory/types.js';
 import type { RadiusServerFields } from '../../core/directory/radius-servers.js';
 import { generateSharedSecret } from '../../core/console/shared-secret.js';
 import { isDomainError } from '../../core/errors.js';
@@ -149,6 +149,8 @@ interface AppForm {
   displayLabel: string;
   spEntityId: string;
   acsUrls: string;
+  /** The SP metadata's ACS indexes as `<index> <url>` pairs; carried in a hidden field (see readApp). */
+  acsIndexes: string;
   nameIdAttribute: string;
   nameIdFormat: string;
   signAssertion: boolean;
@@ -165,6 +167,7 @@ const appFormOf = (a?: Application, creds?: { spCertificate: string; requireSign
   displayLabel: a?.displayLabel ?? '',
   spEntityId: a?.config.spEntityId ?? '',
   acsUrls: a?.config.acsUrls.join('\n') ?? '',
+  acsIndexes: acsIndexLines(a?.config.acsIndexes ?? []),
   nameIdAttribute: a?.config.nameIdAttribute ?? 'email',
   nameIdFormat: a?.config.nameIdFormat ?? 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
   signAssertion: a?.config.signAssertion ?? true,
@@ -175,6 +178,16 @@ const appFormOf = (a?: Application, creds?: { spCertificate: string; requireSign
   spCertificate: creds?.spCertificate ?? '',
   requireSignedRequests: creds?.requireSignedRequests ?? false,
 });
+
+/** `<index> <url>` pairs separated by spaces (URLs have none; a hidden input keeps no newlines). */
+const acsIndexLines = (list: readonly AcsIndex[]) => list.map((x) => `${x.index} ${x.url}`).join(' ');
+/** The pairs back; a malformed one becomes an entry core refuses with a field error. */
+const parseAcsIndexLines = (text: string): { index: number; url: string }[] => {
+  const tokens = text.trim().split(/\s+/);
+  const out: { index: number; url: string }[] = [];
+  for (let i = 0; i < tokens.length; i += 2) out.push({ index: /^\d{1,5}$/.test(tokens[i]!) ? Number(tokens[i]) : -1, url: tokens[i + 1] ?? '' });
+  return out;
+};
 
 function readApp(body: unknown): { form: AppForm; fields: ApplicationFields } {
   const pairs = (n: string, v: string) => {
@@ -187,6 +200,7 @@ function readApp(body: unknown): { form: AppForm; fields: ApplicationFields } {
     displayLabel: field(body, 'displayLabel', 256),
     spEntityId: field(body, 'spEntityId', 1024).trim(),
     acsUrls: field(body, 'acsUrls', 16_384),
+    acsIndexes: field(body, 'acsIndexes', 16_384),
     nameIdAttribute: field(body, 'nameIdAttribute', 64),
     nameIdFormat: field(body, 'nameIdFormat', 128),
     signAssertion: checked(body, 'signAssertion'),
@@ -203,6 +217,8 @@ function readApp(body: unknown): { form: AppForm; fields: ApplicationFields } {
     config: {
       spEntityId: form.spEntityId,
       acsUrls: form.acsUrls.split(/\s+/).filter(Boolean),
+      // Only metadata fills this in (the import form passes it on); an empty field changes nothing.
+      ...(form.acsIndexes.trim() ? { acsIndexes: parseAcsIndexLines(form.acsIndexes) } : {}),
       nameIdAttribute: form.nameIdAttribute,
       nameIdFormat: form.nameIdFormat,
       signAssertion: form.signAssertion,
@@ -230,7 +246,8 @@ function appForm(o: { csrf: string; action: string; form: AppForm; errors: Recor
   </div></fieldset>
   <fieldset><legend>Service provider</legend><div class="form-grid">
     ${textField({ label: 'SP entity ID', name: 'spEntityId', value: f.spEntityId, required: true, wide: true, placeholder: 'https://app.example.com/saml/metadata', error: e('config.spEntityId') })}
-    ${textArea({ label: 'ACS URLs', name: 'acsUrls', value: f.acsUrls, rows: 3, mono: true, hint: 'One per line. Responses are posted only to these exact URLs; the first is used for IdP-initiated sign-in.', error: e('config.acsUrls') })}
+    ${textArea({ label: 'ACS URLs', name: 'acsUrls', value: f.acsUrls, rows: 3, mono: true, hint: f.acsIndexes ? `One per line. Responses are posted only to these exact URLs; the first is used for IdP-initiated sign-in. Indexes from the SP metadata: ${parseAcsIndexLines(f.acsIndexes).map((x) => `${x.index} → ${x.url}`).join(', ')}.` : 'One per line. Responses are posted only to these exact URLs; the first is used for IdP-initiated sign-in. A request that names an ACS by index gets the URL at that position, counting from 0 (or the index its SP metadata gave, when imported).', error: e('config.acsUrls') ?? e('config.acsIndexes') })}
+    <input type="hidden" name="acsIndexes" value="${f.acsIndexes}">
     ${selectField({ label: 'NameID from', name: 'nameIdAttribute', value: f.nameIdAttribute, options: userAttrs })}
     ${selectField({ label: 'NameID format', name: 'nameIdFormat', value: f.nameIdFormat, options: NAMEID_FORMATS.map((x) => ({ value: x, label: x.replace(/^urn:oasis:names:tc:SAML:\d\.\d:nameid-format:/, '') })) })}
   </div>
@@ -487,7 +504,7 @@ ${await boundCard(d, { csrf, type: 'radius_server', id, action: `/admin/radius/$
           return '';
         }
       })();
-      return newApp(req, reply, { ...appFormOf(), name: host.replace(/[^A-Za-z0-9._-]/g, ''), displayLabel: host, spEntityId: md.entityId, acsUrls: md.acsUrls.join('\n'), spCertificate: md.certificate, requireSignedRequests: md.authnRequestsSigned });
+      return newApp(req, reply, { ...appFormOf(), name: host.replace(/[^A-Za-z0-9._-]/g, ''), displayLabel: host, spEntityId: md.entityId, acsUrls: md.acsUrls.join('\n'), acsIndexes: acsIndexLines(md.acsIndexes), spCertificate: md.certificate, requireSignedRequests: md.authnRequestsSigned });
     } catch (err) {
       if (!isDomainError(err)) throw err;
       return newApp(req, reply, appFormOf(), {}, `The metadata could not be read: ${err.message}`, 400);
@@ -586,7 +603,7 @@ ${await boundCard(d, { csrf, type: 'application', id, action: `/admin/apps/${id}
       const md = await d.spMetadata(field(req.body, 'metadata', 262_144));
       await core.applications.update(
         id,
-        { config: { spEntityId: md.entityId, acsUrls: md.acsUrls, ...(md.certificate ? { spCertificate: md.certificate } : {}), requireSignedRequests: md.authnRequestsSigned && !!md.certificate } },
+        { config: { spEntityId: md.entityId, acsUrls: md.acsUrls, acsIndexes: md.acsIndexes, ...(md.certificate ? { spCertificate: md.certificate } : {}), requireSignedRequests: md.authnRequestsSigned && !!md.certificate } },
         actorOf(req),
       );
     } catch (err) {

@@ -252,6 +252,53 @@ describe('SAML interop with pysaml2, xmlsec1 and oathtool', function () {
     }
   });
 
+  it("answers AssertionConsumerServiceIndex with the endpoint of that index in the SP's imported metadata (pysaml2 numbers from 1)", async () => {
+    // A second pysaml2 SP with two ACS endpoints, registered from the metadata pysaml2 writes.
+    const two = mkdtempSync(join(tmpdir(), 'gatehouse-pysaml2-idx-'));
+    const ACS = ['https://pyidx.example.test/acs/first', 'https://pyidx.example.test/acs/second'];
+    try {
+      const { readFileSync } = await import('node:fs');
+      for (const f of ['sp.key', 'sp.crt']) writeFileSync(join(two, f), readFileSync(join(state, f)));
+      writeFileSync(join(two, 'config.json'), JSON.stringify({ entity_id: 'https://pyidx.example.test/sp', acs: ACS }));
+      // pysaml2 loads an IdP's metadata to start: any will do until the app exists.
+      writeFileSync(join(two, 'idp.xml'), readFileSync(join(state, 'idp.xml')));
+      const { stdout: metadata } = await run(PYTHON, [SP_SCRIPT, 'metadata', two], { env: { ...process.env, PYTHONWARNINGS: 'ignore' } });
+      assert.match(metadata, /Location="https:\/\/pyidx\.example\.test\/acs\/first" index="1"/);
+      const app = await gh.api('POST', '/api/applications', { name: 'pyidx', displayLabel: 'Indexed SP', spMetadata: metadata });
+      assert.equal(app.status, 201, JSON.stringify(app.body));
+      assert.deepEqual(app.body.config.acsIndexes, [
+        { index: 1, url: ACS[0] },
+        { index: 2, url: ACS[1] },
+      ]);
+      await gh.api('POST', `/api/v2/usergroups/${groupId}/associations`, { op: 'add', type: 'application', id: app.body._id });
+      writeFileSync(join(two, 'idp.xml'), await (await fetch(`${gh.httpUrl}/saml2/pyidx/metadata`)).text());
+
+      for (const [index, acs] of [
+        ['2', ACS[1]!],
+        ['1', ACS[0]!],
+      ] as const) {
+        const r = await sp('request', two, 'redirect', `--acs-index=${index}`);
+        const b = new Browser(gh.httpUrl);
+        const post = await b.submit(await b.get(r.out.url), { login: 'ivy', password: PASSWORD });
+        assert.equal(post.status, 200, post.text.slice(0, 300));
+        const form = post.form(/^https:/);
+        assert.equal(form.action, acs, `index ${index}`);
+        writeFileSync(join(two, 'response.b64'), form.fields.SAMLResponse!);
+        const parsed = await sp('response', two, join(two, 'response.b64'));
+        assert.equal(parsed.code, 0, JSON.stringify(parsed.out));
+        assert.equal(parsed.out.in_response_to, r.out.id);
+        assert.equal(parsed.out.recipient, acs);
+      }
+      // Index 0 is in no metadata here: refused, not the first URL of the list.
+      const r0 = await sp('request', two, 'redirect', '--acs-index=0');
+      const refused = await new Browser(gh.httpUrl).get(r0.out.url);
+      assert.equal(refused.status, 400);
+      assert.match(refused.text, /ACS index that is not registered/);
+    } finally {
+      rmSync(two, { recursive: true, force: true });
+    }
+  });
+
   describe('error statuses pysaml2 reads (SAML core §3.4.1, §3.4.1.1, §3.3.2.2.1), and replays', () => {
     const STATUS = 'urn:oasis:names:tc:SAML:2.0:status:';
     const REFEDS_MFA = 'https://refeds.org/profile/mfa';

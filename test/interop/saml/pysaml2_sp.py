@@ -9,6 +9,9 @@
         --force                         ForceAuthn="true"
         --nameid-format=URI             <NameIDPolicy Format=URI AllowCreate="true">
         --authn-context=CMP:URI[,URI]   <RequestedAuthnContext Comparison=CMP> with those classes
+        --acs-index=N                   AssertionConsumerServiceIndex=N instead of the ACS URL
+  pysaml2_sp.py metadata STATE_DIR
+      prints the SP's metadata as pysaml2 writes it (ACS endpoints indexed from 1, in config order).
   pysaml2_sp.py response STATE_DIR RESPONSE_FILE
       reads a base64 SAMLResponse, has pysaml2 check it (XML signatures with xmlsec1, Audience,
       Recipient/Destination, InResponseTo against the outstanding request, validity), prints what
@@ -17,7 +20,7 @@
       StatusNoAuthnContext, ...), with "status" and "status_message" read from the response.
 
 STATE_DIR holds idp.xml (Gatehouse's metadata), sp.key and sp.crt, and config.json:
-{"entity_id", "acs", "sign_requests"}.
+{"entity_id", "acs" (a URL or a list of them), "sign_requests"}.
 """
 import base64
 import json
@@ -46,7 +49,7 @@ def client(state):
         "allow_unknown_attributes": True,
         "service": {
             "sp": {
-                "endpoints": {"assertion_consumer_service": [(c["acs"], BINDING_HTTP_POST)]},
+                "endpoints": {"assertion_consumer_service": [(a, BINDING_HTTP_POST) for a in ([c["acs"]] if isinstance(c["acs"], str) else c["acs"])]},
                 "authn_requests_signed": c.get("sign_requests", False),
                 "want_assertions_signed": True,
                 "want_response_signed": c.get("want_response_signed", False),
@@ -73,6 +76,8 @@ def request_options(options):
         elif o.startswith("--nameid-format="):
             kwargs["nameid_format"] = o.split("=", 1)[1]
             kwargs["allow_create"] = "true"
+        elif o.startswith("--acs-index="):
+            kwargs["assertion_consumer_service_index"] = o.split("=", 1)[1]
         elif o.startswith("--authn-context="):
             comparison, refs = o.split("=", 1)[1].split(":", 1)
             kwargs["requested_authn_context"] = RequestedAuthnContext(
@@ -159,5 +164,9 @@ if __name__ == "__main__":
         request(sys.argv[2], sys.argv[3], relay, args)
     elif cmd == "response":
         response(sys.argv[2], sys.argv[3])
+    elif cmd == "metadata":
+        from saml2.metadata import create_metadata_string
+        out = create_metadata_string(None, config=client(sys.argv[2]).config)
+        print(out.decode("utf-8") if isinstance(out, bytes) else out)
     else:
         sys.exit("unknown command")

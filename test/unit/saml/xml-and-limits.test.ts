@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { deflateRawSync } from 'node:zlib';
 import { selectAcs } from '../../../src/saml/acs.js';
-import { readAuthnRequest } from '../../../src/saml/authn-request.js';
+import { readAuthnRequest, readSpMetadata } from '../../../src/saml/authn-request.js';
 import { checkRelayState } from '../../../src/saml/relay-state.js';
 import { escapeXml, escapeXmlAttribute } from '../../../src/saml/xml-escape.js';
 import { checkXmlText, decodeSamlMessage } from '../../../src/saml/xml-guard.js';
@@ -121,6 +121,50 @@ describe('selectAcs (exact match)', () => {
       assert.equal(r.ok ? r.url : null, expected);
     });
   }
+});
+
+describe('selectAcs with the indexes of imported SP metadata (SAML metadata §2.2.3)', () => {
+  const registered = ['https://sp.example/acs', 'https://sp.example/acs2'];
+  const indexes = [
+    { index: 1, url: 'https://sp.example/acs' },
+    { index: 7, url: 'https://sp.example/acs2' },
+    { index: 9, url: 'https://sp.example/removed' },
+  ];
+  const table: [string, string, string | null][] = [
+    ['index 1 names the endpoint the metadata numbered 1', '1', 'https://sp.example/acs'],
+    ['a sparse index', '7', 'https://sp.example/acs2'],
+    ['not index 0 (no endpoint has it), though a list has a position 0', '0', null],
+    ['not an index whose URL is no longer registered', '9', null],
+    ['not an index out of the metadata', '2', null],
+  ];
+  for (const [what, index, expected] of table) {
+    it(`chooses ${what}`, () => {
+      const r = selectAcs(registered, { index }, indexes);
+      assert.equal(r.ok ? r.url : null, expected);
+    });
+  }
+});
+
+describe('readSpMetadata: ACS endpoints and their indexes', () => {
+  const md = (acs: string) =>
+    `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://sp"><md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">${acs}</md:SPSSODescriptor></md:EntityDescriptor>`;
+  const POST = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST';
+  it('keeps the index of each POST endpoint, default first in the URL list', () => {
+    const r = readSpMetadata(
+      md(
+        `<md:AssertionConsumerService Binding="${POST}" Location="https://sp/a" index="3"/>` +
+          `<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact" Location="https://sp/art" index="1"/>` +
+          `<md:AssertionConsumerService Binding="${POST}" Location="https://sp/b" index="2" isDefault="true"/>` +
+          `<md:AssertionConsumerService Binding="${POST}" Location="https://sp/dup" index="2"/>`,
+      ),
+    );
+    assert.ok(r.ok);
+    assert.deepEqual(r.acsUrls, ['https://sp/b', 'https://sp/dup', 'https://sp/a']);
+    assert.deepEqual(r.acsIndexes, [
+      { index: 2, url: 'https://sp/b' },
+      { index: 3, url: 'https://sp/a' },
+    ]);
+  });
 });
 
 describe('readAuthnRequest', () => {
