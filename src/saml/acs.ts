@@ -35,7 +35,9 @@ export function selectAcs(
       : { ok: false, reason: 'unknown_acs', message: 'the request asks for a response to an address that is not registered for this application' };
   }
   if (requested.index !== undefined && requested.index !== null && requested.index !== '') {
-    const i = /^\d{1,5}$/.test(requested.index) ? Number(requested.index) : -1;
+    // xs:unsignedShort (XML Schema 2 §3.3.23): an optional '+', leading zeros, surrounding whitespace.
+    const m = /^\s*\+?0*(\d{1,5})\s*$/.exec(requested.index);
+    const i = m && Number(m[1]) <= 65535 ? Number(m[1]) : -1;
     const byMetadata = indexes.find((x) => x.index === i)?.url;
     const url = indexes.length > 0 ? (byMetadata !== undefined && registered.includes(byMetadata) ? byMetadata : undefined) : registered[i];
     return url ? { ok: true, url } : { ok: false, reason: 'unknown_acs', message: 'the request names an ACS index that is not registered for this application' };

@@ -88,9 +88,18 @@ export function createAdminService(
         throw new DomainError('conflict', 'admin.self', 'you cannot remove your own administrator account; ask another administrator');
       }
       const removed = await d.store.transaction(async (tx) => {
+        // Checked in the transaction that removes: an admin removed a moment ago (two admins removing
+        // each other at once) or a read-only one removes no one.
+        if (ctx.actor.type === 'admin') {
+          const actor = ctx.actor.id ? await tx.admins.get(ctx.actor.id) : null;
+          if (!actor) throw new DomainError('forbidden', 'admin.gone', 'your administrator account no longer exists');
+          if (actor.role !== 'administrator') throw new DomainError('forbidden', 'admin.read_only', 'read-only administrators cannot remove administrators');
+        }
         const admin = await tx.admins.get(id);
         if (!admin) throw notFound('admin', id);
-        if ((await tx.admins.count()) <= 1) throw new DomainError('conflict', 'admin.last', 'the last administrator cannot be removed');
+        // At least one full administrator stays (read-only ones cannot manage the console).
+        const others = (await tx.admins.list()).filter((a) => a.id !== id && a.role === 'administrator');
+        if (others.length === 0) throw new DomainError('conflict', 'admin.last', 'the last administrator cannot be removed');
         const keys = (await tx.apiKeys.list()).filter((k) => k.adminId === id);
         for (const k of keys) {
           await tx.apiKeys.delete(k.id);

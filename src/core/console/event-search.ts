@@ -36,6 +36,7 @@ export const EVENT_TYPES = [
   'application_delete',
   'admin_create',
   'admin_update',
+  'admin_delete',
   'api_key_create',
   'api_key_delete',
 ] as const satisfies readonly AuditEventType[];

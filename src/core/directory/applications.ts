@@ -141,6 +141,18 @@ function checkComplete(c: SamlAppConfig): void {
   if (!c.signAssertion && !c.signResponse) throw invalid('config.signAssertion', 'the assertion or the response (or both) must be signed');
 }
 
+/**
+ * Metadata indexes only of registered ACS URLs: an index whose URL was taken out of `acsUrls` (an
+ * admin editing the list) would only ever be refused, and would show a stale mapping.
+ */
+function registeredIndexes(c: SamlAppConfig): SamlAppConfig {
+  if (!c.acsIndexes) return c;
+  const kept = c.acsIndexes.filter((x) => c.acsUrls.includes(x.url));
+  if (kept.length === c.acsIndexes.length) return c;
+  const { acsIndexes: _dropped, ...rest } = c;
+  return kept.length > 0 ? { ...rest, acsIndexes: kept } : rest;
+}
+
 const view = (a: Application) => ({ name: a.name, displayLabel: a.displayLabel, config: a.config });
 const resource = (a: Application) => ({ id: a.id, type: 'application', name: a.name });
 
@@ -190,7 +202,7 @@ export function createApplicationService(d: DirectoryDeps, sso?: { credentials: 
     async create(f: ApplicationFields, ctx: ActorContext): Promise<Application> {
       const name = v.slug('name', f.name);
       const displayLabel = f.displayLabel === undefined ? name : v.text('displayLabel', f.displayLabel, 128, { required: true });
-      const config = { ...DEFAULT_CONFIG, ...configPatch(f.config) };
+      const config = registeredIndexes({ ...DEFAULT_CONFIG, ...configPatch(f.config) });
       if (!config.spEntityId) throw invalid('config.spEntityId', 'is required');
       if (config.acsUrls.length === 0) throw invalid('config.acsUrls', 'must list at least one ACS URL');
       checkComplete(config);
@@ -270,7 +282,7 @@ export function createApplicationService(d: DirectoryDeps, sso?: { credentials: 
       const updated = await store.transaction(async (tx) => {
         const before = await load(tx, id);
         await ensureUnique(tx, name, id);
-        const config = { ...before.config, ...cp };
+        const config = registeredIndexes({ ...before.config, ...cp });
         if (config.acsUrls.length === 0) throw invalid('config.acsUrls', 'must list at least one ACS URL');
         checkComplete(config);
         await tx.applications.update(id, { ...(name ? { name } : {}), ...(displayLabel ? { displayLabel } : {}), config });

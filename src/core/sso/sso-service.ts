@@ -300,8 +300,11 @@ export function createSsoService(d: SsoServiceDeps) {
     },
 
     /** Seals a pending sign-on for the browser to carry (valid `ttlSeconds`). */
-    sealPending(p: Omit<PendingSignOn, 'expiresAt'>, ttlSeconds: number): string {
-      const value: PendingSignOn = { ...p, expiresAt: d.clock.now().getTime() + ttlSeconds * 1000 };
+    sealPending(p: Omit<PendingSignOn, 'expiresAt'>, ttlSeconds: number, notAfter = Infinity): string {
+      // A sign-on passed on (the continue link, the login form) keeps the end it was given when the
+      // request arrived: re-sealing must not extend it, or a login could outlive the request's
+      // entry in the replay guard and be refused as a replay of itself.
+      const value: PendingSignOn = { ...p, expiresAt: Math.min(d.clock.now().getTime() + ttlSeconds * 1000, notAfter) };
       return d.secretBox.seal(JSON.stringify(value), PENDING_CONTEXT);
     },
 

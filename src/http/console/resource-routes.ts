@@ -149,7 +149,7 @@ interface AppForm {
   displayLabel: string;
   spEntityId: string;
   acsUrls: string;
-  /** The SP metadata's ACS indexes as `<index> <url>` pairs; carried in a hidden field (see readApp). */
+  /** The SP metadata's ACS indexes as JSON; carried in a hidden field (see readApp). */
   acsIndexes: string;
   nameIdAttribute: string;
   nameIdFormat: string;
@@ -179,14 +179,19 @@ const appFormOf = (a?: Application, creds?: { spCertificate: string; requireSign
   requireSignedRequests: creds?.requireSignedRequests ?? false,
 });
 
-/** `<index> <url>` pairs separated by spaces (URLs have none; a hidden input keeps no newlines). */
-const acsIndexLines = (list: readonly AcsIndex[]) => list.map((x) => `${x.index} ${x.url}`).join(' ');
-/** The pairs back; a malformed one becomes an entry core refuses with a field error. */
-const parseAcsIndexLines = (text: string): { index: number; url: string }[] => {
-  const tokens = text.trim().split(/\s+/);
-  const out: { index: number; url: string }[] = [];
-  for (let i = 0; i < tokens.length; i += 2) out.push({ index: /^\d{1,5}$/.test(tokens[i]!) ? Number(tokens[i]) : -1, url: tokens[i + 1] ?? '' });
-  return out;
+/** The indexes as JSON for the hidden field ('' when none); the template escapes it for the attribute. */
+const acsIndexLines = (list: readonly AcsIndex[]) => (list.length > 0 ? JSON.stringify(list.map((x) => ({ index: x.index, url: x.url }))) : '');
+/** The indexes back; anything but a list is passed on as it is, for core to refuse with a field error. */
+const parseAcsIndexLines = (text: string): unknown => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+};
+const describeAcsIndexes = (text: string): string => {
+  const list = parseAcsIndexLines(text);
+  return Array.isArray(list) ? list.map((x: { index?: unknown; url?: unknown }) => `${String(x?.index)} → ${String(x?.url)}`).join(', ') : '';
 };
 
 function readApp(body: unknown): { form: AppForm; fields: ApplicationFields } {
@@ -246,7 +251,7 @@ function appForm(o: { csrf: string; action: string; form: AppForm; errors: Recor
   </div></fieldset>
   <fieldset><legend>Service provider</legend><div class="form-grid">
     ${textField({ label: 'SP entity ID', name: 'spEntityId', value: f.spEntityId, required: true, wide: true, placeholder: 'https://app.example.com/saml/metadata', error: e('config.spEntityId') })}
-    ${textArea({ label: 'ACS URLs', name: 'acsUrls', value: f.acsUrls, rows: 3, mono: true, hint: f.acsIndexes ? `One per line. Responses are posted only to these exact URLs; the first is used for IdP-initiated sign-in. Indexes from the SP metadata: ${parseAcsIndexLines(f.acsIndexes).map((x) => `${x.index} → ${x.url}`).join(', ')}.` : 'One per line. Responses are posted only to these exact URLs; the first is used for IdP-initiated sign-in. A request that names an ACS by index gets the URL at that position, counting from 0 (or the index its SP metadata gave, when imported).', error: e('config.acsUrls') ?? e('config.acsIndexes') })}
+    ${textArea({ label: 'ACS URLs', name: 'acsUrls', value: f.acsUrls, rows: 3, mono: true, hint: f.acsIndexes ? `One per line. Responses are posted only to these exact URLs; the first is used for IdP-initiated sign-in. Indexes from the SP metadata: ${describeAcsIndexes(f.acsIndexes)}.` : 'One per line. Responses are posted only to these exact URLs; the first is used for IdP-initiated sign-in. A request that names an ACS by index gets the URL at that position, counting from 0 (or the index its SP metadata gave, when imported).', error: e('config.acsUrls') ?? e('config.acsIndexes') })}
     <input type="hidden" name="acsIndexes" value="${f.acsIndexes}">
     ${selectField({ label: 'NameID from', name: 'nameIdAttribute', value: f.nameIdAttribute, options: userAttrs })}
     ${selectField({ label: 'NameID format', name: 'nameIdFormat', value: f.nameIdFormat, options: NAMEID_FORMATS.map((x) => ({ value: x, label: x.replace(/^urn:oasis:names:tc:SAML:\d\.\d:nameid-format:/, '') })) })}

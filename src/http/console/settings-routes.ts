@@ -280,6 +280,8 @@ ${card({ title: 'User Portal', body: html`<p>See what your users see. <a href="/
   app.get('/admins', async (req, reply) => {
     const [admins, keys] = await Promise.all([core.admins.list(), core.apiKeys.list()]);
     const me = adminOf(req).id;
+    const canManage = adminOf(req).role === 'administrator';
+    const fullAdmins = admins.filter((a) => a.role === 'administrator').length;
     const csrf = reply.generateCsrf();
     const body = html`${pageHeader({ title: 'Administrators', subtitle: `${admins.length} administrator${admins.length === 1 ? '' : 's'}` })}
 <div class="two-col wide-left">
@@ -291,10 +293,10 @@ ${card({ title: 'User Portal', body: html`<p>See what your users see. <a href="/
       const keyList = own.length === 0
         ? html`<span class="muted">None</span>`
         : html`<ul class="plain-list">${own.map((k) => html`<li><code>${k.prefix}…</code> ${k.name} <small class="muted">${k.lastUsedAt ? `used ${fmtDate(k.lastUsedAt, false)}` : 'never used'}</small>
-            ${actionForm({ action: `/admin/admins/${a.id}/api-keys/${k.id}/delete`, csrf, label: 'Revoke', confirm: `Revoke API key ${k.name} of ${a.email}? Scripts using it stop working.` })}</li>`)}</ul>`;
+            ${canManage ? actionForm({ action: `/admin/admins/${a.id}/api-keys/${k.id}/delete`, csrf, label: 'Revoke', confirm: `Revoke API key ${k.name} of ${a.email}? Scripts using it stop working.` }) : ''}</li>`)}</ul>`;
       const remove = a.id === me
         ? html`<small class="muted">You</small>`
-        : admins.length > 1
+        : canManage && (a.role !== 'administrator' || fullAdmins > 1)
           ? actionForm({ action: `/admin/admins/${a.id}/delete`, csrf, label: 'Remove', kind: 'danger', confirm: `Remove administrator ${a.email}? Their API keys are revoked and their console sessions end.` })
           : '';
       return html`<tr><td><span class="who">${avatar(n)}<span>${n}${n !== a.email ? html`<small class="muted block">${a.email}</small>` : ''}</span></span></td><td>${a.role === 'administrator' ? 'Administrator' : 'Read-only'}</td><td>${a.totpEnrolled ? pill('Enabled', 'ok') : pill('Not set up', 'warn')}</td><td>${keyList}</td><td>${fmtDate(a.createdAt, false)}</td><td class="actions">${remove}</td></tr>`;
@@ -311,7 +313,13 @@ ${card({ title: 'User Portal', body: html`<p>See what your users see. <a href="/
     return render(req, reply, 'Administrators', body);
   });
 
+  /** Managing administrators and their keys is for full administrators, not read-only ones. */
+  const readOnly = (req: FastifyRequest, reply: FastifyReply) =>
+    adminOf(req).role !== 'administrator' ? redirectWith(req, reply, '/admin/admins', { kind: 'error', text: 'Read-only administrators cannot manage administrators or their API keys.' }) : null;
+
   app.post('/admins', { schema: { body: FormBody } }, async (req, reply) => {
+    const refused = readOnly(req, reply);
+    if (refused) return refused;
     try {
       const a = await core.admins.create(
         { email: field(req.body, 'email', 320), password: field(req.body, 'password'), firstname: field(req.body, 'firstname', 128), lastname: field(req.body, 'lastname', 128) },
@@ -325,17 +333,21 @@ ${card({ title: 'User Portal', body: html`<p>See what your users see. <a href="/
   });
 
   app.post('/admins/:id/delete', { schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
+    const refused = readOnly(req, reply);
+    if (refused) return refused;
     const { id } = req.params as { id: string };
     try {
       const a = await core.admins.remove(id, actorOf(req));
       return redirectWith(req, reply, '/admin/admins', { kind: 'ok', text: `Administrator ${a.email} removed; their API keys were revoked and their sessions ended.` });
     } catch (err) {
-      if (!isDomainError(err) || (err.kind !== 'not_found' && err.kind !== 'conflict')) throw err;
+      if (!isDomainError(err) || (err.kind !== 'not_found' && err.kind !== 'conflict' && err.kind !== 'forbidden')) throw err;
       return redirectWith(req, reply, '/admin/admins', { kind: 'error', text: err.message });
     }
   });
 
   app.post('/admins/:id/api-keys/:keyId/delete', { schema: { params: AdminKeyParams, body: FormBody } }, async (req, reply) => {
+    const refused = readOnly(req, reply);
+    if (refused) return refused;
     const { id, keyId } = req.params as { id: string; keyId: string };
     const key = (await core.apiKeys.list()).find((k) => k.id === keyId && k.adminId === id);
     if (!key) return redirectWith(req, reply, '/admin/admins', { kind: 'error', text: 'No such API key.' });

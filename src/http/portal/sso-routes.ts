@@ -32,7 +32,7 @@ export function registerSsoRoutes(app: FastifyInstance, d: UserWebDeps): void {
   const { core, saml } = d;
   const ssoUrl = (a: Application) => `${d.publicUrl()}/saml2/${encodeURIComponent(a.name)}`;
   const audit = (a: Application, p: PendingSignOn) => ssoAuditFields(a, ssoUrl(a), p.idpInitiated);
-  const seal = (p: Omit<PendingSignOn, 'expiresAt'>) => core.sso.sealPending(p, d.loginTimeoutSeconds);
+  const seal = (p: Omit<PendingSignOn, 'expiresAt'>, notAfter?: number) => core.sso.sealPending(p, d.loginTimeoutSeconds, notAfter);
 
   const loadApp = async (req: FastifyRequest, reply: FastifyReply): Promise<Application | null> => {
     const name = field(req.params, 'app', 64);
@@ -143,10 +143,10 @@ export function registerSsoRoutes(app: FastifyInstance, d: UserWebDeps): void {
 
   /** Signs the browser in (a new session token: regenerated at every sign-in) and answers the SP. */
   const signInAndAnswer = async (req: FastifyRequest, reply: FastifyReply, a: Application, user: User, mfa: boolean, p: PendingSignOn) => {
-    const previous = dataOf(req);
-    const sameUser = sessionOf(req).subjectId === user.id;
+    // The session (and the AuthnStatement: instant and class) describe this sign-in, not an earlier
+    // one: a ForceAuthn re-sign-in with a password only is not multi-factor (SAML core §3.4.1).
     const data: UserSessionData = {
-      mfa: mfa || (sameUser && previous.mfa === true),
+      mfa,
       authTime: new Date().toISOString(),
       sessionIndex: randomBytes(16).toString('hex'),
     };
@@ -164,7 +164,8 @@ export function registerSsoRoutes(app: FastifyInstance, d: UserWebDeps): void {
     const data = dataOf(req);
     const r = p.request;
     const passive = r?.isPassive === true;
-    const token = seal({ appId: p.appId, request: r, relayState: p.relayState, idpInitiated: p.idpInitiated });
+    // A pending sign-on opened from a token keeps that token's end; a new one (expiresAt 0) gets its own.
+    const token = seal({ appId: p.appId, request: r, relayState: p.relayState, idpInitiated: p.idpInitiated }, p.expiresAt > 0 ? p.expiresAt : undefined);
     if (r && passive && r.forceAuthn) {
       // Core §3.4.1: with both set, the IdP must not authenticate afresh unless IsPassive allows it; it cannot.
       return sendError(req, reply, a, p, r, 'passive_impossible', 'the request set ForceAuthn and IsPassive, and a fresh sign-in needs the user');

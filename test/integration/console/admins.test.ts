@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
+import sqlite3 from 'sqlite3';
 import { systemActor } from '../../../src/core/access/actor.js';
 import { isDomainError } from '../../../src/core/errors.js';
 import { startAppliance, TEST_ADMIN_EMAIL, type RunningAppliance } from '../../helpers/appliance.js';
@@ -101,6 +103,60 @@ describe('admin console (HTTP): removing administrators and revoking their API k
     for (const a of await gh.appliance.core.admins.list()) if (a.id !== me.id) await gh.appliance.core.admins.remove(a.id, systemActor);
     await assert.rejects(gh.appliance.core.admins.remove(me.id, systemActor), (err: unknown) => isDomainError(err) && err.kind === 'conflict' && /last administrator/.test(err.message));
     assert.equal((await gh.appliance.core.admins.list()).length, 1);
+  });
+
+  /** Read-only admins come from backups (the console creates full administrators only). */
+  const makeReadOnly = (id: string) =>
+    new Promise<void>((resolve, reject) => {
+      const db = new sqlite3.Database(join(gh.dataDir, 'data', 'gatehouse.sqlite'));
+      db.run("UPDATE admins SET role = 'read_only' WHERE id = ?", [id], (err) => db.close(() => (err ? reject(err) : resolve())));
+    });
+
+  it('lets a read-only administrator remove no one and revoke nothing, and keeps the last full administrator', async () => {
+    const viewer = await gh.appliance.core.admins.create({ email: 'viewer@example.com', password: OTHER_PASSWORD }, systemActor);
+    const target = await gh.appliance.core.admins.create({ email: 'target@example.com', password: OTHER_PASSWORD }, systemActor);
+    const { key, apiKey } = await gh.appliance.core.apiKeys.create('target-key', target.id, systemActor);
+    await makeReadOnly(viewer.id);
+    const c = new ConsoleClient(gh.httpUrl);
+    await c.signIn(viewer.email, OTHER_PASSWORD);
+    const page = await c.get('/admin/admins');
+    assert.match(page.text, /Read-only/);
+    assert.doesNotMatch(page.text, /\/delete"/, 'no Remove or Revoke buttons for a read-only admin');
+    for (const path of [`/admin/admins/${target.id}/delete`, `/admin/admins/${target.id}/api-keys/${apiKey.id}/delete`]) {
+      const r = await c.post(path);
+      assert.match(r.text, /Read-only administrators cannot manage administrators/, path);
+    }
+    assert.ok((await gh.appliance.core.admins.list()).some((a) => a.id === target.id));
+    assert.equal(await apiStatus(key), 200);
+    // Core refuses it too, whoever calls.
+    await assert.rejects(
+      gh.appliance.core.admins.remove(target.id, { actor: { id: viewer.id, type: 'admin', email: viewer.email }, clientIp: '', authMethod: 'session' }),
+      (err: unknown) => isDomainError(err) && err.kind === 'forbidden',
+    );
+    // With only read-only admins besides, the one full administrator cannot be removed.
+    const me = (await gh.appliance.core.admins.list()).find((a) => a.email === TEST_ADMIN_EMAIL)!;
+    await gh.appliance.core.admins.remove(target.id, systemActor);
+    await assert.rejects(gh.appliance.core.admins.remove(me.id, systemActor), (err: unknown) => isDomainError(err) && /last administrator/.test(err.message));
+    await gh.appliance.core.admins.remove(viewer.id, systemActor);
+  });
+
+  it('lets only one of two administrators removing each other at the same moment succeed', async () => {
+    const a = await gh.appliance.core.admins.create({ email: 'mutual-a@example.com', password: OTHER_PASSWORD }, systemActor);
+    const b = await gh.appliance.core.admins.create({ email: 'mutual-b@example.com', password: OTHER_PASSWORD }, systemActor);
+    const as = (x: { id: string; email: string }) => ({ actor: { id: x.id, type: 'admin' as const, email: x.email }, clientIp: '', authMethod: 'session' as const });
+    const results = await Promise.allSettled([gh.appliance.core.admins.remove(b.id, as(a)), gh.appliance.core.admins.remove(a.id, as(b))]);
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, JSON.stringify(results.map((r) => r.status)));
+    const left = (await gh.appliance.core.admins.list()).filter((x) => x.id === a.id || x.id === b.id);
+    assert.equal(left.length, 1);
+    await gh.appliance.core.admins.remove(left[0]!.id, systemActor);
+  });
+
+  it('filters Directory Insights by admin_delete', async () => {
+    const page = await admin.get('/admin/insights?range=24h&event_type=admin_delete');
+    assert.match(page.text, /<option value="admin_delete" selected/);
+    const types = [...page.text.matchAll(/<td><code>([a-z_]+)<\/code><\/td>/g)].map((m) => m[1]);
+    assert.ok(types.length > 0, 'the removals of the tests above are listed');
+    assert.deepEqual([...new Set(types)], ['admin_delete'], 'and nothing else');
   });
 
   it('needs the CSRF token to remove an administrator', async () => {

@@ -7,7 +7,11 @@ const POST = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST';
 const ACS_A = 'https://md.example.test/saml/acs?a=1&b=2';
 const ACS_B = 'https://md.example.test/saml/acs2';
 const METADATA = `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://md.example.test/sp"><md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:AssertionConsumerService Binding="${POST}" Location="${ACS_A.replace(/&/g, '&amp;')}" index="1"/><md:AssertionConsumerService Binding="${POST}" Location="${ACS_B}" index="5"/></md:SPSSODescriptor></md:EntityDescriptor>`;
-const unescape = (s: string) => s.replace(/&amp;/g, '&').replace(/&#x2F;/gi, '/').replace(/&#x3D;/gi, '=');
+const unescape = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&#96;/g, '`').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const EXPECTED = [
+  { index: 1, url: ACS_A },
+  { index: 5, url: ACS_B },
+];
 
 /**
  * SP metadata imported in the console keeps the index of each ACS endpoint (an AuthnRequest may
@@ -30,7 +34,7 @@ describe('admin console (HTTP): ACS indexes from imported SP metadata', function
     assert.equal(prefilled.status, 200, prefilled.text.slice(0, 300));
     const hidden = /name="acsIndexes" value="([^"]*)"/.exec(prefilled.text);
     assert.ok(hidden, 'the form carries the indexes');
-    assert.equal(unescape(hidden[1]!), `1 ${ACS_A} 5 ${ACS_B}`);
+    assert.deepEqual(JSON.parse(unescape(hidden[1]!)), EXPECTED);
     assert.match(prefilled.text, /Indexes from the SP metadata: 1 → /);
 
     const form = {
@@ -56,14 +60,46 @@ describe('admin console (HTTP): ACS indexes from imported SP metadata', function
     // The edit form shows them and sends them back; saving it changes nothing about them.
     const edit = await admin.get(`/admin/apps/${app.id}`);
     const again = /name="acsIndexes" value="([^"]*)"/.exec(edit.text);
-    assert.equal(unescape(again![1]!), `1 ${ACS_A} 5 ${ACS_B}`);
+    assert.deepEqual(JSON.parse(unescape(again![1]!)), EXPECTED);
     const saved = await admin.post(`/admin/apps/${app.id}`, { ...form, displayLabel: 'Renamed', acsIndexes: unescape(again![1]!) });
     assert.match(saved.text, /Changes saved/);
     assert.deepEqual((await gh.appliance.core.applications.get(app.id)).config.acsIndexes, app.config.acsIndexes);
 
     // A tampered hidden field is refused by core's validation, with the form shown again.
-    const bad = await admin.post(`/admin/apps/${app.id}`, { ...form, acsIndexes: `x ${ACS_A}` });
+    const bad = await admin.post(`/admin/apps/${app.id}`, { ...form, acsIndexes: JSON.stringify([{ index: 'x', url: ACS_A }]) });
     assert.equal(bad.status, 400);
     assert.match(bad.text, /integer from 0 to 65535/);
+    assert.equal((await admin.post(`/admin/apps/${app.id}`, { ...form, acsIndexes: 'not json' })).status, 400);
+  });
+
+  it('keeps a URL with a space or quotes intact through the hidden field, and drops the index of a URL taken out of the list', async () => {
+    const odd = 'https://md.example.test/acs%20x?q="a b"';
+    const put = await gh.api('POST', '/api/applications', {
+      name: 'odd',
+      config: { spEntityId: 'https://odd.example.test/sp', acsUrls: [ACS_B, odd], acsIndexes: [{ index: 2, url: odd }, { index: 3, url: ACS_B }] },
+    });
+    assert.equal(put.status, 201, JSON.stringify(put.body));
+    const id = put.body._id as string;
+    const page = await admin.get(`/admin/apps/${id}`);
+    const hidden = /name="acsIndexes" value="([^"]*)"/.exec(page.text)![1]!;
+    assert.deepEqual(JSON.parse(unescape(hidden)), [{ index: 2, url: odd }, { index: 3, url: ACS_B }]);
+    // The admin takes the odd URL out of the list: its index goes with it.
+    const saved = await admin.post(`/admin/apps/${id}`, {
+      name: 'odd',
+      displayLabel: 'odd',
+      spEntityId: 'https://odd.example.test/sp',
+      acsUrls: ACS_B,
+      acsIndexes: unescape(hidden),
+      nameIdAttribute: 'email',
+      nameIdFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
+      signAssertion: 'on',
+      signResponse: 'on',
+    });
+    assert.match(saved.text, /Changes saved/);
+    assert.deepEqual((await gh.appliance.core.applications.get(id)).config.acsIndexes, [{ index: 3, url: ACS_B }]);
+    // Through the API too: an index naming an unregistered URL is not kept.
+    const r = await gh.api('PUT', `/api/applications/${id}`, { config: { acsIndexes: [{ index: 4, url: 'https://evil.example/acs' }, { index: 3, url: ACS_B }] } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(r.body.config.acsIndexes, [{ index: 3, url: ACS_B }]);
   });
 });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SamlLib } from 'samlify';
 import { startAppliance, type RunningAppliance } from '../../helpers/appliance.js';
+import { createFakeClock } from '../../helpers/fake-clock.js';
 import { parseXml } from '../../../src/saml/authn-request.js';
 import { authnRequestXml, Browser, events, forPost, forRedirect, postRequest, responseXml, SP_ACS, SP_ENTITY, testSp, totpCodes, type Page, type TestSp } from './support.js';
 
@@ -291,6 +292,13 @@ describe('SAML requests answered with an error status, and replays', function ()
       const a = answer(await b.submit(totp, { otp: totpCodes(t.body.secret)() }));
       assert.equal(a.classRef, REFEDS_MFA);
       assert.equal(a.inResponseTo, r.id);
+      // The SP then forces a fresh sign-in (ForceAuthn), made with the password alone: the assertion
+      // describes that sign-in, not the earlier second factor (SAML core §3.4.1).
+      const forced = await get(b, request({ attrs: ' ForceAuthn="true"' }).xml);
+      assert.match(forced.text, /Sign in to continue/);
+      const f = answer(await b.submit(forced, { login: 'val', password: PASSWORD }));
+      assert.equal(f.assertions, 1);
+      assert.equal(f.classRef, `${AC}Password`);
     });
   });
 
@@ -409,5 +417,33 @@ describe('SAML authentication context under an https public URL', function () {
     const a = answer(await b.submit(await b.get(`/saml2/wiki?SAMLRequest=${forRedirect(r.xml)}`), { login: 'tess', password: PASSWORD }));
     assert.equal(a.top, `${STATUS}Success`);
     assert.equal(a.classRef, `${AC}PasswordProtectedTransport`);
+  });
+});
+
+describe('SAML sign-on in progress: reloading its continue link does not extend it', function () {
+  this.timeout(60_000);
+  it('ends a pending sign-on sso.loginTimeoutSeconds after the request arrived, however often its link is opened', async () => {
+    const clock = createFakeClock(Date.now());
+    const gh = await startAppliance({ sso: { loginTimeoutSeconds: 60 } }, { clock });
+    try {
+      const app = await gh.api('POST', '/api/applications', { name: 'wiki', config: { spEntityId: SP_ENTITY, acsUrls: [SP_ACS] } });
+      const user = await gh.api('POST', '/api/systemusers', { username: 'lou', email: 'lou@example.com', password: PASSWORD });
+      await gh.api('POST', `/api/v2/users/${user.body._id}/associations`, { op: 'add', type: 'application', id: app.body._id });
+      const b = new Browser(gh.httpUrl);
+      const xml = authnRequestXml({ acs: SP_ACS }).replace(/IssueInstant="[^"]+"/, `IssueInstant="${new Date(clock.ms()).toISOString()}"`);
+      const post = await b.request('POST', '/saml2/wiki', { SAMLRequest: forPost(xml) });
+      assert.equal(post.status, 303);
+      clock.advanceSeconds(40);
+      const login = await b.get(post.location!);
+      assert.match(login.text, /Sign in to continue/);
+      clock.advanceSeconds(30);
+      // 70 s after the request: the form fetched at 40 s carries the request's end, not a new one.
+      const late = await b.submit(login, { login: 'lou', password: PASSWORD });
+      assert.match(late.text, /expired/i);
+      assert.doesNotMatch(late.body, /SAMLResponse/);
+      assert.doesNotMatch(late.text, /already used/);
+    } finally {
+      await gh.stop();
+    }
   });
 });

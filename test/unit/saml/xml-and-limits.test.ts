@@ -133,6 +133,8 @@ describe('selectAcs with the indexes of imported SP metadata (SAML metadata §2.
   const table: [string, string, string | null][] = [
     ['index 1 names the endpoint the metadata numbered 1', '1', 'https://sp.example/acs'],
     ['a sparse index', '7', 'https://sp.example/acs2'],
+    ['an index with a plus sign, leading zeros and spaces (xs:unsignedShort forms)', ' +0007 ', 'https://sp.example/acs2'],
+    ['not an index over 65535', '65537', null],
     ['not index 0 (no endpoint has it), though a list has a position 0', '0', null],
     ['not an index whose URL is no longer registered', '9', null],
     ['not an index out of the metadata', '2', null],
