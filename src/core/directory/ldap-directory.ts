@@ -65,6 +65,12 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
   // The bound identity of each open connection, re-checked at most every `revalidateMs` (and at once
   // after a write here): a connection must not outlive its user's suspension, lock or unbinding.
   const principals = createEpochCache<LdapPrincipal>(revalidateMs, 10_000, epoch);
+  // The names a membership assertion resolves, `(memberOf=<group DN>)` → the visible group's id and
+  // `(member=<user DN>)` → the visible user's id: one store read each, before the search's own.
+  // Clients ask for the same few groups (and, at a small site, the same users) again and again, so
+  // the answers are kept on the same terms as the pages above (a commit here, or revalidateMs).
+  const resolvedNames = createEpochCache<string[]>(revalidateMs, 10_000, epoch);
+  const resolveName = (key: string, read: () => Promise<string[]>) => (key.length <= 512 ? resolvedNames.load(key, read) : read());
   const keyOf = (p: LdapPrincipal, filter: unknown, page: EntryPage, withTotal: boolean) =>
     JSON.stringify([p.kind === 'user' ? p.user.id : '', filter ?? null, page.limit, page.offset, page.after ?? '', withTotal]);
 
@@ -134,13 +140,15 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
 
   const visibleGroupIds = async (name: string): Promise<string[]> => {
     const s = await server();
-    const found = await repos.userGroups.query({
-      filter: { op: 'and', filters: [groupVisibility(s), { op: 'eq', attr: 'name', value: name }] },
-      limit: 1,
-      offset: 0,
-      withTotal: false,
+    return resolveName(`group\0${s.id}\0${name}`, async () => {
+      const found = await repos.userGroups.query({
+        filter: { op: 'and', filters: [groupVisibility(s), { op: 'eq', attr: 'name', value: name }] },
+        limit: 1,
+        offset: 0,
+        withTotal: false,
+      });
+      return found.items.map((g) => g.id);
     });
-    return found.items.map((g) => g.id);
   };
 
   const resolveUserFilter = (f: UserFilter): Promise<UserFilter> =>
@@ -163,18 +171,20 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
         const ids = await repos.users.groupsWithMembers(userVisibility(s, org, d.clock.now()), `ldap_server:${s.id}`);
         return ids.length > 0 ? { op: 'in', attr: 'id', values: ids } : { op: 'false' };
       }
-      const member = await repos.users.query({
-        filter: {
-          op: 'and',
-          // memberUid is caseExactIA5Match (RFC 2307): an exact assertion stays exact on the username.
-          filters: [userVisibility(s, org, d.clock.now()), { op: 'eq', attr: 'username', value: String(node.value), ...(node.exact ? { exact: true } : {}) }],
-        },
-        limit: 1,
-        offset: 0,
-        withTotal: false,
+      const [id] = await resolveName(`user\0${s.id}\0${node.exact ? 'exact' : ''}\0${String(node.value)}`, async () => {
+        const member = await repos.users.query({
+          filter: {
+            op: 'and',
+            // memberUid is caseExactIA5Match (RFC 2307): an exact assertion stays exact on the username.
+            filters: [userVisibility(s, org, d.clock.now()), { op: 'eq', attr: 'username', value: String(node.value), ...(node.exact ? { exact: true } : {}) }],
+          },
+          limit: 1,
+          offset: 0,
+          withTotal: false,
+        });
+        return member.items.map((u) => u.id);
       });
-      const u = member.items[0];
-      return u ? { op: 'eq', attr: 'member', value: u.id } : { op: 'false' };
+      return id ? { op: 'eq', attr: 'member', value: id } : { op: 'false' };
     });
 
   const groupScope = async (p: LdapPrincipal): Promise<GroupFilter | null> => {
