@@ -249,6 +249,19 @@ export function registerSsoRoutes(app: FastifyInstance, d: UserWebDeps): void {
     const parsed = await saml.parseRequest(a, { binding, fields, ...(rawQuery !== undefined ? { rawQuery } : {}) });
     if (parsed.status === 'refused') {
       req.log.warn({ app: a.name, reason: parsed.reason, binding }, 'SAML request refused');
+      // A request refused as stale is in Directory Insights too: it is what a registered SP with a
+      // skewed clock gets, and where an admin looks when an SP "just fails". Other refusals (forged,
+      // malformed or hostile input, an unregistered ACS) stay out of the trail: they are no sign-in
+      // attempt, and anyone could fill the trail with them.
+      if (parsed.reason === 'stale') {
+        await core.sso.recordRefusal({
+          app: a,
+          userId: sessionOf(req).subjectId || null,
+          clientIp: req.ip,
+          audit: ssoAuditFields(a, ssoUrl(a), false),
+          reason: `refused SAML request (${parsed.reason}): ${parsed.message}`,
+        });
+      }
       return refusal(reply, parsed.message, parsed.reason === 'busy' ? 503 : 400);
     }
     const pending: PendingSignOn = { appId: a.id, request: parsed.request, relayState: parsed.request.relayState, idpInitiated: false, expiresAt: 0 };

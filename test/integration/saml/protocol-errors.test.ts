@@ -362,6 +362,11 @@ describe('SAML requests answered with an error status, and replays', function ()
       assert.equal(future.status, 400);
       assert.match(future.text, /in the future/);
       assert.equal(future.forms().some((f) => f.action.startsWith('http')), false);
+      // Both in Directory Insights, with the reason (an admin's first stop when an SP fails).
+      const refused = (await events(gh, 'sso_auth')).filter((e) => /^refused SAML request \(stale\)/.test(e.error_message ?? ''));
+      assert.ok(refused.some((e) => /too old/.test(e.error_message)), JSON.stringify(refused));
+      assert.ok(refused.some((e) => /in the future/.test(e.error_message)));
+      assert.ok(refused.every((e) => e.success === false && e.resource?.name === 'wiki'));
     });
   });
 });
