@@ -200,6 +200,13 @@ export interface AdminRepository {
   getCredentials(id: string): Promise<AdminCredentials | null>;
   updateCredentials(id: string, patch: Partial<AdminCredentials>): Promise<void>;
   delete(id: string): Promise<void>;
+  /**
+   * Inside a transaction: holds every admin row until it ends, so that transactions which check
+   * admins and then change them (removal, a key for an admin) run one after the other. PostgreSQL
+   * runs READ COMMITTED, where two crossed removals would each see the other admin still there;
+   * SQLite's write transactions are already serialised.
+   */
+  lockAll(): Promise<void>;
 }
 
 export interface ApiKeyRepository {

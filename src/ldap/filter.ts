@@ -497,8 +497,6 @@ function validAssertion(attribute: string, value: string | undefined): boolean {
  * once when translating it and again against every entry it returns. Bounded like the tree's DN
  * cache, so a hostile client cannot grow it.
  */
-const typeByDescription = new Map<string, string>();
-const typeByDescriptionOldest = new OldestFirst(typeByDescription);
 const dnSyntax = new Map<string, boolean>();
 const dnSyntaxOldest = new OldestFirst(dnSyntax);
 function isDnSyntax(value: string): boolean {
@@ -525,6 +523,8 @@ function isDnSyntax(value: string): boolean {
 const absent = <A extends string>(attribute: string, value?: string): Tri<A> =>
   isKnown(attribute) && validAssertion(attribute, value) ? constant(false) : UNDEFINED;
 
+const typeByDescription = new Map<string, string>();
+const typeByDescriptionOldest = new OldestFirst(typeByDescription);
 /**
  * An attribute description's type (RFC 4512 §2.5), case-folded, by name or by numeric OID
  * (`2.5.4.3` → `cn`), without its options.

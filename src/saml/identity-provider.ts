@@ -19,7 +19,7 @@ import { toSamlAttributes, userFieldValue } from './attributes.js';
 import { chooseClassRef, satisfyingMethods } from './authn-context.js';
 import { readAuthnRequest, readSpMetadata, RSA_SHA256 } from './authn-request.js';
 import { buildIdpMetadata, POST_BINDING } from './metadata.js';
-import { nameIdPolicyProblem } from './name-id-policy.js';
+import { NAMEID_TRANSIENT, nameIdPolicyProblem } from './name-id-policy.js';
 import { checkRelayState } from './relay-state.js';
 import {
   buildErrorResponseXml,
@@ -181,12 +181,6 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
       if (r.issuer !== app.config.spEntityId) return refuse('wrong_issuer', 'the request comes from a service provider that is not registered for this application');
       // Destination (core §3.2.1, bindings §3.4.5.2/§3.5.5.2): when present, this endpoint.
       if (r.destination !== null && r.destination !== ssoUrl) return refuse('malformed', 'the request is addressed to another endpoint');
-      // IssueInstant (core §3.2.1): within the request lifetime, so the replay guard can forget it afterwards.
-      const issued = Date.parse(r.issueInstant ?? '');
-      const nowMs = d.clock.now().getTime();
-      if (!Number.isFinite(issued)) return refuse('malformed', 'the request has no valid IssueInstant');
-      if (issued > nowMs + CLOCK_SKEW_SECONDS * 1000) return refuse('stale', 'the request was issued in the future; check the clocks of the application and Gatehouse');
-      if (issued < nowMs - (REQUEST_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) * 1000) return refuse('stale', 'the request is too old; open the application again to start over');
       const acs = selectAcs(app.config.acsUrls, { url: r.acsUrl, index: r.acsIndex, protocolBinding: r.protocolBinding }, app.config.acsIndexes);
       if (!acs.ok) return refuse(acs.reason, acs.message);
 
@@ -210,6 +204,15 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
         return refuse('malformed', 'the SAML request could not be read');
       }
 
+      // IssueInstant (core §3.2.1): within the request lifetime, so the replay guard can forget it
+      // afterwards. Checked after the signature, so that a stale refusal (which the audit trail
+      // records) is never one of a forged request to an app that requires signed requests.
+      const issued = Date.parse(r.issueInstant ?? '');
+      const nowMs = d.clock.now().getTime();
+      if (!Number.isFinite(issued)) return refuse('malformed', 'the request has no valid IssueInstant');
+      if (issued > nowMs + CLOCK_SKEW_SECONDS * 1000) return refuse('stale', 'the request was issued in the future; check the clocks of the application and Gatehouse');
+      if (issued < nowMs - (REQUEST_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) * 1000) return refuse('stale', 'the request is too old; open the application again to start over');
+
       const requested = r.requestedAuthnContext;
       const authnMethods = satisfyingMethods(requested, ssoUrl.startsWith('https:'));
       const request: SignOnRequest = {
@@ -224,6 +227,7 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
         validUntil: new Date(issued + (REQUEST_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) * 1000).toISOString(),
         authnMethods,
         requestedContext: requested ? { comparison: requested.comparison, classRefs: requested.classRefs } : null,
+        ...(r.nameIdPolicy?.format === NAMEID_TRANSIENT && app.config.nameIdFormat !== NAMEID_TRANSIENT ? { nameIdFormat: NAMEID_TRANSIENT } : {}),
       };
       // Checked and from the registered SP: what it asks for that the app cannot give is answered
       // with an error status to its ACS URL (core §3.4.1), not ignored and not a page.
@@ -245,7 +249,10 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
       const { idp, ssoUrl } = await entityOf(app, settings.requireSignedRequests);
       const now = d.clock.now();
       const notOnOrAfter = new Date(now.getTime() + o.assertionLifetimeSeconds * 1000);
-      const nameId = userFieldValue(subject.user, app.config.nameIdAttribute) || subject.user.username;
+      // A transient identifier asked for by the SP (name-id-policy.ts): random and used once, so it
+      // tells the SP nothing about the user across sign-ins; otherwise the app's configured NameID.
+      const transient = request?.nameIdFormat === NAMEID_TRANSIENT;
+      const nameId = transient ? newSamlId() : userFieldValue(subject.user, app.config.nameIdAttribute) || subject.user.username;
       // What the sign-in actually was (authn-context.ts); a request it cannot satisfy never gets an assertion.
       const authnContextClassRef = chooseClassRef(subject.mfa ? 'mfa' : 'password', ssoUrl.startsWith('https:'), request?.requestedContext ?? null);
       if (!authnContextClassRef) throw new DomainError('invalid', 'saml.authn_context_unsatisfied', 'the sign-in does not satisfy the requested authentication context');
@@ -258,7 +265,7 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
         inResponseTo: request?.requestId ?? null,
         audience: app.config.spEntityId,
         nameId,
-        nameIdFormat: app.config.nameIdFormat,
+        nameIdFormat: transient ? NAMEID_TRANSIENT : app.config.nameIdFormat,
         notBefore: new Date(now.getTime() - 30_000),
         notOnOrAfter,
         authnInstant: subject.authnInstant,

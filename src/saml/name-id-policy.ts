@@ -1,7 +1,8 @@
 /**
  * NameIDPolicy (SAML core §3.4.1.1). Each application issues one NameID format, its configured
  * `nameIdFormat`; a request may leave the format open (no policy, no Format, or
- * `urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified`) or name exactly that one. Any other
+ * `urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified`), name exactly that one, or ask for a
+ * transient identifier (a random one-time value is then issued). Any other
  * format, including `…:nameid-format:encrypted` (Gatehouse does not encrypt identifiers), or an
  * SPNameQualifier other than the requester itself (Gatehouse has no SP affiliations), cannot be
  * honoured and is answered with InvalidNameIDPolicy rather than ignored. AllowCreate never refuses
@@ -9,6 +10,12 @@
  * to create, and no request is refused for allowing or forbidding it.
  */
 export const NAMEID_UNSPECIFIED = 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified';
+/**
+ * Transient identifiers (SAML core §8.3.8) are one-time values with no meaning: Gatehouse can issue
+ * one to any SP that asks, whatever the app's configured format, so a transient policy is honoured
+ * (SimpleSAMLphp SPs, for one, ask for it by default) rather than refused.
+ */
+export const NAMEID_TRANSIENT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient';
 
 export interface NameIdPolicy {
   format: string | null;
@@ -19,7 +26,7 @@ export interface NameIdPolicy {
 /** Why the policy cannot be honoured for an app, for the audit trail; null when it can. */
 export function nameIdPolicyProblem(policy: NameIdPolicy | null, app: { nameIdFormat: string; spEntityId: string }): string | null {
   if (!policy) return null;
-  if (policy.format !== null && policy.format !== '' && policy.format !== NAMEID_UNSPECIFIED && policy.format !== app.nameIdFormat) {
+  if (policy.format !== null && policy.format !== '' && policy.format !== NAMEID_UNSPECIFIED && policy.format !== NAMEID_TRANSIENT && policy.format !== app.nameIdFormat) {
     return `the service provider asked for NameID format ${policy.format}; this application issues ${app.nameIdFormat}`;
   }
   if (policy.spNameQualifier !== null && policy.spNameQualifier !== '' && policy.spNameQualifier !== app.spEntityId) {

@@ -1125,6 +1125,8 @@ function createRepositories(s: () => State, write: Writer, read: Writer, now: ()
       write(() => {
         s().admins.delete(id);
       }),
+    // The memory store runs one transaction at a time.
+    lockAll: () => Promise.resolve(),
   };
 
   const apiKeys: Repositories['apiKeys'] = {

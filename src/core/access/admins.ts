@@ -88,8 +88,9 @@ export function createAdminService(
         throw new DomainError('conflict', 'admin.self', 'you cannot remove your own administrator account; ask another administrator');
       }
       const removed = await d.store.transaction(async (tx) => {
-        // Checked in the transaction that removes: an admin removed a moment ago (two admins removing
-        // each other at once) or a read-only one removes no one.
+        await tx.admins.lockAll();
+        // Checked in the transaction that removes, after the lock: an admin removed a moment ago (two
+        // admins removing each other at once) or a read-only one removes no one.
         if (ctx.actor.type === 'admin') {
           const actor = ctx.actor.id ? await tx.admins.get(ctx.actor.id) : null;
           if (!actor) throw new DomainError('forbidden', 'admin.gone', 'your administrator account no longer exists');
@@ -111,8 +112,9 @@ export function createAdminService(
         return admin;
       });
       // Sessions live in the SSO store, outside the directory's transactions; a session whose admin
-      // is gone is refused on its next request anyway (the console loads its admin each time).
-      await hooks.endAdminSessions?.(id);
+      // is gone is refused on its next request anyway (the console loads its admin each time), so a
+      // failure here does not undo or fail the removal.
+      await hooks.endAdminSessions?.(id).catch(() => undefined);
       return removed;
     },
 

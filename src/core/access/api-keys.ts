@@ -30,6 +30,11 @@ export function createApiKeyService(d: { store: Store; clock: Clock; audit: Audi
       const now = d.clock.now();
       const apiKey: ApiKey = { id: newId(now.getTime()), name: name || 'API key', adminId, prefix: key.slice(0, 8), createdAt: now, lastUsedAt: null };
       const run = async (repos: Repositories) => {
+        // A key for an admin removed a moment ago would work on with no one to list or revoke it.
+        if (adminId) {
+          await repos.admins.lockAll();
+          if (!(await repos.admins.get(adminId))) throw notFound('admin', adminId);
+        }
         await repos.apiKeys.create(apiKey, hashApiKey(key));
         await d.audit.recordIn(repos, {
           event_type: 'api_key_create',

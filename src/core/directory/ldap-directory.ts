@@ -5,7 +5,12 @@ import type { AuthResource } from '../auth/authenticate.js';
 import { DomainError } from '../errors.js';
 import type { DirectoryDeps } from './deps.js';
 import { and, type DirectoryFilter, type GroupAttr, type GroupFilter, type Page, type UserAttr, type UserFilter } from './filter.js';
-import { createEpochCache } from './epoch-cache.js';
+import { createEpochCache, type EpochMark } from './epoch-cache.js';
+
+/** The oldest read a result was built from (see resolveName). */
+interface AsOf {
+  mark: EpochMark;
+}
 import { lockoutPolicyOf, type Organization } from './organization.js';
 import type { LdapServer, User, UserGroup } from './types.js';
 
@@ -69,8 +74,18 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
   // `(member=<user DN>)` → the visible user's id: one store read each, before the search's own.
   // Clients ask for the same few groups (and, at a small site, the same users) again and again, so
   // the answers are kept on the same terms as the pages above (a commit here, or revalidateMs).
-  const resolvedNames = createEpochCache<string[]>(revalidateMs, 10_000, epoch);
-  const resolveName = (key: string, read: () => Promise<string[]>) => (key.length <= 512 ? resolvedNames.load(key, read) : read());
+  // Each answer keeps the mark of its read: a page built from it is stored as of the older of the
+  // two reads, so the page cannot outlive the bound on staleness (revalidateMs) by the answer's age.
+  const resolvedNames = createEpochCache<{ ids: string[]; mark: EpochMark }>(revalidateMs, 10_000, epoch);
+  const resolveName = async (key: string, read: () => Promise<string[]>, asOf: AsOf): Promise<string[]> => {
+    const load = async () => {
+      const mark = resolvedNames.mark();
+      return { ids: await read(), mark };
+    };
+    const r = key.length <= 512 ? await resolvedNames.load(key, load) : await load();
+    if (r.mark.at < asOf.mark.at) asOf.mark = r.mark;
+    return r.ids;
+  };
   const keyOf = (p: LdapPrincipal, filter: unknown, page: EntryPage, withTotal: boolean) =>
     JSON.stringify([p.kind === 'user' ? p.user.id : '', filter ?? null, page.limit, page.offset, page.after ?? '', withTotal]);
 
@@ -138,7 +153,7 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
     }
   };
 
-  const visibleGroupIds = async (name: string): Promise<string[]> => {
+  const visibleGroupIds = async (name: string, asOf: AsOf): Promise<string[]> => {
     const s = await server();
     return resolveName(`group\0${s.id}\0${name}`, async () => {
       const found = await repos.userGroups.query({
@@ -148,20 +163,20 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
         withTotal: false,
       });
       return found.items.map((g) => g.id);
-    });
+    }, asOf);
   };
 
-  const resolveUserFilter = (f: UserFilter): Promise<UserFilter> =>
+  const resolveUserFilter = (f: UserFilter, asOf: AsOf): Promise<UserFilter> =>
     mapFilter<UserAttr>(f, async (node) => {
       if (node.attr !== 'memberOfName') return null;
       // A member of any visible group: one EXISTS, whatever the number of groups.
       if (node.op === 'present') return { op: 'eq', attr: 'memberOfGroupBoundTo', value: `ldap_server:${(await server()).id}` };
       if (node.op !== 'eq') return { op: 'false' };
-      const [id] = await visibleGroupIds(String(node.value));
+      const [id] = await visibleGroupIds(String(node.value), asOf);
       return id ? { op: 'eq', attr: 'memberOf', value: id } : { op: 'false' };
     });
 
-  const resolveGroupFilter = (f: GroupFilter): Promise<GroupFilter> =>
+  const resolveGroupFilter = (f: GroupFilter, asOf: AsOf): Promise<GroupFilter> =>
     mapFilter<GroupAttr>(f, async (node) => {
       if (node.attr !== 'memberName' || (node.op !== 'eq' && node.op !== 'present')) return node.attr === 'memberName' ? { op: 'false' } : null;
       const [s, org] = await Promise.all([server(), d.organization.get()]);
@@ -183,7 +198,7 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
           withTotal: false,
         });
         return member.items.map((u) => u.id);
-      });
+      }, asOf);
       return id ? { op: 'eq', attr: 'member', value: id } : { op: 'false' };
     });
 
@@ -245,18 +260,18 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       const key = keyOf(p, filter, page, withTotal);
       const hit = userPages.get(key);
       if (hit) return hit;
-      const readStarted = userPages.mark();
+      const asOf: AsOf = { mark: userPages.mark() };
       const scope = await userScope(p);
       if (!scope) return { total: 0, items: [] };
       const s = await server();
-      const resolved = filter ? await resolveUserFilter(filter) : undefined;
+      const resolved = filter ? await resolveUserFilter(filter, asOf) : undefined;
       // One query: the users and, for memberOf, the names of their groups bound to this server.
       const after: UserFilter | undefined = page.after !== undefined && page.after !== '' ? { op: 'gt', attr: 'username', value: page.after } : undefined;
       const result = await repos.users.queryWithGroupNames(
         { filter: and(scope, resolved, after), sort: [{ attr: 'username', desc: false }], limit: page.limit, offset: page.offset, withTotal },
         `ldap_server:${s.id}`,
       );
-      if (result.items.length <= CACHEABLE_ITEMS) userPages.set(key, result, readStarted);
+      if (result.items.length <= CACHEABLE_ITEMS) userPages.set(key, result, asOf.mark);
       return result;
     },
 
@@ -265,18 +280,18 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       const key = keyOf(p, filter, page, withTotal);
       let found = groupPages.get(key);
       if (!found) {
-        const readStarted = groupPages.mark();
-        found = await readGroups(p, filter, page, withTotal);
-        if (found.items.length <= CACHEABLE_ITEMS) groupPages.set(key, found, readStarted);
+        const asOf: AsOf = { mark: groupPages.mark() };
+        found = await readGroups(p, filter, page, withTotal, asOf);
+        if (found.items.length <= CACHEABLE_ITEMS) groupPages.set(key, found, asOf.mark);
       }
       return withMembers(found);
     },
   };
 
-  async function readGroups(p: LdapPrincipal, filter: GroupFilter | undefined, page: EntryPage, withTotal: boolean): Promise<Page<UserGroup>> {
+  async function readGroups(p: LdapPrincipal, filter: GroupFilter | undefined, page: EntryPage, withTotal: boolean, asOf: AsOf): Promise<Page<UserGroup>> {
     const scope = await groupScope(p);
     if (!scope) return { total: 0, items: [] };
-    const resolved = filter ? await resolveGroupFilter(filter) : undefined;
+    const resolved = filter ? await resolveGroupFilter(filter, asOf) : undefined;
     const after: GroupFilter | undefined = page.after !== undefined && page.after !== '' ? { op: 'gt', attr: 'name', value: page.after } : undefined;
     return repos.userGroups.query({
       filter: and(scope, resolved, after),

@@ -41,6 +41,11 @@ export interface SignOnRequest {
    */
   validUntil: string;
   /**
+   * The NameID format the SP's NameIDPolicy asked for when it is not the app's own and Gatehouse can
+   * still give it (transient: a one-time identifier); absent otherwise (the app's format).
+   */
+  nameIdFormat?: string;
+  /**
    * The ways of signing in that satisfy the authentication context the SP asked for; null when it
    * asked for none (any sign-in will do). Never empty: a request nothing can satisfy is answered
    * with an error as soon as it is checked.

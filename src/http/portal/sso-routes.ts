@@ -270,11 +270,10 @@ export function registerSsoRoutes(app: FastifyInstance, d: UserWebDeps): void {
       return replayed(req, reply, a, pending, 'its ID was already received from this service provider');
     }
     if (parsed.status === 'unanswerable') return sendError(req, reply, a, pending, parsed.request, parsed.error, parsed.message);
-    if (binding === 'post') {
-      // A cross-site POST carries no SameSite=Lax cookie: continue on a GET of our own, which does.
-      return reply.redirect(`/saml2/${encodeURIComponent(a.name)}/continue?r=${encodeURIComponent(seal(pending))}`, 303);
-    }
-    return continueSignOn(req, reply, a, pending);
+    // Continue on a GET of our own, for both bindings: a cross-site POST carries no SameSite=Lax
+    // cookie, and the URL that carries the request itself must not be the page the user reloads or
+    // goes back to (the replay guard has taken its ID; the continue link works until it is answered).
+    return reply.redirect(`/saml2/${encodeURIComponent(a.name)}/continue?r=${encodeURIComponent(seal(pending))}`, 303);
   };
 
   app.get('/saml2/:app', (req, reply) => receive(req, reply, 'redirect'));
@@ -338,7 +337,7 @@ export function registerSsoRoutes(app: FastifyInstance, d: UserWebDeps): void {
       case 'mfa_enrollment_required':
         if (p.request && requireMfa) {
           // Not the app's policy but the SP's request: the SP learns it cannot have MFA for this user.
-          return sendError(req, reply, a, p, p.request, 'authn_context_unsatisfied', 'the application asked for multi-factor authentication and the user has no TOTP enrolled', { user: outcome.user });
+          return sendError(req, reply, a, p, p.request, 'authn_context_unsatisfied', 'the application asked for multi-factor authentication and the user has no TOTP enrolled', { user: outcome.user, audited: true });
         }
         return enrolFirst(reply, a);
       case 'expired':

@@ -98,6 +98,10 @@ export function createAdminRepository(sql: Sql): AdminRepository {
     async delete(id) {
       await sql.exec('DELETE FROM admins WHERE id = $1', [id]);
     },
+    async lockAll() {
+      // SQLite has no FOR UPDATE, and needs none: the store serialises its write transactions.
+      if (sql.dialect === 'postgres') await sql.rows('SELECT id FROM admins ORDER BY id FOR UPDATE');
+    },
   };
 }
 

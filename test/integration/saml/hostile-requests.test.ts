@@ -142,6 +142,11 @@ describe('SAML requests that are refused', function () {
       const genuine = new URL(`http://x${redirectRequest(signedSp).path}`).searchParams;
       const swapped = `SAMLRequest=${forRedirect(xml)}&SigAlg=${encodeURIComponent(genuine.get('SigAlg')!)}&Signature=${encodeURIComponent(genuine.get('Signature')!)}`;
       refused(await b.get(`/saml2/signed?${swapped}`), b, /does not verify/);
+      // A forged request dated an hour ago is refused for its signature, not as stale: a stale
+      // refusal is audited, and a forger must not be able to write to the trail.
+      const old = authnRequestXml({ acs: SP_ACS }).replace(/IssueInstant="[^"]+"/, `IssueInstant="${new Date(Date.now() - 3_600_000).toISOString()}"`);
+      const oldOctets = `SAMLRequest=${forRedirect(old)}&SigAlg=${encodeURIComponent(RSA_SHA256)}`;
+      refused(await b.get(`/saml2/signed?${oldOctets}&Signature=${encodeURIComponent(createSign('RSA-SHA256').update(oldOctets).sign(other.keyPem, 'base64'))}`), b, /does not verify/);
     });
 
     it('refuses an RSA-SHA1 signature algorithm', async () => {

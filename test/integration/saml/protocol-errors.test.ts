@@ -186,7 +186,7 @@ describe('SAML requests answered with an error status, and replays', function ()
   });
 
   describe('NameIDPolicy (SAML core §3.4.1.1)', () => {
-    for (const format of ['persistent', 'transient', 'encrypted'] as const) {
+    for (const format of ['persistent', 'encrypted'] as const) {
       it(`answers Requester/InvalidNameIDPolicy to a request for ${format} identifiers, without a login page`, async () => {
         const b = new Browser(gh.httpUrl);
         const r = request({ policy: policy(NAMEID[format], ' AllowCreate="true"') });
@@ -198,6 +198,22 @@ describe('SAML requests answered with an error status, and replays', function ()
         assert.match(e.error_message, /^InvalidNameIDPolicy: /);
       });
     }
+
+    it('gives a one-time transient identifier to an SP that asks for one (SimpleSAMLphp does by default), a new one each sign-in', async () => {
+      const b = new Browser(gh.httpUrl);
+      const seen = new Set<string>();
+      for (let i = 0; i < 2; i++) {
+        const r = request({ policy: policy(NAMEID.transient, ' AllowCreate="true"') });
+        const page = await get(b, r.xml);
+        const a = answer(i === 0 ? await b.submit(page, { login: 'pat', password: PASSWORD }) : page);
+        assert.equal(a.top, `${STATUS}Success`);
+        const m = new RegExp(`<saml:NameID Format="${NAMEID.transient}">(_[0-9a-f]{40})</saml:NameID>`).exec(a.xml);
+        assert.ok(m, a.xml.slice(0, 600));
+        assert.doesNotMatch(a.xml, /<saml:NameID[^>]*>pat@example\.com</);
+        seen.add(m[1]!);
+      }
+      assert.equal(seen.size, 2, 'a new identifier each time');
+    });
 
     it('answers InvalidNameIDPolicy over HTTP-POST, directly', async () => {
       const b = new Browser(gh.httpUrl);
@@ -269,9 +285,11 @@ describe('SAML requests answered with an error status, and replays', function ()
       const b = new Browser(gh.httpUrl);
       const r = request({ context: context('exact', REFEDS_MFA) });
       isError(await b.submit(await get(b, r.xml), { login: 'uma', password: PASSWORD }), 'Requester', 'NoAuthnContext', r.id);
-      const e = await lastSsoEvent('uma');
-      assert.equal(e.success, false);
-      assert.match(e.error_message, /^NoAuthnContext: .*no TOTP/);
+      // One attempt, one event: the sign-in's own, with its reason (the user has no TOTP to give).
+      const mine = (await events(gh, 'sso_auth')).filter((x) => x.initiated_by.username === 'uma');
+      assert.equal(mine.length, 1, JSON.stringify(mine.map((x) => x.error_message)));
+      assert.equal(mine[0].success, false);
+      assert.match(mine[0].error_message, /MFA enrol/);
       const s = new Browser(gh.httpUrl);
       await signIn(s, 'uma');
       const r2 = request({ context: context('minimum', REFEDS_MFA) });
@@ -341,6 +359,17 @@ describe('SAML requests answered with an error status, and replays', function ()
       const post = await fresh.request('POST', '/saml2/wiki', { SAMLRequest: forPost(r.xml) });
       isError(await fresh.get(post.location!), 'Responder', 'NoPassive', r.id);
       refusedAsReplay(await fresh.get(post.location!));
+    });
+
+    it('lets the user reload the login page of an HTTP-Redirect request until the request is answered', async () => {
+      const b = new Browser(gh.httpUrl);
+      const r = request();
+      const first = await b.request('GET', `/saml2/wiki?SAMLRequest=${forRedirect(r.xml)}`);
+      assert.equal(first.status, 303, 'the request URL itself is not the page to reload');
+      for (let i = 0; i < 2; i++) assert.match((await b.get(first.location!)).text, /Sign in to continue/);
+      const a = answer(await b.submit(await b.get(first.location!), { login: 'pat', password: PASSWORD }));
+      assert.equal(a.inResponseTo, r.id);
+      refusedAsReplay(await b.get(first.location!));
     });
 
     it('takes the same ID from another SP', async () => {
