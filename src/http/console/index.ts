@@ -39,6 +39,8 @@ export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Pro
     policy: d.sessionPolicy,
   });
   app.decorateRequest('admin', null);
+  /** What a read-only administrator may still post: their own password, TOTP and keys, and sign-out. */
+  const READ_ONLY_ALLOWED = new Set(['/admin/account/password', '/admin/account/totp', '/admin/account/totp/remove', '/admin/account/api-keys/:id/delete', '/admin/login/enroll', '/admin/logout']);
 
   // The frame's alerts and checklist are computed per page from the store (a handful of indexed
   // queries), so they are never stale after a change made here, through the API or another instance.
@@ -115,6 +117,12 @@ export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Pro
       return reply.redirect('/admin/login', 303);
     }
     if (dataOf(req).stage === 'enroll' && !config.consoleEnrolment) return reply.redirect('/admin/login/enroll', 303);
+    // JumpCloud's Read Only role (only a backup brings one here): the console is for looking, and
+    // an admin's own sign-in settings stay their own. Checked for every state change at once, so
+    // that no page's form can be forgotten.
+    if (req.admin.role !== 'administrator' && req.method !== 'GET' && req.method !== 'HEAD' && !READ_ONLY_ALLOWED.has(req.routeOptions.url ?? '')) {
+      return errorPage(req, reply, 403, 'Read-only access', 'Your administrator account is read-only: it can view the console but not change it.');
+    }
   });
 
   registerConsoleAssets(app);

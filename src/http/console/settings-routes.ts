@@ -313,13 +313,7 @@ ${card({ title: 'User Portal', body: html`<p>See what your users see. <a href="/
     return render(req, reply, 'Administrators', body);
   });
 
-  /** Managing administrators and their keys is for full administrators, not read-only ones. */
-  const readOnly = (req: FastifyRequest, reply: FastifyReply) =>
-    adminOf(req).role !== 'administrator' ? redirectWith(req, reply, '/admin/admins', { kind: 'error', text: 'Read-only administrators cannot manage administrators or their API keys.' }) : null;
-
   app.post('/admins', { schema: { body: FormBody } }, async (req, reply) => {
-    const refused = readOnly(req, reply);
-    if (refused) return refused;
     try {
       const a = await core.admins.create(
         { email: field(req.body, 'email', 320), password: field(req.body, 'password'), firstname: field(req.body, 'firstname', 128), lastname: field(req.body, 'lastname', 128) },
@@ -333,8 +327,6 @@ ${card({ title: 'User Portal', body: html`<p>See what your users see. <a href="/
   });
 
   app.post('/admins/:id/delete', { schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
-    const refused = readOnly(req, reply);
-    if (refused) return refused;
     const { id } = req.params as { id: string };
     try {
       const a = await core.admins.remove(id, actorOf(req));
@@ -346,8 +338,6 @@ ${card({ title: 'User Portal', body: html`<p>See what your users see. <a href="/
   });
 
   app.post('/admins/:id/api-keys/:keyId/delete', { schema: { params: AdminKeyParams, body: FormBody } }, async (req, reply) => {
-    const refused = readOnly(req, reply);
-    if (refused) return refused;
     const { id, keyId } = req.params as { id: string; keyId: string };
     const key = (await core.apiKeys.list()).find((k) => k.id === keyId && k.adminId === id);
     if (!key) return redirectWith(req, reply, '/admin/admins', { kind: 'error', text: 'No such API key.' });

@@ -16,15 +16,9 @@ declare module 'fastify' {
  * 401 with the same message either way. The key's owner appears as `initiated_by` in audit events.
  */
 export function registerApiKeyAuth(app: FastifyInstance, deps: { apiKeys: ApiKeyService; admins: AdminService }): void {
-  const emails = new Map<string, string>();
-  const adminEmail = async (adminId: string | null) => {
-    if (!adminId) return undefined;
-    if (!emails.has(adminId)) {
-      const admin = (await deps.admins.list()).find((a) => a.id === adminId);
-      if (admin) emails.set(adminId, admin.email);
-    }
-    return emails.get(adminId);
-  };
+  // The key's admin as stored now (email for the audit trail, role for what the key may do): one
+  // small read, like the key's own; the REST API is no hot path.
+  const adminOf = async (adminId: string | null) => (adminId ? (await deps.admins.list()).find((a) => a.id === adminId) : undefined);
 
   app.decorateRequest('actor', undefined as unknown as ActorContext);
   app.addHook('onRequest', async (req: FastifyRequest, reply) => {
@@ -35,7 +29,13 @@ export function registerApiKeyAuth(app: FastifyInstance, deps: { apiKeys: ApiKey
       await sendError(reply, 401, 'missing or invalid API key (x-api-key header)');
       return reply;
     }
-    const email = await adminEmail(found.adminId);
+    const owner = await adminOf(found.adminId);
+    const email = owner?.email;
+    // A read-only administrator's key reads: GET, and Directory Insights' searches (POST bodies).
+    if (owner && owner.role !== 'administrator' && req.method !== 'GET' && req.method !== 'HEAD' && !req.url.startsWith('/insights/')) {
+      await sendError(reply, 403, 'this API key belongs to a read-only administrator');
+      return reply;
+    }
     req.actor = {
       actor: { id: found.adminId ?? found.id, type: 'admin', ...(email ? { email } : { name: found.name }) },
       clientIp: req.ip,

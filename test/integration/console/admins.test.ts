@@ -116,7 +116,16 @@ describe('admin console (HTTP): removing administrators and revoking their API k
     const viewer = await gh.appliance.core.admins.create({ email: 'viewer@example.com', password: OTHER_PASSWORD }, systemActor);
     const target = await gh.appliance.core.admins.create({ email: 'target@example.com', password: OTHER_PASSWORD }, systemActor);
     const { key, apiKey } = await gh.appliance.core.apiKeys.create('target-key', target.id, systemActor);
+    const { key: viewerKey } = await gh.appliance.core.apiKeys.create('viewer-key', viewer.id, systemActor);
     await makeReadOnly(viewer.id);
+    // Their API key (made before, or brought by a backup) reads and searches, and changes nothing.
+    const call = (method: string, path: string, body?: unknown) =>
+      fetch(`${gh.httpUrl}${path}`, { method, headers: { 'x-api-key': viewerKey, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    assert.equal((await call('GET', '/api/systemusers')).status, 200);
+    assert.equal((await call('POST', '/insights/directory/v1/events', { service: ['all'], start_time: '2000-01-01T00:00:00Z' })).status, 200);
+    const write = await call('POST', '/api/systemusers', { username: 'sneaky', email: 'sneaky@example.com' });
+    assert.equal(write.status, 403);
+    assert.match(JSON.stringify(await write.json()), /read-only administrator/);
     const c = new ConsoleClient(gh.httpUrl);
     await c.signIn(viewer.email, OTHER_PASSWORD);
     const page = await c.get('/admin/admins');
@@ -124,10 +133,18 @@ describe('admin console (HTTP): removing administrators and revoking their API k
     assert.doesNotMatch(page.text, /\/delete"/, 'no Remove or Revoke buttons for a read-only admin');
     for (const path of [`/admin/admins/${target.id}/delete`, `/admin/admins/${target.id}/api-keys/${apiKey.id}/delete`]) {
       const r = await c.post(path);
-      assert.match(r.text, /Read-only administrators cannot manage administrators/, path);
+      assert.equal(r.status, 403, path);
+      assert.match(r.text, /read-only: it can view the console but not change it/, path);
     }
     assert.ok((await gh.appliance.core.admins.list()).some((a) => a.id === target.id));
     assert.equal(await apiStatus(key), 200);
+    // Nor anything else in the console (one check for every form); their own password still is theirs.
+    const users = await c.post('/admin/users', { username: 'sneaky', email: 'sneaky@example.com' });
+    assert.equal(users.status, 403);
+    assert.equal((await c.post('/admin/account/api-keys', { name: 'mine' })).status, 403);
+    const own = await c.post('/admin/account/password', { current: OTHER_PASSWORD, new: 'Yet-Another-Pass-22', confirm: 'Yet-Another-Pass-22' });
+    assert.equal(own.status, 200, own.text.slice(0, 200));
+    assert.match(own.text, /Password changed/);
     // Core refuses it too, whoever calls.
     await assert.rejects(
       gh.appliance.core.admins.remove(target.id, { actor: { id: viewer.id, type: 'admin', email: viewer.email }, clientIp: '', authMethod: 'session' }),
