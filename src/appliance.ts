@@ -164,6 +164,8 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
       maxXmlBytes: config.sso.maxInflatedBytes,
       maxRelayStateBytes: config.sso.maxRelayStateBytes,
       assertionLifetimeSeconds: config.sso.assertionLifetimeSeconds,
+      requestLifetimeSeconds: config.sso.requestLifetimeSeconds,
+      clockSkewSeconds: config.sso.clockSkewSeconds,
     },
   });
   // Expired browser sessions, unanswered TOTP challenges and remembered SAML request IDs are deleted now and then.

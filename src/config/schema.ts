@@ -205,6 +205,13 @@ export const configSchema = Type.Object(
         loginTimeoutSeconds: int(600, 60, 3600, {
           description: 'How long a sign-in in progress (a SAML request waiting for the login page, a TOTP step) stays valid.',
         }),
+        requestLifetimeSeconds: int(300, 60, 3600, {
+          description:
+            'How long after its IssueInstant a SAML AuthnRequest is accepted (plus clockSkewSeconds). Request IDs are remembered this long to refuse replays.',
+        }),
+        clockSkewSeconds: int(180, 0, 900, {
+          description: 'Clock difference allowed between an SP and Gatehouse when checking a SAML request\'s IssueInstant, either way.',
+        }),
         assertionLifetimeSeconds: int(300, 30, 3600, {
           description:
             'Validity of a SAML assertion (Conditions NotOnOrAfter and SubjectConfirmationData NotOnOrAfter), from its issue instant.',

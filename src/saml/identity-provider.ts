@@ -36,6 +36,9 @@ import { checkXmlText, decodeSamlMessage, type InboundLimits } from './xml-guard
 
 export interface SamlIdpOptions extends InboundLimits {
   assertionLifetimeSeconds: number;
+  /** How long after its IssueInstant a request is accepted, and the skew allowed either way (see below). */
+  requestLifetimeSeconds: number;
+  clockSkewSeconds: number;
   maxRelayStateBytes: number;
 }
 
@@ -54,15 +57,14 @@ export const ssoUrlOf = (publicUrl: string, app: Pick<Application, 'name'>) => `
 
 const MAX_METADATA_BYTES = 262_144;
 
-/**
- * How long after its IssueInstant an AuthnRequest is accepted, and the clock skew allowed either
- * way. SAML core leaves a request's lifetime to the responder; a bounded one is what lets the
- * replay guard forget an ID (a request older than this is refused as stale, so it cannot come
- * back once its ID is purged). An SP sends a fresh request each time a user arrives, so a few
- * minutes is ample (Shibboleth's IdP defaults to 3 minutes plus 3 minutes of skew).
+/*
+ * `sso.requestLifetimeSeconds` and `sso.clockSkewSeconds`: how long after its IssueInstant an
+ * AuthnRequest is accepted, and the clock skew allowed either way. SAML core leaves a request's
+ * lifetime to the responder; a bounded one is what lets the replay guard forget an ID (a request
+ * older than this is refused as stale, so it cannot come back once its ID is purged). An SP sends a
+ * fresh request each time a user arrives, so a few minutes is ample (Shibboleth's IdP defaults to 3
+ * minutes plus 3 minutes of skew; Gatehouse to 5 plus 3).
  */
-export const REQUEST_LIFETIME_SECONDS = 300;
-export const CLOCK_SKEW_SECONDS = 180;
 
 /**
  * The status of each error answer (SAML core §3.2.2.2, §3.4.1) and the StatusMessage the SP gets:
@@ -210,8 +212,8 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
       const issued = Date.parse(r.issueInstant ?? '');
       const nowMs = d.clock.now().getTime();
       if (!Number.isFinite(issued)) return refuse('malformed', 'the request has no valid IssueInstant');
-      if (issued > nowMs + CLOCK_SKEW_SECONDS * 1000) return refuse('stale', 'the request was issued in the future; check the clocks of the application and Gatehouse');
-      if (issued < nowMs - (REQUEST_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) * 1000) return refuse('stale', 'the request is too old; open the application again to start over');
+      if (issued > nowMs + o.clockSkewSeconds * 1000) return refuse('stale', 'the request was issued in the future; check the clocks of the application and Gatehouse');
+      if (issued < nowMs - (o.requestLifetimeSeconds + o.clockSkewSeconds) * 1000) return refuse('stale', 'the request is too old; open the application again to start over');
 
       const requested = r.requestedAuthnContext;
       const authnMethods = satisfyingMethods(requested, ssoUrl.startsWith('https:'));
@@ -224,7 +226,7 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
         isPassive: r.isPassive,
         receivedAt: d.clock.now().toISOString(),
         spEntityId: app.config.spEntityId,
-        validUntil: new Date(issued + (REQUEST_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) * 1000).toISOString(),
+        validUntil: new Date(issued + (o.requestLifetimeSeconds + o.clockSkewSeconds) * 1000).toISOString(),
         authnMethods,
         requestedContext: requested ? { comparison: requested.comparison, classRefs: requested.classRefs } : null,
         ...(r.nameIdPolicy?.format === NAMEID_TRANSIENT && app.config.nameIdFormat !== NAMEID_TRANSIENT ? { nameIdFormat: NAMEID_TRANSIENT } : {}),

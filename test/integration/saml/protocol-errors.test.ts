@@ -481,3 +481,24 @@ describe('SAML sign-on in progress: reloading its continue link does not extend 
     }
   });
 });
+
+describe('SAML request lifetime and clock skew from the configuration', function () {
+  this.timeout(60_000);
+  it('refuses a request older than sso.requestLifetimeSeconds + sso.clockSkewSeconds, and accepts one within', async () => {
+    const gh = await startAppliance({ sso: { requestLifetimeSeconds: 60, clockSkewSeconds: 0 } });
+    try {
+      await gh.api('POST', '/api/applications', { name: 'wiki', config: { spEntityId: SP_ENTITY, acsUrls: [SP_ACS] } });
+      const at = (msAgo: number) => authnRequestXml({ acs: SP_ACS }).replace(/IssueInstant="[^"]+"/, `IssueInstant="${new Date(Date.now() - msAgo).toISOString()}"`);
+      const b = new Browser(gh.httpUrl);
+      const old = await b.get(`/saml2/wiki?SAMLRequest=${forRedirect(at(90_000))}`);
+      assert.equal(old.status, 400);
+      assert.match(old.text, /too old/);
+      const future = await b.get(`/saml2/wiki?SAMLRequest=${forRedirect(at(-10_000))}`);
+      assert.match(future.text, /in the future/, 'no skew allowed');
+      const recent = await b.get(`/saml2/wiki?SAMLRequest=${forRedirect(at(30_000))}`);
+      assert.match(recent.text, /Sign in to continue/);
+    } finally {
+      await gh.stop();
+    }
+  });
+});
