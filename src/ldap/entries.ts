@@ -39,6 +39,8 @@ export function generalizedTime(d: Date): string {
   return d.toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
+const USERS_OU_UUID_PREFIX = '00000001';
+
 /** entryUUID (RFC 4530) derived from the 24-hex object id, so it is stable and reversible. */
 export function entryUuid(id: string): string {
   const h = id.padStart(32, '0');
@@ -125,6 +127,9 @@ export function toOrgEntry(tree: Tree, displayName: string, created: Date): Entr
     attributes: present([attr('objectClass', 'top', 'organization'), attr('o', tree.orgId), attr('description', displayName)]),
     operational: () => present([
       attr('structuralObjectClass', 'organization'),
+      // Every entry has an entryUUID (RFC 4530), so that a tool syncing the whole tree by it finds
+      // the containers too: the organisation's from its id, as users' and groups' are from theirs.
+      attr('entryUUID', entryUuid(tree.orgId)),
       attr('entryDN', tree.namingContext),
       attr('createTimestamp', generalizedTime(created)),
       attr('hasSubordinates', 'TRUE'),
@@ -139,6 +144,9 @@ export function toUsersOuEntry(tree: Tree, created: Date): Entry {
     attributes: present([attr('objectClass', 'top', 'organizationalUnit'), attr('ou', 'Users')]),
     operational: () => present([
       attr('structuralObjectClass', 'organizationalUnit'),
+      // Derived from the organisation's id with another prefix: stable, and never a user's or a
+      // group's (theirs start with eight zeros; see idOfEntryUuid).
+      attr('entryUUID', USERS_OU_UUID_PREFIX + entryUuid(tree.orgId).slice(USERS_OU_UUID_PREFIX.length)),
       attr('entryDN', tree.usersBase),
       attr('createTimestamp', generalizedTime(created)),
       attr('hasSubordinates', 'TRUE'),

@@ -500,6 +500,28 @@ describe('LDAP conformance with ldap-utils and ldap3', function () {
       assert.deepEqual(dns(await search(`(entryUUID=${uuid.toUpperCase()})`)), only('alice'));
     });
 
+    it('gives the organisation and the Users OU an entryUUID too, each found by it alone', async () => {
+      const read = async (base: string) => {
+        const r = await ldapsearch(dir, binder(), ['-b', base, '-s', 'base', '(objectClass=*)', 'entryUUID']);
+        assert.equal(r.code, 0, r.stderr);
+        return r.entries[0]?.attrs.entryUUID?.[0];
+      };
+      const org = await read(dir.base);
+      const ou = await read(dir.usersBase);
+      assert.match(org ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      assert.match(ou ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      assert.notEqual(org, ou);
+      for (const [uuid, dn] of [
+        [org!, dir.base],
+        [ou!, dir.usersBase],
+      ] as const) {
+        const found = await ldapsearch(dir, binder(), ['-b', dir.base, `(entryUUID=${uuid})`, '1.1']);
+        assert.deepEqual(dns(found), [dn.toLowerCase()]);
+      }
+      // Stable: the same on the next read.
+      assert.equal(await read(dir.base), org);
+    });
+
     it('matches nothing for a subtype with options (cn;lang-en), whose NOT is TRUE', async () => {
       assert.deepEqual(dns(await search('(cn;lang-en=Alice Öztürk)')), []);
       assert.deepEqual(dns(await search('(cn;lang-en=*)')), []);
