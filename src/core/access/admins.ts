@@ -9,6 +9,7 @@ import type { Clock, Repositories, Store } from '../ports.js';
 import * as v from '../directory/validate.js';
 import { newId } from '../../util/ids.js';
 import { auditContext, type ActorContext } from './actor.js';
+import { revokeApiKeyIn } from './api-keys.js';
 
 /** Admins need a stronger password than the organisation's users may be allowed. */
 const ADMIN_PASSWORD_POLICY = { ...DEFAULT_PASSWORD_POLICY, enableMinLength: true, minLength: 12 };
@@ -102,10 +103,7 @@ export function createAdminService(
         const others = (await tx.admins.list()).filter((a) => a.id !== id && a.role === 'administrator');
         if (others.length === 0) throw new DomainError('conflict', 'admin.last', 'the last administrator cannot be removed');
         const keys = (await tx.apiKeys.list()).filter((k) => k.adminId === id);
-        for (const k of keys) {
-          await tx.apiKeys.delete(k.id);
-          await d.audit.recordIn(tx, { event_type: 'api_key_delete', service: 'directory', success: true, ...auditContext(ctx), resource: { id: k.id, type: 'api_key', name: k.name } });
-        }
+        for (const k of keys) await revokeApiKeyIn(tx, d.audit, k, ctx);
         await tx.authState.delete(id);
         await tx.admins.delete(id);
         await d.audit.recordIn(tx, { event_type: 'admin_delete', service: 'directory', success: true, ...auditContext(ctx), resource: { id, type: 'admin', email: admin.email } });

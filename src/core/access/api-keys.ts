@@ -16,6 +16,12 @@ function generateKey(): string {
   return KEY_PREFIX + randomBytes(30).toString('base64url');
 }
 
+/** Deletes a key and records `api_key_delete`, in the caller's transaction (a key revoked, or an admin removed). */
+export async function revokeApiKeyIn(tx: Repositories, audit: AuditRecorder, key: ApiKey, ctx: ActorContext): Promise<void> {
+  await tx.apiKeys.delete(key.id);
+  await audit.recordIn(tx, { event_type: 'api_key_delete', service: 'directory', success: true, ...auditContext(ctx), resource: { id: key.id, type: 'api_key', name: key.name } });
+}
+
 /** How often `lastUsedAt` is written at most; a key used on every request must not cost a write each time. */
 const TOUCH_INTERVAL_MS = 60_000;
 
@@ -69,8 +75,7 @@ export function createApiKeyService(d: { store: Store; clock: Clock; audit: Audi
         const all = await tx.apiKeys.list();
         const k = all.find((x) => x.id === id);
         if (!k) throw notFound('api key', id);
-        await tx.apiKeys.delete(id);
-        await d.audit.recordIn(tx, { event_type: 'api_key_delete', service: 'directory', success: true, ...auditContext(ctx), resource: { id, type: 'api_key', name: k.name } });
+        await revokeApiKeyIn(tx, d.audit, k, ctx);
       });
     },
   };

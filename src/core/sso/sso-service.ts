@@ -108,6 +108,22 @@ export interface SsoServiceDeps {
  */
 export function createSsoService(d: SsoServiceDeps) {
   const repos = d.store.repos;
+  /** An `sso_auth` event for `app`, naming the browser's user when known; `fields` say how it went. */
+  const recordSsoAuth = (
+    input: { app: Application; clientIp: string; audit: Record<string, unknown> },
+    user: User | null | undefined,
+    fields: { success: boolean; mfa: boolean; error_message?: string; auth_method?: 'session' },
+  ) =>
+    d.audit.record({
+      ...input.audit,
+      event_type: 'sso_auth',
+      service: 'sso',
+      client_ip: input.clientIp,
+      initiated_by: { ...(user ? { id: user.id } : {}), type: 'user', username: user?.username ?? '' },
+      username: user?.username ?? '',
+      resource: { id: input.app.id, type: 'application', name: input.app.name },
+      ...fields,
+    });
   const creds = d.sso.applicationCredentials;
   const generating = new Map<string, Promise<SigningCredentials>>();
 
@@ -227,17 +243,10 @@ export function createSsoService(d: SsoServiceDeps) {
       const outcome = await decide();
       const mfaDone = outcome.status === 'ok' && input.sessionMfa;
       const why = outcome.status === 'ok' ? '' : outcome.status === 'mfa_required' ? 'MFA required' : outcome.reason;
-      d.audit.record({
-        ...input.audit,
-        event_type: 'sso_auth',
-        service: 'sso',
+      recordSsoAuth(input, user, {
         success: outcome.status === 'ok',
-        client_ip: input.clientIp,
-        initiated_by: { ...(user ? { id: user.id } : {}), type: 'user', username: user?.username ?? '' },
-        username: user?.username ?? '',
         mfa: mfaDone,
         ...(outcome.status === 'ok' ? {} : { error_message: input.passive ? `${why} (passive request: no interaction allowed)` : why }),
-        resource: { id: input.app.id, type: 'application', name: input.app.name },
         auth_method: 'session',
       });
       return outcome;
@@ -251,19 +260,7 @@ export function createSsoService(d: SsoServiceDeps) {
      */
     async recordRefusal(input: { app: Application; userId: string | null; clientIp: string; audit: Record<string, unknown>; reason: string; mfa?: boolean }): Promise<void> {
       const user = input.userId ? await repos.users.get(input.userId) : null;
-      d.audit.record({
-        ...input.audit,
-        event_type: 'sso_auth',
-        service: 'sso',
-        success: false,
-        client_ip: input.clientIp,
-        initiated_by: { ...(user ? { id: user.id } : {}), type: 'user', username: user?.username ?? '' },
-        username: user?.username ?? '',
-        mfa: input.mfa ?? false,
-        error_message: input.reason,
-        resource: { id: input.app.id, type: 'application', name: input.app.name },
-        ...(user ? { auth_method: 'session' } : {}),
-      });
+      recordSsoAuth(input, user, { success: false, mfa: input.mfa ?? false, error_message: input.reason, ...(user ? { auth_method: 'session' } : {}) });
     },
 
     /**

@@ -39,8 +39,8 @@ export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Pro
     policy: d.sessionPolicy,
   });
   app.decorateRequest('admin', null);
-  /** What a read-only administrator may still post: their own password, TOTP and keys, and sign-out. */
-  const READ_ONLY_ALLOWED = new Set(['/admin/account/password', '/admin/account/totp', '/admin/account/totp/remove', '/admin/account/api-keys/:id/delete', '/admin/login/enroll', '/admin/logout']);
+  /** What a read-only administrator may still post: their own password, TOTP and keys (sign-out is public). */
+  const READ_ONLY_ALLOWED = new Set(['/admin/account/password', '/admin/account/totp', '/admin/account/totp/remove', '/admin/account/api-keys/:id/delete', '/admin/login/enroll']);
 
   // The frame's alerts and checklist are computed per page from the store (a handful of indexed
   // queries), so they are never stale after a change made here, through the API or another instance.

@@ -167,7 +167,7 @@ const appFormOf = (a?: Application, creds?: { spCertificate: string; requireSign
   displayLabel: a?.displayLabel ?? '',
   spEntityId: a?.config.spEntityId ?? '',
   acsUrls: a?.config.acsUrls.join('\n') ?? '',
-  acsIndexes: acsIndexLines(a?.config.acsIndexes ?? []),
+  acsIndexes: acsIndexField(a?.config.acsIndexes ?? []),
   nameIdAttribute: a?.config.nameIdAttribute ?? 'email',
   nameIdFormat: a?.config.nameIdFormat ?? 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
   signAssertion: a?.config.signAssertion ?? true,
@@ -180,9 +180,9 @@ const appFormOf = (a?: Application, creds?: { spCertificate: string; requireSign
 });
 
 /** The indexes as JSON for the hidden field ('' when none); the template escapes it for the attribute. */
-const acsIndexLines = (list: readonly AcsIndex[]) => (list.length > 0 ? JSON.stringify(list.map((x) => ({ index: x.index, url: x.url }))) : '');
+const acsIndexField = (list: readonly AcsIndex[]) => (list.length > 0 ? JSON.stringify(list.map((x) => ({ index: x.index, url: x.url }))) : '');
 /** The indexes back; anything but a list is passed on as it is, for core to refuse with a field error. */
-const parseAcsIndexLines = (text: string): unknown => {
+const parseAcsIndexField = (text: string): unknown => {
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -190,7 +190,7 @@ const parseAcsIndexLines = (text: string): unknown => {
   }
 };
 const describeAcsIndexes = (text: string): string => {
-  const list = parseAcsIndexLines(text);
+  const list = parseAcsIndexField(text);
   return Array.isArray(list) ? list.map((x: { index?: unknown; url?: unknown }) => `${String(x?.index)} → ${String(x?.url)}`).join(', ') : '';
 };
 
@@ -223,7 +223,7 @@ function readApp(body: unknown): { form: AppForm; fields: ApplicationFields } {
       spEntityId: form.spEntityId,
       acsUrls: form.acsUrls.split(/\s+/).filter(Boolean),
       // Only metadata fills this in (the import form passes it on); an empty field changes nothing.
-      ...(form.acsIndexes.trim() ? { acsIndexes: parseAcsIndexLines(form.acsIndexes) } : {}),
+      ...(form.acsIndexes.trim() ? { acsIndexes: parseAcsIndexField(form.acsIndexes) } : {}),
       nameIdAttribute: form.nameIdAttribute,
       nameIdFormat: form.nameIdFormat,
       signAssertion: form.signAssertion,
@@ -509,7 +509,7 @@ ${await boundCard(d, { csrf, type: 'radius_server', id, action: `/admin/radius/$
           return '';
         }
       })();
-      return newApp(req, reply, { ...appFormOf(), name: host.replace(/[^A-Za-z0-9._-]/g, ''), displayLabel: host, spEntityId: md.entityId, acsUrls: md.acsUrls.join('\n'), acsIndexes: acsIndexLines(md.acsIndexes), spCertificate: md.certificate, requireSignedRequests: md.authnRequestsSigned });
+      return newApp(req, reply, { ...appFormOf(), name: host.replace(/[^A-Za-z0-9._-]/g, ''), displayLabel: host, spEntityId: md.entityId, acsUrls: md.acsUrls.join('\n'), acsIndexes: acsIndexField(md.acsIndexes), spCertificate: md.certificate, requireSignedRequests: md.authnRequestsSigned });
     } catch (err) {
       if (!isDomainError(err)) throw err;
       return newApp(req, reply, appFormOf(), {}, `The metadata could not be read: ${err.message}`, 400);
