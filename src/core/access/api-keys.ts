@@ -3,6 +3,7 @@ import type { ApiKey } from '../directory/types.js';
 import { invalid, notFound } from '../errors.js';
 import type { Clock, Repositories, Store } from '../ports.js';
 import type { AuditRecorder } from '../audit/recorder.js';
+import type { AuditActor } from '../audit/event.js';
 import { newId } from '../../util/ids.js';
 import { auditContext, type ActorContext } from './actor.js';
 
@@ -18,8 +19,27 @@ function generateKey(): string {
 
 /** Deletes a key and records `api_key_delete`, in the caller's transaction (a key revoked, or an admin removed). */
 export async function revokeApiKeyIn(tx: Repositories, audit: AuditRecorder, key: ApiKey, ctx: ActorContext): Promise<void> {
+  const owner = await keyOwner(tx, key.adminId);
   await tx.apiKeys.delete(key.id);
-  await audit.recordIn(tx, { event_type: 'api_key_delete', service: 'directory', success: true, ...auditContext(ctx), resource: { id: key.id, type: 'api_key', name: key.name } });
+  await audit.recordIn(tx, {
+    event_type: 'api_key_delete',
+    service: 'directory',
+    success: true,
+    ...auditContext(ctx),
+    resource: { id: key.id, type: 'api_key', name: key.name },
+    ...(owner ? { owner } : {}),
+  });
+}
+
+/**
+ * Whose key it is, for the key's events: the actor is whoever created or revoked it, which for an
+ * administrator's key is often someone else (a key revoked on the Administrators page, or with its
+ * owner's removal), so the trail names the owner too. Operator keys (CLI, bootstrap) have none.
+ */
+async function keyOwner(tx: Repositories, adminId: string | null): Promise<AuditActor | null> {
+  if (!adminId) return null;
+  const admin = await tx.admins.get(adminId);
+  return { id: adminId, type: 'admin', ...(admin ? { email: admin.email } : {}) };
 }
 
 /** How often `lastUsedAt` is written at most; a key used on every request must not cost a write each time. */
@@ -42,12 +62,14 @@ export function createApiKeyService(d: { store: Store; clock: Clock; audit: Audi
           if (!(await repos.admins.get(adminId))) throw notFound('admin', adminId);
         }
         await repos.apiKeys.create(apiKey, hashApiKey(key));
+        const owner = await keyOwner(repos, adminId);
         await d.audit.recordIn(repos, {
           event_type: 'api_key_create',
           service: 'directory',
           success: true,
           ...auditContext(ctx),
           resource: { id: apiKey.id, type: 'api_key', name: apiKey.name },
+          ...(owner ? { owner } : {}),
         });
       };
       if (tx) await run(tx);

@@ -31,6 +31,7 @@ describe('admin console (HTTP): removing administrators and revoking their API k
       success: boolean;
       initiated_by: { email?: string };
       resource: { id: string; email?: string; name?: string };
+      owner?: { id: string; type: string; email?: string };
     }[];
 
   it("revokes another administrator's API key from the Administrators page", async () => {
@@ -50,6 +51,9 @@ describe('admin console (HTTP): removing administrators and revoking their API k
     const ev = (await directoryEvents('api_key_delete')).find((e) => e.resource.id === apiKey.id);
     assert.ok(ev, 'api_key_delete recorded');
     assert.equal(ev.initiated_by.email, TEST_ADMIN_EMAIL);
+    assert.deepEqual(ev.owner, { id: other.id, type: 'admin', email: 'keyholder@example.com' }, 'the trail names whose key it was');
+    const created = (await directoryEvents('api_key_create')).find((e) => e.resource.id === apiKey.id);
+    assert.deepEqual(created?.owner, { id: other.id, type: 'admin', email: 'keyholder@example.com' });
 
     // A key id under the wrong admin is refused, and nothing is revoked.
     const { key: second, apiKey: secondKey } = await gh.appliance.core.apiKeys.create('other', other.id, systemActor);
