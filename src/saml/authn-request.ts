@@ -49,7 +49,7 @@ export function parseXml(xml: string): Document | null {
   return failed || !doc?.documentElement ? null : doc;
 }
 
-const children = (el: Element): Element[] => {
+export const children = (el: Element): Element[] => {
   const out: Element[] = [];
   for (let n = el.firstChild; n; n = n.nextSibling) if (n.nodeType === 1) out.push(n as Element);
   return out;
@@ -149,9 +149,34 @@ function uniqueIndexes(acs: readonly { index: number; url: string }[]): { index:
   return out.sort((a, b) => a.index - b.index);
 }
 
-/** What SP metadata (SAML metadata §2.4.4) says about the SP's sign-on: entity ID, POST ACS URLs, signing certificate. */
+/**
+ * The SP's single logout endpoint for responses (metadata §2.2.2: ResponseLocation, else Location),
+ * HTTP-Redirect preferred, then HTTP-POST; null when it lists neither.
+ */
+function singleLogoutOf(sp: Element, md: string): { url: string; binding: 'redirect' | 'post' } | null {
+  const services = children(sp).filter((c) => c.namespaceURI === md && c.localName === 'SingleLogoutService');
+  for (const [uri, binding] of [
+    ['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', 'redirect'],
+    ['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', 'post'],
+  ] as const) {
+    const s = services.find((c) => c.getAttribute('Binding') === uri);
+    const url = s ? attrOrNull(s, 'ResponseLocation') || attrOrNull(s, 'Location') : null;
+    if (url) return { url, binding };
+  }
+  return null;
+}
+
+/** What SP metadata (SAML metadata §2.4.4) says about the SP's sign-on: entity ID, POST ACS URLs, signing certificate, single logout. */
 export function readSpMetadata(xml: string):
-  | { ok: true; entityId: string; acsUrls: string[]; acsIndexes: { index: number; url: string }[]; certificate: string; authnRequestsSigned: boolean }
+  | {
+      ok: true;
+      entityId: string;
+      acsUrls: string[];
+      acsIndexes: { index: number; url: string }[];
+      certificate: string;
+      authnRequestsSigned: boolean;
+      slo: { url: string; binding: 'redirect' | 'post' } | null;
+    }
   | { ok: false; message: string } {
   const MD = 'urn:oasis:names:tc:SAML:2.0:metadata';
   const doc = parseXml(xml);
@@ -188,5 +213,6 @@ export function readSpMetadata(xml: string):
     acsIndexes: uniqueIndexes(acs),
     certificate,
     authnRequestsSigned: bool(attrOrNull(sp, 'AuthnRequestsSigned')),
+    slo: singleLogoutOf(sp, MD),
   };
 }

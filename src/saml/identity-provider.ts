@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { IdentityProvider, ServiceProvider, setSchemaValidator } from 'samlify';
+import { ServiceProvider, setSchemaValidator } from 'samlify';
 import type { Application } from '../core/directory/types.js';
 import { DomainError, invalid } from '../core/errors.js';
-import type { Clock, Logger } from '../core/ports.js';
 import type {
   ParsedSignOn,
   ServiceProviderMetadata,
@@ -13,12 +11,13 @@ import type {
   SignOnSubject,
   SsoProtocol,
 } from '../core/sso/sign-on.js';
-import type { SsoService } from '../core/sso/sso-service.js';
 import { selectAcs } from './acs.js';
+import { createSingleLogout } from './single-logout.js';
+import { decodeInbound, idpEntity, newSamlId, redirectSignedOctets, samlifyRefusal, ssoUrlOf, staleness, validUntilOf, type SamlIdpDeps } from './idp-entity.js';
 import { toSamlAttributes, userFieldValue } from './attributes.js';
 import { chooseClassRef, satisfyingMethods } from './authn-context.js';
 import { readAuthnRequest, readSpMetadata, RSA_SHA256 } from './authn-request.js';
-import { buildIdpMetadata, POST_BINDING } from './metadata.js';
+import { POST_BINDING } from './metadata.js';
 import { NAMEID_TRANSIENT, nameIdPolicyProblem } from './name-id-policy.js';
 import { checkRelayState } from './relay-state.js';
 import {
@@ -31,29 +30,8 @@ import {
   STATUS_REQUESTER,
   STATUS_RESPONDER,
 } from './response-xml.js';
-import { SchemaValidationError, type SchemaValidator } from './schema-validator.js';
-import { checkXmlText, decodeSamlMessage, type InboundLimits } from './xml-guard.js';
-
-export interface SamlIdpOptions extends InboundLimits {
-  assertionLifetimeSeconds: number;
-  /** How long after its IssueInstant a request is accepted, and the skew allowed either way (see below). */
-  requestLifetimeSeconds: number;
-  clockSkewSeconds: number;
-  maxRelayStateBytes: number;
-}
-
-export interface SamlIdpDeps {
-  sso: SsoService;
-  validator: SchemaValidator;
-  clock: Clock;
-  log: Logger;
-  /** External base URL, read per call (port 0 is known only after listen). */
-  publicUrl: () => string;
-  options: SamlIdpOptions;
-}
-
-/** The IdP's endpoint and entity ID for an app: `<publicUrl>/saml2/<name>` (JumpCloud's layout). */
-export const ssoUrlOf = (publicUrl: string, app: Pick<Application, 'name'>) => `${publicUrl}/saml2/${encodeURIComponent(app.name)}`;
+import { SchemaValidationError } from './schema-validator.js';
+import { checkXmlText } from './xml-guard.js';
 
 const MAX_METADATA_BYTES = 262_144;
 
@@ -77,30 +55,12 @@ const ERROR_STATUS: Record<SignOnError, { top: string; sub: string; message: str
   denied: { top: STATUS_RESPONDER, sub: STATUS_REQUEST_DENIED, message: 'The request was denied.' },
 };
 
-/** `_` + 160 random bits: an xs:ID (an NCName cannot start with a digit) that cannot be guessed (SAML core §1.3.4). */
-const newSamlId = () => `_${randomBytes(20).toString('hex')}`;
 
 /** SP-supplied text in an audit message, bounded (the request itself may be up to `maxXmlBytes`). */
 const clip = (s: string) => (s.length > 300 ? `${s.slice(0, 300)}…` : s);
 
 const toPem = (body: string) => `-----BEGIN CERTIFICATE-----\n${body.replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
 
-/**
- * The octet string a detached HTTP-Redirect signature covers (SAML bindings §3.4.4.1):
- * `SAMLRequest=…&RelayState=…&SigAlg=…` with the values exactly as URL-encoded in the query.
- */
-export function redirectSignedOctets(rawQuery: string): string {
-  const raw = new Map<string, string>();
-  for (const part of rawQuery.split('&')) {
-    const eq = part.indexOf('=');
-    const name = eq < 0 ? part : part.slice(0, eq);
-    if (!raw.has(name)) raw.set(name, part);
-  }
-  return ['SAMLRequest', 'RelayState', 'SigAlg']
-    .map((n) => raw.get(n))
-    .filter((p): p is string => p !== undefined)
-    .join('&');
-}
 
 /**
  * The SAML 2.0 IdP on samlify (≥ 2.13.1): one IdP entity per application, built on demand from its
@@ -122,12 +82,7 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
     },
   });
 
-  const entityOf = async (app: Application, wantAuthnRequestsSigned: boolean) => {
-    const keys = await d.sso.signingCredentials(app);
-    const ssoUrl = ssoUrlOf(d.publicUrl(), app);
-    const metadata = buildIdpMetadata({ entityId: ssoUrl, certPem: keys.certPem, ssoUrl, nameIdFormat: app.config.nameIdFormat, wantAuthnRequestsSigned });
-    return { idp: IdentityProvider({ metadata, privateKey: keys.keyPem, requestSignatureAlgorithm: RSA_SHA256 }), ssoUrl, metadata };
-  };
+  const entityOf = (app: Application, wantAuthnRequestsSigned: boolean) => idpEntity(d, app, wantAuthnRequestsSigned);
 
   const spOf = (app: Application, acsUrls: string[], spCertificate: string) =>
     ServiceProvider({
@@ -141,6 +96,8 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
   const refuse = (reason: Extract<ParsedSignOn, { status: 'refused' }>['reason'], message: string): ParsedSignOn => ({ status: 'refused', reason, message });
 
   return {
+    ...createSingleLogout(d),
+
     async metadata(app) {
       const { requireSignedRequests } = await d.sso.serviceProviderSettings(app.id);
       return (await entityOf(app, requireSignedRequests)).metadata;
@@ -148,18 +105,10 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
 
     async parseRequest(app, message: SignOnMessage): Promise<ParsedSignOn> {
       const f = message.fields;
-      const decoded = decodeSamlMessage(f.SAMLRequest, message.binding, o);
-      if (!decoded.ok) return refuse(decoded.reason, decoded.message);
-      const relay = checkRelayState(f.RelayState, o.maxRelayStateBytes);
-      if (!relay.ok) return refuse('relay_state', relay.message);
-      // Schema first: nothing else reads the document until it is a valid SAML protocol message.
-      try {
-        await d.validator.validateProtocol(decoded.xml);
-      } catch (err) {
-        if (err instanceof SchemaValidationError) return refuse(err.busy ? 'busy' : 'schema', err.busy ? err.message : 'the SAML request is not valid against the SAML 2.0 schema');
-        throw err;
-      }
-      const read = readAuthnRequest(decoded.xml);
+      // Size, DOCTYPE, RelayState, then the schema: nothing else reads the document before.
+      const inbound = await decodeInbound(d, f, message.binding);
+      if (!inbound.ok) return refuse(inbound.reason, inbound.message);
+      const read = readAuthnRequest(inbound.xml);
       if (!read.ok) return refuse(read.reason, read.message);
       const r = read.fields;
       const settings = await d.sso.serviceProviderSettings(app.id);
@@ -200,20 +149,14 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
           await idp.parseLoginRequest(sp, 'post', { body: { SAMLRequest: f.SAMLRequest } });
         }
       } catch (err) {
-        const code = err instanceof Error ? err.message : String(err);
-        d.log.info({ app: app.name, samlify: code.slice(0, 120) }, 'SAML request refused by samlify');
-        if (/SIGNATURE|SIG_ALG|CERT/i.test(code)) return refuse('bad_signature', 'the request signature does not verify');
-        return refuse('malformed', 'the SAML request could not be read');
+        const refused = samlifyRefusal(d, app, err);
+        return refuse(refused.reason, refused.message);
       }
 
-      // IssueInstant (core §3.2.1): within the request lifetime, so the replay guard can forget it
-      // afterwards. Checked after the signature, so that a stale refusal (which the audit trail
+      // IssueInstant: checked after the signature, so that a stale refusal (which the audit trail
       // records) is never one of a forged request to an app that requires signed requests.
-      const issued = Date.parse(r.issueInstant ?? '');
-      const nowMs = d.clock.now().getTime();
-      if (!Number.isFinite(issued)) return refuse('malformed', 'the request has no valid IssueInstant');
-      if (issued > nowMs + o.clockSkewSeconds * 1000) return refuse('stale', 'the request was issued in the future; check the clocks of the application and Gatehouse');
-      if (issued < nowMs - (o.requestLifetimeSeconds + o.clockSkewSeconds) * 1000) return refuse('stale', 'the request is too old; open the application again to start over');
+      const stale = staleness(o, r.issueInstant, d.clock.now().getTime());
+      if (stale) return refuse(stale.reason, stale.message);
 
       const requested = r.requestedAuthnContext;
       const authnMethods = satisfyingMethods(requested, ssoUrl.startsWith('https:'));
@@ -221,12 +164,12 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
         appId: app.id,
         requestId: r.id,
         acsUrl: acs.url,
-        relayState: relay.value,
+        relayState: inbound.relayState,
         forceAuthn: r.forceAuthn,
         isPassive: r.isPassive,
         receivedAt: d.clock.now().toISOString(),
         spEntityId: app.config.spEntityId,
-        validUntil: new Date(issued + (o.requestLifetimeSeconds + o.clockSkewSeconds) * 1000).toISOString(),
+        validUntil: validUntilOf(o, r.issueInstant!),
         authnMethods,
         requestedContext: requested ? { comparison: requested.comparison, classRefs: requested.classRefs } : null,
         ...(r.nameIdPolicy?.format === NAMEID_TRANSIENT && app.config.nameIdFormat !== NAMEID_TRANSIENT ? { nameIdFormat: NAMEID_TRANSIENT } : {}),
@@ -331,7 +274,15 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
       if (!m.ok) throw invalid('spMetadata', m.message);
       if (!m.entityId) throw invalid('spMetadata', 'has no entityID');
       if (m.acsUrls.length === 0) throw invalid('spMetadata', 'has no AssertionConsumerService with the HTTP-POST binding');
-      return { entityId: m.entityId, acsUrls: m.acsUrls, acsIndexes: m.acsIndexes, certificate: m.certificate ? toPem(m.certificate) : '', authnRequestsSigned: m.authnRequestsSigned };
+      return {
+        entityId: m.entityId,
+        acsUrls: m.acsUrls,
+        acsIndexes: m.acsIndexes,
+        certificate: m.certificate ? toPem(m.certificate) : '',
+        authnRequestsSigned: m.authnRequestsSigned,
+        sloUrl: m.slo?.url ?? '',
+        sloBinding: m.slo?.binding ?? 'redirect',
+      };
     },
   };
 }

@@ -126,3 +126,25 @@ export function buildErrorResponseXml(p: ErrorResponseParts): string {
     `</samlp:Response>`
   );
 }
+
+export const STATUS_UNKNOWN_PRINCIPAL = 'urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal';
+
+/**
+ * A LogoutResponse (SAML core §3.7.2) to an SP's LogoutRequest: the parts of an error Response,
+ * addressed to the SP's single logout endpoint, answering the LogoutRequest ID, with a
+ * second-level status only when not Success, and no StatusMessage.
+ */
+export type LogoutResponseParts = Omit<ErrorResponseParts, 'subStatus' | 'message'> & { subStatus?: string };
+
+/** The unsigned XML of a LogoutResponse: Issuer, then (after the signature, added afterwards) Status. */
+export function buildLogoutResponseXml(p: LogoutResponseParts): string {
+  const status = p.subStatus
+    ? `<samlp:StatusCode${attr('Value', p.topStatus)}><samlp:StatusCode${attr('Value', p.subStatus)}/></samlp:StatusCode>`
+    : `<samlp:StatusCode${attr('Value', p.topStatus)}/>`;
+  return (
+    `<samlp:LogoutResponse xmlns:samlp="${PROTOCOL_NS}" xmlns:saml="${ASSERTION_NS}"${attr('ID', p.responseId)} Version="2.0"${attr('IssueInstant', iso(p.issueInstant))}${attr('Destination', p.destination)}${attr('InResponseTo', p.inResponseTo)}>` +
+    `<saml:Issuer>${escapeXml(p.issuer)}</saml:Issuer>` +
+    `<samlp:Status>${status}</samlp:Status>` +
+    `</samlp:LogoutResponse>`
+  );
+}

@@ -9,6 +9,7 @@ export type AuditEventType =
   | 'radius_auth_attempt'
   | 'radius_accounting'
   | 'sso_auth'
+  | 'sso_logout'
   | 'user_login_attempt'
   | 'admin_login_attempt'
   | 'user_lockout'

@@ -11,6 +11,7 @@ export const EVENT_TYPES = [
   'radius_auth_attempt',
   'radius_accounting',
   'sso_auth',
+  'sso_logout',
   'user_lockout',
   'user_unlocked',
   'user_create',

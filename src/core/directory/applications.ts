@@ -107,6 +107,9 @@ function configPatch(c: ApplicationFields['config']): Partial<SamlAppConfig> {
     p.acsUrls = c.acsUrls.map((u, i) => v.httpUrl(`config.acsUrls[${i}]`, u, { required: true }));
   }
   if (c.acsIndexes !== undefined) p.acsIndexes = acsIndexes(c.acsIndexes);
+  // '' takes single logout away (see registeredIndexes, which drops it).
+  if (c.sloUrl !== undefined) p.sloUrl = c.sloUrl === '' || c.sloUrl === null ? '' : v.httpUrl('config.sloUrl', c.sloUrl, { required: true });
+  if (c.sloBinding !== undefined) p.sloBinding = v.oneOf('config.sloBinding', c.sloBinding, ['redirect', 'post'] as const);
   if (c.nameIdAttribute !== undefined) p.nameIdAttribute = v.oneOf('config.nameIdAttribute', c.nameIdAttribute, SAML_USER_ATTRIBUTES);
   if (c.nameIdFormat !== undefined) p.nameIdFormat = v.oneOf('config.nameIdFormat', c.nameIdFormat, NAMEID_FORMATS);
   if (c.signAssertion !== undefined) p.signAssertion = v.bool('config.signAssertion', c.signAssertion);
@@ -151,6 +154,12 @@ function registeredIndexes(c: SamlAppConfig): SamlAppConfig {
   if (kept.length === c.acsIndexes.length) return c;
   const { acsIndexes: _dropped, ...rest } = c;
   return kept.length > 0 ? { ...rest, acsIndexes: kept } : rest;
+}
+
+/** A single logout endpoint with its binding (redirect unless said), or neither. */
+function withSingleLogout(c: SamlAppConfig): SamlAppConfig {
+  const { sloUrl, sloBinding, ...rest } = c;
+  return sloUrl ? { ...rest, sloUrl, sloBinding: sloBinding ?? 'redirect' } : rest;
 }
 
 const view = (a: Application) => ({ name: a.name, displayLabel: a.displayLabel, config: a.config });
@@ -202,7 +211,7 @@ export function createApplicationService(d: DirectoryDeps, sso?: { credentials: 
     async create(f: ApplicationFields, ctx: ActorContext): Promise<Application> {
       const name = v.slug('name', f.name);
       const displayLabel = f.displayLabel === undefined ? name : v.text('displayLabel', f.displayLabel, 128, { required: true });
-      const config = registeredIndexes({ ...DEFAULT_CONFIG, ...configPatch(f.config) });
+      const config = registeredIndexes(withSingleLogout({ ...DEFAULT_CONFIG, ...configPatch(f.config) }));
       if (!config.spEntityId) throw invalid('config.spEntityId', 'is required');
       if (config.acsUrls.length === 0) throw invalid('config.acsUrls', 'must list at least one ACS URL');
       checkComplete(config);
@@ -282,7 +291,7 @@ export function createApplicationService(d: DirectoryDeps, sso?: { credentials: 
       const updated = await store.transaction(async (tx) => {
         const before = await load(tx, id);
         await ensureUnique(tx, name, id);
-        const config = registeredIndexes({ ...before.config, ...cp });
+        const config = registeredIndexes(withSingleLogout({ ...before.config, ...cp }));
         if (config.acsUrls.length === 0) throw invalid('config.acsUrls', 'must list at least one ACS URL');
         checkComplete(config);
         await tx.applications.update(id, { ...(name ? { name } : {}), ...(displayLabel ? { displayLabel } : {}), config });

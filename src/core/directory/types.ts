@@ -160,6 +160,12 @@ export interface SamlAppConfig {
   acsUrls: string[];
   /** Metadata indexes of ACS URLs (filled from imported SP metadata); absent on apps set up by hand. */
   acsIndexes?: AcsIndex[];
+  /**
+   * The SP's single logout endpoint (SAML metadata SingleLogoutService, its ResponseLocation when
+   * given) and its binding: where LogoutResponses go. Absent: the app has no single logout.
+   */
+  sloUrl?: string;
+  sloBinding?: 'redirect' | 'post';
   nameIdAttribute: string;
   nameIdFormat: string;
   signAssertion: boolean;

@@ -119,7 +119,40 @@ export interface ServiceProviderMetadata {
   certificate: string;
   /** AuthnRequestsSigned="true" (SAML metadata §2.4.4). */
   authnRequestsSigned: boolean;
+  /** The SP's single logout endpoint for responses, '' when it has none Gatehouse can answer on. */
+  sloUrl: string;
+  sloBinding: SignOnBinding;
 }
+
+/**
+ * An SP-initiated logout request the adapter accepted (SAML profiles §4.4.4.1): signed by the
+ * app's SP, addressed here, fresh. Whose session it ends is decided against the browser's session
+ * (`namesSession`).
+ */
+export interface LogoutRequest {
+  appId: string;
+  requestId: string;
+  /** The NameID as sent, for the audit trail and the match, and its Format attribute. */
+  nameId: string;
+  nameIdFormat: string | null;
+  /** SessionIndex values (core §3.7.1); empty: every session of the principal. */
+  sessionIndexes: string[];
+  relayState: string | null;
+  spEntityId: string;
+  /** As SignOnRequest.validUntil: how long the replay guard keeps its ID. */
+  validUntil: string;
+}
+
+export type ParsedLogout = { status: 'ok'; request: LogoutRequest } | { status: 'refused'; reason: SignOnRefusal | 'no_logout_endpoint'; message: string };
+
+/**
+ * How a logout request went (core §3.7.3.2): the session was ended, or there was none to end
+ * (`success`); the browser's session is someone else's, so nothing was ended (`unknown_principal`).
+ */
+export type LogoutOutcome = 'success' | 'unknown_principal';
+
+/** The LogoutResponse on its way to the SP: a signed redirect, or an auto-submitting form. */
+export type LogoutAnswer = { kind: 'redirect'; url: string } | { kind: 'form'; form: SignOnForm };
 
 export interface SsoProtocol {
   /** The IdP metadata of one application. */
@@ -140,4 +173,10 @@ export interface SsoProtocol {
   buildErrorResponse(app: Application, request: SignOnRequest, error: SignOnError): Promise<SignOnForm>;
   /** Reads SP metadata (hostile input: size-capped, no DOCTYPE, schema-validated). */
   parseServiceProviderMetadata(xml: string): Promise<ServiceProviderMetadata>;
+  /** Checks an inbound LogoutRequest as `parseRequest` checks a sign-on request; a signature is required. */
+  parseLogoutRequest(app: Application, message: SignOnMessage): Promise<ParsedLogout>;
+  /** Whether the request names this user (its NameID for the app) and, when it lists any, this session's index. */
+  namesSession(app: Application, request: LogoutRequest, user: User, sessionIndex: string | null): boolean;
+  /** The signed LogoutResponse to the app's single logout endpoint, with the request's RelayState. */
+  buildLogoutResponse(app: Application, request: LogoutRequest, outcome: LogoutOutcome): Promise<LogoutAnswer>;
 }

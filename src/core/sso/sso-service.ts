@@ -9,7 +9,7 @@ import type { OrganizationCache } from '../directory/organization-cache.js';
 import { lockoutPolicyOf } from '../directory/organization.js';
 import type { Application, User } from '../directory/types.js';
 import type { Clock, SecretBox, SsoRepositories, Store } from '../ports.js';
-import type { SignOnRequest } from './sign-on.js';
+import type { LogoutOutcome, LogoutRequest, SignOnRequest } from './sign-on.js';
 import { createSelfSignedCertificate } from '../../util/certificates.js';
 
 /**
@@ -108,15 +108,16 @@ export interface SsoServiceDeps {
  */
 export function createSsoService(d: SsoServiceDeps) {
   const repos = d.store.repos;
-  /** An `sso_auth` event for `app`, naming the browser's user when known; `fields` say how it went. */
-  const recordSsoAuth = (
+  /** An `sso_auth` (or `sso_logout`) event for `app`, naming the browser's user when known; `fields` say how it went. */
+  const recordSsoEvent = (
+    eventType: 'sso_auth' | 'sso_logout',
     input: { app: Application; clientIp: string; audit: Record<string, unknown> },
     user: User | null | undefined,
-    fields: { success: boolean; mfa: boolean; error_message?: string; auth_method?: 'session' },
+    fields: { success: boolean; error_message?: string; [extra: string]: unknown },
   ) =>
     d.audit.record({
       ...input.audit,
-      event_type: 'sso_auth',
+      event_type: eventType,
       service: 'sso',
       client_ip: input.clientIp,
       initiated_by: { ...(user ? { id: user.id } : {}), type: 'user', username: user?.username ?? '' },
@@ -243,7 +244,7 @@ export function createSsoService(d: SsoServiceDeps) {
       const outcome = await decide();
       const mfaDone = outcome.status === 'ok' && input.sessionMfa;
       const why = outcome.status === 'ok' ? '' : outcome.status === 'mfa_required' ? 'MFA required' : outcome.reason;
-      recordSsoAuth(input, user, {
+      recordSsoEvent('sso_auth', input, user, {
         success: outcome.status === 'ok',
         mfa: mfaDone,
         ...(outcome.status === 'ok' ? {} : { error_message: input.passive ? `${why} (passive request: no interaction allowed)` : why }),
@@ -260,7 +261,7 @@ export function createSsoService(d: SsoServiceDeps) {
      */
     async recordRefusal(input: { app: Application; userId: string | null; clientIp: string; audit: Record<string, unknown>; reason: string; mfa?: boolean }): Promise<void> {
       const user = input.userId ? await repos.users.get(input.userId) : null;
-      recordSsoAuth(input, user, { success: false, mfa: input.mfa ?? false, error_message: input.reason, ...(user ? { auth_method: 'session' } : {}) });
+      recordSsoEvent('sso_auth', input, user, { success: false, mfa: input.mfa ?? false, error_message: input.reason, ...(user ? { auth_method: 'session' } : {}) });
     },
 
     /**
@@ -284,6 +285,33 @@ export function createSsoService(d: SsoServiceDeps) {
      */
     markAnswered(request: SignOnRequest): Promise<boolean> {
       return d.sso.signOnRequests.markAnswered(signOnRequestKey(request), d.clock.now());
+    },
+
+    /**
+     * The replay guard for SP-initiated logout requests: true the first time the SP sends a request
+     * ID (the same store as sign-on requests, so an ID is taken once across instances and kinds).
+     */
+    async admitLogoutRequest(request: LogoutRequest): Promise<boolean> {
+      const now = d.clock.now();
+      const validUntil = Date.parse(request.validUntil);
+      const expiresAt = new Date(Math.max(Number.isFinite(validUntil) ? validUntil : 0, now.getTime()) + 60_000);
+      const idHash = signOnRequestKey({ spEntityId: request.spEntityId, requestId: request.requestId });
+      return d.sso.signOnRequests.remember({ idHash, appId: request.appId, receivedAt: now, expiresAt }, now);
+    },
+
+    /**
+     * Records an `sso_logout` event: an SP-initiated logout that ended the browser's session (or
+     * found none), or one that named someone else (`unknown_principal`: nothing was ended).
+     */
+    async recordLogout(input: { app: Application; userId: string | null; clientIp: string; audit: Record<string, unknown>; outcome: LogoutOutcome; nameId: string }): Promise<void> {
+      const user = input.userId ? await repos.users.get(input.userId) : null;
+      const ended = input.outcome === 'success';
+      recordSsoEvent('sso_logout', input, user, {
+        success: ended,
+        session_ended: user !== null && ended,
+        name_id: input.nameId.slice(0, 256),
+        ...(ended ? {} : { error_message: "the logout request names another user than the browser session's; the session was kept" }),
+      });
     },
 
     /** Whether the request was already answered (a pending sign-on of it is void). */

@@ -60,8 +60,9 @@ function systemFieldsOf(b: Static<typeof SystemBody>): SystemFields {
 export type SpMetadataReader = (xml: string) => Promise<ServiceProviderMetadata>;
 
 /**
- * An application body with `spMetadata`: the metadata fills in the SP's entity ID, ACS URLs and
- * signing certificate (and the signed-requests flag it announces) where the body does not set them.
+ * An application body with `spMetadata`: the metadata fills in the SP's entity ID, ACS URLs,
+ * signing certificate (and the signed-requests flag it announces) and single logout endpoint where
+ * the body does not set them.
  */
 async function withSpMetadata(body: Static<typeof ApplicationBody>, read: SpMetadataReader | undefined): Promise<ApplicationFields> {
   const { spMetadata, ...rest } = body;
@@ -76,6 +77,7 @@ async function withSpMetadata(body: Static<typeof ApplicationBody>, read: SpMeta
       spEntityId: c.spEntityId ?? m.entityId,
       acsUrls: c.acsUrls ?? m.acsUrls,
       acsIndexes: c.acsIndexes ?? m.acsIndexes,
+      ...(c.sloUrl === undefined && m.sloUrl ? { sloUrl: m.sloUrl, sloBinding: c.sloBinding ?? m.sloBinding } : {}),
       ...(c.spCertificate === undefined && m.certificate ? { spCertificate: m.certificate } : {}),
       ...(c.requireSignedRequests === undefined && m.certificate && m.authnRequestsSigned ? { requireSignedRequests: true } : {}),
     },

@@ -105,6 +105,7 @@ export function presentApplication(a: Application, publicUrl: string, creds?: Ap
       idpEntityId: ssoUrl,
       idpCertificate: creds?.idpCertificate ?? '',
       idpMetadataUrl: `${ssoUrl}/metadata`,
+      idpSloUrl: `${ssoUrl}/slo`,
       spCertificate: creds?.spCertificate ?? '',
       requireSignedRequests: creds?.requireSignedRequests ?? false,
     },

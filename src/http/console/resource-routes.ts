@@ -151,6 +151,8 @@ interface AppForm {
   acsUrls: string;
   /** The SP metadata's ACS indexes as JSON; carried in a hidden field (see readApp). */
   acsIndexes: string;
+  sloUrl: string;
+  sloBinding: string;
   nameIdAttribute: string;
   nameIdFormat: string;
   signAssertion: boolean;
@@ -168,6 +170,8 @@ const appFormOf = (a?: Application, creds?: { spCertificate: string; requireSign
   spEntityId: a?.config.spEntityId ?? '',
   acsUrls: a?.config.acsUrls.join('\n') ?? '',
   acsIndexes: acsIndexField(a?.config.acsIndexes ?? []),
+  sloUrl: a?.config.sloUrl ?? '',
+  sloBinding: a?.config.sloBinding ?? 'redirect',
   nameIdAttribute: a?.config.nameIdAttribute ?? 'email',
   nameIdFormat: a?.config.nameIdFormat ?? 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
   signAssertion: a?.config.signAssertion ?? true,
@@ -206,6 +210,8 @@ function readApp(body: unknown): { form: AppForm; fields: ApplicationFields } {
     spEntityId: field(body, 'spEntityId', 1024).trim(),
     acsUrls: field(body, 'acsUrls', 16_384),
     acsIndexes: field(body, 'acsIndexes', 16_384),
+    sloUrl: field(body, 'sloUrl', 2048).trim(),
+    sloBinding: field(body, 'sloBinding', 16),
     nameIdAttribute: field(body, 'nameIdAttribute', 64),
     nameIdFormat: field(body, 'nameIdFormat', 128),
     signAssertion: checked(body, 'signAssertion'),
@@ -224,6 +230,8 @@ function readApp(body: unknown): { form: AppForm; fields: ApplicationFields } {
       acsUrls: form.acsUrls.split(/\s+/).filter(Boolean),
       // Only metadata fills this in (the import form passes it on); an empty field changes nothing.
       ...(form.acsIndexes.trim() ? { acsIndexes: parseAcsIndexField(form.acsIndexes) } : {}),
+      sloUrl: form.sloUrl,
+      ...(form.sloUrl ? { sloBinding: form.sloBinding || 'redirect' } : {}),
       nameIdAttribute: form.nameIdAttribute,
       nameIdFormat: form.nameIdFormat,
       signAssertion: form.signAssertion,
@@ -253,6 +261,8 @@ function appForm(o: { csrf: string; action: string; form: AppForm; errors: Recor
     ${textField({ label: 'SP entity ID', name: 'spEntityId', value: f.spEntityId, required: true, wide: true, placeholder: 'https://app.example.com/saml/metadata', error: e('config.spEntityId') })}
     ${textArea({ label: 'ACS URLs', name: 'acsUrls', value: f.acsUrls, rows: 3, mono: true, hint: f.acsIndexes ? `One per line. Responses are posted only to these exact URLs; the first is used for IdP-initiated sign-in. Indexes from the SP metadata: ${describeAcsIndexes(f.acsIndexes)}.` : 'One per line. Responses are posted only to these exact URLs; the first is used for IdP-initiated sign-in. A request that names an ACS by index gets the URL at that position, counting from 0 (or the index its SP metadata gave, when imported).', error: e('config.acsUrls') ?? e('config.acsIndexes') })}
     <input type="hidden" name="acsIndexes" value="${f.acsIndexes}">
+    ${textField({ label: 'Single logout URL', name: 'sloUrl', value: f.sloUrl, wide: true, placeholder: 'https://app.example.com/saml/slo', hint: "Optional: the SP's SingleLogoutService, where Gatehouse answers its signed logout requests (they need the SP certificate below). Empty: no single logout.", error: e('config.sloUrl') })}
+    ${selectField({ label: 'Single logout binding', name: 'sloBinding', value: f.sloBinding, options: [{ value: 'redirect', label: 'HTTP-Redirect' }, { value: 'post', label: 'HTTP-POST' }] })}
     ${selectField({ label: 'NameID from', name: 'nameIdAttribute', value: f.nameIdAttribute, options: userAttrs })}
     ${selectField({ label: 'NameID format', name: 'nameIdFormat', value: f.nameIdFormat, options: NAMEID_FORMATS.map((x) => ({ value: x, label: x.replace(/^urn:oasis:names:tc:SAML:\d\.\d:nameid-format:/, '') })) })}
   </div>
@@ -509,7 +519,7 @@ ${await boundCard(d, { csrf, type: 'radius_server', id, action: `/admin/radius/$
           return '';
         }
       })();
-      return newApp(req, reply, { ...appFormOf(), name: host.replace(/[^A-Za-z0-9._-]/g, ''), displayLabel: host, spEntityId: md.entityId, acsUrls: md.acsUrls.join('\n'), acsIndexes: acsIndexField(md.acsIndexes), spCertificate: md.certificate, requireSignedRequests: md.authnRequestsSigned });
+      return newApp(req, reply, { ...appFormOf(), name: host.replace(/[^A-Za-z0-9._-]/g, ''), displayLabel: host, spEntityId: md.entityId, acsUrls: md.acsUrls.join('\n'), acsIndexes: acsIndexField(md.acsIndexes), sloUrl: md.sloUrl, sloBinding: md.sloBinding, spCertificate: md.certificate, requireSignedRequests: md.authnRequestsSigned });
     } catch (err) {
       if (!isDomainError(err)) throw err;
       return newApp(req, reply, appFormOf(), {}, `The metadata could not be read: ${err.message}`, 400);
@@ -563,6 +573,7 @@ ${errorNotice(error)}
     body: html`${facts([
       ['IdP entity ID', html`<code class="wrap">${ssoUrl}</code>`],
       ['SSO URL (Redirect and POST)', html`<code class="wrap">${ssoUrl}</code>`],
+      ['Single logout URL (Redirect)', a.config.sloUrl ? html`<code class="wrap">${ssoUrl}/slo</code>` : html`<span class="muted">Set the SP's single logout URL to use it</span>`],
       ['Metadata', html`<a href="/saml2/${encodeURIComponent(a.name)}/metadata">${icon('download', 'inline')} Download IdP metadata</a>`],
       ...certFacts,
     ])}
@@ -608,7 +619,7 @@ ${await boundCard(d, { csrf, type: 'application', id, action: `/admin/apps/${id}
       const md = await d.spMetadata(field(req.body, 'metadata', 262_144));
       await core.applications.update(
         id,
-        { config: { spEntityId: md.entityId, acsUrls: md.acsUrls, acsIndexes: md.acsIndexes, ...(md.certificate ? { spCertificate: md.certificate } : {}), requireSignedRequests: md.authnRequestsSigned && !!md.certificate } },
+        { config: { spEntityId: md.entityId, acsUrls: md.acsUrls, acsIndexes: md.acsIndexes, ...(md.sloUrl ? { sloUrl: md.sloUrl, sloBinding: md.sloBinding } : {}), ...(md.certificate ? { spCertificate: md.certificate } : {}), requireSignedRequests: md.authnRequestsSigned && !!md.certificate } },
         actorOf(req),
       );
     } catch (err) {

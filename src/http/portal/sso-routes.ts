@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { applicationResource } from '../../core/auth/resources.js';
 import type { Application, User } from '../../core/directory/types.js';
-import type { SignOnBinding, SignOnError, SignOnRequest } from '../../core/sso/sign-on.js';
+import type { LogoutOutcome, SignOnBinding, SignOnError, SignOnRequest } from '../../core/sso/sign-on.js';
+import { isDomainError } from '../../core/errors.js';
 import { ssoAuditFields, type PendingSignOn } from '../../core/sso/sso-service.js';
 import { allowFormActionTo } from '../plugins/security-headers.js';
 import { dataOf, field, sendPage, sessionOf, type UserSessionData, type UserWebDeps } from './context.js';
@@ -275,6 +276,60 @@ export function registerSsoRoutes(app: FastifyInstance, d: UserWebDeps): void {
     // goes back to (the replay guard has taken its ID; the continue link works until it is answered).
     return reply.redirect(`/saml2/${encodeURIComponent(a.name)}/continue?r=${encodeURIComponent(seal(pending))}`, 303);
   };
+
+  // ---- single logout (SP-initiated, SAML profiles §4.4; HTTP-Redirect in) ----
+  const logoutRefusal = (reply: FastifyReply, message: string, status = 400) =>
+    sendPage(
+      reply,
+      messagePage({
+        title: 'Sign-out request refused',
+        message: 'The application sent a sign-out request that Gatehouse does not accept, so nothing was changed and nothing was sent anywhere.',
+        detail: `Reason: ${message}. To sign out of Gatehouse, use Sign out in your apps portal.`,
+        link: { href: '/', text: 'Go to your apps' },
+      }),
+      status,
+    );
+
+  app.get('/saml2/:app/slo', async (req, reply) => {
+    const a = await loadApp(req, reply);
+    if (!a) return reply;
+    const fields: Record<string, string | undefined> = {};
+    for (const n of ['SAMLRequest', 'SAMLResponse', 'RelayState', 'SigAlg', 'Signature']) {
+      const v = (req.query as Record<string, unknown> | undefined)?.[n];
+      if (Array.isArray(v)) return logoutRefusal(reply, `the request repeats ${n}`);
+      if (typeof v === 'string') fields[n] = v;
+    }
+    // Gatehouse sends no LogoutRequests (it does not propagate a logout), so no LogoutResponse is due.
+    if (!fields.SAMLRequest) return logoutRefusal(reply, fields.SAMLResponse ? 'Gatehouse expects no logout response' : 'there is no SAML request in it');
+    const { SAMLResponse: _unused, ...message } = fields;
+    const rawQuery = (req.raw.url ?? '').split('?')[1] ?? '';
+    const parsed = await saml.parseLogoutRequest(a, { binding: 'redirect', fields: message, rawQuery });
+    if (parsed.status === 'refused') {
+      req.log.warn({ app: a.name, reason: parsed.reason }, 'SAML logout request refused');
+      return logoutRefusal(reply, parsed.message, parsed.reason === 'busy' ? 503 : 400);
+    }
+    const r = parsed.request;
+    if (!(await core.sso.admitLogoutRequest(r))) return logoutRefusal(reply, 'this sign-out request was already used');
+    // The session this browser holds ends if the request names it; a session of someone else is
+    // kept and the SP told so (core §3.7.3.2 UnknownPrincipal); no session: already signed out.
+    const s = sessionOf(req);
+    let userId: string | null = null;
+    let outcome: LogoutOutcome = 'success';
+    if (s.subjectId) {
+      const user = await core.users.get(s.subjectId).catch((err: unknown) => {
+        if (isDomainError(err)) return null;
+        throw err;
+      });
+      if (user) userId = user.id;
+      if (!user || saml.namesSession(a, r, user, dataOf(req).sessionIndex ?? null)) await s.signOut();
+      else outcome = 'unknown_principal';
+    }
+    await core.sso.recordLogout({ app: a, userId, clientIp: req.ip, audit: ssoAuditFields(a, ssoUrl(a), false), outcome, nameId: r.nameId });
+    const answer = await saml.buildLogoutResponse(a, r, outcome);
+    if (answer.kind === 'redirect') return reply.redirect(answer.url, 303);
+    allowFormActionTo(reply, answer.form.action, d.secure);
+    return sendPage(reply, autoPostPage(answer.form, a.displayLabel, 'sign-out'));
+  });
 
   app.get('/saml2/:app', (req, reply) => receive(req, reply, 'redirect'));
   app.post('/saml2/:app', { config: { csrf: false } }, (req, reply) => receive(req, reply, 'post'));

@@ -134,10 +134,11 @@ export function messagePage(o: { title: string; message: string; detail?: string
  * The auto-submitting form that delivers a SAML response (SAML bindings §3.5.4): every value,
  * the action URL included, is escaped; the form submits itself through autopost.js, or by hand.
  */
-export function autoPostPage(form: SignOnForm, appLabel: string): string {
+export function autoPostPage(form: SignOnForm, appLabel: string, purpose: 'sign-in' | 'sign-out' = 'sign-in'): string {
+  const title = purpose === 'sign-in' ? `Signing in to ${appLabel}` : `Signing out of ${appLabel}`;
   return layout(
-    { title: `Signing in to ${appLabel}`, narrow: true, scripts: ['autopost.js'] },
-    html`<h1>Signing in to ${appLabel}…</h1>
+    { title, narrow: true, scripts: ['autopost.js'] },
+    html`<h1>${title}…</h1>
 <form id="saml-post" method="post" action="${form.action}">
   ${form.fields.map((f) => html`<input type="hidden" name="${f.name}" value="${f.value}">`)}
   <noscript><p>Script is off in this browser: press the button to continue.</p></noscript>

@@ -118,6 +118,21 @@ describe('SAML applications (v1)', function () {
       assert.equal((await run.api('GET', `/api/applications/${wiki._id}`)).body.config.acsUrls.length, 2);
     });
 
+    it('sets, validates and removes the single logout endpoint', async function () {
+      const set = await run.api('PUT', `/api/applications/${wiki._id}`, { config: { sloUrl: 'https://wiki.example.com/saml/slo' } });
+      assert.equal(set.status, 200, JSON.stringify(set.body));
+      assert.equal(set.body.config.sloUrl, 'https://wiki.example.com/saml/slo');
+      assert.equal(set.body.config.sloBinding, 'redirect', 'HTTP-Redirect unless said');
+      assert.match(set.body.config.idpSloUrl, /\/saml2\/kb\/slo$/);
+      assertError(await run.api('PUT', `/api/applications/${wiki._id}`, { config: { sloUrl: 'javascript:alert(1)' } }), 400, 'config.sloUrl');
+      assertError(await run.api('PUT', `/api/applications/${wiki._id}`, { config: { sloBinding: 'soap' } }), 400, 'config.sloBinding');
+      assert.equal((await run.api('PUT', `/api/applications/${wiki._id}`, { config: { sloBinding: 'post' } })).body.config.sloBinding, 'post');
+      const removed = await run.api('PUT', `/api/applications/${wiki._id}`, { config: { sloUrl: '' } });
+      assert.equal(removed.status, 200);
+      assert.equal(removed.body.config.sloUrl, undefined);
+      assert.equal(removed.body.config.sloBinding, undefined);
+    });
+
     it('refuses renaming onto another application with 409', async function () {
       const other = await run.api('POST', '/api/applications', { ...WIKI, name: 'crm' });
       assert.equal(other.status, 201, JSON.stringify(other.body));

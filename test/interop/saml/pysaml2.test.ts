@@ -299,6 +299,149 @@ describe('SAML interop with pysaml2, xmlsec1 and oathtool', function () {
     }
   });
 
+  describe('SP-initiated single logout (SAML profiles §4.4), with pysaml2 as the SP', () => {
+    const SLO_SP = 'https://pyslo.example.test/sp';
+    const SLO_ACS = 'https://pyslo.example.test/acs';
+    const SLO_URL = 'https://pyslo.example.test/slo';
+    const STATUS = 'urn:oasis:names:tc:SAML:2.0:status:';
+    let slo: string;
+    let idpSlo: string;
+    const slosp = (...args: string[]) => sp(args[0]!, slo, ...args.slice(1));
+
+    before(async () => {
+      // A pysaml2 SP with a single logout endpoint, registered from the metadata pysaml2 writes
+      // (which carries its signing certificate and its SingleLogoutService).
+      slo = mkdtempSync(join(tmpdir(), 'gatehouse-pysaml2-slo-'));
+      const { readFileSync } = await import('node:fs');
+      for (const f of ['sp.key', 'sp.crt', 'idp.xml']) writeFileSync(join(slo, f), readFileSync(join(state, f)));
+      writeFileSync(join(slo, 'config.json'), JSON.stringify({ entity_id: SLO_SP, acs: SLO_ACS, slo: SLO_URL }));
+      const { stdout: metadata } = await run(PYTHON, [SP_SCRIPT, 'metadata', slo], { env: { ...process.env, PYTHONWARNINGS: 'ignore' } });
+      assert.match(metadata, /SingleLogoutService/);
+      const app = await gh.api('POST', '/api/applications', { name: 'pyslo', displayLabel: 'Logout SP', spMetadata: metadata });
+      assert.equal(app.status, 201, JSON.stringify(app.body));
+      assert.equal(app.body.config.sloUrl, SLO_URL);
+      assert.equal(app.body.config.sloBinding, 'redirect');
+      assert.match(app.body.config.spCertificate, /BEGIN CERTIFICATE/);
+      idpSlo = app.body.config.idpSloUrl;
+      await gh.api('POST', `/api/v2/usergroups/${groupId}/associations`, { op: 'add', type: 'application', id: app.body._id });
+      const idpMetadata = await (await fetch(`${gh.httpUrl}/saml2/pyslo/metadata`)).text();
+      assert.match(idpMetadata, new RegExp(`<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${idpSlo}"/>`));
+      writeFileSync(join(slo, 'idp.xml'), idpMetadata);
+    });
+    after(() => rmSync(slo, { recursive: true, force: true }));
+
+    /** Signs ivy in to the SP through Gatehouse; pysaml2 reads the assertion's NameID and SessionIndex. */
+    const signedIn = async () => {
+      const b = new Browser(gh.httpUrl);
+      const r = await slosp('request', 'redirect');
+      const post = await b.submit(await b.get(r.out.url), { login: 'ivy', password: PASSWORD });
+      writeFileSync(join(slo, 'response.b64'), post.form(/^https:/).fields.SAMLResponse!);
+      const a = await slosp('response', join(slo, 'response.b64'));
+      assert.equal(a.code, 0, JSON.stringify(a.out));
+      return { b, nameId: a.out.name_id as string, format: a.out.name_id_format as string, sessionIndex: a.out.session_index as string };
+    };
+    const portalSignedIn = async (b: Browser) => /Your apps/.test((await b.get('/')).text);
+
+    it('ends the session and answers with a signed Success LogoutResponse that pysaml2 verifies, with the RelayState; a replay is refused', async () => {
+      const { b, nameId, format, sessionIndex } = await signedIn();
+      assert.equal(await portalSignedIn(b), true);
+      const req = await slosp('logout', idpSlo, nameId, format, sessionIndex, 'back-home');
+      const answer = await b.request('GET', req.out.url);
+      assert.equal(answer.status, 303, answer.body.slice(0, 300));
+      assert.ok(answer.location!.startsWith(`${SLO_URL}?`), answer.location!);
+      const r = await slosp('logout-response', answer.location!);
+      assert.equal(r.code, 0, JSON.stringify(r.out));
+      assert.equal(r.out.signature_ok, true);
+      assert.equal(r.out.sig_alg, 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
+      assert.deepEqual(r.out.status, [`${STATUS}Success`]);
+      assert.equal(r.out.in_response_to, req.out.id);
+      assert.equal(r.out.destination, SLO_URL);
+      assert.equal(r.out.relay_state, 'back-home');
+      assert.equal(await portalSignedIn(b), false, 'the Gatehouse session is over');
+      const e = (await events(gh, 'sso_logout')).find((x) => x.application?.name === 'pyslo');
+      assert.equal(e?.success, true);
+      assert.equal(e?.initiated_by.username, 'ivy');
+
+      const replay = await new Browser(gh.httpUrl).request('GET', req.out.url);
+      assert.equal(replay.status, 400);
+      assert.match(replay.body, /already used/);
+    });
+
+    it("keeps a session that is not the one named (another user's NameID, another SessionIndex) and says UnknownPrincipal", async () => {
+      const { b, nameId, format, sessionIndex } = await signedIn();
+      for (const [who, index] of [
+        ['mallory@example.com', sessionIndex],
+        [nameId, 'f'.repeat(32)],
+      ] as const) {
+        const req = await slosp('logout', idpSlo, who, format, index);
+        const answer = await b.request('GET', req.out.url);
+        assert.equal(answer.status, 303);
+        const r = await slosp('logout-response', answer.location!);
+        assert.equal(r.code, 2, 'pysaml2 takes UnknownPrincipal as a failed logout');
+        assert.equal(r.out.error, 'StatusUnknownPrincipal', JSON.stringify(r.out));
+        assert.equal(r.out.signature_ok, true);
+        assert.equal(r.out.in_response_to, req.out.id);
+        assert.deepEqual(r.out.status, [`${STATUS}Requester`, `${STATUS}UnknownPrincipal`], `${who} ${index}`);
+        assert.equal(await portalSignedIn(b), true, 'the session stays');
+      }
+    });
+
+    it('answers over HTTP-POST when the SP registered that binding: a signed LogoutResponse that xmlsec1 verifies', async () => {
+      const put = await gh.api('GET', '/api/applications?limit=100');
+      const app = (put.body.results ?? put.body).find((a: { name: string }) => a.name === 'pyslo');
+      assert.equal((await gh.api('PUT', `/api/applications/${app._id}`, { config: { sloBinding: 'post' } })).status, 200);
+      try {
+        const { b, nameId, format, sessionIndex } = await signedIn();
+        const req = await slosp('logout', idpSlo, nameId, format, sessionIndex, 'rs-post');
+        const page = await b.request('GET', req.out.url);
+        assert.equal(page.status, 200, page.body.slice(0, 300));
+        assert.match(page.body, /Signing out of Logout SP/);
+        const form = page.form(/^https:/);
+        assert.equal(form.action, SLO_URL);
+        assert.equal(form.fields.RelayState, 'rs-post');
+        const xml = Buffer.from(form.fields.SAMLResponse!, 'base64').toString('utf8');
+        assert.match(xml, new RegExp(`InResponseTo="${req.out.id}"`));
+        assert.match(xml, /<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2\.0:status:Success"\/>/);
+        const metadata = await (await fetch(`${gh.httpUrl}/saml2/pyslo/metadata`)).text();
+        const body = /<ds:X509Certificate>([^<]+)<\/ds:X509Certificate>/.exec(metadata)![1]!;
+        writeFileSync(join(slo, 'idp.pem'), `-----BEGIN CERTIFICATE-----\n${body.replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`);
+        writeFileSync(join(slo, 'logout.xml'), xml);
+        const { stderr } = await run('xmlsec1', ['--verify', '--pubkey-cert-pem', join(slo, 'idp.pem'), '--id-attr:ID', 'urn:oasis:names:tc:SAML:2.0:protocol:LogoutResponse', join(slo, 'logout.xml')]);
+        assert.match(stderr, /^OK/m);
+        assert.equal(await portalSignedIn(b), false);
+      } finally {
+        await gh.api('PUT', `/api/applications/${app._id}`, { config: { sloBinding: 'redirect' } });
+      }
+    });
+
+    it('refuses an unsigned logout request, one with a signature that does not verify, and one from another SP, and ends nothing', async () => {
+      const { b, nameId, format, sessionIndex } = await signedIn();
+      const req = await slosp('logout', idpSlo, nameId, format, sessionIndex);
+      const url = new URL(req.out.url);
+      const unsigned = new URL(url);
+      unsigned.searchParams.delete('Signature');
+      unsigned.searchParams.delete('SigAlg');
+      const forged = new URL(url);
+      const sig = Buffer.from(forged.searchParams.get('Signature')!, 'base64');
+      sig[10] = sig[10]! ^ 1;
+      forged.searchParams.set('Signature', sig.toString('base64'));
+      for (const [u, why] of [
+        [unsigned.toString(), /must be signed/],
+        [forged.toString(), /does not verify/],
+      ] as const) {
+        const page = await b.request('GET', u);
+        assert.equal(page.status, 400, page.body.slice(0, 200));
+        assert.match(page.body, why);
+      }
+      // The pysp app is another SP: its entity ID is not this app's.
+      const other = await sp('logout', state, idpSlo, nameId, format, sessionIndex);
+      const page = await b.request('GET', other.out.url);
+      assert.equal(page.status, 400);
+      assert.match(page.body, /not registered for this application/);
+      assert.equal(await portalSignedIn(b), true, 'no session was ended');
+    });
+  });
+
   describe('error statuses pysaml2 reads (SAML core §3.4.1, §3.4.1.1, §3.3.2.2.1), and replays', () => {
     const STATUS = 'urn:oasis:names:tc:SAML:2.0:status:';
     const REFEDS_MFA = 'https://refeds.org/profile/mfa';

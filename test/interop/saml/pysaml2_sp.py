@@ -10,6 +10,13 @@
         --nameid-format=URI             <NameIDPolicy Format=URI AllowCreate="true">
         --authn-context=CMP:URI[,URI]   <RequestedAuthnContext Comparison=CMP> with those classes
         --acs-index=N                   AssertionConsumerServiceIndex=N instead of the ACS URL
+  pysaml2_sp.py logout STATE_DIR DESTINATION NAME_ID NAME_ID_FORMAT SESSION_INDEX|- [RELAY_STATE]
+      prints {"id", "url"}: a LogoutRequest made by pysaml2 (create_logout_request), signed over
+      HTTP-Redirect with RSA-SHA256 (apply_binding), for the given principal and session index.
+  pysaml2_sp.py logout-response STATE_DIR URL
+      reads the LogoutResponse carried by a redirect URL: checks its query signature against the
+      IdP's certificate in idp.xml (verify_redirect_signature), has pysaml2 parse it
+      (parse_logout_request_response), prints status codes, InResponseTo, Issuer, Destination.
   pysaml2_sp.py metadata STATE_DIR
       prints the SP's metadata as pysaml2 writes it (ACS endpoints indexed from 1, in config order).
   pysaml2_sp.py response STATE_DIR RESPONSE_FILE
@@ -20,7 +27,8 @@
       StatusNoAuthnContext, ...), with "status" and "status_message" read from the response.
 
 STATE_DIR holds idp.xml (Gatehouse's metadata), sp.key and sp.crt, and config.json:
-{"entity_id", "acs" (a URL or a list of them), "sign_requests"}.
+{"entity_id", "acs" (a URL or a list of them), "sign_requests", "slo" (optional: the SP's
+single logout URL, HTTP-Redirect)}.
 """
 import base64
 import json
@@ -49,7 +57,10 @@ def client(state):
         "allow_unknown_attributes": True,
         "service": {
             "sp": {
-                "endpoints": {"assertion_consumer_service": [(a, BINDING_HTTP_POST) for a in ([c["acs"]] if isinstance(c["acs"], str) else c["acs"])]},
+                "endpoints": {
+                    "assertion_consumer_service": [(a, BINDING_HTTP_POST) for a in ([c["acs"]] if isinstance(c["acs"], str) else c["acs"])],
+                    **({"single_logout_service": [(c["slo"], BINDING_HTTP_REDIRECT)]} if c.get("slo") else {}),
+                },
                 "authn_requests_signed": c.get("sign_requests", False),
                 "want_assertions_signed": True,
                 "want_response_signed": c.get("want_response_signed", False),
@@ -141,6 +152,57 @@ def response(state, response_file):
     }))
 
 
+RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+
+
+def logout(state, destination, name_id, name_id_format, session_index, relay_state=""):
+    from saml2.saml import NameID
+    cl = client(state)
+    req_id, req = cl.create_logout_request(
+        destination, issuer_entity_id=None, name_id=NameID(text=name_id, format=name_id_format),
+        session_indexes=[] if session_index == "-" else [session_index], sign=False)
+    info = cl.apply_binding(BINDING_HTTP_REDIRECT, str(req), destination, relay_state, sign=True, sigalg=RSA_SHA256)
+    print(json.dumps({"id": req_id, "url": dict(info["headers"])["Location"]}))
+
+
+def logout_response(state, url):
+    import re
+    from urllib.parse import parse_qs, urlparse
+    from saml2.sigver import verify_redirect_signature
+    cl = client(state)
+    query = {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+    with open(os.path.join(state, "idp.xml")) as f:
+        cert = re.search(r"<(?:\w+:)?X509Certificate>([^<]+)<", f.read()).group(1)
+    signature_ok = "Signature" in query and verify_redirect_signature(query, cl.sec.sec_backend, cert=cert)
+    # The status as sent, read with pysaml2's classes: pysaml2's parse raises on any non-success
+    # status (StatusUnknownPrincipal, ...), which is reported with its class name.
+    import zlib
+    xml = zlib.decompress(base64.b64decode(query["SAMLResponse"]), -15)
+    sent = samlp.logout_response_from_string(xml)
+    codes = []
+    code = sent.status.status_code
+    while code is not None:
+        codes.append(code.value)
+        code = code.status_code
+    out = {
+        "signature_ok": bool(signature_ok),
+        "sig_alg": query.get("SigAlg"),
+        "relay_state": query.get("RelayState"),
+        "status": codes,
+        "in_response_to": sent.in_response_to,
+        "issuer": sent.issuer.text,
+        "destination": sent.destination,
+    }
+    try:
+        r = cl.parse_logout_request_response(query["SAMLResponse"], BINDING_HTTP_REDIRECT)
+        if r is None:
+            raise ValueError("pysaml2 returned no response")
+    except Exception as e:
+        print(json.dumps({**out, "error": type(e).__name__, "detail": str(e)[:300]}))
+        sys.exit(2)
+    print(json.dumps(out))
+
+
 def status_of(saml_response):
     """The status codes and message of a response, read with pysaml2's own classes (for the report)."""
     try:
@@ -164,6 +226,10 @@ if __name__ == "__main__":
         request(sys.argv[2], sys.argv[3], relay, args)
     elif cmd == "response":
         response(sys.argv[2], sys.argv[3])
+    elif cmd == "logout":
+        logout(*sys.argv[2:])
+    elif cmd == "logout-response":
+        logout_response(sys.argv[2], sys.argv[3])
     elif cmd == "metadata":
         from saml2.metadata import create_metadata_string
         out = create_metadata_string(None, config=client(sys.argv[2]).config)

@@ -5,7 +5,8 @@ import { readAuthnRequest, readSpMetadata } from '../../../src/saml/authn-reques
 import { checkRelayState } from '../../../src/saml/relay-state.js';
 import { escapeXml, escapeXmlAttribute } from '../../../src/saml/xml-escape.js';
 import { checkXmlText, decodeSamlMessage } from '../../../src/saml/xml-guard.js';
-import { redirectSignedOctets } from '../../../src/saml/identity-provider.js';
+import { redirectSignedOctets } from '../../../src/saml/idp-entity.js';
+import { readLogoutRequest } from '../../../src/saml/single-logout.js';
 
 const LIMITS = { maxEncodedBytes: 16_384, maxXmlBytes: 65_536 };
 const REQUEST =
@@ -166,6 +167,47 @@ describe('readSpMetadata: ACS endpoints and their indexes', () => {
       { index: 2, url: 'https://sp/b' },
       { index: 3, url: 'https://sp/a' },
     ]);
+  });
+});
+
+describe('readSpMetadata: the single logout endpoint', () => {
+  const md = (slo: string) =>
+    `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://sp"><md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">${slo}<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://sp/acs" index="0"/></md:SPSSODescriptor></md:EntityDescriptor>`;
+  const B = 'urn:oasis:names:tc:SAML:2.0:bindings:';
+  it('prefers HTTP-Redirect, then HTTP-POST, and the ResponseLocation over the Location', () => {
+    const both = readSpMetadata(md(`<md:SingleLogoutService Binding="${B}HTTP-POST" Location="https://sp/slo-post"/><md:SingleLogoutService Binding="${B}HTTP-Redirect" Location="https://sp/slo" ResponseLocation="https://sp/slo-done"/>`));
+    assert.ok(both.ok);
+    assert.deepEqual(both.slo, { url: 'https://sp/slo-done', binding: 'redirect' });
+    const post = readSpMetadata(md(`<md:SingleLogoutService Binding="${B}SOAP" Location="https://sp/soap"/><md:SingleLogoutService Binding="${B}HTTP-POST" Location="https://sp/slo-post"/>`));
+    assert.ok(post.ok);
+    assert.deepEqual(post.slo, { url: 'https://sp/slo-post', binding: 'post' });
+    const none = readSpMetadata(md(`<md:SingleLogoutService Binding="${B}SOAP" Location="https://sp/soap"/>`));
+    assert.ok(none.ok);
+    assert.equal(none.slo, null);
+  });
+});
+
+describe('readLogoutRequest', () => {
+  const LOGOUT =
+    '<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_l1" Version="2.0" IssueInstant="2025-01-01T00:00:00Z" Destination="https://idp/slo"><saml:Issuer>https://sp</saml:Issuer><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">ivy@example.com</saml:NameID><samlp:SessionIndex>a1</samlp:SessionIndex><samlp:SessionIndex>b2</samlp:SessionIndex></samlp:LogoutRequest>';
+  it('reads the principal, its format and every SessionIndex', () => {
+    const r = readLogoutRequest(LOGOUT);
+    assert.ok(!('status' in r));
+    assert.equal(r.fields.id, '_l1');
+    assert.equal(r.fields.issuer, 'https://sp');
+    assert.equal(r.fields.destination, 'https://idp/slo');
+    assert.equal(r.fields.nameId, 'ivy@example.com');
+    assert.equal(r.fields.nameIdFormat, 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress');
+    assert.deepEqual(r.fields.sessionIndexes, ['a1', 'b2']);
+  });
+  it('refuses another root, an embedded signature (HTTP-Redirect signs the query) and a principal that is not a NameID', () => {
+    const refused = (xml: string) => {
+      const r = readLogoutRequest(xml);
+      return 'status' in r ? r.reason : 'accepted';
+    };
+    assert.equal(refused(REQUEST), 'malformed');
+    assert.equal(refused(LOGOUT.replace('</saml:Issuer>', '</saml:Issuer><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"/>')), 'bad_signature');
+    assert.equal(refused(LOGOUT.replace(/<saml:NameID[^]*<\/saml:NameID>/, '<saml:EncryptedID/>')), 'malformed');
   });
 });
 
