@@ -23,6 +23,7 @@ import { createMemorySsoRepositories } from './sso/memory-repositories.js';
 import { createSsoService } from './sso/sso-service.js';
 import { createWebSessionService } from './sso/web-sessions.js';
 import { createConsoleServices, type MailOptions } from './console/services.js';
+import { createMemoryConsoleRepositories } from './console/memory-repositories.js';
 import type { ConsoleRepositories } from './ports.js';
 
 export interface CoreOptions {
@@ -80,6 +81,7 @@ export function createCore(o: CoreOptions) {
   const revalidateMs = (o.revalidateSeconds ?? 0) * 1000;
   const ldapDirectory = createLdapDirectory(deps, revalidateMs, epoch);
   const webSessions = createWebSessionService({ repo: ssoRepos.webSessions, clock: o.clock });
+  const consoleRepos = o.console ?? createMemoryConsoleRepositories(o.store.repos.audit);
   return {
     audit,
     credentialCache: cache,
@@ -96,7 +98,10 @@ export function createCore(o: CoreOptions) {
       onLockChange: () => lockChanges++,
     }),
     organization: createOrganizationService(deps),
-    users: createUserService(deps, { endUserSessions: (id) => webSessions.endAllFor('user', id) }),
+    users: createUserService(deps, {
+      endUserSessions: (id) => webSessions.endAllFor('user', id),
+      revokeAccountLinks: (id) => consoleRepos.passwordTokens.deleteForUser(id),
+    }),
     userGroups: createUserGroupService(deps, o.checkRadiusAttribute),
     associations: createAssociationService(deps),
     systems: createSystemService(deps),
@@ -121,7 +126,7 @@ export function createCore(o: CoreOptions) {
       log: o.log,
       webSessions,
       credentials: ssoRepos.applicationCredentials,
-      ...(o.console ? { repos: o.console } : {}),
+      repos: consoleRepos,
       ...(o.mail ? { mail: o.mail } : {}),
     }),
     insights: createInsightsService({ store: o.store, audit, now: () => o.clock.now() }),

@@ -144,6 +144,12 @@ export interface UserServiceHooks {
    * for the user's other sessions (OWASP ASVS 3.3.3).
    */
   endUserSessions?: (userId: string) => Promise<unknown>;
+  /**
+   * Voids the user's outstanding activation and reset links. Called when the password or the email
+   * changes (OWASP Forgot Password cheat sheet): a link mailed before then, possibly to an address
+   * the user no longer controls, must not set the password afterwards.
+   */
+  revokeAccountLinks?: (userId: string) => Promise<unknown>;
 }
 
 export function createUserService(d: DirectoryDeps, hooks: UserServiceHooks = {}) {
@@ -286,6 +292,7 @@ export function createUserService(d: DirectoryDeps, hooks: UserServiceHooks = {}
         const org = await d.organization.get();
         creds = { passwordHash: hash, passwordHistory: nextPasswordHistory(old?.passwordHash ?? null, old?.passwordHistory ?? [], org.settings.passwordPolicy) };
       }
+      let emailChanged = false;
       const updated = await store.transaction(async (tx) => {
         const before = await load(tx, id);
         await ensureUnique(tx, p, id);
@@ -297,6 +304,7 @@ export function createUserService(d: DirectoryDeps, hooks: UserServiceHooks = {}
         await tx.users.update(id, patch);
         if (creds) await tx.users.updateCredentials(id, creds);
         const after = await load(tx, id);
+        emailChanged = after.email !== before.email;
         // The user's groups show the username (member DN, memberUid): a rename changes them too.
         if (after.username !== before.username) for (const g of await tx.userGroups.groupIdsOf(id)) await tx.userGroups.touch(g);
         await recordUpdate(tx, before, after, ctx);
@@ -306,6 +314,7 @@ export function createUserService(d: DirectoryDeps, hooks: UserServiceHooks = {}
       d.cache.invalidate(id);
       const bySomeoneElse = !(ctx.actor.type === 'user' && ctx.actor.id === id);
       if (creds && bySomeoneElse) await hooks.endUserSessions?.(id);
+      if (creds || emailChanged) await hooks.revokeAccountLinks?.(id);
       return updated;
     },
 

@@ -153,6 +153,9 @@ export function createAccountMailService(d: AccountMailDeps) {
     if (!record) return null;
     try {
       const user = await d.users.get(record.userId);
+      // A password set since the link was issued voids it (the change also deletes links; this
+      // holds if that delete was lost).
+      if (user.passwordChangedAt && user.passwordChangedAt.getTime() > record.createdAt.getTime()) return null;
       return user.state === 'ACTIVATED' ? { record, user } : null;
     } catch (err) {
       if (isDomainError(err)) return null;

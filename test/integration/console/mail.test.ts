@@ -158,6 +158,34 @@ describe('admin console: email through SMTP', function () {
     assert.equal(await canSignIn('active', 'Fresh-Reset-Pass-5'), true);
   });
 
+  it('voids an outstanding link when the password or the email changes afterwards (OWASP forgot-password)', async () => {
+    const freshLink = async () => {
+      const n = inbox.length;
+      await console_.post('/admin/users/bulk', { action: 'resend_email', ids: [ids.active!], back: '/admin/users' });
+      return new URL(linkOf(inbox.slice(n).find((m) => m.to[0] === 'active@example.com')!));
+    };
+    const usable = async (link: URL) => (await new ConsoleClient(gh.httpUrl).get(link.pathname + link.search)).status === 200;
+
+    const beforeReset = await freshLink();
+    assert.equal(await usable(beforeReset), true);
+    assert.equal((await gh.api('PUT', `/api/systemusers/${ids.active}`, { password: 'Admin-Set-Pass-77' })).status, 200);
+    assert.equal(await usable(beforeReset), false, 'an admin set the password: the link is void');
+
+    const beforeOwnChange = await freshLink();
+    await gh.appliance.core.users.setPassword(ids.active!, 'Own-Change-Pass-78', { actor: { id: ids.active!, type: 'user', username: 'active' }, clientIp: '127.0.0.1', authMethod: 'session' });
+    assert.equal(await usable(beforeOwnChange), false, 'the user changed the password: the link is void');
+
+    const beforeEmail = await freshLink();
+    assert.equal((await gh.api('PUT', `/api/systemusers/${ids.active}`, { email: 'active.new@example.com' })).status, 200);
+    const browser = new ConsoleClient(gh.httpUrl);
+    const page = await browser.get(beforeEmail.pathname + beforeEmail.search);
+    assert.equal(page.status, 410, 'a link sent to the old address is void');
+    const redeem = await browser.post('/account/set-password', { token: beforeEmail.searchParams.get('token')!, new: 'Old-Address-Pass-79', confirm: 'Old-Address-Pass-79' });
+    assert.doesNotMatch(redeem.text, /Your password is set/);
+    assert.equal(await canSignIn('active', 'Old-Address-Pass-79'), false);
+    await gh.api('PUT', `/api/systemusers/${ids.active}`, { email: 'active@example.com' });
+  });
+
   it('refuses a made-up or malformed token without revealing anything', async () => {
     const browser = new ConsoleClient(gh.httpUrl);
     for (const t of ['x', 'A'.repeat(43), '<script>']) {
