@@ -40,7 +40,8 @@ export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Pro
   });
   app.decorateRequest('admin', null);
   /** What a read-only administrator may still post: their own password, TOTP and keys (sign-out is public). */
-  const READ_ONLY_ALLOWED = new Set(['/admin/account/password', '/admin/account/totp', '/admin/account/totp/remove', '/admin/account/api-keys/:id/delete', '/admin/login/enroll']);
+  // A read-only admin's own credentials stay theirs; their API keys are read-only too (api-auth).
+  const READ_ONLY_ALLOWED = new Set(['/admin/account/password', '/admin/account/totp', '/admin/account/totp/remove', '/admin/account/api-keys', '/admin/account/api-keys/:id/delete', '/admin/login/enroll']);
 
   // The frame's alerts and checklist are computed per page from the store (a handful of indexed
   // queries), so they are never stale after a change made here, through the API or another instance.

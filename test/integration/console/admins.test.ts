@@ -145,7 +145,13 @@ describe('admin console (HTTP): removing administrators and revoking their API k
     // Nor anything else in the console (one check for every form); their own password still is theirs.
     const users = await c.post('/admin/users', { username: 'sneaky', email: 'sneaky@example.com' });
     assert.equal(users.status, 403);
-    assert.equal((await c.post('/admin/account/api-keys', { name: 'mine' })).status, 403);
+    // Their own API key they may make (the Account page offers it), and it only reads.
+    const made = await c.post('/admin/account/api-keys', { name: 'mine' });
+    assert.equal(made.status, 201, made.text.slice(0, 200));
+    const ownKey = /gh_[A-Za-z0-9_-]{40}/.exec(made.text)?.[0];
+    assert.ok(ownKey, 'the new key is shown once');
+    assert.equal((await fetch(`${gh.httpUrl}/api/systemusers`, { headers: { 'x-api-key': ownKey } })).status, 200);
+    assert.equal((await fetch(`${gh.httpUrl}/api/systemusers`, { method: 'POST', headers: { 'x-api-key': ownKey, 'content-type': 'application/json' }, body: '{"username":"x","email":"x@example.com"}' })).status, 403);
     const own = await c.post('/admin/account/password', { current: OTHER_PASSWORD, new: 'Yet-Another-Pass-22', confirm: 'Yet-Another-Pass-22' });
     assert.equal(own.status, 200, own.text.slice(0, 200));
     assert.match(own.text, /Password changed/);
