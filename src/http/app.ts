@@ -1,4 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { AjvCompiler, type ValidatorFactory } from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
@@ -39,6 +40,45 @@ export interface HttpOptions {
   adminConsole?: ConsoleOptions;
 }
 
+/**
+ * Request validation. Query strings, path parameters and headers are text, so their values are
+ * converted to the schema's types (`limit=10`, repeated parameters as arrays); JSON bodies carry
+ * their own types and are taken as sent: `{"suspended": null}` or `{"signAssertion": "false"}` is
+ * a 400, not a quiet `false` (Ajv's coercion would turn null, "false" and 0 into false).
+ */
+const LENIENT = AjvCompiler();
+const STRICT = AjvCompiler();
+// The server's own Ajv options are these (no plugins, no JTD), so they are not read.
+const typedBodyValidators: ValidatorFactory = (externalSchemas) => {
+  const text = LENIENT(externalSchemas, { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } });
+  const json = STRICT(externalSchemas, { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } });
+  return (route) => finiteOnly(route.httpPart === 'body' ? json(route) : text(route));
+};
+
+/**
+ * Ajv turns `limit=1e309` or `limit=Infinity` into Infinity and lets it through `integer` and
+ * `maximum` (checked: Ajv 8.20, with or without strictNumbers), and SQL then refuses the LIMIT;
+ * JSON.parse reads `1e309` as Infinity too. A top-level value that is a non-finite number is
+ * refused here like any other bad value (nested numbers are checked by core's validators).
+ */
+function finiteOnly(validate: ReturnType<ReturnType<ValidatorFactory>>): ReturnType<ReturnType<ValidatorFactory>> {
+  type Validate = ((data: unknown) => boolean) & { errors?: unknown };
+  const inner = validate as unknown as Validate;
+  const wrapped: Validate = (data) => {
+    const ok = inner(data);
+    wrapped.errors = inner.errors;
+    if (!ok || data === null || typeof data !== 'object') return ok;
+    for (const [name, value] of Object.entries(data)) {
+      if (typeof value === 'number' && !Number.isFinite(value)) {
+        wrapped.errors = [{ instancePath: `/${name}`, schemaPath: '#/finite', keyword: 'type', params: {}, message: 'must be a finite number' }];
+        return false;
+      }
+    }
+    return true;
+  };
+  return wrapped as unknown as ReturnType<ReturnType<ValidatorFactory>>;
+}
+
 /** Builds the HTTP endpoint without listening (tests use `inject`, the appliance calls `listen`). */
 export async function buildHttpApp(o: HttpOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -47,7 +87,7 @@ export async function buildHttpApp(o: HttpOptions): Promise<FastifyInstance> {
     bodyLimit: o.bodyLimitBytes,
     // Ids and paths are short; longer parameters are abuse.
     routerOptions: { maxParamLength: 200 },
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: typedBodyValidators } },
     // Errors the router raises before any handler (a too-long parameter, a malformed URL) get the same JSON shape.
     frameworkErrors: (err, _req, reply) => {
       const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;

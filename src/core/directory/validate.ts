@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { invalid } from '../errors.js';
 import { parseBlock } from '../../util/ip-block.js';
-import { CONTROL } from './names.js';
+import { CONTROL, NONCHARACTER } from './names.js';
 import type { NameValue } from './types.js';
 
 /**
@@ -21,7 +21,7 @@ export function text(field: string, value: unknown, max = 256, { required = fals
   if ([...v].length > max) throw invalid(field, `must be at most ${max} characters`);
   if (CONTROL.test(v)) throw invalid(field, 'must not contain control characters');
   // A lone surrogate has no UTF-8 form: each store would keep a different replacement.
-  if (!v.isWellFormed()) throw invalid(field, 'must be valid Unicode text');
+  if (!v.isWellFormed() || NONCHARACTER.test(v)) throw invalid(field, 'must be valid Unicode text');
   return v;
 }
 

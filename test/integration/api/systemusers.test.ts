@@ -139,6 +139,16 @@ describe('systemusers (v1)', function () {
       // A lone surrogate has no UTF-8 form: PostgreSQL and SQLite would each store something else.
       { body: { lastname: 'Eve\ud800' }, field: 'lastname' },
       { body: { description: '\udc00x' }, field: 'description' },
+      // Noncharacters: U+FFFE and U+FFFF are not XML characters, so no assertion could carry them.
+      { body: { firstname: 'a\ufffeb' }, field: 'firstname' },
+      { body: { lastname: 'x\u{10ffff}' }, field: 'lastname' },
+      // JSON carries its types: nothing is converted (null, "false" and 0 are not false).
+      { body: { suspended: null }, field: 'suspended' },
+      { body: { suspended: 'false' }, field: 'suspended' },
+      { body: { password: 123456789012 }, field: 'password' },
+      { body: { username: ['eve'] }, field: 'username' },
+      { body: { unix_uid: true }, field: 'unix_uid' },
+      { body: { firstname: true }, field: 'firstname' },
     ];
     for (const { body, field } of wrongTypes) {
       it(`refuses ${JSON.stringify(body)} with 400 naming ${field}`, async function () {
@@ -278,6 +288,19 @@ describe('systemusers (v1)', function () {
           state: n === 'lu-dirk' ? 'SUSPENDED' : 'ACTIVATED',
         });
       }
+    });
+
+    it('refuses limit and skip that are not finite numbers (1e309, Infinity) with 400, as it does a JSON 1e309', async function () {
+      for (const q of ['limit=1e309', 'skip=1e309', 'limit=Infinity', 'skip=-Infinity']) {
+        assertError(await run.api('GET', `/api/systemusers?${q}`), 400, q.split('=')[0]);
+      }
+      const raw = await fetch(`${run.httpUrl}/api/systemusers`, {
+        method: 'POST',
+        headers: { 'x-api-key': run.apiKey, 'content-type': 'application/json' },
+        body: '{"username":"huge","email":"huge@example.com","unix_uid":1e309}',
+      });
+      assert.equal(raw.status, 400);
+      assert.match(JSON.stringify(await raw.json()), /unix_uid/);
     });
 
     it('pages with limit and skip and reports totalCount', async function () {
