@@ -115,6 +115,8 @@ export function createCore(o: CoreOptions) {
     sso: createSsoService({ store: o.store, sso: ssoRepos, secretBox: o.secretBox, clock: o.clock, audit, organization }),
     /** Browser sessions (portal, SAML, console) held in the store. */
     webSessions,
+    /** The key that binds form (CSRF) tokens to their session; the same on every instance. */
+    formTokenKey: o.secretBox.deriveKey('csrf'),
     admins,
     apiKeys,
     /** The admin console: admin sign-in, account emails, Home aggregates, alerts, checklist, bulk actions, insights. */

@@ -36,6 +36,11 @@ export interface SecretBox {
   seal(plaintext: string, context: string): string;
   /** Throws when the ciphertext was altered or sealed for another context. */
   open(sealed: string, context: string): string;
+  /**
+   * A 32-byte key for one purpose (e.g. `csrf`), derived from the secret key (HKDF-SHA256), so it
+   * is the same on every instance that shares the secret key and no key is used for two things.
+   */
+  deriveKey(purpose: string): Buffer;
 }
 
 /** Minimal structured logger (pino-compatible); core never logs secrets. */

@@ -67,6 +67,7 @@ ${o.error ? html`<div class="notice notice-error" role="alert">${o.error}</div>`
 export async function registerAccountPages(app: FastifyInstance, d: AccountPagesDeps): Promise<void> {
   await registerWebPlumbing(app, {
     sessions: d.core.webSessions,
+    formTokenKey: d.core.formTokenKey,
     kind: 'user',
     cookieName: 'gh_account',
     cookiePath: '/account',

@@ -32,6 +32,7 @@ export type Render = (req: FastifyRequest, reply: FastifyReply, title: string, b
 export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Promise<void> {
   await registerWebPlumbing(app, {
     sessions: d.core.webSessions,
+    formTokenKey: d.core.formTokenKey,
     kind: 'admin',
     cookieName: 'gh_admin_session',
     cookiePath: '/admin',

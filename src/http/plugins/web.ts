@@ -15,6 +15,8 @@ export interface WebPlumbingOptions {
   /** The public URL is https: Secure cookies, HSTS, upgrade-insecure-requests. */
   secure: boolean;
   policy: WebSessionPolicy;
+  /** Binds form (CSRF) tokens to their session (core's `formTokenKey`). */
+  formTokenKey: Buffer;
 }
 
 /**
@@ -28,6 +30,6 @@ export async function registerWebPlumbing(app: FastifyInstance, o: WebPlumbingOp
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 1_048_576 });
   await registerSecurityHeaders(app, { secure: o.secure });
-  await registerCsrf(app, { cookieName: `${o.cookieName}_csrf`, cookiePath: o.cookiePath, secure: o.secure });
+  await registerCsrf(app, { cookieName: `${o.cookieName}_csrf`, cookiePath: o.cookiePath, secure: o.secure, formTokenKey: o.formTokenKey });
   registerSessions(app, { sessions: o.sessions, kind: o.kind, cookieName: o.cookieName, cookiePath: o.cookiePath, secure: o.secure, policy: o.policy });
 }

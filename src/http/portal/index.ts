@@ -16,6 +16,7 @@ export type { UserWebDeps } from './context.js';
 export async function registerUserWeb(app: FastifyInstance, d: UserWebDeps & { sessionPolicy: { idleTimeoutSeconds: number; absoluteTimeoutSeconds: number } }): Promise<void> {
   await registerWebPlumbing(app, {
     sessions: d.core.webSessions,
+    formTokenKey: d.core.formTokenKey,
     kind: 'user',
     cookieName: 'gh_session',
     cookiePath: '/',

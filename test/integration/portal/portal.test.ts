@@ -106,6 +106,29 @@ describe('user portal', function () {
     assert.match((await replay.get('/')).text, /Sign in/);
   });
 
+  it("refuses a form token made for another browser's secret (cookie tossing) and a cross-site submission, and takes its own", async () => {
+    const { b } = await signIn('una');
+    // The attacker's own anonymous secret and token, tossed into the victim's browser.
+    const attacker = new Browser(gh.httpUrl);
+    const theirs = (await attacker.get('/')).form('/login').fields._csrf!;
+    const victimSecret = b.cookies.get('gh_session_csrf')!;
+    b.cookies.set('gh_session_csrf', attacker.cookies.get('gh_session_csrf')!);
+    const tossed = await b.request('POST', '/logout', { _csrf: theirs });
+    assert.equal(tossed.status, 403, 'a token bound to no session is refused for a signed-in session');
+    b.cookies.set('gh_session_csrf', victimSecret);
+    assert.match((await b.get('/')).text, /Your apps/, 'still signed in');
+
+    const mine = (await b.get('/')).form('/logout').fields._csrf!;
+    for (const site of ['cross-site', 'same-site']) {
+      const r = await b.request('POST', '/logout', { _csrf: mine }, { 'sec-fetch-site': site });
+      assert.equal(r.status, 403, site);
+    }
+    assert.match((await b.get('/')).text, /Your apps/);
+    const own = await b.request('POST', '/logout', { _csrf: mine }, { 'sec-fetch-site': 'same-origin' });
+    assert.equal(own.status, 303);
+    assert.equal(b.cookies.has('gh_session'), false);
+  });
+
   describe('TOTP enrolment and sign-in', () => {
     let secret = '';
     it('shows a QR code and the key, and enrols with a code computed from the key on the page', async () => {
