@@ -279,12 +279,19 @@ export class LdapConnection {
 
   private readonly wake = () => this.updateReading();
 
-  /** Abandon (RFC 4511 §4.11): drop a request still waiting in the queue; no response either way. */
+  /**
+   * Abandon (RFC 4511 §4.11): drop a request still waiting in the queue; no response either way.
+   * Bind and StartTLS cannot be abandoned (§4.11): they are answered whatever follows them.
+   */
   private abandon(pdu: Buffer): void {
     try {
       const id = decodeRequest(pdu).abandonId;
       const at = this.queue.findIndex((p) => p.env.messageId === id);
-      if (at >= 0) this.release(this.queue.splice(at, 1)[0]!.pdu.length);
+      if (at < 0) return;
+      const target = this.queue[at]!;
+      if (target.env.op === OP.bindRequest) return;
+      if (target.env.op === OP.extendedRequest && decodeRequest(target.pdu).requestName === EXTENSIONS.startTls) return;
+      this.release(this.queue.splice(at, 1)[0]!.pdu.length);
     } catch {
       /* an unreadable abandon is ignored, as abandon itself has no response */
     }
@@ -418,9 +425,15 @@ export class LdapConnection {
     if (req.requestValue !== undefined && req.requestValue !== null) return reply(RESULT.protocolError, 'the StartTLS request takes no value');
     if (this.session.tls) return reply(RESULT.operationsError, 'TLS is already established');
     if (this.queue.length > 0 || this.framer.pendingBytes > 0) return reply(RESULT.operationsError, 'outstanding operations');
-    await reply(RESULT.success);
+    // Nothing the peer sends in the clear from here on is an LDAP request (RFC 4511 §4.14.1; the
+    // CVE-2011-0411 class): stop reading *before* the answer is written. Writing it may wait for a
+    // peer that does not read; requests read meanwhile would run inside the TLS session, as if
+    // sent over it (a man in the middle's plaintext bind, in spite of requireTls). What arrives now
+    // stays unread and reaches the TLS layer as the start of its handshake, which then fails.
     const raw = this.socket;
     raw.removeAllListeners('data');
+    raw.pause();
+    await reply(RESULT.success);
     raw.removeAllListeners('timeout');
     raw.removeAllListeners('error');
     raw.removeAllListeners('close');
