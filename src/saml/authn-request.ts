@@ -82,6 +82,8 @@ export function readAuthnRequest(xml: string): ReadResult {
   }
   const id = root.getAttribute('ID') ?? '';
   if (!id) return { ok: false, reason: 'malformed', message: 'the AuthnRequest has no ID' };
+  // SAML 2.0 only (core §3.2.1: Version "2.0"; another major version is a VersionMismatch).
+  if (root.getAttribute('Version') !== '2.0') return { ok: false, reason: 'malformed', message: 'the request is not SAML 2.0 (Version must be "2.0")' };
   // IDs are xs:ID: one element per value. Two elements with the request's ID are a wrapping attempt.
   let sameId = 0;
   const all = doc.getElementsByTagName('*');

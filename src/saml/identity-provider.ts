@@ -153,6 +153,10 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
         return refuse(refused.reason, refused.message);
       }
 
+      // A signed request MUST name its Destination (bindings §3.4.5.2, §3.5.5.2), or one signed for
+      // another IdP could be replayed here. Checked once the signature is known to be the SP's.
+      if (verify && r.destination === null) return refuse('malformed', 'a signed request must name its Destination');
+
       // IssueInstant: checked after the signature, so that a stale refusal (which the audit trail
       // records) is never one of a forged request to an app that requires signed requests.
       const stale = staleness(o, r.issueInstant, d.clock.now().getTime());

@@ -42,6 +42,7 @@ export function readLogoutRequest(xml: string): { ok: true; fields: LogoutReques
   if (doc.getElementsByTagNameNS(DSIG_NS, 'Signature').length > 0) return refuse('bad_signature', 'an HTTP-Redirect request must not carry an embedded signature');
   const id = root.getAttribute('ID') ?? '';
   if (!id) return refuse('malformed', 'the LogoutRequest has no ID');
+  if (root.getAttribute('Version') !== '2.0') return refuse('malformed', 'the request is not SAML 2.0 (Version must be "2.0")');
   const kids = children(root);
   const issuerEl = kids.find((c) => c.localName === 'Issuer' && c.namespaceURI === ASSERTION_NS);
   const nameIdEl = kids.find((c) => c.localName === 'NameID' && c.namespaceURI === ASSERTION_NS);
@@ -87,7 +88,8 @@ export function createSingleLogout(d: SamlIdpDeps) {
       if (!settings.spCertificate) return refuse('bad_signature', "no certificate is registered to verify this application's requests");
       if (r.issuer !== app.config.spEntityId) return refuse('wrong_issuer', 'the request comes from a service provider that is not registered for this application');
       const { idp, sloUrl } = await idpEntity(d, app, settings.requireSignedRequests);
-      if (r.destination !== null && r.destination !== sloUrl) return refuse('malformed', 'the request is addressed to another endpoint');
+      // Signed, so it MUST name its Destination (bindings §3.4.5.2), and that must be this endpoint.
+      if (r.destination !== sloUrl) return refuse('malformed', r.destination === null ? 'a signed request must name its Destination' : 'the request is addressed to another endpoint');
       try {
         const sp = ServiceProvider({ entityID: app.config.spEntityId, signingCert: settings.spCertificate });
         await idp.parseLogoutRequest(sp, 'redirect', {

@@ -149,6 +149,23 @@ describe('SAML requests that are refused', function () {
       refused(await b.get(`/saml2/signed?${oldOctets}&Signature=${encodeURIComponent(createSign('RSA-SHA256').update(oldOctets).sign(other.keyPem, 'base64'))}`), b, /does not verify/);
     });
 
+    it('refuses a request signed by the registered SP without a Destination (bindings §3.4.5.2), and a SAML version other than 2.0', async () => {
+      const signedBy = (xml: string) => {
+        const octets = `SAMLRequest=${forRedirect(xml)}&SigAlg=${encodeURIComponent(RSA_SHA256)}`;
+        return `/saml2/signed?${octets}&Signature=${encodeURIComponent(createSign('RSA-SHA256').update(octets).sign(signedSp.keyPem, 'base64'))}`;
+      };
+      const destination = `${gh.httpUrl.replace('127.0.0.1', 'localhost')}/saml2/signed`;
+      const b = new Browser(gh.httpUrl);
+      // The control: the same request, signed the same way, with its Destination.
+      const good = await b.get(signedBy(authnRequestXml({ acs: SP_ACS, destination })));
+      assert.equal(good.status, 200, good.text.slice(0, 300));
+      refused(await new Browser(gh.httpUrl).get(signedBy(authnRequestXml({ acs: SP_ACS }))), new Browser(gh.httpUrl), /must name its Destination/);
+      const v11 = authnRequestXml({ acs: SP_ACS, destination }).replace('Version="2.0"', 'Version="1.1"');
+      const page = await new Browser(gh.httpUrl).get(signedBy(v11));
+      assert.equal(page.status, 400);
+      assert.match(page.text, /not SAML 2\.0/);
+    });
+
     it('refuses an RSA-SHA1 signature algorithm', async () => {
       const xml = authnRequestXml({ acs: SP_ACS });
       const octets = `SAMLRequest=${forRedirect(xml)}&SigAlg=${encodeURIComponent('http://www.w3.org/2000/09/xmldsig#rsa-sha1')}`;

@@ -106,6 +106,8 @@ export interface TestSp {
   idp: ReturnType<typeof IdentityProvider>;
   /** The SP's signing certificate (PEM), for registering with the app. */
   certPem: string;
+  /** Its private key (PEM), for signing requests by hand. */
+  keyPem: string;
 }
 
 /** samlify as the SP client, with its own key; the IdP from Gatehouse's metadata of `app`. */
@@ -122,7 +124,7 @@ export async function testSp(gh: RunningAppliance, appName: string, opts: { sign
     requestSignatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
     assertionConsumerService: (opts.acs ?? [SP_ACS]).map((Location) => ({ Binding: Constants.namespace.binding.post, Location })),
   });
-  return { sp, idp, certPem: pair.certPem };
+  return { sp, idp, certPem: pair.certPem, keyPem: pair.keyPem };
 }
 
 /** The path and query of an SP-initiated HTTP-Redirect request made by samlify. */
