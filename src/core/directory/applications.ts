@@ -162,6 +162,12 @@ function withSingleLogout(c: SamlAppConfig): SamlAppConfig {
   return sloUrl ? { ...rest, sloUrl, sloBinding: sloBinding ?? 'redirect' } : rest;
 }
 
+/**
+ * The name is the app's URL (`/saml2/{name}`), where it is matched whatever its case: kept in
+ * lower case, so that `APP1` and `app1` cannot be two apps behind one address.
+ */
+const appName = (value: unknown): string => v.slug('name', value).toLowerCase();
+
 const view = (a: Application) => ({ name: a.name, displayLabel: a.displayLabel, config: a.config });
 const resource = (a: Application) => ({ id: a.id, type: 'application', name: a.name });
 
@@ -209,7 +215,7 @@ export function createApplicationService(d: DirectoryDeps, sso?: { credentials: 
     },
 
     async create(f: ApplicationFields, ctx: ActorContext): Promise<Application> {
-      const name = v.slug('name', f.name);
+      const name = appName(f.name);
       const displayLabel = f.displayLabel === undefined ? name : v.text('displayLabel', f.displayLabel, 128, { required: true });
       const config = registeredIndexes(withSingleLogout({ ...DEFAULT_CONFIG, ...configPatch(f.config) }));
       if (!config.spEntityId) throw invalid('config.spEntityId', 'is required');
@@ -281,7 +287,7 @@ export function createApplicationService(d: DirectoryDeps, sso?: { credentials: 
     },
 
     async update(id: string, f: ApplicationFields, ctx: ActorContext): Promise<Application> {
-      const name = f.name === undefined ? undefined : v.slug('name', f.name);
+      const name = f.name === undefined ? undefined : appName(f.name);
       const displayLabel = f.displayLabel === undefined ? undefined : v.text('displayLabel', f.displayLabel, 128, { required: true });
       const cp = configPatch(f.config);
       const sp = spSigningPatch(f.config);

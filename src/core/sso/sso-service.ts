@@ -148,7 +148,7 @@ export function createSsoService(d: SsoServiceDeps) {
   const service = {
     /** The application published at `/saml2/{name}`, or null. */
     async applicationByName(name: string): Promise<Application | null> {
-      if (!/^[a-z0-9][a-z0-9_-]{0,63}$/i.test(name)) return null;
+      if (!/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(name)) return null;
       return repos.applications.getByName(name.toLowerCase());
     },
 

@@ -162,7 +162,8 @@ export function createApplicationRepository(sql: Sql): ApplicationRepository {
       return r ? toApp(r) : null;
     },
     async getByName(name) {
-      const r = await sql.one('SELECT * FROM applications WHERE name = $1', [name]);
+      // Names are stored in lower case; one stored before that was enforced is still found.
+      const r = await sql.one('SELECT * FROM applications WHERE lower(name) = $1 ORDER BY name DESC, id LIMIT 1', [name.toLowerCase()]);
       return r ? toApp(r) : null;
     },
     async list(limit, offset) {

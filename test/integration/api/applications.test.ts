@@ -38,6 +38,21 @@ describe('SAML applications (v1)', function () {
       assert.ok(Array.isArray(wiki.config.attributes));
     });
 
+    it('keeps names in lower case, as /saml2/<name> is matched: APP1 next to app1 is a 409, and a dotted name is served', async function () {
+      const config = { spEntityId: 'https://case.example.com', acsUrls: ['https://case.example.com/acs'] };
+      const upper = await run.api('POST', '/api/applications', { name: 'CaseApp', config });
+      assert.equal(upper.status, 201, JSON.stringify(upper.body));
+      assert.equal(upper.body.name, 'caseapp');
+      assert.match(upper.body.ssoUrl, /\/saml2\/caseapp$/);
+      assertError(await run.api('POST', '/api/applications', { name: 'CASEAPP', config }), 409, 'name');
+      const dotted = await run.api('POST', '/api/applications', { name: 'team.notes', config: { ...config, spEntityId: 'https://notes.example.com' } });
+      assert.equal(dotted.status, 201, JSON.stringify(dotted.body));
+      const metadata = await fetch(`${run.httpUrl}/saml2/Team.Notes/metadata`);
+      assert.equal(metadata.status, 200);
+      assert.match(await metadata.text(), /entityID="[^"]*\/saml2\/team\.notes"/);
+      for (const a of [upper.body, dotted.body]) await run.api('DELETE', `/api/applications/${a._id}`);
+    });
+
     it('refuses missing acsUrls with 400 naming config.acsUrls', async function () {
       const res = await run.api('POST', '/api/applications', { name: 'noacs', config: { spEntityId: 'https://noacs.example.com' } });
       assertError(res, 400, 'config.acsUrls');
