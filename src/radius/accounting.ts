@@ -101,6 +101,14 @@ function firstValid(p: RadiusPacket, type: number, decode: Decoder): string | nu
   return undefined;
 }
 
+/**
+ * RFC 2866 §5.1: Acct-Status-Type (40) MUST be present. A request without a well-formed one cannot
+ * be recorded, and §2 says an unrecorded request gets no Accounting-Response (the NAS retries).
+ */
+export function hasStatusType(p: RadiusPacket): boolean {
+  return firstValid(p, 40, integer) !== undefined;
+}
+
 /** The accounting fields of the audit event and the User-Name ('' when absent). */
 export function accountingFields(p: RadiusPacket): { fields: Record<string, string | number>; userName: string } {
   const fields: Record<string, string | number> = {};

@@ -12,6 +12,7 @@ export type DiscardReason =
   | 'bad_message_authenticator'
   | 'proxy_state_without_message_authenticator'
   | 'bad_request_authenticator'
+  | 'no_acct_status_type'
   | 'overloaded'
   | 'duplicate_in_progress';
 

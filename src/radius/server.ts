@@ -3,7 +3,7 @@ import { isIPv6 } from 'node:net';
 import type { Core } from '../core/index.js';
 import type { Logger } from '../core/ports.js';
 import { createAccessRequestHandler, type AccessRequestOptions } from './access-request.js';
-import { createAccountingHandler } from './accounting.js';
+import { createAccountingHandler, hasStatusType } from './accounting.js';
 import { createClientTable } from './clients.js';
 import { createDiscardLog, type DiscardReason } from './discard-log.js';
 import { createDuplicateCache, duplicateKey } from './duplicate-cache.js';
@@ -142,7 +142,7 @@ export function createRadiusListener(d: RadiusListenerDeps): RadiusListener {
         if (kind !== 'acct') return 'unexpected_code';
         if (!verifyAccountingAuthenticator(packet, client.secret)) return 'bad_request_authenticator';
         if (hasMa && !verifyMessageAuthenticator(packet, client.secret, true)) return 'bad_message_authenticator';
-        return ctx;
+        return hasStatusType(packet) ? ctx : 'no_acct_status_type';
       default:
         return 'unexpected_code';
     }

@@ -62,18 +62,29 @@ describe('RADIUS accounting: one malformed attribute leaves only its own field o
     assert.equal(e.acct_status_type, 'Start');
   });
 
-  it('leaves out only an Acct-Status-Type of 2 octets instead of 4', async () => {
+  it('leaves out only a malformed attribute (a Framed-IP-Address of 2 octets), and keeps the rest', async () => {
     const req = rawAccountingRequest([
       [1, str('alice')],
-      [40, Buffer.from([0, 2])],
-      [44, str('sess-short-int')],
+      [40, u32(2)],
+      [44, str('sess-short-ip')],
       [46, u32(90)],
-      [8, Buffer.from([192, 0, 2, 9])],
+      [8, Buffer.from([192, 0])],
     ]);
-    const e = await exchange(req, 'sess-short-int');
+    const e = await exchange(req, 'sess-short-ip');
     assert.equal(e.username, 'alice');
+    assert.equal(e.acct_status_type, 'Stop');
     assert.equal(e.acct_session_time, 90);
-    assert.equal(e.framed_ip, '192.0.2.9');
-    assert.ok(!('acct_status_type' in e), JSON.stringify(e));
+    assert.ok(!('framed_ip' in e), JSON.stringify(e));
+  });
+
+  it('answers nothing and records nothing without a well-formed Acct-Status-Type (RFC 2866 §5.1: it MUST be there; §2: no answer for what is not recorded)', async () => {
+    for (const [session, status] of [
+      ['sess-no-status', null],
+      ['sess-short-status', Buffer.from([0, 2])],
+    ] as const) {
+      const req = rawAccountingRequest([[1, str('alice')], ...(status ? [[40, status] as [number, Buffer]] : []), [44, str(session)]]);
+      assert.equal(await nas.exchange(req, 500), null, session);
+      assert.ok(!(await radiusEvents(gh, 'radius_accounting')).some((x) => x.acct_session_id === session));
+    }
   });
 });
