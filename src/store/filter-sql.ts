@@ -103,6 +103,17 @@ function coerce(spec: ColumnSpec, value: FilterValue): Param | undefined {
 }
 
 /**
+ * `(a OP b OP …)` grouped as a balanced tree: SQLite parses a flat chain into an expression tree as
+ * deep as it is long and refuses one deeper than 1000 (SQLITE_MAX_EXPR_DEPTH), which an LDAP
+ * filter of a thousand alternatives reached; grouped, the depth grows with the logarithm.
+ */
+function balanced(parts: string[], op: ' AND ' | ' OR '): string {
+  if (parts.length <= 16) return `(${parts.join(op)})`;
+  const half = Math.ceil(parts.length / 2);
+  return `(${balanced(parts.slice(0, half), op)}${op}${balanced(parts.slice(half), op)})`;
+}
+
+/**
  * Translates a DirectoryFilter into a SQL condition, appending bound values to `params`. Total:
  * every node yields SQL; an unknown attribute or an impossible value yields a false condition.
  * `dialect` decides how text is ordered (see `ordered`); pass the store's (`Sql.dialect`).
@@ -115,9 +126,9 @@ export function filterToSql<A extends string>(f: DirectoryFilter<A>, columns: Co
     case 'false':
       return FALSE;
     case 'and':
-      return f.filters.length === 0 ? TRUE : `(${f.filters.map((x) => filterToSql(x, columns, params, dialect)).join(' AND ')})`;
+      return f.filters.length === 0 ? TRUE : balanced(f.filters.map((x) => filterToSql(x, columns, params, dialect)), ' AND ');
     case 'or':
-      return f.filters.length === 0 ? FALSE : `(${f.filters.map((x) => filterToSql(x, columns, params, dialect)).join(' OR ')})`;
+      return f.filters.length === 0 ? FALSE : balanced(f.filters.map((x) => filterToSql(x, columns, params, dialect)), ' OR ');
     case 'not':
       // A comparison with a missing (NULL) value is FALSE in directory terms (RFC 4511 §4.5.1.7:
       // an absent attribute does not match), so its negation is TRUE; SQL would make it NULL and

@@ -146,6 +146,16 @@ describe('LDAP access and bind semantics', function () {
       assert.deepEqual(await dnsOf(c, dir.base), expected.sort());
     });
 
+    it('evaluates filters of up to 1,999 alternatives or conditions (SQLite refuses expression trees over 1,000 deep)', async () => {
+      const c = await bindAs('binder');
+      const many = (n: number) => Array.from({ length: n }, (_, i) => `(uid=nobody${i})`).join('');
+      for (const n of [999, 1200, 1990]) {
+        assert.deepEqual(await dnsOf(c, dir.base, `(|${many(n)}(uid=bob))`), [dir.userDn('bob').toLowerCase()], `${n} alternatives`);
+      }
+      const present = Array.from({ length: 999 }, () => '(uid=*)').join('');
+      assert.deepEqual(await dnsOf(c, dir.base, `(&${present}(uid=alice))`), [dir.userDn('alice').toLowerCase()]);
+    });
+
     for (const [who, why] of [
       ['carol', 'not bound to the LDAP server'],
       ['stella', 'STAGED'],
