@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
-import { isPasswordExpired, passwordExpiresAt, checkPasswordRules, type PolicyViolation } from '../../src/core/auth/password-policy.js';
+import { isPasswordExpired, passwordExpiresAt, checkPasswordRules, generateCompliantPassword, type PolicyViolation } from '../../src/core/auth/password-policy.js';
 import { MAX_PASSWORD_LENGTH } from '../../src/core/auth/password-hasher.js';
 import { DEFAULT_PASSWORD_POLICY, mergePasswordPolicy, type PasswordPolicy } from '../../src/core/directory/organization.js';
 import { DomainError } from '../../src/core/errors.js';
@@ -302,6 +302,29 @@ describe('password policy', () => {
           );
         });
       }
+    });
+  });
+
+  describe('characters any protocol can carry', () => {
+    for (const p of ['Abcdefgh\u0000ijklmn', 'tab\there', 'new\nline', 'del\u007f', 'lone\ud800']) {
+      it(`refuses ${JSON.stringify(p)} whatever the policy`, () => assert.deepEqual(rules(p, {}), ['characters']));
+    }
+    it('takes spaces and any printable Unicode', () => assert.deepEqual(rules('correct horse battery stäple ✓', {}), []));
+  });
+
+  describe('generateCompliantPassword', () => {
+    it('meets every class and length rule, and fixes no character at any position', () => {
+      const strict: Partial<PasswordPolicy> = { enableMinLength: true, minLength: 30, needsUppercase: true, needsLowercase: true, needsNumeric: true, needsSymbolic: true };
+      const seen = Array.from({ length: 30 }, () => new Set<string>());
+      for (let i = 0; i < 300; i++) {
+        const p = generateCompliantPassword({ ...NO_RULES, ...strict });
+        assert.equal(p.length, 30);
+        assert.deepEqual(rules(p, strict), [], p);
+        assert.doesNotMatch(p, /[;\s]/, 'no TOTP separator, no space');
+        [...p].forEach((ch, at) => seen[at]!.add(ch));
+      }
+      for (const [at, chars] of seen.entries()) assert.ok(chars.size > 20, `position ${at} drew only ${[...chars].join('')}`);
+      assert.equal(generateCompliantPassword(NO_RULES).length, 24);
     });
   });
 });

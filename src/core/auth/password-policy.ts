@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import type { PasswordPolicy } from '../directory/organization.js';
 import { MAX_PASSWORD_LENGTH, type PasswordHasher } from './password-hasher.js';
 
 /** One broken rule, with a message an admin or user can act on. */
 export interface PolicyViolation {
-  rule: 'minLength' | 'maxLength' | 'needsUppercase' | 'needsLowercase' | 'needsNumeric' | 'needsSymbolic' | 'allowUsernameSubstring' | 'maxHistory';
+  rule: 'minLength' | 'maxLength' | 'characters' | 'needsUppercase' | 'needsLowercase' | 'needsNumeric' | 'needsSymbolic' | 'allowUsernameSubstring' | 'maxHistory';
   message: string;
 }
 
@@ -17,6 +17,12 @@ export function checkPasswordRules(password: string, policy: PasswordPolicy, use
   }
   if (password.length > MAX_PASSWORD_LENGTH) {
     v.push({ rule: 'maxLength', message: `must be at most ${MAX_PASSWORD_LENGTH} characters long` });
+  }
+  // Always, whatever the policy: a control character cannot be typed at a login prompt, and NUL
+  // cannot travel in a RADIUS User-Password at all (its padding is NULs, RFC 2865 §5.2), so such a
+  // password would work on some protocols only; a lone surrogate has no UTF-8 form to hash.
+  if (/[\u0000-\u001f\u007f]/.test(password) || !password.isWellFormed()) {
+    v.push({ rule: 'characters', message: 'must not contain control characters' });
   }
   if (policy.needsUppercase && !/\p{Lu}/u.test(password)) v.push({ rule: 'needsUppercase', message: 'must contain an uppercase letter' });
   if (policy.needsLowercase && !/\p{Ll}/u.test(password)) v.push({ rule: 'needsLowercase', message: 'must contain a lowercase letter' });
@@ -75,12 +81,20 @@ export function passwordExpiresAt(
 
 /**
  * A random password that satisfies the policy's length and class rules (for "generate one for me"
- * flows such as LDAP Password Modify without a new password). 144+ bits of randomness.
+ * flows such as LDAP Password Modify without a new password): one character of each class (upper,
+ * lower, digit, symbol) and the rest from all of them, each drawn with crypto.randomInt and then
+ * shuffled, so no position or character is fixed (~150 bits at 24 characters).
  */
 export function generateCompliantPassword(policy: PasswordPolicy): string {
   const length = Math.max(24, policy.enableMinLength ? policy.minLength : 0);
-  const body = randomBytes(length).toString('base64url').replace(/[-_]/g, '').slice(0, length - 4);
-  const pad = randomBytes(length).toString('base64url').replace(/[-_]/g, '');
-  // One of each class at the end, so every needs… rule holds whatever the random part drew.
-  return (body + pad).slice(0, length - 4) + 'Kq7!';
+  const classes = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789', '!#%+-=?@^_~'];
+  const all = classes.join('');
+  const pick = (set: string) => set[randomInt(set.length)]!;
+  const chars = [...classes.map(pick), ...Array.from({ length: length - classes.length }, () => pick(all))];
+  // Fisher–Yates: the four guaranteed characters land anywhere.
+  for (let i = chars.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [chars[i], chars[j]] = [chars[j]!, chars[i]!];
+  }
+  return chars.join('');
 }
