@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { LdapFilter } from '@ldapjs/filter';
 import type { LdapRequest } from '@ldapjs/messages';
 import type { GroupAttr, UserAttr, DirectoryFilter } from '../../core/directory/filter.js';
@@ -53,7 +53,10 @@ interface PagedRequest {
 }
 
 function pagedControl(req: LdapRequest): PagedRequest | null {
-  const c = req.controls.find((x) => x.type === PAGED_RESULTS_OID);
+  const all = req.controls.filter((x) => x.type === PAGED_RESULTS_OID);
+  // One search, one paging state: two controls would name two (slapd answers protocolError too).
+  if (all.length > 1) throw new LdapError(RESULT.protocolError, 'the paged results control is given more than once');
+  const c = all[0];
   if (!c) return null;
   const v = c.value as { size?: number; cookie?: Buffer } | undefined;
   return { size: Math.max(0, v?.size ?? 0), cookie: v?.cookie && Buffer.isBuffer(v.cookie) ? v.cookie : Buffer.alloc(0) };
@@ -70,7 +73,9 @@ function fingerprint(ctx: OperationContext, req: LdapRequest): string {
 /**
  * The paged results cookie: where the next page starts (source and key), how many entries earlier
  * pages returned (the client's sizeLimit covers the whole paged search, as slapd applies it), and
- * the search's fingerprint.
+ * the search's fingerprint, all under an HMAC with a key of this process (RFC 2696 §3: the cookie
+ * is the server's state, opaque to the client), so a client cannot move its position or reset its
+ * count. A connection stays with its instance, so a per-process key is enough.
  */
 interface CookieState {
   phase: number;
@@ -78,14 +83,19 @@ interface CookieState {
   sentBefore: number;
 }
 
+const COOKIE_KEY = randomBytes(32);
+const cookieMac = (body: string) => createHmac('sha256', COOKIE_KEY).update(body).digest('base64url').slice(0, 22);
+
 function encodeCookie(c: CookieState, fp: string): Buffer {
-  return Buffer.from(`${c.phase}.${Buffer.from(c.position, 'utf8').toString('base64url')}.${c.sentBefore}.${fp}`, 'utf8');
+  const body = `${c.phase}.${Buffer.from(c.position, 'utf8').toString('base64url')}.${c.sentBefore}.${fp}`;
+  return Buffer.from(`${body}.${cookieMac(body)}`, 'utf8');
 }
 
 function decodeCookie(cookie: Buffer, fp: string): CookieState {
-  const m = /^(\d)\.([A-Za-z0-9_-]{0,400})\.(\d{1,10})\.([0-9a-f]{16})$/.exec(cookie.toString('utf8'));
-  if (!m || m[4] !== fp) throw new LdapError(RESULT.unwillingToPerform, 'paged results cookie is invalid or belongs to another search');
-  return { phase: Number(m[1]), position: Buffer.from(m[2]!, 'base64url').toString('utf8'), sentBefore: Number(m[3]) };
+  const m = /^((\d)\.([A-Za-z0-9_-]{0,400})\.(\d{1,10})\.([0-9a-f]{16}))\.([A-Za-z0-9_-]{22})$/.exec(cookie.toString('utf8'));
+  const valid = m && m[5] === fp && timingSafeEqual(Buffer.from(m[6]!), Buffer.from(cookieMac(m[1]!)));
+  if (!valid) throw new LdapError(RESULT.unwillingToPerform, 'paged results cookie is invalid or belongs to another search');
+  return { phase: Number(m[2]), position: Buffer.from(m[3]!, 'base64url').toString('utf8'), sentBefore: Number(m[4]) };
 }
 
 /**

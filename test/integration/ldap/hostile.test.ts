@@ -4,6 +4,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { startAppliance, type RunningAppliance } from '../../helpers/appliance.js';
 import {
   RawConnection,
+  berInt,
   berLength,
   STANDARD_USERS,
   berString,
@@ -347,6 +348,23 @@ describe('LDAP under hostile input', function () {
         if (t.length === 0) assert.equal(done.code, 0, 'an empty cookie starts over');
         else if (t.equals(flipped) || t.length === 64 || t.length === 5000) assert.notEqual(done.code, 0, `cookie ${t.toString('latin1').slice(0, 40)}`);
       }
+      // The position and the count are the server's state (RFC 2696 §3): moved or reset, refused.
+      const [phase, , sentBefore, ...rest] = cookie.toString('latin1').split('.');
+      for (const forged of [
+        [phase, Buffer.from('zzz').toString('base64url'), sentBefore, ...rest].join('.'),
+        [phase, cookie.toString('latin1').split('.')[1], '0', ...rest].join('.'),
+      ]) {
+        const mine = id++;
+        c.write(ldapMessage(mine, searchRequest(dir.base, 2, filter, ['1.1']), pagedControl(2, Buffer.from(forged, 'latin1'))));
+        const got = await c.waitFor((x) => x.some((r) => r.messageId === mine && r.op === SEARCH_DONE), 5000);
+        assert.notEqual(got.find((r) => r.messageId === mine && r.op === SEARCH_DONE)?.code, 0, `forged cookie ${forged.slice(0, 60)}`);
+      }
+      // Two paged controls on one search: protocolError (2), as slapd answers.
+      const twice = id++;
+      const control = (cookie_: Buffer) => tlv(0x30, berString('1.2.840.113556.1.4.319'), berString(tlv(0x30, berInt(2), berString(cookie_))));
+      c.write(ldapMessage(twice, searchRequest(dir.base, 2, filter, ['1.1']), tlv(0xa0, control(Buffer.alloc(0)), control(Buffer.alloc(0)))));
+      const dup = await c.waitFor((x) => x.some((r) => r.messageId === twice && r.op === SEARCH_DONE), 5000);
+      assert.equal(dup.find((r) => r.messageId === twice && r.op === SEARCH_DONE)?.code, PROTOCOL_ERROR);
       // a valid cookie used for another search is refused too
       const other = id++;
       c.write(ldapMessage(other, searchRequest(dir.base, 2, equalityFilter('uid', 'bob'), ['1.1']), pagedControl(2, cookie)));
