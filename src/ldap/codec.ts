@@ -123,27 +123,77 @@ const MAX_BER_DEPTH = 100;
 export function checkBerStructure(buf: Buffer): void {
   const walk = (start: number, end: number, depth: number): void => {
     if (depth > MAX_BER_DEPTH) throw new Error('element nested too deeply');
-    let at = start;
-    while (at < end) {
-      if (at + 2 > end) throw new Error('truncated element');
-      const tag = buf[at]!;
-      if ((tag & 0x1f) === 0x1f) throw new Error('multi-octet tags are not LDAP');
-      let len = buf[at + 1]!;
-      let content = at + 2;
-      if (len & 0x80) {
-        const n = len & 0x7f;
-        if (n === 0 || n > 4 || content + n > end) throw new Error('bad length');
-        len = 0;
-        for (let i = 0; i < n; i++) len = len * 256 + buf[content + i]!;
-        content += n;
-      }
-      const next = content + len;
-      if (next > end) throw new Error('element overruns its container');
-      if (tag & 0x20) walk(content, next, depth + 1);
-      at = next;
-    }
+    for (const e of elements(buf, start, end)) if (e.tag & 0x20) walk(e.content, e.next, depth + 1);
   };
   walk(0, buf.length, 0);
+}
+
+/** The elements between `start` and `end`, one level deep (tag, where the content starts and ends). */
+function* elements(buf: Buffer, start: number, end: number): Generator<{ tag: number; content: number; next: number }> {
+  let at = start;
+  while (at < end) {
+    if (at + 2 > end) throw new Error('truncated element');
+    const tag = buf[at]!;
+    if ((tag & 0x1f) === 0x1f) throw new Error('multi-octet tags are not LDAP');
+    let len = buf[at + 1]!;
+    let content = at + 2;
+    if (len & 0x80) {
+      const n = len & 0x7f;
+      if (n === 0 || n > 4 || content + n > end) throw new Error('bad length');
+      len = 0;
+      for (let i = 0; i < n; i++) len = len * 256 + buf[content + i]!;
+      content += n;
+    }
+    const next = content + len;
+    if (next > end) throw new Error('element overruns its container');
+    yield { tag, content, next };
+    at = next;
+  }
+}
+
+/** A well-formed filter that breaks a rule of RFC 4511 §4.5.1.7: answered with protocolError, not a disconnect. */
+export class FilterRuleError extends Error {}
+
+/**
+ * The rules of RFC 4511 §4.5.1.7 that the filter's BER shape alone cannot enforce, which ldapjs's
+ * parser does not check (it keeps the last `initial` it sees and matches an extensible assertion
+ * with neither type nor rule against every attribute): a SubstringFilter has at least one part,
+ * `initial` only first and `final` only last, each at most once; a MatchingRuleAssertion without
+ * a matchingRule names its type. `buf` is one whole Filter element (already structure-checked).
+ */
+export function checkFilterRules(buf: Buffer): void {
+  const fail = (message: string): never => {
+    throw new FilterRuleError(message);
+  };
+  const visit = (tag: number, content: number, next: number): void => {
+    switch (tag) {
+      case 0xa0: // and
+      case 0xa1: // or
+      case 0xa2: // not
+        for (const e of elements(buf, content, next)) visit(e.tag, e.content, e.next);
+        return;
+      case 0xa4: {
+        // substrings: type, SEQUENCE OF CHOICE { initial [0], any [1], final [2] }
+        const [, parts] = [...elements(buf, content, next)];
+        const kinds = parts && parts.tag === 0x30 ? [...elements(buf, parts.content, parts.next)].map((e) => e.tag) : [];
+        if (kinds.length === 0) fail('a substrings filter needs at least one part');
+        kinds.forEach((k, i) => {
+          if (k === 0x80 && i !== 0) fail('a substrings filter may have initial only first');
+          if (k === 0x82 && i !== kinds.length - 1) fail('a substrings filter may have final only last');
+        });
+        return;
+      }
+      case 0xa9: {
+        // extensibleMatch: matchingRule [1] OPTIONAL, type [2] OPTIONAL, matchValue [3], dnAttributes [4]
+        const tags = [...elements(buf, content, next)].map((e) => e.tag);
+        if (!tags.includes(0x81) && !tags.includes(0x82)) fail('an extensible match without a matching rule must name its type');
+        return;
+      }
+      default:
+        return;
+    }
+  };
+  for (const e of elements(buf, 0, buf.length)) visit(e.tag, e.content, e.next);
 }
 
 /** An OCTET STRING (or LDAPString) that must be there. */
@@ -181,6 +231,7 @@ function readSearchRequest(r: BerReader, limit: number): Record<string, unknown>
   if (filterTag === null) throw new Error('search request without a filter');
   const rawFilter: Buffer | null = r.readRawBuffer(filterTag);
   if (!rawFilter) throw new Error('truncated filter');
+  checkFilterRules(rawFilter);
   const filter = parseFilterBer(new BerReader(rawFilter));
   const attributes: string[] = [];
   const end = enter(r, 0x30, requestEnd);

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { LdapRequest } from '@ldapjs/messages';
-import { ControlValueError, decodeRequest, encodeExtendedResponse, encodeNoticeOfDisconnection, encodeResult, OP, readEnvelope, RESPONSE_OF, SUPPORTED_CONTROLS, UPDATE_OPERATIONS, type Envelope } from './codec.js';
+import { ControlValueError, decodeRequest, FilterRuleError, encodeExtendedResponse, encodeNoticeOfDisconnection, encodeResult, OP, readEnvelope, RESPONSE_OF, SUPPORTED_CONTROLS, UPDATE_OPERATIONS, type Envelope } from './codec.js';
 import type { LdapConfig, LdapDeps, OperationContext, SessionState } from './context.js';
 import { EXTENSIONS } from './entries.js';
 import { FramingError, PduFramer } from './framer.js';
@@ -350,7 +350,7 @@ export class LdapConnection {
     try {
       req = decodeRequest(pdu);
     } catch (err) {
-      if (err instanceof ControlValueError) return this.send(encodeResult(env.messageId, responseOp, { code: RESULT.protocolError, message: err.message }));
+      if (err instanceof ControlValueError || err instanceof FilterRuleError) return this.send(encodeResult(env.messageId, responseOp, { code: RESULT.protocolError, message: err.message }));
       return this.disconnect(RESULT.protocolError, 'malformed request');
     }
     // RFC 4511 §4.1.11: a critical control the server does not apply to this operation means the

@@ -374,6 +374,23 @@ describe('LDAP under hostile input', function () {
       await stillServing();
     });
 
+    it('answers a substrings filter with final first, and an extensible match with neither rule nor type, with protocolError (2)', async () => {
+      const c = raw();
+      await c.connected;
+      const badSubstrings = tlv(0xa4, berString('cn'), tlv(0x30, berString('z', 0x82), berString('a', 0x80)));
+      const badExtensible = tlv(0xa9, berString('alice', 0x83));
+      c.write(Buffer.concat([
+        ldapMessage(1, simpleBindRequest(dir.users.binder!.dn, dir.users.binder!.password)),
+        ldapMessage(2, searchRequest(dir.base, 2, badSubstrings, ['1.1'])),
+        ldapMessage(3, searchRequest(dir.base, 2, badExtensible, ['1.1'])),
+        ldapMessage(4, searchRequest(dir.base, 2, equalityFilter('uid', 'alice'), ['1.1'])),
+      ]));
+      const rs = await c.waitFor((x) => x.some((r) => r.messageId === 4 && r.op === SEARCH_DONE), 5000);
+      for (const id of [2, 3]) assert.equal(rs.find((r) => r.messageId === id && r.op === SEARCH_DONE)?.code, PROTOCOL_ERROR, `search ${id}`);
+      assert.equal(rs.filter((r) => r.op === SEARCH_ENTRY).length, 1, 'the good search behind them is answered');
+      assert.equal(c.closed, false);
+    });
+
     it('answers an unknown protocol op with a Notice of Disconnection', async () => {
       const c = raw();
       await c.connected;

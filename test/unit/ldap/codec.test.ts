@@ -99,3 +99,25 @@ describe('LDAP request decoder (codec.ts) on truncated and malformed input', () 
     });
   }
 });
+
+describe('LDAP filter rules the BER shape does not enforce (RFC 4511 §4.5.1.7)', () => {
+  const search = (filter: Buffer) => ldapMessage(7, searchRequest('o=x', 2, filter, ['cn']));
+  const substrings = (...parts: [number, string][]) => tlv(0xa4, berString('cn'), tlv(0x30, ...parts.map(([tag, v]) => berString(v, tag))));
+  it('refuses a substrings filter with no part, initial not first, final not last, or two of either', () => {
+    for (const parts of [[], [[0x82, 'z'], [0x80, 'a']], [[0x80, 'a'], [0x80, 'b']], [[0x82, 'y'], [0x82, 'z']], [[0x81, 'm'], [0x80, 'a']]] as [number, string][][]) {
+      assert.throws(() => decodeRequest(search(substrings(...parts))), /substrings filter/, JSON.stringify(parts));
+      // the same inside and/or/not
+      assert.throws(() => decodeRequest(search(tlv(0xa0, presentFilter('cn'), tlv(0xa2, substrings(...parts))))), /substrings filter/);
+    }
+  });
+  it('takes initial, any and final in order, and any alone', () => {
+    for (const parts of [[[0x80, 'a'], [0x81, 'm'], [0x81, 'n'], [0x82, 'z']], [[0x81, 'm']], [[0x80, 'a']], [[0x82, 'z']]] as [number, string][][]) {
+      assert.doesNotThrow(() => decodeRequest(search(substrings(...parts))), JSON.stringify(parts));
+    }
+  });
+  it('refuses an extensible match with neither matching rule nor type, and takes either alone', () => {
+    assert.throws(() => decodeRequest(search(tlv(0xa9, berString('x', 0x83)))), /extensible match/);
+    assert.doesNotThrow(() => decodeRequest(search(tlv(0xa9, berString('cn', 0x82), berString('x', 0x83)))));
+    assert.doesNotThrow(() => decodeRequest(search(tlv(0xa9, berString('caseIgnoreMatch', 0x81), berString('x', 0x83)))));
+  });
+});
