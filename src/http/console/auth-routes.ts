@@ -3,7 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import { html, trustedHtml, type SafeHtml } from '../plugins/html.js';
 import { csrfField } from './components.js';
-import { actorOf, adminOf, dataOf, field, safeReturn, sendPage, sessionOf, type AdminSessionData, type ConsoleDeps } from './context.js';
+import { actorOf, adminOf, dataOf, safeReturn, sendPage, sessionOf, type AdminSessionData, type ConsoleDeps } from './context.js';
+import { field } from '../form-fields.js';
 import { FormBody } from './schemas.js';
 import { bare } from './layout.js';
 

@@ -82,21 +82,6 @@ export function sendPage(reply: FastifyReply, page: string, status = 200) {
   return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page);
 }
 
-/** One string from a form or query (a repeated field counts as missing). */
-export function field(source: unknown, name: string, max = 4096): string {
-  const v = source && typeof source === 'object' ? (source as Record<string, unknown>)[name] : undefined;
-  return typeof v === 'string' && v.length <= max ? v : '';
-}
-
-/** A form field that may repeat (checkboxes), as a list of strings. */
-export function fieldList(source: unknown, name: string): string[] {
-  const v = source && typeof source === 'object' ? (source as Record<string, unknown>)[name] : undefined;
-  if (typeof v === 'string') return [v];
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-}
-
-/** A checkbox: present ("on" or a value) means true. */
-export const checked = (source: unknown, name: string) => field(source, name) !== '';
 
 /** Stores a message for the next page and redirects there (post/redirect/get). */
 export async function redirectWith(req: FastifyRequest, reply: FastifyReply, to: string, flash?: AdminSessionData['flash']) {

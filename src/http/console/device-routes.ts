@@ -30,7 +30,8 @@ import {
   textField,
   when,
 } from './components.js';
-import { actorOf, checked, field, fieldList, redirectWith, safeReturn, type ConsoleDeps } from './context.js';
+import { actorOf, redirectWith, safeReturn, type ConsoleDeps } from './context.js';
+import { checked, field, fieldList } from '../form-fields.js';
 import { FormBody, IdParams, ListQuery } from './schemas.js';
 import { icon } from './icons.js';
 import type { Render } from './index.js';

@@ -23,7 +23,8 @@ import {
   textField,
   when,
 } from './components.js';
-import { actorOf, checked, field, fieldList, redirectWith, type ConsoleDeps } from './context.js';
+import { actorOf, redirectWith, type ConsoleDeps } from './context.js';
+import { checked, field, fieldList } from '../form-fields.js';
 import { FormBody, IdParams } from './schemas.js';
 import { icon } from './icons.js';
 import type { Render } from './index.js';

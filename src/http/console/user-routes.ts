@@ -9,7 +9,8 @@ import type { Core } from '../../core/index.js';
 import { html } from '../plugins/html.js';
 import { bindableResources, bindingsTable, parseTarget } from './bindings.js';
 import { bulkResults, card, pageHeader, parseListState } from './components.js';
-import { actorOf, checked, field, fieldList, redirectWith, safeReturn, type ConsoleDeps } from './context.js';
+import { actorOf, redirectWith, safeReturn, type ConsoleDeps } from './context.js';
+import { checked, field, fieldList } from '../form-fields.js';
 import { FormBody, IdParams, ListQuery } from './schemas.js';
 import type { Render } from './index.js';
 import {

@@ -51,8 +51,4 @@ export function sendPage(reply: FastifyReply, page: string, status = 200) {
   return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page);
 }
 
-/** One string from a form or query field (a repeated field counts as missing). */
-export function field(source: unknown, name: string, max = 4096): string {
-  const v = source && typeof source === 'object' ? (source as Record<string, unknown>)[name] : undefined;
-  return typeof v === 'string' && v.length <= max ? v : '';
-}
+

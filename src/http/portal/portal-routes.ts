@@ -5,7 +5,8 @@ import { userPortalResource } from '../../core/auth/resources.js';
 import type { User } from '../../core/directory/types.js';
 import { isDomainError } from '../../core/errors.js';
 import { trustedHtml } from '../plugins/html.js';
-import { dataOf, displayName, field, selfActor, sendPage, sessionOf, type UserSessionData, type UserWebDeps } from './context.js';
+import { dataOf, displayName, selfActor, sendPage, sessionOf, type UserSessionData, type UserWebDeps } from './context.js';
+import { field } from '../form-fields.js';
 import { homePage, loginPage, mfaPage, passwordPage, totpPage } from './views.js';
 
 const WRONG_CREDENTIALS = 'The username or password is not correct.';

@@ -6,7 +6,8 @@ import type { LogoutOutcome, SignOnBinding, SignOnError, SignOnRequest } from '.
 import { isDomainError } from '../../core/errors.js';
 import { ssoAuditFields, type PendingSignOn } from '../../core/sso/sso-service.js';
 import { allowFormActionTo } from '../plugins/security-headers.js';
-import { dataOf, field, sendPage, sessionOf, type UserSessionData, type UserWebDeps } from './context.js';
+import { dataOf, sendPage, sessionOf, type UserSessionData, type UserWebDeps } from './context.js';
+import { field } from '../form-fields.js';
 import { autoPostPage, loginPage, messagePage, totpPage } from './views.js';
 
 const WRONG_CREDENTIALS = 'The username or password is not correct.';

@@ -88,6 +88,16 @@ describe('admin console (HTTP)', function () {
     assert.equal((await gh.api('GET', `/api/systemusers/${ids.amy}`)).body.password_expired, false);
   });
 
+  it('refuses a field over its length or sent twice with 400, and keeps the stored value', async () => {
+    await admin.get(`/admin/users/${ids.ben}`);
+    for (const body of [{ firstname: 'x'.repeat(5000) }, { firstname: ['Ben', 'Benjamin'] }]) {
+      const r = await admin.post(`/admin/users/${ids.ben}`, body);
+      assert.equal(r.status, 400, r.text.slice(0, 200));
+      assert.match(r.text, /firstname/);
+      assert.equal((await gh.api('GET', `/api/systemusers/${ids.ben}`)).body.firstname, 'ben', 'nothing was blanked');
+    }
+  });
+
   it('runs a bulk action from the list and reports per-item results', async () => {
     const c = admin;
     const list = await c.get('/admin/users?q=a&sort=username');
