@@ -10,7 +10,7 @@ import type { OrganizationCache } from '../directory/organization-cache.js';
 import { lockoutPolicyOf, type LockoutPolicy } from '../directory/organization.js';
 import type { Admin } from '../directory/types.js';
 import { couldBeStoredText } from '../directory/names.js';
-import { DomainError, notFound } from '../errors.js';
+import { DomainError, invalid, notFound } from '../errors.js';
 import type { Clock, SecretBox, Store } from '../ports.js';
 import type { AdminService } from './admins.js';
 import { auditContext, type ActorContext } from './actor.js';
@@ -106,6 +106,15 @@ export function createAdminAuth(d: AdminAuthDeps) {
     return verifyAccountTotp(repos, d.secretBox, admin.id, creds.totpSecret, code, d.clock.now());
   };
 
+  /** The admin's current password, given again for a sensitive change; a wrong one counts toward the lockout. */
+  const verifyPassword = (admin: Admin, password: string, clientIp: string): Promise<boolean> =>
+    locks.run(admin.id, async () => {
+      const creds = await repos.admins.getCredentials(admin.id);
+      const ok = !!creds?.passwordHash && password !== '' && password.length <= MAX_PASSWORD_LENGTH && (await d.hasher.verify(creds.passwordHash, password));
+      if (!ok) await countFailure(admin, await policy(), clientIp);
+      return ok;
+    });
+
   const loadAdmin = async (id: string): Promise<Admin> => {
     const a = await repos.admins.get(id);
     if (!a) throw notFound('admin', id);
@@ -188,8 +197,12 @@ export function createAdminAuth(d: AdminAuthDeps) {
      * sign-in enrolment this is also the sign-in's second factor: `signInClientIp` records the
      * `admin_login_attempt` it completes. Wrong codes count toward the lockout.
      */
-    async confirmTotpEnrolment(adminId: string, code: string, ctx: ActorContext, signInClientIp?: string): Promise<boolean> {
+    async confirmTotpEnrolment(adminId: string, code: string, ctx: ActorContext, signInClientIp?: string, currentPassword?: string): Promise<boolean> {
       const admin = await loadAdmin(adminId);
+      // Replacing a working key from a session (not the enrolment step of a sign-in) needs the
+      // password again: whoever holds a session must not plant a lasting factor of their own
+      // (ASVS 4.0.3 V3.7.1).
+      if (admin.totpEnrolled && signInClientIp === undefined && !(await verifyPassword(admin, currentPassword ?? '', ctx.clientIp))) return false;
       return locks.run(adminId, async () => {
         const p = await policy();
         if ((await currentLock(admin, p, ctx.clientIp)) === 'locked') return false;
@@ -225,12 +238,16 @@ export function createAdminAuth(d: AdminAuthDeps) {
       });
     },
 
-    /** Turns the admin's TOTP off (only when the organisation does not require admin MFA). */
-    async removeTotp(adminId: string, ctx: ActorContext): Promise<void> {
+    /**
+     * Turns the admin's TOTP off (only when the organisation does not require admin MFA), with the
+     * password given again (as for replacing the key).
+     */
+    async removeTotp(adminId: string, ctx: ActorContext, currentPassword: string): Promise<void> {
       const admin = await loadAdmin(adminId);
       if ((await d.organization.get()).settings.requireAdminMfa) {
         throw new DomainError('forbidden', 'auth.admin_mfa_required', 'the organisation requires admin MFA: replace the key instead of removing it');
       }
+      if (!(await verifyPassword(admin, currentPassword, ctx.clientIp))) throw invalid('password', 'is not correct');
       await d.store.transaction(async (tx) => {
         await tx.admins.updateCredentials(adminId, { totpSecret: null, totpPendingSecret: null });
         await tx.authState.resetTotpGuard(adminId);
@@ -251,13 +268,7 @@ export function createAdminAuth(d: AdminAuthDeps) {
      */
     async changePassword(adminId: string, current: string, next: string, ctx: ActorContext): Promise<'ok' | 'wrong_password'> {
       const admin = await loadAdmin(adminId);
-      const verified = await locks.run(adminId, async () => {
-        const creds = await repos.admins.getCredentials(adminId);
-        const ok = !!creds?.passwordHash && current !== '' && current.length <= MAX_PASSWORD_LENGTH && (await d.hasher.verify(creds.passwordHash, current));
-        if (!ok) await countFailure(admin, await policy(), ctx.clientIp);
-        return ok;
-      });
-      if (!verified) return 'wrong_password';
+      if (!(await verifyPassword(admin, current, ctx.clientIp))) return 'wrong_password';
       await d.admins.resetPassword(admin.email, next, ctx);
       return 'ok';
     },

@@ -43,7 +43,7 @@ function totpView(o: { csrf: string; error?: string }): SafeHtml {
 }
 
 /** The TOTP enrolment block (sign-in enrolment and My Account): QR code, the key to type, the confirming code. */
-export function enrolmentBlock(o: { csrf: string; action: string; qrSvg: SafeHtml; secret: string; error?: string; button: string }): SafeHtml {
+export function enrolmentBlock(o: { csrf: string; action: string; qrSvg: SafeHtml; secret: string; error?: string; button: string; askPassword?: boolean }): SafeHtml {
   const grouped = o.secret.replace(/(.{4})/g, '$1 ').trim();
   return html`<ol class="steps">
   <li><p>Scan this QR code with an authenticator app (FreeOTP, Aegis, Google Authenticator, 1Password…).</p><div class="qr" role="img" aria-label="QR code of the TOTP key">${o.qrSvg}</div></li>
@@ -52,6 +52,7 @@ export function enrolmentBlock(o: { csrf: string; action: string; qrSvg: SafeHtm
     ${csrfField(o.csrf)}
     ${errorBox(o.error)}
     <div class="field"><label for="enrol-otp">Code the app shows</label><input id="enrol-otp" name="otp" class="code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" required${o.error ? html` aria-invalid="true"` : ''}></div>
+    ${o.askPassword ? html`<div class="field"><label for="enrol-password">Your password</label><input id="enrol-password" name="password" type="password" autocomplete="current-password" required><p class="hint">Replacing a key needs your password again.</p></div>` : ''}
     <button type="submit" class="btn btn-primary">${o.button}</button>
   </form></li>
 </ol>`;

@@ -190,11 +190,12 @@ ${errorNotice(error)}
     let totpBody: SafeHtml;
     if (o.enrol) {
       const { secret, uri } = await core.console.adminAuth.beginTotpEnrolment(admin.id);
-      totpBody = enrolmentBlock({ csrf, action: '/admin/account/totp', qrSvg: await qrFor(uri), secret, ...(o.totpError ? { error: o.totpError } : {}), button: admin.totpEnrolled ? 'Replace my key' : 'Turn on TOTP' });
+      totpBody = enrolmentBlock({ csrf, action: '/admin/account/totp', qrSvg: await qrFor(uri), secret, ...(o.totpError ? { error: o.totpError } : {}), button: admin.totpEnrolled ? 'Replace my key' : 'Turn on TOTP', askPassword: admin.totpEnrolled });
     } else {
       totpBody = html`${facts([['Status', admin.totpEnrolled ? pill('Enabled', 'ok') : pill('Not set up', 'warn')], ['Required by the organisation', org.settings.requireAdminMfa ? 'Yes' : 'No']])}
         <div class="button-row"><a class="btn btn-primary" href="/admin/account?totp=new#totp">${admin.totpEnrolled ? 'Replace my key' : 'Set up TOTP'}</a>
-        ${admin.totpEnrolled && !org.settings.requireAdminMfa ? actionForm({ action: '/admin/account/totp/remove', csrf, label: 'Turn off TOTP', kind: 'danger', confirm: 'Sign in with a password alone from now on?' }) : ''}</div>`;
+        </div>
+        ${admin.totpEnrolled && !org.settings.requireAdminMfa ? removeTotpForm(csrf, o.totpError) : ''}`;
     }
     const body = html`${pageHeader({ title: 'My Account', lead: avatar(name, 'lg'), subtitle: html`${admin.email} · ${admin.role === 'administrator' ? 'Administrator' : 'Read-only'}` })}
 <div class="two-col">
@@ -250,13 +251,19 @@ ${card({ title: 'User Portal', body: html`<p>See what your users see. <a href="/
 
   app.post('/account/totp', { schema: { body: FormBody } }, async (req, reply) => {
     const code = field(req.body, 'otp', 16).replace(/\s+/g, '');
-    const ok = /^\d{6}$/.test(code) && (await core.console.adminAuth.confirmTotpEnrolment(adminOf(req).id, code, actorOf(req)));
-    if (!ok) return showAccount(req, reply, { enrol: true, totpError: 'That code is not correct. Scan the new QR code and try again.' }, 400);
+    const password = field(req.body, 'password', 1024);
+    const ok = /^\d{6}$/.test(code) && (await core.console.adminAuth.confirmTotpEnrolment(adminOf(req).id, code, actorOf(req), undefined, password));
+    if (!ok) return showAccount(req, reply, { enrol: true, totpError: 'That code or password is not correct. Scan the new QR code and try again.' }, 400);
     return redirectWith(req, reply, '/admin/account#totp', { kind: 'ok', text: 'TOTP is set up: sign-ins ask for a code from your app.' });
   });
 
   app.post('/account/totp/remove', { schema: { body: FormBody } }, async (req, reply) => {
-    await core.console.adminAuth.removeTotp(adminOf(req).id, actorOf(req));
+    try {
+      await core.console.adminAuth.removeTotp(adminOf(req).id, actorOf(req), field(req.body, 'password', 1024));
+    } catch (err) {
+      if (!isDomainError(err) || err.field !== 'password') throw err;
+      return showAccount(req, reply, { totpError: 'That password is not correct: TOTP stays on.' }, 400);
+    }
     return redirectWith(req, reply, '/admin/account#totp', { kind: 'ok', text: 'TOTP turned off.' });
   });
 
@@ -273,6 +280,14 @@ ${card({ title: 'User Portal', body: html`<p>See what your users see. <a href="/
     await core.apiKeys.remove(id, actorOf(req));
     return redirectWith(req, reply, '/admin/account#api-keys', { kind: 'ok', text: `API key ${mine.name} revoked.` });
   });
+
+  /** Turning TOTP off asks for the password again (as replacing the key does). */
+  function removeTotpForm(csrf: string, error?: string): SafeHtml {
+    return html`<form method="post" action="/admin/account/totp/remove" class="stack" data-confirm="Sign in with a password alone from now on?" novalidate>${csrfField(csrf)}
+      ${error ? html`<p class="field-error" role="alert">${error}</p>` : ''}
+      <div class="field"><label for="remove-totp-password">Your password</label><input id="remove-totp-password" name="password" type="password" autocomplete="current-password" required></div>
+      <button type="submit" class="btn btn-danger">Turn off TOTP</button></form>`;
+  }
 
   // ---------------------------------------------------------------- Administrators
   // Every administrator's API keys are listed here and can be revoked by any administrator (a key

@@ -98,6 +98,26 @@ describe('admin console (HTTP)', function () {
     }
   });
 
+  it('replaces the TOTP key only with the password given again (ASVS V3.7.1), and the old key then stops working', async () => {
+    const c = await signedInConsole(gh);
+    const oldKey = c.totpSecret;
+    const page = await c.get('/admin/account?totp=new');
+    assert.match(page.text, /Replacing a key needs your password again/);
+    const secret = /data-secret="([A-Z2-7]+)"/.exec(page.text)![1]!;
+    const noPassword = await c.post('/admin/account/totp', { otp: await freshTotpCode(secret) });
+    assert.equal(noPassword.status, 400);
+    const wrong = await c.post('/admin/account/totp', { otp: await freshTotpCode(secret), password: 'not-the-password' });
+    assert.equal(wrong.status, 400);
+    // Each failed try counts toward the lockout: clear them so the suite's later sign-ins stay free.
+    await gh.appliance.store.repos.authState.clearFailures((await gh.appliance.core.admins.list()).find((a) => a.email === TEST_ADMIN_EMAIL)!.id);
+    const page2 = await c.get('/admin/account?totp=new');
+    const secret2 = /data-secret="([A-Z2-7]+)"/.exec(page2.text)![1]!;
+    const ok = await c.post('/admin/account/totp', { otp: await freshTotpCode(secret2), password: TEST_ADMIN_PASSWORD });
+    assert.match(ok.text, /TOTP is set up/);
+    assert.notEqual(secret2, oldKey);
+    c.replacedKey(secret2);
+  });
+
   it('runs a bulk action from the list and reports per-item results', async () => {
     const c = admin;
     const list = await c.get('/admin/users?q=a&sort=username');

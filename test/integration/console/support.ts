@@ -116,6 +116,12 @@ export class ConsoleClient {
    * Signs in as the bootstrap admin: email and password, then TOTP enrolment on the first sign-in
    * (the organisation requires admin MFA by default) or a TOTP code afterwards.
    */
+  /** Records a key this admin enrolled in place of the old one (My Account), for later sign-ins. */
+  replacedKey(secret: string, email = TEST_ADMIN_EMAIL): void {
+    this.totpSecret = secret;
+    adminKeys.set(`${this.base} ${email}`, secret);
+  }
+
   async signIn(email = TEST_ADMIN_EMAIL, password = TEST_ADMIN_PASSWORD): Promise<Page> {
     await this.get('/admin/login');
     let page = await this.post('/admin/login', { email, password });

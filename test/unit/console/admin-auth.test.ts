@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { beforeEach, describe, it } from 'mocha';
 import { systemActor, type ActorContext } from '../../../src/core/access/actor.js';
+import { isDomainError } from '../../../src/core/errors.js';
 import type { AuditEvent } from '../../../src/core/audit/event.js';
 import { createPasswordHasher } from '../../../src/core/auth/password-hasher.js';
 import { createSecretBox } from '../../../src/core/auth/secret-box.js';
@@ -220,6 +221,23 @@ describe('console: admin sign-in', function () {
 
   it('refuses to turn TOTP off while the organisation requires admin MFA', async () => {
     await enrol(f);
-    await assert.rejects(() => f.core.console.adminAuth.removeTotp(f.adminId, f.ctx), /requires admin MFA/);
+    await assert.rejects(() => f.core.console.adminAuth.removeTotp(f.adminId, f.ctx, PASSWORD), /requires admin MFA/);
+  });
+
+  it('turns TOTP off, when allowed, only with the password given again, and replaces a key the same way', async () => {
+    f = await fixture({ requireAdminMfa: false });
+    const secret = await enrol(f);
+    const auth = f.core.console.adminAuth;
+    await assert.rejects(() => auth.removeTotp(f.adminId, f.ctx, 'wrong-password'), (err: unknown) => isDomainError(err) && err.field === 'password');
+    assert.equal((await auth.get(f.adminId)).totpEnrolled, true);
+    // A new key from the session: a valid code from it is not enough without the password.
+    const next = await auth.beginTotpEnrolment(f.adminId);
+    const code = codeAt(next.secret, f.clock.ms());
+    assert.equal(await auth.confirmTotpEnrolment(f.adminId, code, f.ctx), false);
+    f.clock.advance(30_000);
+    assert.equal(await auth.confirmTotpEnrolment(f.adminId, codeAt(next.secret, f.clock.ms()), f.ctx, undefined, PASSWORD), true);
+    assert.notEqual(next.secret, secret);
+    await auth.removeTotp(f.adminId, f.ctx, PASSWORD);
+    assert.equal((await auth.get(f.adminId)).totpEnrolled, false);
   });
 });
