@@ -23,6 +23,8 @@ export interface AuthnRequestFields {
   nameIdPolicy: { format: string | null; spNameQualifier: string | null; allowCreate: boolean | null } | null;
   /** samlp:RequestedAuthnContext (core §3.3.2.2.1), if present; Comparison defaults to `exact`. */
   requestedAuthnContext: { comparison: string; classRefs: string[]; declRefs: string[] } | null;
+  /** The NameID of a saml:Subject the request names (core §3.4.1), if any. */
+  subjectNameId: string | null;
   /** The enveloped signature, if any (HTTP-POST). */
   signature: Element | null;
 }
@@ -113,6 +115,8 @@ export function readAuthnRequest(xml: string): ReadResult {
   const issuerEl = children(root).find((c) => c.localName === 'Issuer' && c.namespaceURI === ASSERTION_NS);
   const policyEl = children(root).find((c) => c.localName === 'NameIDPolicy' && c.namespaceURI === PROTOCOL_NS);
   const contextEl = children(root).find((c) => c.localName === 'RequestedAuthnContext' && c.namespaceURI === PROTOCOL_NS);
+  const subjectEl = children(root).find((c) => c.localName === 'Subject' && c.namespaceURI === ASSERTION_NS);
+  const subjectNameEl = subjectEl && children(subjectEl).find((c) => c.localName === 'NameID' && c.namespaceURI === ASSERTION_NS);
   const texts = (el: Element, name: string) =>
     children(el)
       .filter((c) => c.localName === name && c.namespaceURI === ASSERTION_NS)
@@ -139,6 +143,7 @@ export function readAuthnRequest(xml: string): ReadResult {
       requestedAuthnContext: contextEl
         ? { comparison: attrOrNull(contextEl, 'Comparison') ?? 'exact', classRefs: texts(contextEl, 'AuthnContextClassRef'), declRefs: texts(contextEl, 'AuthnContextDeclRef') }
         : null,
+      subjectNameId: subjectNameEl ? (subjectNameEl.textContent ?? '').trim() : null,
       signature,
     },
   };

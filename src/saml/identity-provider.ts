@@ -177,6 +177,7 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
         authnMethods,
         requestedContext: requested ? { comparison: requested.comparison, classRefs: requested.classRefs } : null,
         ...(r.nameIdPolicy?.format === NAMEID_TRANSIENT && app.config.nameIdFormat !== NAMEID_TRANSIENT ? { nameIdFormat: NAMEID_TRANSIENT } : {}),
+        ...(r.subjectNameId !== null ? { subjectNameId: r.subjectNameId } : {}),
       };
       // Checked and from the registered SP: what it asks for that the app cannot give is answered
       // with an error status to its ACS URL (core §3.4.1), not ignored and not a page.
@@ -187,6 +188,13 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
         return { status: 'unanswerable', request, error: 'authn_context_unsatisfied', message: clip(`the service provider asked for an authentication context (${requested?.comparison}: ${asked}) that no sign-in here satisfies`) };
       }
       return { status: 'ok', request };
+    },
+
+    subjectMatches(app, request, user) {
+      if (request.subjectNameId === undefined) return true;
+      // A transient identifier is made up per assertion: no request can name one in advance.
+      if (request.nameIdFormat === NAMEID_TRANSIENT || app.config.nameIdFormat === NAMEID_TRANSIENT) return false;
+      return request.subjectNameId === (userFieldValue(user, app.config.nameIdAttribute) || user.username);
     },
 
     async buildResponse(app, subject: SignOnSubject, request, relayState): Promise<SignOnForm> {

@@ -56,6 +56,11 @@ export interface SignOnRequest {
    * assertion says (opaque to core, which reads `authnMethods`).
    */
   requestedContext: { comparison: string; classRefs: string[] } | null;
+  /**
+   * The subject the request names (its Subject's NameID), when it names one: the assertion must be
+   * about that subject or the answer is an error (SAML core §3.4.1).
+   */
+  subjectNameId?: string;
 }
 
 /** How the user proved who they are for the assertion: a password, or a password and a TOTP code. */
@@ -173,6 +178,8 @@ export interface SsoProtocol {
   buildErrorResponse(app: Application, request: SignOnRequest, error: SignOnError): Promise<SignOnForm>;
   /** Reads SP metadata (hostile input: size-capped, no DOCTYPE, schema-validated). */
   parseServiceProviderMetadata(xml: string): Promise<ServiceProviderMetadata>;
+  /** Whether an assertion for `user` would be about the subject `request` names (true when it names none). */
+  subjectMatches(app: Application, request: SignOnRequest, user: User): boolean;
   /** Checks an inbound LogoutRequest as `parseRequest` checks a sign-on request; a signature is required. */
   parseLogoutRequest(app: Application, message: SignOnMessage): Promise<ParsedLogout>;
   /** Whether the request names this user (its NameID for the app) and, when it lists any, this session's index. */

@@ -125,6 +125,8 @@ export function registerSsoRoutes(app: FastifyInstance, d: UserWebDeps): void {
       if (r.authnMethods && !r.authnMethods.includes(data.mfa === true ? 'mfa' : 'password')) {
         return sendError(req, reply, a, p, r, 'authn_context_unsatisfied', 'the application asked for multi-factor authentication; this sign-in used a password only');
       }
+      // Core §3.4.1: a request that names its Subject gets an assertion about that subject or an error.
+      if (!saml.subjectMatches(a, r, user)) return sendError(req, reply, a, p, r, 'denied', 'the request names another subject than the signed-in user', { user });
       if (!(await core.sso.markAnswered(r))) return replayed(req, reply, a, p, 'the request was already answered');
     }
     const form = await saml.buildResponse(

@@ -151,6 +151,20 @@ describe('SAML single sign-on', function () {
       assert.equal(r.extract.response!.inResponseTo, other.id);
     });
 
+    it('asserts the subject a request names, and answers RequestDenied for another one (core §3.4.1)', async () => {
+      const subject = (email: string) => `<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">${email}</saml:NameID></saml:Subject>`;
+      const mine = new Browser(gh.httpUrl);
+      const ok = await mine.submit(await mine.get(`/saml2/wiki?SAMLRequest=${forRedirect(authnRequestXml({ acs: SP_ACS, extra: subject('alice@example.com') }))}`), { login: 'alice', password: PASSWORD });
+      assert.match(responseXml(ok), /<saml:NameID[^>]*>alice@example\.com<\/saml:NameID>/);
+      const other = new Browser(gh.httpUrl);
+      const refused = await other.submit(await other.get(`/saml2/wiki?SAMLRequest=${forRedirect(authnRequestXml({ acs: SP_ACS, extra: subject('carol@example.com') }))}`), { login: 'alice', password: PASSWORD });
+      const xml = responseXml(refused);
+      assert.match(xml, /urn:oasis:names:tc:SAML:2\.0:status:RequestDenied/);
+      assert.doesNotMatch(xml, /<saml:Assertion/);
+      const e = (await events(gh, 'sso_auth')).find((x) => /names another subject/.test(x.error_message ?? ''));
+      assert.equal(e?.initiated_by.username, 'alice');
+    });
+
     it('regenerates the session cookie at sign-in', async () => {
       const b = new Browser(gh.httpUrl);
       const login = await b.get(redirectRequest(wiki).path);
