@@ -76,6 +76,10 @@ export async function passwordModify(req: LdapRequest, ctx: OperationContext): P
 
 /** "Who am I?" (RFC 4532): the bound identity as an authzId, empty when anonymous. */
 export async function whoAmI(req: LdapRequest, ctx: OperationContext): Promise<void> {
+  // RFC 4532 §2: the request has no requestValue (as StartTLS's, RFC 4511 §4.14.1).
+  if (req.requestValue !== undefined && req.requestValue !== null) {
+    return ctx.send(encodeExtendedResponse(req.messageId, { code: RESULT.protocolError, message: 'the WhoAmI request takes no value' }));
+  }
   await refreshPrincipal(ctx);
   const authzId = ctx.session.boundDn ? `dn:${ctx.session.boundDn}` : '';
   return ctx.send(encodeExtendedResponse(req.messageId, { code: RESULT.success, value: Buffer.from(authzId, 'utf8') }));

@@ -45,7 +45,7 @@ class StalledSocket extends Duplex {
  * past `requireTls`). Driven on a connection whose writes stall on purpose; a real client cannot
  * time this without filling the kernel's buffers (the black-box probe that found it did).
  */
-describe('LDAP StartTLS and Abandon: what may not be skipped or injected', function () {
+describe('LDAP StartTLS, Abandon and WhoAmI: what may not be skipped, injected or added', function () {
   this.timeout(60_000);
   let gh: RunningAppliance;
   let dir: Directory;
@@ -110,6 +110,16 @@ describe('LDAP StartTLS and Abandon: what may not be skipped or injected', funct
     c.write(Buffer.concat([ldapMessage(4, extendedRequest(START_TLS)), ldapMessage(5, abandon(4))]));
     const after = await c.waitFor((r) => r.some((x) => x.messageId === 4));
     assert.ok(after.some((x) => x.messageId === 4), 'StartTLS was answered');
+    c.destroy();
+  });
+
+  it('answers a WhoAmI that carries a request value with protocolError (RFC 4532 §2), and one without normally', async () => {
+    const c = new RawConnection(gh.endpoints.ldap!.port);
+    await c.connected;
+    c.write(Buffer.concat([ldapMessage(1, tlv(0x77, berString(WHO_AM_I, 0x80), berString('x', 0x81))), ldapMessage(2, extendedRequest(WHO_AM_I))]));
+    const rs = await c.waitFor((r) => r.some((x) => x.messageId === 2));
+    assert.equal(rs.find((x) => x.messageId === 1)?.code, 2);
+    assert.equal(rs.find((x) => x.messageId === 2)?.code, 0);
     c.destroy();
   });
 });
