@@ -3,7 +3,7 @@ import type { DirectoryFilter, GroupAttr, UserAttr } from '../core/directory/fil
 import { foldValue, parseDn, type Dn } from './dn.js';
 import { idOfEntryUuid, GROUP_OBJECT_CLASSES, USER_OBJECT_CLASSES } from './entries.js';
 import { LdapError, RESULT } from './result-codes.js';
-import { canonicalAttributeName } from './subschema.js';
+import { canonicalAttributeName, objectClassName } from './subschema.js';
 import type { Location, Tree } from './tree.js';
 import { OldestFirst } from '../util/oldest-first.js';
 import { decodeUtf8Strict } from '../util/utf8.js';
@@ -127,6 +127,9 @@ function column<A extends string>(attr: A, syntax: 'text' | 'int'): AttrDef<A> {
   };
 }
 
+/** objectIdentifierMatch on object classes: an OID is its class's name, then case is ignored. */
+const foldObjectClass = (v: string) => foldValue(objectClassName(v));
+
 /** objectClass and other attributes whose values are the same for every entry of a kind. */
 function constantValues<A extends string>(values: string[], extra: Record<string, F<A>> = {}, fold: (v: string) => string = foldValue): AttrDef<A> {
   const folded = values.map((v) => fold(v));
@@ -139,7 +142,7 @@ function constantValues<A extends string>(values: string[], extra: Record<string
       const special = byValue.get(v);
       if (a.op === 'eq' || a.op === 'approx') return special ? known(special) : constant(folded.includes(v));
       if (a.op === 'substr') {
-        const pieces = fold === foldValue ? foldSubstrings(a) : { initial: a.initial ?? '', any: a.any ?? [], final: a.final ?? '' };
+        const pieces = fold === foldValue || fold === foldObjectClass ? foldSubstrings(a) : { initial: a.initial ?? '', any: a.any ?? [], final: a.final ?? '' };
         return constant(folded.some((x) => matchesSubstrings(x, pieces)));
       }
       return constant(folded.some((x) => (a.op === 'ge' ? compareCodePoints(x, v) >= 0 : compareCodePoints(x, v) <= 0)));
@@ -357,7 +360,7 @@ function userAttributes(ctx: TranslationContext): Map<string, AttrDef<UserAttr>>
     },
   };
   return new Map(Object.entries({
-    objectclass: constantValues(USER_OBJECT_CLASSES),
+    objectclass: constantValues(USER_OBJECT_CLASSES, {}, foldObjectClass),
     uid: text('username'),
     userid: text('username'),
     cn: text('cn'),
@@ -383,7 +386,7 @@ function userAttributes(ctx: TranslationContext): Map<string, AttrDef<UserAttr>>
     shadowlastchange: timeValued<UserAttr>('passwordChangedAt', days, DAY_MS),
     createtimestamp: timeValued<UserAttr>('createdAt', parseGeneralizedTime, 1000),
     modifytimestamp: timeValued<UserAttr>('updatedAt', parseGeneralizedTime, 1000),
-    structuralobjectclass: constantValues(['inetOrgPerson']),
+    structuralobjectclass: constantValues(['inetOrgPerson'], {}, foldObjectClass),
     hassubordinates: constantValues(['FALSE']),
     subschemasubentry: constantValues(['cn=Subschema']),
     memberof: dnValued<UserAttr>(ctx.tree, (loc) => (loc.kind === 'group' ? { op: 'eq', attr: 'memberOfName', value: foldValue(loc.name) } : null), {
@@ -410,7 +413,7 @@ function groupAttributes(ctx: TranslationContext): Map<string, AttrDef<GroupAttr
     },
   };
   return new Map(Object.entries({
-    objectclass: constantValues<GroupAttr>(GROUP_OBJECT_CLASSES, { posixgroup: { op: 'present', attr: 'posixGid' } }),
+    objectclass: constantValues<GroupAttr>(GROUP_OBJECT_CLASSES, { posixgroup: { op: 'present', attr: 'posixGid' } }, foldObjectClass),
     cn,
     commonname: cn,
     description: column('description', 'text'),
@@ -418,7 +421,7 @@ function groupAttributes(ctx: TranslationContext): Map<string, AttrDef<GroupAttr
     gidnumber: column('posixGid', 'int'),
     createtimestamp: timeValued<GroupAttr>('createdAt', parseGeneralizedTime, 1000),
     modifytimestamp: timeValued<GroupAttr>('updatedAt', parseGeneralizedTime, 1000),
-    structuralobjectclass: constantValues(['groupOfNames']),
+    structuralobjectclass: constantValues(['groupOfNames'], {}, foldObjectClass),
     hassubordinates: constantValues(['FALSE']),
     subschemasubentry: constantValues(['cn=Subschema']),
     member: members,
@@ -648,7 +651,8 @@ export function matchesEntry(f: LdapFilter, attributes: ReadonlyMap<string, read
   if (depth > MAX_DEPTH) throw new LdapError(RESULT.unwillingToPerform, 'filter too complex');
   if (f.type === 'SubstringFilter') checkSubstringPieces(f.any);
   const values = () => attributes.get(typeOf(f.attribute));
-  const fold = (s: string) => foldValue(s);
+  const type = f.attribute ? typeOf(f.attribute) : '';
+  const fold = type === 'objectclass' || type === 'structuralobjectclass' ? foldObjectClass : foldValue;
   if (f.type !== 'AndFilter' && f.type !== 'OrFilter' && f.type !== 'NotFilter' && f.attribute) {
     if (!isKnown(f.attribute) && !attributes.has(typeOf(f.attribute))) return undefined;
     // A subtype with options (`cn;lang-en`) has no values here (see hasOptions).

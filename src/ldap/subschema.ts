@@ -313,6 +313,16 @@ export function canonicalAttributeName(description: string): string {
   return BY_NAME.get(head)?.names[0]?.toLowerCase() ?? head;
 }
 
+const CLASS_BY_OID = new Map(OBJECT_CLASSES.map((c) => [c.oid, c.name]));
+
+/**
+ * An object class as objectIdentifierMatch compares it (RFC 4517 §4.2.26): its numeric OID stands
+ * for the class's name (`2.16.840.1.113730.3.2.2` is `inetOrgPerson`); anything else as given.
+ */
+export function objectClassName(value: string): string {
+  return CLASS_BY_OID.get(value.trim()) ?? value;
+}
+
 /** The syntax of an attribute type, inherited from its supertype when it names none (RFC 4512 §4.1.2). */
 export function syntaxOf(a: AttributeTypeDef): string {
   for (let t: AttributeTypeDef | undefined = a, hops = 0; t && hops < 8; t = t.sup ? attributeType(t.sup) : undefined, hops++) {

@@ -4,7 +4,7 @@ import { refreshPrincipal, type OperationContext } from '../context.js';
 import { DnSyntaxError, foldValue } from '../dn.js';
 import { attributeMap, matchedDn, visibleEntry } from '../entries.js';
 import { RESULT } from '../result-codes.js';
-import { attributeType, isValidValue, syntaxOf } from '../subschema.js';
+import { attributeType, isValidValue, objectClassName, syntaxOf } from '../subschema.js';
 import type { Location } from '../tree.js';
 
 /** RFC 4511 Appendix A codes that only compare answers (result-codes.ts does not list them). */
@@ -46,6 +46,8 @@ export async function compare(req: LdapRequest, ctx: OperationContext): Promise<
   // The type's equality rule: caseExact* (memberUid, homeDirectory, loginShell: RFC 2307) compare as
   // given, as the search filters do; the others without case.
   const exact = type.equality?.startsWith('caseExact') === true;
-  const same = exact ? (v: string) => v === value : ((wanted) => (v: string) => foldValue(v) === wanted)(foldValue(value));
+  // objectIdentifierMatch (objectClass): a class's OID is its name (RFC 4517 §4.2.26).
+  const asked = type.equality === 'objectIdentifierMatch' ? objectClassName(value) : value;
+  const same = exact ? (v: string) => v === asked : ((wanted) => (v: string) => foldValue(v) === wanted)(foldValue(asked));
   return reply(values.some(same) ? RESULT.compareTrue : RESULT.compareFalse);
 }

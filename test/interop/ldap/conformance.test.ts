@@ -406,6 +406,17 @@ describe('LDAP conformance with ldap-utils and ldap3', function () {
       assert.equal((await compare(binder(), dir.userDn('alice'), 'uid:ALICE')).code, COMPARE_TRUE, 'uid stays case-insensitive');
     });
 
+    it('matches an object class by its numeric OID as by its name (objectIdentifierMatch, RFC 4517 §4.2.26), in filters and compare', async () => {
+      const count = async (filter: string) => (await ldapsearch(dir, binder(), ['-b', dir.base, filter, '1.1'])).entries.length;
+      const byName = await count('(objectClass=inetOrgPerson)');
+      assert.ok(byName > 0);
+      assert.equal(await count('(objectClass=2.16.840.1.113730.3.2.2)'), byName);
+      assert.equal(await count('(objectClass=2.5.6.9)'), await count('(objectClass=groupOfNames)'));
+      assert.equal(await count('(&(objectClass=2.5.6.4)(o=*))'), 1, 'the organisation entry');
+      assert.equal((await compare(binder(), dir.userDn('alice'), 'objectClass:2.16.840.1.113730.3.2.2')).code, COMPARE_TRUE);
+      assert.equal((await compare(binder(), dir.userDn('alice'), 'objectClass:2.5.6.9')).code, COMPARE_FALSE);
+    });
+
     it('answers invalidAttributeSyntax (21) for a value that is not an INTEGER of uidNumber', async () => {
       for (const v of ['abc', '7001x', '', '07001', '+7001']) {
         const r = await compare(binder(), dir.userDn('alice'), `uidNumber:${v}`);
