@@ -99,6 +99,20 @@ const MATCHING_RULES = new Map<string, { syntax: Syntax; exact?: boolean }>([
   ['distinguishednamematch', { syntax: 'dn' }],
 ]);
 
+/**
+ * An INTEGER assertion value (RFC 4517 §3.3.16: no leading zeros, no "-0"): the number, or where it
+ * lies when no double holds it exactly; undefined when it is not an INTEGER (the filter item is
+ * then Undefined, as compare answers invalidAttributeSyntax).
+ */
+function integerAssertion(value: string): number | 'above' | 'below' | undefined {
+  const v = value.trim();
+  if (!INTEGER.test(v)) return undefined;
+  const n = Number(v);
+  if (Number.isSafeInteger(n)) return n;
+  return v.startsWith('-') ? 'below' : 'above';
+}
+const INTEGER = /^(?:0|-?[1-9]\d*)$/;
+
 function column<A extends string>(attr: A, syntax: 'text' | 'int'): AttrDef<A> {
   return {
     syntax,
@@ -108,15 +122,23 @@ function column<A extends string>(attr: A, syntax: 'text' | 'int'): AttrDef<A> {
           return known<A>({ op: 'present', attr });
         case 'eq':
         case 'approx': {
-          if (syntax === 'int' && !/^-?\d+$/.test(a.value.trim())) return UNDEFINED;
-          if (syntax === 'int') return known<A>({ op: 'eq', attr, value: Number(a.value.trim()) });
+          if (syntax === 'int') {
+            const n = integerAssertion(a.value);
+            if (n === undefined) return UNDEFINED;
+            // Stored values are small (uid/gid numbers): one beyond 2^53 equals none of them.
+            return n === 'above' || n === 'below' ? constant(false) : known<A>({ op: 'eq', attr, value: n });
+          }
           return known<A>(any(spaceVariants(a.value).map((value): F<A> => (a.exact ? { op: 'eq', attr, value, exact: true } : { op: 'eq', attr, value }))));
         }
         case 'ge':
         case 'le': {
-          if (syntax === 'int' && !/^-?\d+$/.test(a.value.trim())) return UNDEFINED;
-          const value = syntax === 'int' ? Number(a.value.trim()) : foldValue(a.value);
-          return known<A>({ op: a.op === 'ge' ? 'gte' : 'lte', attr, value });
+          if (syntax !== 'int') return known<A>({ op: a.op === 'ge' ? 'gte' : 'lte', attr, value: foldValue(a.value) });
+          const n = integerAssertion(a.value);
+          if (n === undefined) return UNDEFINED;
+          // Beyond 2^53 every stored value is on one side (RFC 4517 §3.3.16: INTEGER has no bound).
+          if (n === 'above') return a.op === 'le' ? known<A>({ op: 'present', attr }) : constant(false);
+          if (n === 'below') return a.op === 'ge' ? known<A>({ op: 'present', attr }) : constant(false);
+          return known<A>({ op: a.op === 'ge' ? 'gte' : 'lte', attr, value: n });
         }
         case 'substr':
           if (syntax === 'int') return UNDEFINED;
@@ -490,7 +512,7 @@ function isKnown(attribute: string): boolean {
 function validAssertion(attribute: string, value: string | undefined): boolean {
   if (value === undefined) return true;
   const name = typeOf(attribute);
-  if (INTEGER_ATTRIBUTES.has(name)) return /^-?\d+$/.test(value.trim());
+  if (INTEGER_ATTRIBUTES.has(name)) return INTEGER.test(value.trim());
   if (DN_ATTRIBUTES.has(name)) return isDnSyntax(value);
   return true;
 }

@@ -406,6 +406,19 @@ describe('LDAP conformance with ldap-utils and ldap3', function () {
       assert.equal((await compare(binder(), dir.userDn('alice'), 'uid:ALICE')).code, COMPARE_TRUE, 'uid stays case-insensitive');
     });
 
+    it('orders INTEGER assertions of any size (RFC 4517 §3.3.16) and takes no leading zeros, as compare does', async () => {
+      const count = async (filter: string) => (await ldapsearch(dir, binder(), ['-b', dir.base, filter, '1.1'])).entries.length;
+      const all = await count('(uidNumber=*)');
+      assert.ok(all > 0);
+      assert.equal(await count('(uidNumber<=9007199254740993)'), all);
+      assert.equal(await count('(uidNumber>=-9223372036854775809)'), all);
+      assert.equal(await count(`(uidNumber>=${'9'.repeat(31)})`), 0);
+      assert.equal(await count(`(&(uidNumber=*)(!(uidNumber<=1${'0'.repeat(30)})))`), 0);
+      assert.equal(await count(`(uidNumber=1${'0'.repeat(30)})`), 0);
+      assert.equal(await count('(uidNumber=07001)'), 0, 'not an INTEGER: Undefined, as compare says 21');
+      assert.equal(await count('(uidNumber=7001)'), 1);
+    });
+
     it('matches an object class by its numeric OID as by its name (objectIdentifierMatch, RFC 4517 §4.2.26), in filters and compare', async () => {
       const count = async (filter: string) => (await ldapsearch(dir, binder(), ['-b', dir.base, filter, '1.1'])).entries.length;
       const byName = await count('(objectClass=inetOrgPerson)');
