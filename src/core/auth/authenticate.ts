@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
 import type { AuditEventType, AuditInput, AuditService } from '../audit/event.js';
 import type { AuditRecorder } from '../audit/recorder.js';
@@ -13,6 +14,7 @@ import { MAX_PASSWORD_LENGTH, type PasswordHasher } from './password-hasher.js';
 import { isPasswordExpired } from './password-policy.js';
 import { verifyTotp } from './totp.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { createFairGate } from './fair-gate.js';
 import { createEpochCache, type EpochMark } from '../directory/epoch-cache.js';
 
 export type AuthProtocol = 'ldap' | 'radius' | 'saml' | 'portal';
@@ -99,6 +101,12 @@ export interface AuthPipelineDeps {
   /** Called when an account's lock starts or ends, so cached views (LDAP visibility) refresh. */
   onLockChange?: () => void;
   hasher: PasswordHasher;
+  /**
+   * Password checks run at once (the rest wait their turn by client address, see FairGate); by
+   * default the number of cores, which bounds what they can do at once anyway, and leaves the
+   * rest of the thread pool to the store's reads.
+   */
+  hashConcurrency?: number;
   cache: CredentialCache;
   secretBox: SecretBox;
   audit: AuditRecorder;
@@ -198,6 +206,7 @@ export async function verifyAccountTotp(
 export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
   const repos = d.store.repos;
   const accountLocks = new KeyedMutex();
+  const hashing = createFairGate(d.hashConcurrency ?? Math.max(2, availableParallelism()));
   /**
    * Account reads reused for repeated logins (Wi-Fi roams, apps re-binding). An entry also dies when
    * its account's lockout state moves here (`generation`), so a failure or a lock is seen at once.
@@ -477,7 +486,7 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
         // Guesses at an unknown login queue like guesses at an account, so that parallel attempts
         // take as long whether or not the user exists (security.md, uniform timing).
         return accountLocks.run(`login:${login}`, async () => {
-          await d.hasher.verifyDummy(rawPassword);
+          await hashing.run(req.clientIp, () => d.hasher.verifyDummy(rawPassword));
           await repos.authState.recordFailure(unknownLoginSubject(login), d.clock.now(), NO_LOCKOUT);
           auditAuth(req, { username: login }, false, 'user not found', false);
           return { status: 'invalid', reason: 'user not found' } as AuthOutcome;
@@ -503,8 +512,9 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
         }
         let passwordOk = p.cacheHit;
         if (!p.cacheHit) {
-          if (!p.found.credentials.passwordHash || p.password === '') await d.hasher.verifyDummy(p.password);
-          else passwordOk = await d.hasher.verify(p.found.credentials.passwordHash, p.password);
+          const hash = p.found.credentials.passwordHash;
+          if (!hash || p.password === '') await hashing.run(req.clientIp, () => d.hasher.verifyDummy(p.password));
+          else passwordOk = await hashing.run(req.clientIp, () => d.hasher.verify(hash, p.password));
         }
         return finish(p, req, passwordOk);
       });
