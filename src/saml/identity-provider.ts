@@ -13,7 +13,7 @@ import type {
 } from '../core/sso/sign-on.js';
 import { selectAcs } from './acs.js';
 import { createSingleLogout } from './single-logout.js';
-import { decodeInbound, idpEntity, newSamlId, redirectSignedOctets, samlifyRefusal, ssoUrlOf, staleness, validUntilOf, type SamlIdpDeps } from './idp-entity.js';
+import { decodeInbound, idpEntity, offersLogout, newSamlId, redirectSignedOctets, samlifyRefusal, ssoUrlOf, staleness, validUntilOf, type SamlIdpDeps } from './idp-entity.js';
 import { toSamlAttributes, userFieldValue } from './attributes.js';
 import { chooseClassRef, satisfyingMethods } from './authn-context.js';
 import { readAuthnRequest, readSpMetadata, RSA_SHA256 } from './authn-request.js';
@@ -99,8 +99,8 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
     ...createSingleLogout(d),
 
     async metadata(app) {
-      const { requireSignedRequests } = await d.sso.serviceProviderSettings(app.id);
-      return (await entityOf(app, requireSignedRequests)).metadata;
+      const { requireSignedRequests, spCertificate } = await d.sso.serviceProviderSettings(app.id);
+      return (await idpEntity(d, app, requireSignedRequests, offersLogout(app, spCertificate))).metadata;
     },
 
     async parseRequest(app, message: SignOnMessage): Promise<ParsedSignOn> {
@@ -194,7 +194,10 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
       if (request.subjectNameId === undefined) return true;
       // A transient identifier is made up per assertion: no request can name one in advance.
       if (request.nameIdFormat === NAMEID_TRANSIENT || app.config.nameIdFormat === NAMEID_TRANSIENT) return false;
-      return request.subjectNameId === (userFieldValue(user, app.config.nameIdAttribute) || user.username);
+      const expected = userFieldValue(user, app.config.nameIdAttribute) || user.username;
+      // Usernames and emails are matched without case everywhere else (logins), so here too.
+      const folded = app.config.nameIdAttribute === 'email' || app.config.nameIdAttribute === 'username';
+      return folded ? request.subjectNameId.toLowerCase() === expected.toLowerCase() : request.subjectNameId === expected;
     },
 
     async buildResponse(app, subject: SignOnSubject, request, relayState): Promise<SignOnForm> {

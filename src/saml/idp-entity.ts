@@ -38,15 +38,29 @@ export const ssoUrlOf = (publicUrl: string, app: Pick<Application, 'name'>) => `
 export const sloUrlOf = (publicUrl: string, app: Pick<Application, 'name'>) => `${ssoUrlOf(publicUrl, app)}/slo`;
 
 /**
+ * Whether single logout can work for the app, so that its metadata may list the endpoint: the SP's
+ * logout endpoint is known and its certificate registered (requests must be signed). An SP that
+ * finds no IdP logout endpoint logs out locally; one that finds it sends its users there.
+ */
+export const offersLogout = (app: Application, spCertificate: string): boolean => !!app.config.sloUrl && spCertificate !== '';
+
+/**
  * The samlify IdP entity of one application, with its metadata. Logout requests are verified
  * against the SP's certificate (`wantLogoutRequestSigned`); requests and logout responses sent over
  * HTTP-Redirect are signed with RSA-SHA256.
  */
-export async function idpEntity(d: Pick<SamlIdpDeps, 'sso' | 'publicUrl'>, app: Application, wantAuthnRequestsSigned: boolean) {
+export async function idpEntity(d: Pick<SamlIdpDeps, 'sso' | 'publicUrl'>, app: Application, wantAuthnRequestsSigned: boolean, offersLogout = false) {
   const keys = await d.sso.signingCredentials(app);
   const ssoUrl = ssoUrlOf(d.publicUrl(), app);
   const sloUrl = sloUrlOf(d.publicUrl(), app);
-  const metadata = buildIdpMetadata({ entityId: ssoUrl, certPem: keys.certPem, ssoUrl, sloUrl, nameIdFormat: app.config.nameIdFormat, wantAuthnRequestsSigned });
+  const metadata = buildIdpMetadata({
+    entityId: ssoUrl,
+    certPem: keys.certPem,
+    ssoUrl,
+    ...(offersLogout ? { sloUrl } : {}),
+    nameIdFormat: app.config.nameIdFormat,
+    wantAuthnRequestsSigned,
+  });
   const idp = IdentityProvider({ metadata, privateKey: keys.keyPem, requestSignatureAlgorithm: RSA_SHA256, wantLogoutRequestSigned: true });
   return { idp, ssoUrl, sloUrl, metadata };
 }

@@ -109,6 +109,9 @@ export function createAdminAuth(d: AdminAuthDeps) {
   /** The admin's current password, given again for a sensitive change; a wrong one counts toward the lockout. */
   const verifyPassword = (admin: Admin, password: string, clientIp: string): Promise<boolean> =>
     locks.run(admin.id, async () => {
+      // A locked account's password is not checked at all: a held session must not go on guessing
+      // past the threshold that stops sign-ins.
+      if ((await currentLock(admin, await policy(), clientIp)) === 'locked') return false;
       const creds = await repos.admins.getCredentials(admin.id);
       const ok = !!creds?.passwordHash && password !== '' && password.length <= MAX_PASSWORD_LENGTH && (await d.hasher.verify(creds.passwordHash, password));
       if (!ok) await countFailure(admin, await policy(), clientIp);

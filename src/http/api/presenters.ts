@@ -105,7 +105,8 @@ export function presentApplication(a: Application, publicUrl: string, creds?: Ap
       idpEntityId: ssoUrl,
       idpCertificate: creds?.idpCertificate ?? '',
       idpMetadataUrl: `${ssoUrl}/metadata`,
-      idpSloUrl: `${ssoUrl}/slo`,
+      // Listed in the metadata (and here) only where single logout can work (see offersLogout).
+      ...(a.config.sloUrl && creds?.spCertificate ? { idpSloUrl: `${ssoUrl}/slo` } : {}),
       spCertificate: creds?.spCertificate ?? '',
       requireSignedRequests: creds?.requireSignedRequests ?? false,
     },

@@ -255,7 +255,7 @@ const SamlConfigSchema = Type.Object({
   idpEntityId: Type.String({ description: 'The IdP entity ID of this app (Issuer of its assertions)' }),
   idpCertificate: Type.String({ description: 'PEM of the IdP signing certificate of this app (also in its metadata)' }),
   idpMetadataUrl: Type.String(),
-  idpSloUrl: Type.String({ description: "The IdP's single logout endpoint for this app (HTTP-Redirect; also in its metadata)" }),
+  idpSloUrl: Type.Optional(Type.String({ description: "The IdP's single logout endpoint for this app (HTTP-Redirect; also in its metadata), once sloUrl and the SP certificate are set" })),
   spCertificate: Type.String({ description: "PEM of the SP's signing certificate ('' when none)" }),
   requireSignedRequests: Type.Boolean({ description: 'AuthnRequests without a valid signature are refused' }),
 });

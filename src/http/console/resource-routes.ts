@@ -574,7 +574,12 @@ ${errorNotice(error)}
     body: html`${facts([
       ['IdP entity ID', html`<code class="wrap">${ssoUrl}</code>`],
       ['SSO URL (Redirect and POST)', html`<code class="wrap">${ssoUrl}</code>`],
-      ['Single logout URL (Redirect)', a.config.sloUrl ? html`<code class="wrap">${ssoUrl}/slo</code>` : html`<span class="muted">Set the SP's single logout URL to use it</span>`],
+      [
+        'Single logout URL (Redirect)',
+        a.config.sloUrl && creds.spCertificate
+          ? html`<code class="wrap">${ssoUrl}/slo</code>`
+          : html`<span class="muted">${a.config.sloUrl ? "Register the SP's signing certificate to use it" : "Set the SP's single logout URL to use it"}</span>`,
+      ],
       ['Metadata', html`<a href="/saml2/${encodeURIComponent(a.name)}/metadata">${icon('download', 'inline')} Download IdP metadata</a>`],
       ...certFacts,
     ])}

@@ -154,7 +154,7 @@ describe('SAML single sign-on', function () {
     it('asserts the subject a request names, and answers RequestDenied for another one (core §3.4.1)', async () => {
       const subject = (email: string) => `<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">${email}</saml:NameID></saml:Subject>`;
       const mine = new Browser(gh.httpUrl);
-      const ok = await mine.submit(await mine.get(`/saml2/wiki?SAMLRequest=${forRedirect(authnRequestXml({ acs: SP_ACS, extra: subject('alice@example.com') }))}`), { login: 'alice', password: PASSWORD });
+      const ok = await mine.submit(await mine.get(`/saml2/wiki?SAMLRequest=${forRedirect(authnRequestXml({ acs: SP_ACS, extra: subject('Alice@Example.com') }))}`), { login: 'alice', password: PASSWORD });
       assert.match(responseXml(ok), /<saml:NameID[^>]*>alice@example\.com<\/saml:NameID>/);
       const other = new Browser(gh.httpUrl);
       const refused = await other.submit(await other.get(`/saml2/wiki?SAMLRequest=${forRedirect(authnRequestXml({ acs: SP_ACS, extra: subject('carol@example.com') }))}`), { login: 'alice', password: PASSWORD });

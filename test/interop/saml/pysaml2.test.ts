@@ -324,6 +324,7 @@ describe('SAML interop with pysaml2, xmlsec1 and oathtool', function () {
       assert.match(app.body.config.spCertificate, /BEGIN CERTIFICATE/);
       idpSlo = app.body.config.idpSloUrl;
       await gh.api('POST', `/api/v2/usergroups/${groupId}/associations`, { op: 'add', type: 'application', id: app.body._id });
+      assert.doesNotMatch(await (await fetch(`${gh.httpUrl}/saml2/pysp/metadata`)).text(), /SingleLogoutService/, 'an app without single logout lists none');
       const idpMetadata = await (await fetch(`${gh.httpUrl}/saml2/pyslo/metadata`)).text();
       assert.match(idpMetadata, new RegExp(`<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${idpSlo}"/>`));
       writeFileSync(join(slo, 'idp.xml'), idpMetadata);

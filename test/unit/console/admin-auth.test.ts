@@ -240,4 +240,15 @@ describe('console: admin sign-in', function () {
     await auth.removeTotp(f.adminId, f.ctx, PASSWORD);
     assert.equal((await auth.get(f.adminId)).totpEnrolled, false);
   });
+
+  it('does not check a password given again while the account is locked, right or wrong', async () => {
+    f = await fixture({ requireAdminMfa: false, maxLoginAttempts: 3 });
+    await enrol(f);
+    const auth = f.core.console.adminAuth;
+    for (let i = 0; i < 3; i++) await assert.rejects(() => auth.removeTotp(f.adminId, f.ctx, `wrong-${i}`), (err: unknown) => isDomainError(err) && err.field === 'password');
+    // Locked now: the right password removes nothing, and changes nothing.
+    await assert.rejects(() => auth.removeTotp(f.adminId, f.ctx, PASSWORD), (err: unknown) => isDomainError(err) && err.field === 'password');
+    assert.equal((await auth.get(f.adminId)).totpEnrolled, true);
+    assert.equal(await auth.changePassword(f.adminId, PASSWORD, 'Another-Long-Password-1', f.ctx), 'wrong_password');
+  });
 });
