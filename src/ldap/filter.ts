@@ -3,7 +3,7 @@ import type { DirectoryFilter, GroupAttr, UserAttr } from '../core/directory/fil
 import { foldValue, parseDn, type Dn } from './dn.js';
 import { idOfEntryUuid, GROUP_OBJECT_CLASSES, USER_OBJECT_CLASSES } from './entries.js';
 import { LdapError, RESULT } from './result-codes.js';
-import { canonicalAttributeName, objectClassName } from './subschema.js';
+import { canonicalAttributeName, isValidValue, objectClassName, SYNTAX } from './subschema.js';
 import type { Location, Tree } from './tree.js';
 import { OldestFirst } from '../util/oldest-first.js';
 import { decodeUtf8Strict } from '../util/utf8.js';
@@ -106,12 +106,11 @@ const MATCHING_RULES = new Map<string, { syntax: Syntax; exact?: boolean }>([
  */
 function integerAssertion(value: string): number | 'above' | 'below' | undefined {
   const v = value.trim();
-  if (!INTEGER.test(v)) return undefined;
+  if (!isValidValue(SYNTAX.integer, v)) return undefined;
   const n = Number(v);
   if (Number.isSafeInteger(n)) return n;
   return v.startsWith('-') ? 'below' : 'above';
 }
-const INTEGER = /^(?:0|-?[1-9]\d*)$/;
 
 function column<A extends string>(attr: A, syntax: 'text' | 'int'): AttrDef<A> {
   return {
@@ -512,7 +511,7 @@ function isKnown(attribute: string): boolean {
 function validAssertion(attribute: string, value: string | undefined): boolean {
   if (value === undefined) return true;
   const name = typeOf(attribute);
-  if (INTEGER_ATTRIBUTES.has(name)) return INTEGER.test(value.trim());
+  if (INTEGER_ATTRIBUTES.has(name)) return isValidValue(SYNTAX.integer, value.trim());
   if (DN_ATTRIBUTES.has(name)) return isDnSyntax(value);
   return true;
 }

@@ -40,6 +40,21 @@ export function userFieldValue(user: User, field: string): string {
   }
 }
 
+/** The NameID an app's assertions give `user` (its configured field, the username when empty). */
+export function nameIdOf(app: Application, user: User): string {
+  return userFieldValue(user, app.config.nameIdAttribute) || user.username;
+}
+
+/**
+ * Whether a NameID an SP sends (a requested Subject, a LogoutRequest's principal) is the one the
+ * app gives `user`. Usernames and emails are matched without case, as logins are everywhere else.
+ */
+export function namesUser(app: Application, nameId: string, user: User): boolean {
+  const expected = nameIdOf(app, user);
+  const folded = app.config.nameIdAttribute === 'email' || app.config.nameIdAttribute === 'username';
+  return folded ? nameId.toLowerCase() === expected.toLowerCase() : nameId === expected;
+}
+
 /**
  * The attribute statement of an app's assertion: its mappings (attribute name ← user field), its
  * constants, and the group attribute (names of the user's groups bound to the app, one value each).

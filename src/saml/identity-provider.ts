@@ -1,4 +1,5 @@
 import { ServiceProvider, setSchemaValidator } from 'samlify';
+import { offersSingleLogout } from '../core/directory/applications.js';
 import type { Application } from '../core/directory/types.js';
 import { DomainError, invalid } from '../core/errors.js';
 import type {
@@ -13,8 +14,8 @@ import type {
 } from '../core/sso/sign-on.js';
 import { selectAcs } from './acs.js';
 import { createSingleLogout } from './single-logout.js';
-import { decodeInbound, idpEntity, offersLogout, newSamlId, redirectSignedOctets, samlifyRefusal, ssoUrlOf, staleness, validUntilOf, type SamlIdpDeps } from './idp-entity.js';
-import { toSamlAttributes, userFieldValue } from './attributes.js';
+import { decodeInbound, idpEntity, newSamlId, redirectSignedOctets, samlifyRefusal, ssoUrlOf, staleness, validUntilOf, type SamlIdpDeps } from './idp-entity.js';
+import { nameIdOf, namesUser, toSamlAttributes } from './attributes.js';
 import { chooseClassRef, satisfyingMethods } from './authn-context.js';
 import { readAuthnRequest, readSpMetadata, RSA_SHA256 } from './authn-request.js';
 import { POST_BINDING } from './metadata.js';
@@ -100,7 +101,7 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
 
     async metadata(app) {
       const { requireSignedRequests, spCertificate } = await d.sso.serviceProviderSettings(app.id);
-      return (await idpEntity(d, app, requireSignedRequests, offersLogout(app, spCertificate))).metadata;
+      return (await idpEntity(d, app, requireSignedRequests, offersSingleLogout(app, spCertificate))).metadata;
     },
 
     async parseRequest(app, message: SignOnMessage): Promise<ParsedSignOn> {
@@ -194,10 +195,7 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
       if (request.subjectNameId === undefined) return true;
       // A transient identifier is made up per assertion: no request can name one in advance.
       if (request.nameIdFormat === NAMEID_TRANSIENT || app.config.nameIdFormat === NAMEID_TRANSIENT) return false;
-      const expected = userFieldValue(user, app.config.nameIdAttribute) || user.username;
-      // Usernames and emails are matched without case everywhere else (logins), so here too.
-      const folded = app.config.nameIdAttribute === 'email' || app.config.nameIdAttribute === 'username';
-      return folded ? request.subjectNameId.toLowerCase() === expected.toLowerCase() : request.subjectNameId === expected;
+      return namesUser(app, request.subjectNameId, user);
     },
 
     async buildResponse(app, subject: SignOnSubject, request, relayState): Promise<SignOnForm> {
@@ -212,7 +210,7 @@ export function createSamlIdp(d: SamlIdpDeps): SsoProtocol {
       // A transient identifier asked for by the SP (name-id-policy.ts): random and used once, so it
       // tells the SP nothing about the user across sign-ins; otherwise the app's configured NameID.
       const transient = request?.nameIdFormat === NAMEID_TRANSIENT;
-      const nameId = transient ? newSamlId() : userFieldValue(subject.user, app.config.nameIdAttribute) || subject.user.username;
+      const nameId = transient ? newSamlId() : nameIdOf(app, subject.user);
       // What the sign-in actually was (authn-context.ts); a request it cannot satisfy never gets an assertion.
       const authnContextClassRef = chooseClassRef(subject.mfa ? 'mfa' : 'password', ssoUrl.startsWith('https:'), request?.requestedContext ?? null);
       if (!authnContextClassRef) throw new DomainError('invalid', 'saml.authn_context_unsatisfied', 'the sign-in does not satisfy the requested authentication context');

@@ -38,18 +38,11 @@ export const ssoUrlOf = (publicUrl: string, app: Pick<Application, 'name'>) => `
 export const sloUrlOf = (publicUrl: string, app: Pick<Application, 'name'>) => `${ssoUrlOf(publicUrl, app)}/slo`;
 
 /**
- * Whether single logout can work for the app, so that its metadata may list the endpoint: the SP's
- * logout endpoint is known and its certificate registered (requests must be signed). An SP that
- * finds no IdP logout endpoint logs out locally; one that finds it sends its users there.
- */
-export const offersLogout = (app: Application, spCertificate: string): boolean => !!app.config.sloUrl && spCertificate !== '';
-
-/**
  * The samlify IdP entity of one application, with its metadata. Logout requests are verified
  * against the SP's certificate (`wantLogoutRequestSigned`); requests and logout responses sent over
  * HTTP-Redirect are signed with RSA-SHA256.
  */
-export async function idpEntity(d: Pick<SamlIdpDeps, 'sso' | 'publicUrl'>, app: Application, wantAuthnRequestsSigned: boolean, offersLogout = false) {
+export async function idpEntity(d: Pick<SamlIdpDeps, 'sso' | 'publicUrl'>, app: Application, wantAuthnRequestsSigned: boolean, withLogout = false) {
   const keys = await d.sso.signingCredentials(app);
   const ssoUrl = ssoUrlOf(d.publicUrl(), app);
   const sloUrl = sloUrlOf(d.publicUrl(), app);
@@ -57,7 +50,7 @@ export async function idpEntity(d: Pick<SamlIdpDeps, 'sso' | 'publicUrl'>, app: 
     entityId: ssoUrl,
     certPem: keys.certPem,
     ssoUrl,
-    ...(offersLogout ? { sloUrl } : {}),
+    ...(withLogout ? { sloUrl } : {}),
     nameIdFormat: app.config.nameIdFormat,
     wantAuthnRequestsSigned,
   });

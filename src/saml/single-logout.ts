@@ -2,7 +2,7 @@ import { ServiceProvider } from 'samlify';
 import type { Application, User } from '../core/directory/types.js';
 import { DomainError } from '../core/errors.js';
 import type { LogoutAnswer, LogoutOutcome, LogoutRequest, ParsedLogout, SignOnMessage } from '../core/sso/sign-on.js';
-import { userFieldValue } from './attributes.js';
+import { namesUser } from './attributes.js';
 import { children, parseXml, RSA_SHA256 } from './authn-request.js';
 import { decodeInbound, idpEntity, newSamlId, redirectSignedOctets, samlifyRefusal, staleness, validUntilOf, type SamlIdpDeps } from './idp-entity.js';
 import { POST_BINDING, REDIRECT_BINDING } from './metadata.js';
@@ -123,8 +123,7 @@ export function createSingleLogout(d: SamlIdpDeps) {
       // A transient NameID was made up for one assertion and not kept: the session index alone can
       // tie such a request to this session.
       if (request.nameIdFormat === NAMEID_TRANSIENT || app.config.nameIdFormat === NAMEID_TRANSIENT) return request.sessionIndexes.length > 0;
-      const expected = userFieldValue(user, app.config.nameIdAttribute) || user.username;
-      return request.nameId === expected;
+      return namesUser(app, request.nameId, user);
     },
 
     async buildLogoutResponse(app: Application, request: LogoutRequest, outcome: LogoutOutcome): Promise<LogoutAnswer> {

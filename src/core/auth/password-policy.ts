@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { CONTROL } from '../directory/names.js';
 import type { PasswordPolicy } from '../directory/organization.js';
 import { MAX_PASSWORD_LENGTH, type PasswordHasher } from './password-hasher.js';
 
@@ -21,7 +22,7 @@ export function checkPasswordRules(password: string, policy: PasswordPolicy, use
   // Always, whatever the policy: a control character cannot be typed at a login prompt, and NUL
   // cannot travel in a RADIUS User-Password at all (its padding is NULs, RFC 2865 §5.2), so such a
   // password would work on some protocols only; a lone surrogate has no UTF-8 form to hash.
-  if (/[\u0000-\u001f\u007f]/.test(password) || !password.isWellFormed()) {
+  if (CONTROL.test(password) || !password.isWellFormed()) {
     v.push({ rule: 'characters', message: 'must not contain control characters' });
   }
   if (policy.needsUppercase && !/\p{Lu}/u.test(password)) v.push({ rule: 'needsUppercase', message: 'must contain an uppercase letter' });

@@ -156,6 +156,13 @@ function registeredIndexes(c: SamlAppConfig): SamlAppConfig {
   return kept.length > 0 ? { ...rest, acsIndexes: kept } : rest;
 }
 
+/**
+ * Whether SP-initiated single logout can work for the app, so that its endpoint may be offered
+ * (IdP metadata, API, console): the SP's logout endpoint is known and its certificate registered
+ * (logout requests must be signed). An SP that finds no IdP logout endpoint logs out locally.
+ */
+export const offersSingleLogout = (app: Application, spCertificate: string): boolean => !!app.config.sloUrl && spCertificate !== '';
+
 /** A single logout endpoint with its binding (redirect unless said), or neither. */
 function withSingleLogout(c: SamlAppConfig): SamlAppConfig {
   const { sloUrl, sloBinding, ...rest } = c;

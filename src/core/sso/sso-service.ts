@@ -303,8 +303,8 @@ export function createSsoService(d: SsoServiceDeps) {
      * Records an `sso_logout` event: an SP-initiated logout that ended the browser's session (or
      * found none), or one that named someone else (`unknown_principal`: nothing was ended).
      */
-    async recordLogout(input: { app: Application; userId: string | null; clientIp: string; audit: Record<string, unknown>; outcome: LogoutOutcome; nameId: string }): Promise<void> {
-      const user = input.userId ? await repos.users.get(input.userId) : null;
+    recordLogout(input: { app: Application; user: User | null; clientIp: string; audit: Record<string, unknown>; outcome: LogoutOutcome; nameId: string }): void {
+      const { user } = input;
       const ended = input.outcome === 'success';
       recordSsoEvent('sso_logout', input, user, {
         success: ended,

@@ -1,4 +1,5 @@
 import type { Organization } from '../../core/directory/organization.js';
+import { offersSingleLogout } from '../../core/directory/applications.js';
 import { radiusServerWarnings } from '../../core/directory/radius-servers.js';
 import type { Application, LdapServer, RadiusServer, System, SystemGroup, User, UserGroup } from '../../core/directory/types.js';
 import type { UserStatus } from '../../core/directory/users.js';
@@ -105,8 +106,8 @@ export function presentApplication(a: Application, publicUrl: string, creds?: Ap
       idpEntityId: ssoUrl,
       idpCertificate: creds?.idpCertificate ?? '',
       idpMetadataUrl: `${ssoUrl}/metadata`,
-      // Listed in the metadata (and here) only where single logout can work (see offersLogout).
-      ...(a.config.sloUrl && creds?.spCertificate ? { idpSloUrl: `${ssoUrl}/slo` } : {}),
+      // Listed in the metadata (and here) only where single logout can work.
+      ...(offersSingleLogout(a, creds?.spCertificate ?? '') ? { idpSloUrl: `${ssoUrl}/slo` } : {}),
       spCertificate: creds?.spCertificate ?? '',
       requireSignedRequests: creds?.requireSignedRequests ?? false,
     },

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { NAMEID_FORMATS, SAML_USER_ATTRIBUTES, type ApplicationFields } from '../../core/directory/applications.js';
+import { NAMEID_FORMATS, offersSingleLogout, SAML_USER_ATTRIBUTES, type ApplicationFields } from '../../core/directory/applications.js';
 import { radiusServerWarnings } from '../../core/directory/radius-servers.js';
 import type { AcsIndex, Application, Association, GraphToType, NameValue, RadiusServer } from '../../core/directory/types.js';
 import type { RadiusServerFields } from '../../core/directory/radius-servers.js';
@@ -576,7 +576,7 @@ ${errorNotice(error)}
       ['SSO URL (Redirect and POST)', html`<code class="wrap">${ssoUrl}</code>`],
       [
         'Single logout URL (Redirect)',
-        a.config.sloUrl && creds.spCertificate
+        offersSingleLogout(a, creds.spCertificate)
           ? html`<code class="wrap">${ssoUrl}/slo</code>`
           : html`<span class="muted">${a.config.sloUrl ? "Register the SP's signing certificate to use it" : "Set the SP's single logout URL to use it"}</span>`,
       ],

@@ -316,18 +316,15 @@ export function registerSsoRoutes(app: FastifyInstance, d: UserWebDeps): void {
     // The session this browser holds ends if the request names it; a session of someone else is
     // kept and the SP told so (core §3.7.3.2 UnknownPrincipal); no session: already signed out.
     const s = sessionOf(req);
-    let userId: string | null = null;
-    let outcome: LogoutOutcome = 'success';
-    if (s.subjectId) {
-      const user = await core.users.get(s.subjectId).catch((err: unknown) => {
-        if (isDomainError(err)) return null;
-        throw err;
-      });
-      if (user) userId = user.id;
-      if (!user || saml.namesSession(a, r, user, dataOf(req).sessionIndex ?? null)) await s.signOut();
-      else outcome = 'unknown_principal';
-    }
-    await core.sso.recordLogout({ app: a, userId, clientIp: req.ip, audit: ssoAuditFields(a, ssoUrl(a), false), outcome, nameId: r.nameId });
+    const user = s.subjectId
+      ? await core.users.get(s.subjectId).catch((err: unknown) => {
+          if (isDomainError(err)) return null;
+          throw err;
+        })
+      : null;
+    const outcome: LogoutOutcome = !user || saml.namesSession(a, r, user, dataOf(req).sessionIndex ?? null) ? 'success' : 'unknown_principal';
+    if (s.subjectId && outcome === 'success') await s.signOut();
+    core.sso.recordLogout({ app: a, user, clientIp: req.ip, audit: ssoAuditFields(a, ssoUrl(a), false), outcome, nameId: r.nameId });
     const answer = await saml.buildLogoutResponse(a, r, outcome);
     if (answer.kind === 'redirect') return reply.redirect(answer.url, 303);
     allowFormActionTo(reply, answer.form.action, d.secure);
