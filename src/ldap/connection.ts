@@ -21,6 +21,12 @@ interface Pending {
 
 let nextConnectionId = 1;
 
+/** RFC 4511 §4.11: Bind and StartTLS are answered whatever follows them. */
+function abandonable(op: number, requestName: () => string | undefined): boolean {
+  if (op === OP.bindRequest) return false;
+  return !(op === OP.extendedRequest && requestName() === EXTENSIONS.startTls);
+}
+
 /** Limits on what the server reads and holds (config `ldap.*`, described in config/schema.ts). */
 export type LdapReadLimits = Pick<LdapConfig, 'maxPduBytesBeforeBind' | 'maxQueuedBytesPerConnection' | 'maxQueuedBytesTotal' | 'unboundIdleTimeoutSeconds'>;
 
@@ -112,6 +118,8 @@ export class LdapConnection {
   /** Runs while a message is partly received; see `watchPartial`. */
   private partialTimer: NodeJS.Timeout | undefined;
   private readonly limits: LdapReadLimits;
+  /** The request being answered, which an Abandon may still stop (requests run one at a time). */
+  private running: { messageId: number; abandonable: boolean; abandon(): void } | undefined;
   readonly session: SessionState;
 
   constructor(
@@ -280,17 +288,22 @@ export class LdapConnection {
   private readonly wake = () => this.updateReading();
 
   /**
-   * Abandon (RFC 4511 §4.11): drop a request still waiting in the queue; no response either way.
+   * Abandon (RFC 4511 §4.11): drop a request still waiting in the queue, or stop the one being
+   * answered (a long search sends no more entries and no SearchResultDone); no response either way.
    * Bind and StartTLS cannot be abandoned (§4.11): they are answered whatever follows them.
    */
   private abandon(pdu: Buffer): void {
     try {
       const id = decodeRequest(pdu).abandonId;
+      const running = this.running;
+      if (running && running.messageId === id) {
+        if (running.abandonable) running.abandon();
+        return;
+      }
       const at = this.queue.findIndex((p) => p.env.messageId === id);
       if (at < 0) return;
-      const target = this.queue[at]!;
-      if (target.env.op === OP.bindRequest) return;
-      if (target.env.op === OP.extendedRequest && decodeRequest(target.pdu).requestName === EXTENSIONS.startTls) return;
+      const { env, pdu: queued } = this.queue[at]!;
+      if (!abandonable(env.op, () => decodeRequest(queued).requestName)) return;
       this.release(this.queue.splice(at, 1)[0]!.pdu.length);
     } catch {
       /* an unreadable abandon is ignored, as abandon itself has no response */
@@ -361,12 +374,21 @@ export class LdapConnection {
     }
 
     let cancelled = false;
+    let abandoned = false;
     const ctx: OperationContext = {
       deps: this.deps,
       tree: this.tree(),
       session: this.session,
       deadline: Date.now() + this.deps.config.operationTimeoutSeconds * 1000,
-      send: (bytes) => (cancelled ? Promise.resolve() : this.send(bytes)),
+      send: (bytes) => (cancelled || abandoned ? Promise.resolve() : this.send(bytes)),
+      abandoned: () => abandoned,
+    };
+    this.running = {
+      messageId: env.messageId,
+      abandonable: abandonable(env.op, () => req.requestName),
+      abandon: () => {
+        abandoned = true;
+      },
     };
     const run = async () => {
       switch (env.op) {
@@ -389,7 +411,7 @@ export class LdapConnection {
     });
     try {
       const r = await Promise.race([run(), timeout]);
-      if (r === 'timeout') {
+      if (r === 'timeout' && !abandoned) {
         cancelled = true;
         const code = env.op === OP.searchRequest ? RESULT.timeLimitExceeded : RESULT.busy;
         await this.send(encodeResult(env.messageId, responseOp, { code, message: 'operation timed out' }));
@@ -397,14 +419,16 @@ export class LdapConnection {
     } catch (err) {
       cancelled = true;
       if (err instanceof LdapError) {
-        await this.send(encodeResult(env.messageId, responseOp, { code: err.code, message: err.message, matchedDn: err.matchedDn }));
+        // An abandoned operation is not answered (RFC 4511 §4.11), whatever stopped it.
+        if (!abandoned) await this.send(encodeResult(env.messageId, responseOp, { code: err.code, message: err.message, matchedDn: err.matchedDn }));
       } else {
         // One funnel for the unexpected: a generic answer on the wire, the cause in the log.
         this.deps.log.error({ err: String(err), stack: (err as Error)?.stack, connection: this.session.id, op: env.op }, 'LDAP operation failed');
-        await this.send(encodeResult(env.messageId, responseOp, { code: RESULT.other, message: 'internal error' }));
+        if (!abandoned) await this.send(encodeResult(env.messageId, responseOp, { code: RESULT.other, message: 'internal error' }));
       }
     } finally {
       clearTimeout(timer);
+      this.running = undefined;
     }
   }
 

@@ -61,6 +61,8 @@ export interface OperationContext {
   send(pdu: Buffer): Promise<void>;
   /** Time the operation must finish by (epoch ms). */
   deadline: number;
+  /** True once the client abandoned this operation (RFC 4511 §4.11): stop, answer nothing. */
+  abandoned(): boolean;
 }
 
 export function actorOf(session: SessionState) {

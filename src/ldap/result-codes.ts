@@ -21,6 +21,8 @@ export const RESULT = {
   unwillingToPerform: 53,
   adminLimitExceeded: 11,
   other: 80,
+  /** RFC 3909. Only in the audit trail, for a search the client abandoned (the wire gets nothing). */
+  canceled: 118,
 } as const;
 
 export type ResultCode = (typeof RESULT)[keyof typeof RESULT];

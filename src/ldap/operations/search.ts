@@ -202,6 +202,7 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
   let overLimit = false;
   outer: for (; phase < sources.length; phase++, position = '') {
     for (;;) {
+      if (ctx.abandoned()) return audit(false, RESULT.canceled, 'abandoned by the client');
       if (Date.now() - started > timeLimitMs) {
         return done(RESULT.timeLimitExceeded, 'time limit exceeded');
       }
@@ -214,6 +215,8 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
           overLimit = true;
           break outer;
         }
+        // Abandoned while waiting for the client to read (RFC 4511 §4.11): no more entries.
+        if (ctx.abandoned()) return audit(false, RESULT.canceled, 'abandoned by the client');
         await ctx.send(encodeEntry(req.messageId, item.entry.dn, selectAttributes(item.entry, attrs, typesOnly)));
         sent++;
         position = item.position;

@@ -5,7 +5,7 @@ import { createSecureContext } from 'node:tls';
 import { LdapConnection, QueuedBytesBudget } from '../../../src/ldap/connection.js';
 import { createTree } from '../../../src/ldap/tree.js';
 import { startAppliance, type RunningAppliance } from '../../helpers/appliance.js';
-import { berInt, berString, ldapMessage, RawConnection, readResponses, seedDirectory, simpleBindRequest, tlv, type Directory } from './support.js';
+import { berInt, berString, ldapMessage, presentFilter, RawConnection, readResponses, searchRequest, seedDirectory, simpleBindRequest, tlv, type Directory } from './support.js';
 
 const START_TLS = '1.3.6.1.4.1.1466.20037';
 const WHO_AM_I = '1.3.6.1.4.1.4203.1.11.3';
@@ -56,9 +56,9 @@ describe('LDAP StartTLS, Abandon and WhoAmI: what may not be skipped, injected o
   });
   after(async () => gh?.stop());
 
-  it('does not run a bind and a WhoAmI that arrive while the StartTLS answer is held up', async () => {
+  /** A connection of the running appliance whose peer reads only when the test says so. */
+  const stalledConnection = () => {
     const a = gh.appliance;
-    const since = new Date().toISOString();
     const socket = new StalledSocket();
     const conn = new LdapConnection(
       socket as unknown as Socket,
@@ -78,10 +78,20 @@ describe('LDAP StartTLS, Abandon and WhoAmI: what may not be skipped, injected o
       () => undefined,
       new QueuedBytesBudget(1 << 20),
     );
+    return { socket, conn };
+  };
+  const until = async (what: string, ok: () => boolean) => {
+    for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(ok(), what);
+  };
+
+  it('does not run a bind and a WhoAmI that arrive while the StartTLS answer is held up', async () => {
+    const a = gh.appliance;
+    const since = new Date().toISOString();
+    const { socket, conn } = stalledConnection();
     socket.push(ldapMessage(1, extendedRequest(START_TLS)));
     // The StartTLS answer is written and waits for the peer to read it.
-    for (let i = 0; i < 50 && socket.written.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(socket.written.length > 0, 'the StartTLS answer was written');
+    await until('the StartTLS answer was written', () => socket.written.length > 0);
     // The injection: a bind as bob and a WhoAmI, in the clear, before the peer has read the answer.
     socket.push(Buffer.concat([ldapMessage(2, simpleBindRequest(`uid=bob,ou=Users,${dir.base}`, 'Build-It-9876x')), ldapMessage(3, extendedRequest(WHO_AM_I))]));
     await new Promise((r) => setTimeout(r, 200));
@@ -111,6 +121,38 @@ describe('LDAP StartTLS, Abandon and WhoAmI: what may not be skipped, injected o
     const after = await c.waitFor((r) => r.some((x) => x.messageId === 4));
     assert.ok(after.some((x) => x.messageId === 4), 'StartTLS was answered');
     c.destroy();
+  });
+
+  it('stops a search that is being answered when the client abandons it: no more entries, no SearchResultDone (RFC 4511 §4.11)', async () => {
+    const a = gh.appliance;
+    const since = new Date().toISOString();
+    const { socket } = stalledConnection();
+    const answers = () => readResponses(Buffer.concat(socket.written)).responses;
+    socket.push(ldapMessage(1, simpleBindRequest(`uid=binder,ou=Users,${dir.base}`, 'Gate-Keeper-41x')));
+    await until('the bind was answered', () => answers().length === 1);
+    socket.release();
+    // Every entry of the subtree: the first one's write waits for the peer, which does not read.
+    socket.push(ldapMessage(2, searchRequest(dir.base, 2, presentFilter('objectClass'))));
+    await until('the first entry was written', () => answers().length === 2);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(answers().length, 2, 'the search waits for the peer to read');
+    socket.push(ldapMessage(3, berInt(2, 0x50)));
+    await new Promise((r) => setTimeout(r, 100));
+    socket.release();
+    socket.push(ldapMessage(4, extendedRequest(WHO_AM_I)));
+    await until('the WhoAmI after the abandon was answered', () => answers().some((r) => r.messageId === 4));
+    socket.release();
+    const rs = answers();
+    assert.equal(rs.filter((r) => r.messageId === 2).length, 1, `one entry and nothing more of the abandoned search: ${rs.map((r) => `${r.messageId}/${r.op.toString(16)}`).join(' ')}`);
+    assert.equal(rs.find((r) => r.messageId === 2)?.op, 0x64, 'an entry');
+    assert.match(rs.find((r) => r.messageId === 4)?.body.toString('latin1') ?? '', /dn:uid=binder/, 'the connection goes on, still bound');
+    await a.core.audit.flush();
+    const searches = (await gh.api('POST', '/insights/directory/v1/events', { service: ['ldap'], start_time: since })).body.filter((e: { event_type: string }) => e.event_type === 'ldap_search');
+    assert.equal(searches.length, 1);
+    assert.equal(searches[0].result_code, 118, 'recorded as canceled');
+    assert.equal(searches[0].error_message, 'abandoned by the client');
+    assert.equal(searches[0].number_of_results, 1);
+    socket.destroy();
   });
 
   it('answers a WhoAmI that carries a request value with protocolError (RFC 4532 §2), and one without normally', async () => {
