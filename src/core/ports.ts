@@ -203,7 +203,8 @@ export interface AdminRepository {
   list(): Promise<Admin[]>;
   count(): Promise<number>;
   getCredentials(id: string): Promise<AdminCredentials | null>;
-  updateCredentials(id: string, patch: Partial<AdminCredentials>): Promise<void>;
+  /** `passwordChangeRequired` moves with the password: set for an initial one, cleared by a new one. */
+  updateCredentials(id: string, patch: Partial<AdminCredentials> & { passwordChangeRequired?: boolean }): Promise<void>;
   delete(id: string): Promise<void>;
   /**
    * Inside a transaction: holds every admin row until it ends, so that transactions which check

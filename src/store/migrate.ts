@@ -9,6 +9,7 @@ import * as consoleTokens from './migrations/0006-console-tokens-and-settings.js
 import * as textOrder from './migrations/0007-text-order-and-group-name-case.js';
 import * as radiusNetworkBlock from './migrations/0008-radius-network-block.js';
 import * as ssoRequestIds from './migrations/0009-sso-request-ids.js';
+import * as adminPasswordChange from './migrations/0010-admin-password-change.js';
 
 /** Every migration, in order. Forward-only: a released migration is never edited or removed. */
 const MIGRATIONS = [
@@ -21,6 +22,7 @@ const MIGRATIONS = [
   { name: '0007-text-order-and-group-name-case', up: textOrder.up },
   { name: '0008-radius-network-block', up: radiusNetworkBlock.up },
   { name: '0009-sso-request-ids', up: ssoRequestIds.up },
+  { name: '0010-admin-password-change', up: adminPasswordChange.up },
 ];
 
 export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map((m) => m.name);

@@ -276,6 +276,28 @@ export function createAdminAuth(d: AdminAuthDeps) {
       return 'ok';
     },
 
+    /**
+     * Replaces the initial password another admin chose, at the first sign-in (the session has just
+     * proven it, so it is not asked again). Only while the change is required; the new password must
+     * meet the admin rules and differ from the initial one.
+     */
+    async replaceInitialPassword(adminId: string, next: string, ctx: ActorContext): Promise<void> {
+      const admin = await loadAdmin(adminId);
+      if (!admin.passwordChangeRequired) throw new DomainError('forbidden', 'admin.password_set', 'your password is already your own; change it in My Account');
+      const creds = await repos.admins.getCredentials(adminId);
+      if (creds?.passwordHash && next !== '' && next.length <= MAX_PASSWORD_LENGTH && (await d.hasher.verify(creds.passwordHash, next))) {
+        throw invalid('password', 'password must differ from the initial one');
+      }
+      await d.admins.resetPassword(admin.email, next, ctx);
+    },
+
+    /**
+     * The signed-in admin's password given again before a change that grants access to others
+     * (adding an administrator): a held session alone must not be enough (ASVS 4.0.3 V3.7.1). A wrong
+     * one counts toward the lockout; a locked admin's is not checked.
+     */
+    confirmPassword: async (adminId: string, password: string, clientIp: string): Promise<boolean> => verifyPassword(await loadAdmin(adminId), password, clientIp),
+
     /** The admin record (fresh: TOTP state may have changed). */
     get: loadAdmin,
   };

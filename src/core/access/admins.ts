@@ -31,7 +31,15 @@ export function createAdminService(
   };
 
   return {
-    async create(fields: { email: unknown; password: string; firstname?: unknown; lastname?: unknown }, ctx: ActorContext, tx?: Repositories): Promise<Admin> {
+    /**
+     * `requirePasswordChange`: the password is an initial one another admin chose (console "Add
+     * administrator"); the new admin must replace it at the first sign-in.
+     */
+    async create(
+      fields: { email: unknown; password: string; firstname?: unknown; lastname?: unknown; requirePasswordChange?: boolean },
+      ctx: ActorContext,
+      tx?: Repositories,
+    ): Promise<Admin> {
       const email = v.email(fields.email);
       checkPassword(fields.password, email);
       const passwordHash = await d.hasher.hash(fields.password);
@@ -43,20 +51,31 @@ export function createAdminService(
         lastname: v.text('lastname', fields.lastname),
         role: 'administrator',
         totpEnrolled: false,
+        passwordChangeRequired: fields.requirePasswordChange === true,
         createdAt: now,
       };
       const run = async (repos: Repositories) => {
         if (await repos.admins.getByEmail(email)) throw new DomainError('conflict', 'directory.conflict', `an admin ${email} already exists`, 'email');
         await repos.admins.create(admin, { passwordHash, totpSecret: null, totpPendingSecret: null });
         await repos.authState.ensure(admin.id);
-        await d.audit.recordIn(repos, { event_type: 'admin_create', service: 'directory', success: true, ...auditContext(ctx), resource: { id: admin.id, type: 'admin', email } });
+        await d.audit.recordIn(repos, {
+          event_type: 'admin_create',
+          service: 'directory',
+          success: true,
+          ...auditContext(ctx),
+          resource: { id: admin.id, type: 'admin', email },
+          password_change_required: admin.passwordChangeRequired,
+        });
       };
       if (tx) await run(tx);
       else await d.store.transaction(run);
       return admin;
     },
 
-    /** Operator recovery (CLI): sets a new password and clears the admin's lockout. */
+    /**
+     * Sets a new password and clears the admin's lockout (operator recovery from the CLI, and every
+     * change of an admin's own password). The password is then the admin's own: no change required.
+     */
     async resetPassword(emailInput: unknown, password: string, ctx: ActorContext): Promise<Admin> {
       const email = v.email(emailInput);
       checkPassword(password, email);
@@ -64,7 +83,7 @@ export function createAdminService(
       return d.store.transaction(async (tx) => {
         const admin = await tx.admins.getByEmail(email);
         if (!admin) throw notFound('admin', email);
-        await tx.admins.updateCredentials(admin.id, { passwordHash });
+        await tx.admins.updateCredentials(admin.id, { passwordHash, passwordChangeRequired: false });
         await tx.authState.unlock(admin.id);
         await d.audit.recordIn(tx, {
           event_type: 'admin_update',

@@ -192,6 +192,8 @@ export interface Admin {
   lastname: string;
   role: 'administrator' | 'read_only';
   totpEnrolled: boolean;
+  /** Added by another admin with an initial password, not yet replaced: the console opens only to replace it. */
+  passwordChangeRequired: boolean;
   createdAt: Date;
 }
 

@@ -7,6 +7,8 @@ import { actorOf, adminOf, dataOf, safeReturn, sendPage, sessionOf, type AdminSe
 import { field } from '../form-fields.js';
 import { FormBody } from './schemas.js';
 import { bare } from './layout.js';
+import type { Admin } from '../../core/directory/types.js';
+import { isDomainError } from '../../core/errors.js';
 
 const WRONG = 'The email or password is not correct.';
 const PUBLIC = { consolePublic: true } as const;
@@ -71,6 +73,19 @@ export function registerAuthRoutes(app: FastifyInstance, d: ConsoleDeps): void {
   const startSession = async (req: FastifyRequest, adminId: string, data: AdminSessionData) =>
     sessionOf(req).signIn(adminId, { authTime: new Date().toISOString(), ...data } as Record<string, unknown>);
 
+  /**
+   * The sign-in is complete: the console opens, or, for an admin still holding the initial password
+   * another admin chose, only the page that replaces it.
+   */
+  const finishSignIn = async (req: FastifyRequest, reply: FastifyReply, admin: Admin, mfa: boolean, next: string) => {
+    if (admin.passwordChangeRequired) {
+      await startSession(req, admin.id, { mfa, stage: 'password' });
+      return reply.redirect('/admin/login/password', 303);
+    }
+    await startSession(req, admin.id, { mfa });
+    return reply.redirect(next, 303);
+  };
+
   const showLogin = (reply: FastifyReply, o: { email?: string; error?: string; info?: string; next?: string } = {}, status = 200) =>
     sendPage(reply, bare('Sign in', loginView({ csrf: reply.generateCsrf(), ...o }), { subtitle: 'Admin Console' }), status);
 
@@ -90,8 +105,7 @@ export function registerAuthRoutes(app: FastifyInstance, d: ConsoleDeps): void {
     const outcome = await auth.signIn({ email, password: field(req.body, 'password'), clientIp: req.ip });
     switch (outcome.status) {
       case 'ok':
-        await startSession(req, outcome.admin.id, { mfa: outcome.mfa });
-        return reply.redirect(next, 303);
+        return finishSignIn(req, reply, outcome.admin, outcome.mfa, next);
       case 'mfa_required':
         await sessionOf(req).save({ pendingMfa: { challenge: outcome.challenge, next } });
         return reply.redirect('/admin/login/totp', 303);
@@ -112,10 +126,7 @@ export function registerAuthRoutes(app: FastifyInstance, d: ConsoleDeps): void {
     const pending = dataOf(req).pendingMfa;
     if (!pending) return reply.redirect('/admin/login', 303);
     const outcome = await auth.completeTotp({ challenge: pending.challenge, code: field(req.body, 'otp', 16).replace(/\s+/g, ''), clientIp: req.ip });
-    if (outcome.status === 'ok') {
-      await startSession(req, outcome.admin.id, { mfa: true });
-      return reply.redirect(safeReturn(pending.next ?? '', '/admin/'), 303);
-    }
+    if (outcome.status === 'ok') return finishSignIn(req, reply, outcome.admin, true, safeReturn(pending.next ?? '', '/admin/'));
     if (outcome.status === 'mfa_invalid') {
       await sessionOf(req).save({ pendingMfa: { ...pending, challenge: outcome.challenge } });
       const error = outcome.reason === 'TOTP code already used' ? 'That code was already used. Wait for the next one.' : 'That code is not correct.';
@@ -148,11 +159,54 @@ export function registerAuthRoutes(app: FastifyInstance, d: ConsoleDeps): void {
     const code = field(req.body, 'otp', 16).replace(/\s+/g, '');
     const ok = /^\d{6}$/.test(code) && (await auth.confirmTotpEnrolment(admin.id, code, actorOf(req), req.ip));
     if (!ok) return enrolPage(req, reply, 'That code is not correct. Check the time on your device and try the next code.');
-    await startSession(req, admin.id, { mfa: true });
+    return finishSignIn(req, reply, admin, true, '/admin/');
+  });
+
+  const passwordPage = (reply: FastifyReply, error?: string) =>
+    sendPage(
+      reply,
+      bare(
+        'Choose your password',
+        html`<div class="auth-card">
+  <h1>Choose your password</h1>
+  <p class="muted">You signed in with an initial password that another administrator set. Replace it with one only you know to continue to the console.</p>
+  ${errorBox(error)}
+  <form method="post" action="/admin/login/password" novalidate>
+    ${csrfField(reply.generateCsrf())}
+    <div class="field"><label for="new">New password</label><input id="new" name="new" type="password" autocomplete="new-password" minlength="12" required autofocus${error ? html` aria-invalid="true"` : ''}><p class="hint">At least 12 characters, not the initial one.</p></div>
+    <div class="field"><label for="confirm">Confirm new password</label><input id="confirm" name="confirm" type="password" autocomplete="new-password" required></div>
+    <button type="submit" class="btn btn-primary btn-block">Set password and continue</button>
+  </form>
+  <form method="post" action="/admin/logout" class="auth-foot">${csrfField(reply.generateCsrf())}<button type="submit" class="linklike">Sign out</button></form>
+</div>`,
+        { subtitle: 'Admin Console' },
+      ),
+      error ? 400 : 200,
+    );
+
+  app.get('/login/password', { config: { consolePasswordChange: true } }, async (req, reply) => {
+    if (dataOf(req).stage !== 'password') return reply.redirect('/admin/', 303);
+    return passwordPage(reply);
+  });
+
+  app.post('/login/password', { config: { consolePasswordChange: true }, schema: { body: FormBody } }, async (req, reply) => {
+    if (dataOf(req).stage !== 'password') return reply.redirect('/admin/', 303);
+    const admin = adminOf(req);
+    const next = field(req.body, 'new');
+    if (next !== field(req.body, 'confirm')) return passwordPage(reply, 'The two passwords are not the same.');
+    try {
+      await auth.replaceInitialPassword(admin.id, next, actorOf(req));
+    } catch (err) {
+      if (!isDomainError(err) || err.kind !== 'invalid') throw err;
+      return passwordPage(reply, `The new ${err.message}.`);
+    }
+    // A new session: the restricted one (and any other holding the initial password's sign-in) ends.
+    await req.webSession?.endOtherSessions();
+    await startSession(req, admin.id, { mfa: dataOf(req).mfa === true });
     return reply.redirect('/admin/', 303);
   });
 
-  app.post('/logout', { config: { consolePublic: true, consoleEnrolment: true }, schema: { body: FormBody } }, async (req, reply) => {
+  app.post('/logout', { config: { consolePublic: true, consoleEnrolment: true, consolePasswordChange: true }, schema: { body: FormBody } }, async (req, reply) => {
     await sessionOf(req).signOut();
     return reply.redirect('/admin/login?signedout=1', 303);
   });

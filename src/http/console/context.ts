@@ -38,8 +38,11 @@ export interface AdminSessionData {
   mfa?: boolean;
   /** ISO time of the sign-in. */
   authTime?: string;
-  /** Restricted session: the organisation requires admin MFA and this admin must enrol first. */
-  stage?: 'enroll';
+  /**
+   * Restricted session: `enroll`, the organisation requires admin MFA and this admin must enrol
+   * first; `password`, this admin must replace the initial password another admin chose.
+   */
+  stage?: 'enroll' | 'password';
   /** The TOTP step of a sign-in in progress (anonymous session). */
   pendingMfa?: { challenge: string; next?: string };
   /** A message for the next page (post/redirect/get). */
@@ -52,6 +55,8 @@ declare module 'fastify' {
     consolePublic?: boolean;
     /** A route a session that must still enrol TOTP may use. */
     consoleEnrolment?: boolean;
+    /** A route a session that must still replace its initial password may use. */
+    consolePasswordChange?: boolean;
   }
   interface FastifyRequest {
     /** The signed-in admin of a console request (set by the console's guard). */

@@ -42,7 +42,7 @@ export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Pro
   app.decorateRequest('admin', null);
   /** What a read-only administrator may still post: their own password, TOTP and keys (sign-out is public). */
   // A read-only admin's own credentials stay theirs; their API keys are read-only too (api-auth).
-  const READ_ONLY_ALLOWED = new Set(['/admin/account/password', '/admin/account/totp', '/admin/account/totp/remove', '/admin/account/api-keys', '/admin/account/api-keys/:id/delete', '/admin/login/enroll']);
+  const READ_ONLY_ALLOWED = new Set(['/admin/account/password', '/admin/account/totp', '/admin/account/totp/remove', '/admin/account/api-keys', '/admin/account/api-keys/:id/delete', '/admin/login/enroll', '/admin/login/password']);
 
   // The frame's alerts and checklist are computed per page from the store (a handful of indexed
   // queries), so they are never stale after a change made here, through the API or another instance.
@@ -118,7 +118,9 @@ export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Pro
       }
       return reply.redirect('/admin/login', 303);
     }
-    if (dataOf(req).stage === 'enroll' && !config.consoleEnrolment) return reply.redirect('/admin/login/enroll', 303);
+    const stage = dataOf(req).stage;
+    if (stage === 'enroll' && !config.consoleEnrolment) return reply.redirect('/admin/login/enroll', 303);
+    if (stage === 'password' && !config.consolePasswordChange) return reply.redirect('/admin/login/password', 303);
     // JumpCloud's Read Only role (only a backup brings one here): the console is for looking, and
     // an admin's own sign-in settings stay their own. Checked for every state change at once, so
     // that no page's form can be forgotten.

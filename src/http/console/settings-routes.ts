@@ -315,14 +315,15 @@ ${card({ title: 'User Portal', body: html`<p>See what your users see. <a href="/
         : canManage && (a.role !== 'administrator' || fullAdmins > 1)
           ? actionForm({ action: `/admin/admins/${a.id}/delete`, csrf, label: 'Remove', kind: 'danger', confirm: `Remove administrator ${a.email}? Their API keys are revoked and their console sessions end.` })
           : '';
-      return html`<tr><td><span class="who">${avatar(n)}<span>${n}${n !== a.email ? html`<small class="muted block">${a.email}</small>` : ''}</span></span></td><td>${a.role === 'administrator' ? 'Administrator' : 'Read-only'}</td><td>${a.totpEnrolled ? pill('Enabled', 'ok') : pill('Not set up', 'warn')}</td><td>${keyList}</td><td>${fmtDate(a.createdAt, false)}</td><td class="actions">${remove}</td></tr>`;
+      return html`<tr><td><span class="who">${avatar(n)}<span>${n}${n !== a.email ? html`<small class="muted block">${a.email}</small>` : ''}${a.passwordChangeRequired ? html`<small class="block">${pill('Has not replaced the initial password', 'warn')}</small>` : ''}</span></span></td><td>${a.role === 'administrator' ? 'Administrator' : 'Read-only'}</td><td>${a.totpEnrolled ? pill('Enabled', 'ok') : pill('Not set up', 'warn')}</td><td>${keyList}</td><td>${fmtDate(a.createdAt, false)}</td><td class="actions">${remove}</td></tr>`;
     })}</tbody></table></div></div>
   ${card({
     title: 'Add administrator',
     body: html`<form method="post" action="/admin/admins" class="stack" novalidate>${csrfField(csrf)}
       ${textField({ label: 'Email', name: 'email', type: 'email', required: true, autocomplete: 'off' })}
       ${textField({ label: 'First name', name: 'firstname' })}${textField({ label: 'Last name', name: 'lastname' })}
-      ${textField({ label: 'Initial password', name: 'password', type: 'password', required: true, autocomplete: 'new-password', hint: 'At least 12 characters. Share it safely; they can change it in My Account.' })}
+      ${textField({ label: 'Initial password', name: 'password', type: 'password', required: true, autocomplete: 'new-password', hint: 'At least 12 characters. Share it safely; they must replace it when they first sign in.' })}
+      ${textField({ label: 'Your password', name: 'current', type: 'password', required: true, autocomplete: 'current-password', hint: 'Adding an administrator needs your own password again.' })}
       <div class="form-actions"><button class="btn btn-primary" type="submit">Add administrator</button></div></form>`,
   })}
 </div>`;
@@ -330,12 +331,22 @@ ${card({ title: 'User Portal', body: html`<p>See what your users see. <a href="/
   });
 
   app.post('/admins', { schema: { body: FormBody } }, async (req, reply) => {
+    // A held session alone does not grant console access to someone new (ASVS 4.0.3 V3.7.1).
+    if (!(await core.console.adminAuth.confirmPassword(adminOf(req).id, field(req.body, 'current'), req.ip))) {
+      return redirectWith(req, reply, '/admin/admins', { kind: 'error', text: 'Your password is not correct: no administrator was added.' });
+    }
     try {
       const a = await core.admins.create(
-        { email: field(req.body, 'email', 320), password: field(req.body, 'password'), firstname: field(req.body, 'firstname', 128), lastname: field(req.body, 'lastname', 128) },
+        {
+          email: field(req.body, 'email', 320),
+          password: field(req.body, 'password'),
+          firstname: field(req.body, 'firstname', 128),
+          lastname: field(req.body, 'lastname', 128),
+          requirePasswordChange: true,
+        },
         actorOf(req),
       );
-      return redirectWith(req, reply, '/admin/admins', { kind: 'ok', text: `Administrator ${a.email} added.` });
+      return redirectWith(req, reply, '/admin/admins', { kind: 'ok', text: `Administrator ${a.email} added. They choose their own password when they first sign in.` });
     } catch (err) {
       if (!isDomainError(err) || (err.kind !== 'invalid' && err.kind !== 'conflict')) throw err;
       return redirectWith(req, reply, '/admin/admins', { kind: 'error', text: err.message });

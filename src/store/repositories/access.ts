@@ -43,6 +43,7 @@ const toAdmin = (r: Row): Admin => ({
   lastname: toStr(r.lastname),
   role: toStr(r.role) === 'read_only' ? 'read_only' : 'administrator',
   totpEnrolled: toBool(r.totp_enrolled),
+  passwordChangeRequired: toBool(r.password_change_required),
   createdAt: toDate(r.created_at),
 });
 
@@ -59,6 +60,8 @@ export function createAdminRepository(sql: Sql): AdminRepository {
         totp_secret: c.totpSecret,
         totp_pending_secret: c.totpPendingSecret,
         totp_enrolled: a.totpEnrolled,
+        // A backup written before the column existed has no such field: those admins chose their own.
+        password_change_required: a.passwordChangeRequired === true,
         created_at: a.createdAt.getTime(),
         updated_at: a.createdAt.getTime(),
       });
@@ -91,6 +94,7 @@ export function createAdminRepository(sql: Sql): AdminRepository {
         row.totp_enrolled = c.totpSecret !== null;
       }
       if (c.totpPendingSecret !== undefined) row.totp_pending_secret = c.totpPendingSecret;
+      if (c.passwordChangeRequired !== undefined) row.password_change_required = c.passwordChangeRequired;
       if (Object.keys(row).length === 0) return;
       row.updated_at = Date.now();
       await sql.update('admins', id, row);

@@ -4,8 +4,8 @@ import { after, before, describe, it } from 'mocha';
 import sqlite3 from 'sqlite3';
 import { systemActor } from '../../../src/core/access/actor.js';
 import { isDomainError } from '../../../src/core/errors.js';
-import { startAppliance, TEST_ADMIN_EMAIL, type RunningAppliance } from '../../helpers/appliance.js';
-import { ConsoleClient, signedInConsole } from './support.js';
+import { startAppliance, TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD, type RunningAppliance } from '../../helpers/appliance.js';
+import { ConsoleClient, freshTotpCode, signedInConsole } from './support.js';
 
 const OTHER_PASSWORD = 'Another-Admin-Pass-1';
 
@@ -61,6 +61,63 @@ describe('admin console (HTTP): removing administrators and revoking their API k
     const wrong = await admin.post(`/admin/admins/${me.id}/api-keys/${secondKey.id}/delete`);
     assert.match(wrong.text, /No such API key/);
     assert.equal(await apiStatus(second), 200);
+  });
+
+  it('adds an administrator only with the adding admin\'s password, and opens the console to the new one only once the initial password is replaced', async () => {
+    const count = async () => (await gh.appliance.core.admins.list()).length;
+    const before = await count();
+    const form = { email: 'newcomer@example.com', firstname: 'New', lastname: 'Comer', password: OTHER_PASSWORD };
+    await admin.get('/admin/admins');
+    const refused = await admin.post('/admin/admins', { ...form, current: 'not-my-password-at-all' });
+    assert.match(refused.text, /Your password is not correct: no administrator was added/);
+    assert.equal(await count(), before, 'no admin without the password');
+    const unasked = await admin.post('/admin/admins', form);
+    assert.match(unasked.text, /Your password is not correct/, 'nor without it');
+    assert.equal(await count(), before);
+
+    const added = await admin.post('/admin/admins', { ...form, current: TEST_ADMIN_PASSWORD });
+    assert.match(added.text, /Administrator newcomer@example\.com added\. They choose their own password/);
+    assert.match(added.text, /Has not replaced the initial password/);
+    const created = (await directoryEvents('admin_create')).find((e) => e.resource.email === 'newcomer@example.com') as { password_change_required?: boolean } | undefined;
+    assert.equal(created?.password_change_required, true);
+
+    // The newcomer signs in: TOTP enrolment first (the organisation requires it), then only the
+    // page that replaces the initial password.
+    const c = new ConsoleClient(gh.httpUrl);
+    await c.get('/admin/login');
+    const enrol = await c.post('/admin/login', { email: 'newcomer@example.com', password: OTHER_PASSWORD });
+    assert.equal(enrol.url, '/admin/login/enroll');
+    const secret = /data-secret="([A-Z2-7]+)"/.exec(enrol.text)![1]!;
+    const choose = await c.post('/admin/login/enroll', { otp: await freshTotpCode(secret) });
+    assert.equal(choose.url, '/admin/login/password');
+    assert.match(choose.text, /Choose your password/);
+    for (const path of ['/admin/', '/admin/users', '/admin/account']) assert.equal((await c.get(path, false)).location, '/admin/login/password', `${path} waits for the new password`);
+    const apiKey = await c.post('/admin/account/api-keys', { name: 'early' }, false);
+    assert.equal(apiKey.location, '/admin/login/password', 'no API key before the password is replaced');
+    await c.get('/admin/login/password');
+    const same = await c.post('/admin/login/password', { new: OTHER_PASSWORD, confirm: OTHER_PASSWORD });
+    assert.equal(same.status, 400);
+    assert.match(same.text, /must differ from the initial one/);
+    const mismatch = await c.post('/admin/login/password', { new: 'Chosen-By-Me-2026', confirm: 'Chosen-By-Me-2027' });
+    assert.equal(mismatch.status, 400);
+    const short = await c.post('/admin/login/password', { new: 'short', confirm: 'short' });
+    assert.equal(short.status, 400);
+    const done = await c.post('/admin/login/password', { new: 'Chosen-By-Me-2026', confirm: 'Chosen-By-Me-2026' });
+    assert.equal(done.url, '/admin/');
+    assert.equal(done.status, 200);
+    assert.equal((await c.get('/admin/users')).status, 200, 'the console is open');
+    assert.doesNotMatch((await admin.get('/admin/admins')).text, /Has not replaced the initial password/);
+
+    // The initial password no longer signs in; the chosen one does, straight to the console.
+    const again = new ConsoleClient(gh.httpUrl);
+    await again.get('/admin/login');
+    assert.equal((await again.post('/admin/login', { email: 'newcomer@example.com', password: OTHER_PASSWORD })).status, 401);
+    await again.get('/admin/login');
+    const totp = await again.post('/admin/login', { email: 'newcomer@example.com', password: 'Chosen-By-Me-2026' });
+    assert.equal(totp.url, '/admin/login/totp');
+    assert.equal((await again.post('/admin/login/totp', { otp: await freshTotpCode(secret) })).url, '/admin/');
+    // Once replaced, the page is not there to skip the current password (My Account asks for it).
+    assert.equal((await again.get('/admin/login/password', false)).location, '/admin/');
   });
 
   it('removes an administrator: their keys stop working, their sessions end, the audit trail says who did it', async () => {
