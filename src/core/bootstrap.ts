@@ -30,6 +30,12 @@ export async function bootstrap(
   d: { store: Store; clock: Clock; admins: AdminService; apiKeys: ApiKeyService; setOrganizationId: (id: string) => void },
   input: BootstrapInput,
 ): Promise<BootstrapResult> {
+  // Checked and seeded under the startup lock: instances started together on an empty PostgreSQL
+  // database would each find no organisation and each seed one.
+  return d.store.startupLock(() => seed(d, input));
+}
+
+async function seed(d: Parameters<typeof bootstrap>[0], input: BootstrapInput): Promise<BootstrapResult> {
   const existing = await d.store.repos.organizations.get();
   if (existing) {
     d.setOrganizationId(existing.id);

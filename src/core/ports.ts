@@ -301,6 +301,12 @@ export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /** Write transactions committed by this process so far (cache invalidation for hot-path reads). */
   readonly commits: number;
+  /**
+   * Runs `fn` while no other instance sharing the store runs its own (the bootstrap of an empty
+   * store: two instances started together must not both seed it). In-process only where the store
+   * has one process (SQLite).
+   */
+  startupLock<T>(fn: () => Promise<T>): Promise<T>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

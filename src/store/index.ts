@@ -5,6 +5,7 @@ import type { ConsoleRepositories, Repositories, SsoRepositories, Store } from '
 import { openSequelize, sqlitePathOf, type ConnectionOptions } from './connection.js';
 import { createPgDriver, createSqliteDriver } from './driver.js';
 import { migrate } from './migrate.js';
+import { withStartupLock } from './startup-lock.js';
 import {
   createAdminRepository,
   createApiKeyRepository,
@@ -86,7 +87,7 @@ export async function openStore(o: ConnectionOptions & { migrate?: boolean }): P
     await sequelize.close().catch(() => undefined);
     throw mapError(err);
   }
-  const migrated = o.migrate === false ? [] : await migrate(sequelize);
+  const migrated = o.migrate === false ? [] : await withStartupLock(sequelize, dialect, () => migrate(sequelize));
   const file = sqlitePathOf(o);
   const driver = dialect === 'sqlite' && file ? await createSqliteDriver(file) : createPgDriver(sequelize);
   const base = repositories(new Sql(sequelize, dialect, undefined, writerLock, driver));
@@ -119,6 +120,7 @@ export async function openStore(o: ConnectionOptions & { migrate?: boolean }): P
         commits++;
       }
     },
+    startupLock: (fn) => withStartupLock(sequelize, dialect, fn),
     async ping() {
       try {
         await sequelize.query('SELECT 1', { logging: false });

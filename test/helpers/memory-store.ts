@@ -417,6 +417,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         }
       });
     },
+    startupLock: (fn) => fn(),
     async ping() {
       if (closed) throw new Error('store is closed');
     },

@@ -93,6 +93,14 @@ async function dropDatabase(url: string, name: string): Promise<void> {
   await admin(url, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
 }
 
+/** A fresh PostgreSQL database with nothing in it (no migrations), on the test server. */
+export async function emptyPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const url = process.env[TEST_DATABASE_URL_ENV];
+  if (!url) throw new Error(`${TEST_DATABASE_URL_ENV} is not set; cannot create a PostgreSQL test database`);
+  const name = await createDatabase(url);
+  return { url: withDatabase(url, name), drop: () => dropDatabase(url, name) };
+}
+
 export interface OpenTestStoreOptions {
   /** Reuse this SQLite data dir instead of a fresh one (it is then not removed on close). */
   dataDir?: string;

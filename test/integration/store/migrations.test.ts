@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { openStore } from '../../../src/store/index.js';
 import { makeCredentials, makeUser } from '../../helpers/factories.js';
-import { openTestStore, storeTargets } from '../../helpers/test-store.js';
+import { emptyPostgresDatabase, openTestStore, storeTargets } from '../../helpers/test-store.js';
+import { startAppliance, type RunningAppliance } from '../../helpers/appliance.js';
 import { MIGRATION_NAMES } from '../../../src/store/migrate.js';
 
 /** Runs one PRAGMA on the SQLite file with a plain connection of its own. */
@@ -84,6 +85,32 @@ for (const target of storeTargets()) {
         }
       } finally {
         await first.close();
+      }
+    });
+
+    // Several instances share a database only on PostgreSQL (SQLite is one process's file).
+    if (target === 'postgres') it('lets two instances started at the same moment on an empty database both come up, with one organisation and one admin', async function () {
+      this.timeout(60_000);
+      const empty = await emptyPostgresDatabase();
+      const shared = await mkdtemp(join(tmpdir(), 'gatehouse-startup-'));
+      const start = (n: number) => startAppliance({ databaseUrl: empty.url }, { dataDir: join(shared, `i${n}`) });
+      const started = await Promise.allSettled([start(1), start(2)]);
+      try {
+        for (const r of started) assert.equal(r.status, 'fulfilled', r.status === 'rejected' ? String(r.reason) : '');
+        const [a, b] = started.map((r) => (r as PromiseFulfilledResult<RunningAppliance>).value) as [RunningAppliance, RunningAppliance];
+        for (const gh of [a, b]) {
+          const orgs = await gh.api('GET', '/api/organizations');
+          assert.equal(orgs.status, 200, 'the bootstrap API key works on both');
+          assert.equal(orgs.body.results.length, 1, 'one organisation');
+        }
+        assert.equal((await a.appliance.core.admins.list()).length, 1, 'one admin');
+        const other = await b.api('POST', '/api/systemusers', { username: 'seen.by.both', email: 'seen@example.com' });
+        assert.equal(other.status, 201);
+        assert.equal((await a.api('GET', `/api/systemusers/${other.body._id}`)).status, 200);
+      } finally {
+        for (const r of started) if (r.status === 'fulfilled') await r.value.stop();
+        await empty.drop();
+        await rm(shared, { recursive: true, force: true });
       }
     });
 
