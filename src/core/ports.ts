@@ -52,7 +52,12 @@ export interface Logger {
 }
 
 export interface OrganizationRepository {
-  get(): Promise<Organization | null>;
+  /**
+   * `forUpdate`, inside a transaction: the row stays locked until it ends, so that a change read,
+   * merged and written back by two instances at once is not lost (PostgreSQL runs READ COMMITTED;
+   * SQLite's write transactions are already serialised).
+   */
+  get(opts?: { forUpdate?: boolean }): Promise<Organization | null>;
   create(org: Organization): Promise<void>;
   update(id: string, patch: { displayName?: string; settings?: OrgSettings }): Promise<void>;
 }

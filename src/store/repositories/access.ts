@@ -5,8 +5,9 @@ import { fromJson, toBool, toDate, toDateOrNull, toNum, toStr, type Param, type 
 
 export function createOrganizationRepository(sql: Sql): OrganizationRepository {
   return {
-    async get() {
-      const r = await sql.one('SELECT * FROM organizations ORDER BY created_at LIMIT 1');
+    async get(opts) {
+      const lock = opts?.forUpdate && sql.dialect === 'postgres' ? ' FOR UPDATE' : '';
+      const r = await sql.one(`SELECT * FROM organizations ORDER BY created_at LIMIT 1${lock}`);
       if (!r) return null;
       const org: Organization = {
         id: toStr(r.id),

@@ -39,6 +39,28 @@ describe('organizations and the password policy', function () {
   const putPolicy = (policy: Record<string, unknown>) => run.api('PUT', `/api/organizations/${orgId}`, { settings: { passwordPolicy: policy } });
   const policyNow = async () => (await run.api('GET', '/api/organizations')).body.results[0].settings.passwordPolicy;
 
+  it('merges a settings change into the stored settings, not into a cached copy: a change made a moment before through another instance is kept', async function () {
+    await putPolicy({ maxLoginAttempts: 5, minLength: 8 });
+    await run.api('GET', '/api/organizations'); // this instance has the organisation cached now
+    // Another instance sharing the database changes the lockout threshold (written to the store
+    // directly: this instance's cache does not hear of it).
+    const store = run.appliance.store;
+    const org = (await store.repos.organizations.get())!;
+    await store.repos.organizations.update(org.id, { settings: { ...org.settings, passwordPolicy: { ...org.settings.passwordPolicy, maxLoginAttempts: 3 } } });
+    const since = new Date(Date.now() - 1000).toISOString();
+    const r = await putPolicy({ minLength: 10 });
+    assert.equal(r.status, 200);
+    const now = await policyNow();
+    assert.equal(now.minLength, 10);
+    assert.equal(now.maxLoginAttempts, 3, 'the other change is kept');
+    await run.appliance.core.audit.flush();
+    const ev = (await run.api('POST', '/insights/directory/v1/events', { service: ['directory'], start_time: since, search_term: { and: [{ event_type: 'organization_update' }] } })).body;
+    type PolicyChange = { field: string; from: { minLength: number; maxLoginAttempts: number }; to: { minLength: number; maxLoginAttempts: number } };
+    const mine = (ev as { changes: PolicyChange[] }[]).flatMap((e) => e.changes).find((c) => c.field === 'passwordPolicy' && c.to.minLength === 10);
+    assert.ok(mine, 'organization_update recorded');
+    assert.deepEqual([mine.from.maxLoginAttempts, mine.to.maxLoginAttempts], [3, 3], 'the audit trail shows the stored threshold, untouched');
+  });
+
   describe('GET /api/organizations', function () {
     it('lists the one organisation with its password policy under JumpCloud keys', async function () {
       const res = await run.api('GET', '/api/organizations');
