@@ -292,6 +292,21 @@ export interface Repositories {
   challenges: ChallengeRepository;
   audit: AuditRepository;
   sequences: SequenceRepository;
+  rowLocks: RowLockRepository;
+}
+
+/**
+ * Row locks for transactions that add what refers to a directory object (an association, a
+ * membership) or remove the object, so that the two cannot cross: on PostgreSQL (READ COMMITTED,
+ * several instances) an association added while its user was being removed outlived the user, and
+ * a membership added meanwhile failed its foreign key. SQLite's write transactions are serialised.
+ */
+export interface RowLockRepository {
+  /**
+   * Inside a transaction, until it ends: `share` keeps the object from being removed (adding what
+   * refers to it); `update` waits for those and keeps new ones out (removing it).
+   */
+  lock(type: GraphFromType | GraphToType, id: string, mode: 'share' | 'update'): Promise<void>;
 }
 
 export interface Store {

@@ -1,5 +1,5 @@
 import { Mutex, withTimeout } from 'async-mutex';
-import { ConnectionError, TimeoutError, UniqueConstraintError, type Sequelize } from 'sequelize';
+import { ConnectionError, ForeignKeyConstraintError, TimeoutError, UniqueConstraintError, type Sequelize } from 'sequelize';
 import { DomainError } from '../core/errors.js';
 import type { ConsoleRepositories, Repositories, SsoRepositories, Store } from '../core/ports.js';
 import { openSequelize, sqlitePathOf, type ConnectionOptions } from './connection.js';
@@ -12,7 +12,7 @@ import {
   createOrganizationRepository,
   createSequenceRepository,
 } from './repositories/access.js';
-import { createAssociationRepository } from './repositories/associations.js';
+import { createAssociationRepository, createRowLockRepository } from './repositories/associations.js';
 import { createAuditRepository } from './repositories/audit.js';
 import { createAuthStateRepository } from './repositories/auth-state.js';
 import { createChallengeRepository } from './repositories/challenges.js';
@@ -41,7 +41,16 @@ function repositories(sql: Sql): Repositories {
     challenges: createChallengeRepository(sql),
     audit: createAuditRepository(sql),
     sequences: createSequenceRepository(sql),
+    rowLocks: createRowLockRepository(sql),
   };
+}
+
+const MAX_ATTEMPTS = 4;
+
+/** deadlock_detected and serialization_failure (PostgreSQL error codes, appendix A): worth a retry. */
+function isTransient(err: unknown): boolean {
+  const code = (err as { parent?: { code?: unknown } } | null)?.parent?.code;
+  return code === '40P01' || code === '40001';
 }
 
 /** Database errors that callers can act on become DomainErrors; the rest pass through as 500s. */
@@ -54,6 +63,10 @@ function mapError(err: unknown): unknown {
     // A folded shadow column (`name_lc`) stands for the field the client sent (`name`).
     const field = column.replace(/_lc$/, '');
     return new DomainError('conflict', 'directory.conflict', `${field} is already in use`, field);
+  }
+  if (err instanceof ForeignKeyConstraintError) {
+    // What the write referred to was removed meanwhile (the row locks make this rare; a safety net).
+    return new DomainError('not_found', 'directory.not_found', 'an object this change refers to no longer exists');
   }
   if (err instanceof ConnectionError || err instanceof TimeoutError) {
     return new DomainError('unavailable', 'store.unavailable', 'the directory store is unavailable');
@@ -112,7 +125,18 @@ export async function openStore(o: ConnectionOptions & { migrate?: boolean }): P
     async transaction(fn) {
       const run = () => sequelize.transaction(async (t) => fn(repositories(new Sql(sequelize, dialect, t, null))));
       try {
-        return await (writerLock ? writerLock.runExclusive(run) : run());
+        if (writerLock) return await writerLock.runExclusive(run);
+        // PostgreSQL ends one of two transactions that wait on each other's rows (a user and a group
+        // removed at once: each stamps the other's row); run again, it finds the other done. The
+        // whole function runs again, so nothing it did before the abort survives.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await run();
+          } catch (err) {
+            if (attempt >= MAX_ATTEMPTS || !isTransient(err)) throw err;
+            await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+          }
+        }
       } catch (err) {
         throw mapError(err);
       } finally {

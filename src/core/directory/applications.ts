@@ -321,6 +321,8 @@ export function createApplicationService(d: DirectoryDeps, sso?: { credentials: 
 
     async remove(id: string, ctx: ActorContext): Promise<Application> {
       return store.transaction(async (tx) => {
+        // First: edges being added elsewhere land before the removal, or wait for it (RowLockRepository).
+        await tx.rowLocks.lock('application', id, 'update');
         const a = await load(tx, id);
         await tx.associations.removeAllFor('application', id);
         await tx.applications.delete(id);

@@ -86,6 +86,9 @@ export function createAssociationService(d: DirectoryDeps) {
       if (typeof to.id !== 'string' || !/^[0-9a-f]{24}$/.test(to.id)) throw invalid('id', 'must be a 24-character object id');
       const toId = to.id;
       await store.transaction(async (tx) => {
+        // Both ends stay until this commits: a removal made meanwhile elsewhere waits, or is seen.
+        await tx.rowLocks.lock(from.type, from.id, 'share');
+        await tx.rowLocks.lock(toType, toId, 'share');
         const a = await loadNode(tx, from.type, from.id);
         const b = await loadNode(tx, toType, toId);
         const changed =

@@ -214,6 +214,8 @@ export function createRadiusServerService(d: DirectoryDeps) {
 
     async remove(id: string, ctx: ActorContext): Promise<RadiusServer> {
       return changed(await store.transaction(async (tx) => {
+        // First: edges being added elsewhere land before the removal, or wait for it (RowLockRepository).
+        await tx.rowLocks.lock('radius_server', id, 'update');
         const s = await load(tx, id);
         await tx.associations.removeAllFor('radius_server', id);
         await tx.radiusServers.delete(id);

@@ -115,6 +115,8 @@ export function createSystemService(d: DirectoryDeps) {
 
     async remove(id: string, ctx: ActorContext): Promise<System> {
       return store.transaction(async (tx) => {
+        // First: edges being added elsewhere land before the removal, or wait for it (RowLockRepository).
+        await tx.rowLocks.lock('system', id, 'update');
         const s = await load(tx, id);
         await tx.associations.removeAllFor('system', id);
         for (const g of await tx.systemGroups.groupIdsOf(id)) await tx.systemGroups.removeMember(g, id);
@@ -163,6 +165,8 @@ export function createSystemService(d: DirectoryDeps) {
 
       async remove(id: string, ctx: ActorContext): Promise<SystemGroup> {
         return store.transaction(async (tx) => {
+          // First: edges being added elsewhere land before the removal, or wait for it (RowLockRepository).
+          await tx.rowLocks.lock('system_group', id, 'update');
           const g = await loadGroup(tx, id);
           await tx.associations.removeAllFor('system_group', id);
           await tx.systemGroups.delete(id);
@@ -178,6 +182,8 @@ export function createSystemService(d: DirectoryDeps) {
 
       async changeMember(id: string, op: 'add' | 'remove', systemId: string, ctx: ActorContext): Promise<void> {
         await store.transaction(async (tx) => {
+          await tx.rowLocks.lock('system_group', id, 'share');
+          await tx.rowLocks.lock('system', systemId, 'share');
           const g = await loadGroup(tx, id);
           const s = await load(tx, systemId);
           const changed = op === 'add' ? await tx.systemGroups.addMember(id, systemId) : await tx.systemGroups.removeMember(id, systemId);

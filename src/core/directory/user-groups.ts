@@ -172,6 +172,8 @@ export function createUserGroupService(d: DirectoryDeps, checkRadiusAttribute: R
 
     async remove(id: string, ctx: ActorContext): Promise<UserGroup> {
       return store.transaction(async (tx) => {
+        // First: edges being added elsewhere land before the removal, or wait for it (RowLockRepository).
+        await tx.rowLocks.lock('user_group', id, 'update');
         const g = await load(tx, id);
         await tx.associations.removeAllFor('user_group', id);
         await tx.users.touchMembersOf(id);
@@ -189,6 +191,9 @@ export function createUserGroupService(d: DirectoryDeps, checkRadiusAttribute: R
     /** Adds or removes a user; idempotent (adding a member twice changes nothing and records nothing). */
     async changeMember(id: string, op: 'add' | 'remove', userId: string, ctx: ActorContext): Promise<void> {
       await store.transaction(async (tx) => {
+        // Both stay until this commits: a removal made meanwhile elsewhere waits, or is seen.
+        await tx.rowLocks.lock('user_group', id, 'share');
+        await tx.rowLocks.lock('user', userId, 'share');
         const g = await load(tx, id);
         const u = await tx.users.get(userId);
         if (!u) throw notFound('user', userId);

@@ -320,6 +320,8 @@ export function createUserService(d: DirectoryDeps, hooks: UserServiceHooks = {}
 
     async remove(id: string, ctx: ActorContext): Promise<User> {
       const removed = await store.transaction(async (tx) => {
+        // First: edges being added elsewhere land before the removal, or wait for it (RowLockRepository).
+        await tx.rowLocks.lock('user', id, 'update');
         const u = await load(tx, id);
         await tx.associations.removeAllFor('user', id);
         // Each group's member and memberUid lose the user: stamp them (LDAP sync by modifyTimestamp).

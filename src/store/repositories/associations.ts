@@ -1,5 +1,5 @@
 import type { Association, GraphFromType, GraphToType } from '../../core/directory/types.js';
-import type { AssociationRepository } from '../../core/ports.js';
+import type { AssociationRepository, RowLockRepository } from '../../core/ports.js';
 import { toDate, toStr, type Row, type Sql } from '../sql.js';
 
 const toAssociation = (r: Row): Association => ({
@@ -52,6 +52,27 @@ export function createAssociationRepository(sql: Sql): AssociationRepository {
         [toType, toId, userId],
       );
       return r !== null;
+    },
+  };
+}
+
+const TABLE_OF: Record<GraphFromType | GraphToType, string> = {
+  user: 'users',
+  user_group: 'user_groups',
+  system: 'systems',
+  system_group: 'system_groups',
+  ldap_server: 'ldap_servers',
+  radius_server: 'radius_servers',
+  application: 'applications',
+};
+
+export function createRowLockRepository(sql: Sql): RowLockRepository {
+  return {
+    async lock(type, id, mode) {
+      if (sql.dialect !== 'postgres') return;
+      // KEY SHARE conflicts with FOR UPDATE (and a DELETE) only: two transactions adding to the same
+      // group may both hold it and still stamp the group's row (FOR SHARE would deadlock them there).
+      await sql.rows(`SELECT id FROM ${TABLE_OF[type]} WHERE id = $1 FOR ${mode === 'share' ? 'KEY SHARE' : 'UPDATE'}`, [id]);
     },
   };
 }
