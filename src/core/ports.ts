@@ -376,6 +376,11 @@ export interface ApplicationCredentialRepository {
   get(appId: string): Promise<ApplicationCredentialsRecord | null>;
   /** Inserts or replaces the fields given (one statement). */
   upsert(appId: string, patch: Partial<Omit<ApplicationCredentialsRecord, 'appId'>> & { updatedAt: Date }): Promise<void>;
+  /**
+   * Stores a signing key only where the app has none yet (one statement): of two instances
+   * generating an app's first key at once, one key is kept, and both then read it.
+   */
+  setSigningKeyIfAbsent(appId: string, key: { sealedSigningKey: string; signingCertificate: string; updatedAt: Date }): Promise<void>;
   delete(appId: string): Promise<void>;
 }
 

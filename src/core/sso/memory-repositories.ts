@@ -53,6 +53,11 @@ export function createMemorySsoRepositories(): SsoRepositories {
         const c = credentials.get(appId);
         return c ? { ...c } : null;
       },
+      async setSigningKeyIfAbsent(appId, k) {
+        const c = credentials.get(appId);
+        if (c?.sealedSigningKey && c.signingCertificate) return;
+        credentials.set(appId, { spCertificate: '', requireSignedRequests: false, ...c, ...k, appId });
+      },
       async upsert(appId, patch) {
         const current = credentials.get(appId) ?? {
           appId,

@@ -133,12 +133,16 @@ export function createSsoService(d: SsoServiceDeps) {
     if (!p) {
       p = (async () => {
         const pair = await generateSigningCredentials(app.name);
-        await creds.upsert(app.id, {
+        // Another instance may be generating the same app's first key: one is kept, and this
+        // returns that one (the stored key), so that metadata and signatures agree everywhere.
+        await creds.setSigningKeyIfAbsent(app.id, {
           sealedSigningKey: d.secretBox.seal(pair.keyPem, signingKeyContext(app.id)),
           signingCertificate: pair.certPem,
           updatedAt: d.clock.now(),
         });
-        return pair;
+        const row = await creds.get(app.id);
+        if (!row?.sealedSigningKey || !row.signingCertificate) throw new Error(`the signing key of application ${app.id} was not stored`);
+        return { keyPem: d.secretBox.open(row.sealedSigningKey, signingKeyContext(app.id)), certPem: row.signingCertificate };
       })().finally(() => generating.delete(app.id));
       generating.set(app.id, p);
     }

@@ -96,6 +96,14 @@ export function createApplicationCredentialRepository(sql: Sql): ApplicationCred
         params,
       );
     },
+    async setSigningKeyIfAbsent(appId, k) {
+      await sql.exec(
+        `INSERT INTO application_credentials (app_id, signing_key, signing_certificate, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (app_id) DO UPDATE SET signing_key = excluded.signing_key, signing_certificate = excluded.signing_certificate, updated_at = excluded.updated_at
+         WHERE application_credentials.signing_key IS NULL OR application_credentials.signing_certificate IS NULL`,
+        [appId, k.sealedSigningKey, k.signingCertificate, k.updatedAt.getTime()],
+      );
+    },
     async delete(appId) {
       await sql.exec('DELETE FROM application_credentials WHERE app_id = $1', [appId]);
     },
