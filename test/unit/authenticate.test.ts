@@ -766,6 +766,32 @@ describe('authentication pipeline', () => {
       env = await setup(LOCKOUT_OFF, { revalidateMs: 10_000, epoch: () => epoch });
     });
 
+    it('judges a password proven right on the lockout state in the store, not on a reused read: a lock or failures recorded by another instance count', async () => {
+      await env.setPolicy({ enableMaxLoginAttempts: true, maxLoginAttempts: 3, enableLockoutTimeInSeconds: false });
+      const u = await env.addUser();
+      assert.equal((await env.auth(u.username, PASSWORD)).status, 'ok');
+      // Another instance (same store, no commit seen here) counts failures until the account locks.
+      const policy = { maxAttempts: 3, lockoutSeconds: 0, resetCounterSeconds: 600 };
+      for (let i = 0; i < 3; i++) await env.store.repos.authState.recordFailure(u.id, env.clock.now(), policy);
+      // This instance's verified credential is gone (another process, or its TTL): the right password
+      // goes through argon2id again, with the pre-lock read reused.
+      env.cache.clear();
+      const r = await env.auth(u.username, PASSWORD);
+      assert.equal(r.status, 'locked', 'a correct guess after the lock landed elsewhere is refused');
+      assert.equal(env.calls.verify, 2);
+    });
+
+    it('clears failures counted by another instance on a success, even when the reused read shows none', async () => {
+      await env.setPolicy({ enableMaxLoginAttempts: true, maxLoginAttempts: 5, enableLockoutTimeInSeconds: false });
+      const u = await env.addUser();
+      assert.equal((await env.auth(u.username, PASSWORD)).status, 'ok');
+      const policy = { maxAttempts: 5, lockoutSeconds: 0, resetCounterSeconds: 600 };
+      for (let i = 0; i < 4; i++) await env.store.repos.authState.recordFailure(u.id, env.clock.now(), policy);
+      env.cache.clear();
+      assert.equal((await env.auth(u.username, PASSWORD)).status, 'ok');
+      assert.equal((await env.store.repos.authState.get(u.id)).failedCount, 0, 'the success reset the counter');
+    });
+
     it('reuses a read for a repeated login while nothing was committed', async () => {
       const u = await env.addUser();
       assert.equal((await env.auth(u.username, PASSWORD)).status, 'ok');

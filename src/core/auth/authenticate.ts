@@ -387,6 +387,16 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
     return { found, policy, state, lock, decision, password, otp, stamp, cacheHit };
   };
 
+  const withCurrentState = async (p: Prepared, clientIp: string): Promise<Prepared> => {
+    let state = await repos.authState.get(p.found.user.id);
+    let lock = lockStatus(state, p.policy, d.clock.now());
+    if (lock === 'lock_expired') {
+      state = await expireLock(p.found.user, state, clientIp);
+      lock = 'unlocked';
+    }
+    return { ...p, state, lock };
+  };
+
   /** Decides the outcome once the password has been checked (or found in the cache). */
   const finish = async (p: Prepared, req: AuthRequest, passwordOk: boolean): Promise<AuthOutcome> => {
     const { user, credentials } = p.found;
@@ -515,6 +525,10 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
           const hash = p.found.credentials.passwordHash;
           if (!hash || p.password === '') await hashing.run(req.clientIp, () => d.hasher.verifyDummy(p.password));
           else passwordOk = await hashing.run(req.clientIp, () => d.hasher.verify(hash, p.password));
+          // A password proven right is judged on the account's lockout state as it is now: another
+          // instance may have locked the account, or counted failures, since this one read it (its
+          // snapshot may be `revalidateMs` old). One read per argon2id check, none on cache hits.
+          if (passwordOk) p = await withCurrentState(p, req.clientIp);
         }
         return finish(p, req, passwordOk);
       });
