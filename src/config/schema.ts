@@ -140,9 +140,9 @@ export const configSchema = Type.Object(
         duplicateCacheMaxEntries: int(100_000, 1000, 10_000_000, {
           description: 'Most answered requests kept for duplicate detection (oldest dropped first).',
         }),
-        clientRefreshSeconds: int(30, 1, 3600, {
+        clientRefreshSeconds: int(2, 1, 3600, {
           description:
-            'The RADIUS client table (servers, source addresses, secrets) is reloaded at once on a change made through this instance, and at this interval for changes made through another.',
+            'The RADIUS client table (servers with their settings: source addresses, secrets, MFA mode, Message-Authenticator requirement, lockout and expiry actions) is reloaded at once on a change made through this instance, and at this interval for changes made through another (as auth.revalidateSeconds bounds other changes; a reload is one small query per server).',
         }),
         maxInFlight: int(2048, 16, 1_000_000, {
           description: 'Requests processed at once; further requests are dropped (the NAS retransmits) instead of queued without bound.',
