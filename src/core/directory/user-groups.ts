@@ -87,7 +87,7 @@ export function createUserGroupService(d: DirectoryDeps, checkRadiusAttribute: R
     return p;
   };
 
-  const apply = async (tx: Repositories, p: GroupPatch, selfId?: string) => {
+  const apply = async (tx: Repositories, p: GroupPatch, selfId?: string, current?: UserGroup) => {
     if (p.name !== undefined) {
       const other = await tx.userGroups.getByName(p.name);
       if (other && other.id !== selfId) throw conflict('name', `a user group named ${p.name} already exists`);
@@ -100,6 +100,24 @@ export function createUserGroupService(d: DirectoryDeps, checkRadiusAttribute: R
       const other = same.items[0];
       if (other && other.id !== selfId) {
         throw conflict('attributes.posixGroups[0].id', `gid ${rest.posixGid} is already used by group ${other.name}`);
+      }
+    }
+    if (p.name !== undefined || p.posixName !== undefined || rest.posixGid !== undefined) {
+      // A group's LDAP entry carries its name and its POSIX name as `cn`, which nslcd and sssd look
+      // groups up by (`getent group NAME`): each must name this group only, as a gid must.
+      const name = rest.name ?? current?.name ?? '';
+      const posix = rest.posixGid !== undefined ? rest.posixGid !== null : (current?.posixGid ?? null) !== null;
+      const posixName = !posix ? null : rest.posixName !== undefined ? (rest.posixName ?? name) : (current?.posixName ?? name);
+      for (const [field, n] of [['name', name], ['attributes.posixGroups[0].name', posixName]] as const) {
+        if (!n) continue;
+        const clash = await tx.userGroups.query({
+          filter: { op: 'or', filters: [{ op: 'eq', attr: 'name', value: n }, { op: 'eq', attr: 'posixName', value: n }] },
+          limit: 2,
+          offset: 0,
+          withTotal: false,
+        });
+        const other = clash.items.find((g) => g.id !== selfId);
+        if (other) throw conflict(field, `${n} is already the name or POSIX group name of group ${other.name}`);
       }
     }
     return rest;
@@ -157,7 +175,7 @@ export function createUserGroupService(d: DirectoryDeps, checkRadiusAttribute: R
     async update(id: string, f: UserGroupFields, ctx: ActorContext): Promise<UserGroup> {
       return store.transaction(async (tx) => {
         const before = await load(tx, id);
-        const rest = await apply(tx, patchOf(f, before), id);
+        const rest = await apply(tx, patchOf(f, before), id, before);
         await tx.userGroups.update(id, rest);
         const after = await load(tx, id);
         // The members' memberOf names the group: their entries changed too (LDAP sync by modifyTimestamp).

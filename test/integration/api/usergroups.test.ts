@@ -83,6 +83,22 @@ describe('user groups (v2)', function () {
       assert.deepEqual(res.body.attributes, { radius: { reply: [] }, posixGroups: [] });
     });
 
+    it('keeps each name NSS looks groups up by (name and POSIX name, both LDAP cn) to one group: 409 otherwise', async function () {
+      const px1 = await run.api('POST', '/api/v2/usergroups', { name: 'px1', attributes: { posixGroups: [{ name: 'pxshared' }] } });
+      assert.equal(px1.status, 201, JSON.stringify(px1.body));
+      assertError(await run.api('POST', '/api/v2/usergroups', { name: 'px2', attributes: { posixGroups: [{ name: 'PXshared' }] } }), 409, 'attributes.posixGroups[0].name');
+      assertError(await run.api('POST', '/api/v2/usergroups', { name: 'px3', attributes: { posixGroups: [{ name: 'px1' }] } }), 409, 'attributes.posixGroups[0].name');
+      assertError(await run.api('POST', '/api/v2/usergroups', { name: 'pxShared' }), 409, 'name');
+      // A POSIX group named after itself by default: that name is taken too.
+      assertError(await run.api('POST', '/api/v2/usergroups', { name: 'px4', attributes: { posixGroups: [{ name: 'devs' }] } }), 409, 'attributes.posixGroups[0].name');
+      const px5 = await run.api('POST', '/api/v2/usergroups', { name: 'px5' });
+      assertError(await run.api('PUT', `/api/v2/usergroups/${px5.body.id}`, { name: 'px5', attributes: { posixGroups: [{ name: 'pxshared' }] } }), 409, 'attributes.posixGroups[0].name');
+      // The group itself may keep (or re-send) its own names.
+      const same = await run.api('PUT', `/api/v2/usergroups/${px1.body.id}`, { name: 'px1', description: 'kept', attributes: { posixGroups: [{ id: px1.body.attributes.posixGroups[0].id, name: 'pxshared' }] } });
+      assert.equal(same.status, 200, JSON.stringify(same.body));
+      for (const id of [px1.body.id, px5.body.id]) await run.api('DELETE', `/api/v2/usergroups/${id}`);
+    });
+
     it('refuses a duplicate name with 409 naming name', async function () {
       assertError(await run.api('POST', '/api/v2/usergroups', { name: 'devs' }), 409, 'name');
     });
