@@ -5,6 +5,7 @@ import { createAppliance, type Appliance, type Endpoints } from '../../src/appli
 import { loadConfig } from '../../src/config/load.js';
 import type { Clock } from '../../src/core/ports.js';
 import { createLogger } from '../../src/logger.js';
+import { emptyPostgresDatabase } from './test-store.js';
 
 export const TEST_API_KEY = 'test-api-key-0123456789abcdefghij';
 export const TEST_ADMIN_EMAIL = 'admin@example.com';
@@ -52,6 +53,14 @@ export async function startAppliance(
     const d = defaults[k];
     merged[k] = v && typeof v === 'object' && !Array.isArray(v) && d && typeof d === 'object' ? { ...d, ...v } : v;
   }
+  // Opt-in: every appliance of the run on a PostgreSQL database of its own (tests that read the
+  // SQLite file directly do not apply then).
+  let dropDatabase: (() => Promise<void>) | undefined;
+  if (process.env.GATEHOUSE_TEST_APPLIANCE_STORE === 'postgres' && merged.databaseUrl === undefined) {
+    const db = await emptyPostgresDatabase();
+    merged.databaseUrl = db.url;
+    dropDatabase = db.drop;
+  }
   const config = loadConfig({ env: {}, overrides: merged });
   const appliance = await createAppliance(config, { clock: opts.clock, logger: createLogger(process.env.GATEHOUSE_TEST_LOG_LEVEL ?? 'silent') });
   const endpoints = await appliance.start();
@@ -85,6 +94,7 @@ export async function startAppliance(
     },
     async stop() {
       await appliance.stop();
+      await dropDatabase?.();
       if (!opts.keepData && !opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
