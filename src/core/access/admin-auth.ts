@@ -109,6 +109,8 @@ export function createAdminAuth(d: AdminAuthDeps) {
   /** The admin's current password, given again for a sensitive change; a wrong one counts toward the lockout. */
   const verifyPassword = (admin: Admin, password: string, clientIp: string): Promise<boolean> =>
     locks.run(admin.id, async () => {
+      // Nothing given (a form from before the field existed) is no guess: refused, not counted.
+      if (password === '') return false;
       // A locked account's password is not checked at all: a held session must not go on guessing
       // past the threshold that stops sign-ins.
       if ((await currentLock(admin, await policy(), clientIp)) === 'locked') return false;

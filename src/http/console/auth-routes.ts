@@ -184,14 +184,23 @@ export function registerAuthRoutes(app: FastifyInstance, d: ConsoleDeps): void {
       error ? 400 : 200,
     );
 
+  /** A new, unrestricted session (the restricted one ends), and the console. */
+  const openConsole = async (req: FastifyRequest, reply: FastifyReply) => {
+    await startSession(req, adminOf(req).id, { mfa: dataOf(req).mfa === true });
+    return reply.redirect('/admin/', 303);
+  };
+
   app.get('/login/password', { config: { consolePasswordChange: true } }, async (req, reply) => {
     if (dataOf(req).stage !== 'password') return reply.redirect('/admin/', 303);
+    // Replaced meanwhile another way (the operator's CLI reset): nothing left to do here.
+    if (!adminOf(req).passwordChangeRequired) return openConsole(req, reply);
     return passwordPage(reply);
   });
 
   app.post('/login/password', { config: { consolePasswordChange: true }, schema: { body: FormBody } }, async (req, reply) => {
     if (dataOf(req).stage !== 'password') return reply.redirect('/admin/', 303);
     const admin = adminOf(req);
+    if (!admin.passwordChangeRequired) return openConsole(req, reply);
     const next = field(req.body, 'new');
     if (next !== field(req.body, 'confirm')) return passwordPage(reply, 'The two passwords are not the same.');
     try {
@@ -200,10 +209,9 @@ export function registerAuthRoutes(app: FastifyInstance, d: ConsoleDeps): void {
       if (!isDomainError(err) || err.kind !== 'invalid') throw err;
       return passwordPage(reply, `The new ${err.message}.`);
     }
-    // A new session: the restricted one (and any other holding the initial password's sign-in) ends.
+    // Any other session holding the initial password's sign-in ends too.
     await req.webSession?.endOtherSessions();
-    await startSession(req, admin.id, { mfa: dataOf(req).mfa === true });
-    return reply.redirect('/admin/', 303);
+    return openConsole(req, reply);
   });
 
   app.post('/logout', { config: { consolePublic: true, consoleEnrolment: true, consolePasswordChange: true }, schema: { body: FormBody } }, async (req, reply) => {

@@ -70,7 +70,8 @@ export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Pro
   };
 
   const errorPage = async (req: FastifyRequest, reply: FastifyReply, status: number, title: string, message: string) => {
-    if (req.admin && dataOf(req).stage !== 'enroll') {
+    // A restricted session (TOTP enrolment or the initial password still to replace) never gets the console's frame.
+    if (req.admin && !dataOf(req).stage) {
       return render(req, reply, title, html`${pageHeader({ title })}${emptyState({ title, text: message, icon: 'alert', action: linkButton('/admin/', 'Back to Home', 'secondary') })}`, status);
     }
     return sendPage(reply, bare(title, html`<div class="auth-card"><h1>${title}</h1><p>${message}</p><p><a class="btn btn-primary" href="/admin/login">Sign in</a></p></div>`), status);

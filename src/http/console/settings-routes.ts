@@ -181,7 +181,7 @@ ${errorNotice(error)}
   });
 
   // ---------------------------------------------------------------- My Account
-  const showAccount = async (req: FastifyRequest, reply: FastifyReply, o: { passwordError?: string; totpError?: string; enrol?: boolean; newKey?: string } = {}, status = 200) => {
+  const showAccount = async (req: FastifyRequest, reply: FastifyReply, o: { passwordError?: string; totpError?: string; enrol?: boolean; newKey?: string; keyError?: string } = {}, status = 200) => {
     const admin = await core.console.adminAuth.get(adminOf(req).id);
     const org = await core.organization.get();
     const csrf = reply.generateCsrf();
@@ -215,7 +215,7 @@ ${card({
   title: 'API keys',
   id: 'api-keys',
   description: html`Keys for the REST API (<code>x-api-key</code> header), acting as you. A key is shown once.`,
-  body: html`${o.newKey
+  body: html`${o.keyError ? html`<div class="notice notice-error" role="alert">${o.keyError}</div>` : ''}${o.newKey
     ? html`<div class="notice notice-info" role="status">${icon('info')}<span>Copy the new key now: it will not be shown again.</span></div><div class="secret-row"><code class="secret" id="new-api-key">${o.newKey}</code><button type="button" class="btn btn-secondary" data-copy="new-api-key">${icon('copy')}<span>Copy</span></button></div>`
     : ''}
     ${keys.length === 0
@@ -225,7 +225,8 @@ ${card({
           (k) => html`<tr><td>${k.name}</td><td><code>${k.prefix}…</code></td><td>${fmtDate(k.createdAt)}</td><td>${k.lastUsedAt ? fmtDate(k.lastUsedAt) : html`<span class="muted">Never</span>`}</td>
             <td class="actions">${actionForm({ action: `/admin/account/api-keys/${k.id}/delete`, csrf, label: 'Revoke', confirm: `Revoke API key ${k.name}? Scripts using it stop working.` })}</td></tr>`,
         )}</tbody></table></div>`}
-    <form method="post" action="/admin/account/api-keys" class="add-row">${csrfField(csrf)}<label for="key-name">New key name</label><input id="key-name" name="name" placeholder="e.g. provisioning script" required><button class="btn btn-primary" type="submit">Create API key</button></form>`,
+    <form method="post" action="/admin/account/api-keys" class="add-row">${csrfField(csrf)}<label for="key-name">New key name</label><input id="key-name" name="name" placeholder="e.g. provisioning script" required><label for="key-password">Your password</label><input id="key-password" name="password" type="password" autocomplete="current-password" required><button class="btn btn-primary" type="submit">Create API key</button></form>
+    <p class="hint">A key works without your session and until it is revoked, so creating one needs your password again.</p>`,
 })}
 ${card({ title: 'User Portal', body: html`<p>See what your users see. <a href="/" target="_blank" rel="noopener">Launch User Portal ${icon('external', 'inline')}</a></p>` })}`;
     return render(req, reply, 'My Account', body, status);
@@ -269,6 +270,11 @@ ${card({ title: 'User Portal', body: html`<p>See what your users see. <a href="/
 
   app.post('/account/api-keys', { schema: { body: FormBody } }, async (req, reply) => {
     const admin = adminOf(req);
+    // A key outlives the session that made it: a held session alone must not mint lasting access
+    // (ASVS 4.0.3 V3.7.1), as for adding an administrator.
+    if (!(await core.console.adminAuth.confirmPassword(admin.id, field(req.body, 'password', 1024), req.ip))) {
+      return showAccount(req, reply, { keyError: 'Your password is not correct: no API key was created.' }, 401);
+    }
     const { key } = await core.apiKeys.create(field(req.body, 'name', 128).trim() || 'API key', admin.id, actorOf(req));
     return showAccount(req, reply, { newKey: key }, 201);
   });

@@ -120,6 +120,20 @@ describe('admin console (HTTP): removing administrators and revoking their API k
     assert.equal((await again.get('/admin/login/password', false)).location, '/admin/');
   });
 
+  it('lets a newcomer whose password the operator reset meanwhile (CLI) through to the console instead of a dead end', async () => {
+    await gh.appliance.core.admins.create({ email: 'late@example.com', password: OTHER_PASSWORD, requirePasswordChange: true }, systemActor);
+    const c = new ConsoleClient(gh.httpUrl);
+    await c.get('/admin/login');
+    const enrol = await c.post('/admin/login', { email: 'late@example.com', password: OTHER_PASSWORD });
+    const secret = /data-secret="([A-Z2-7]+)"/.exec(enrol.text)![1]!;
+    assert.equal((await c.post('/admin/login/enroll', { otp: await freshTotpCode(secret) })).url, '/admin/login/password');
+    await gh.appliance.core.admins.resetPassword('late@example.com', 'Operator-Chosen-2026', systemActor);
+    const through = await c.post('/admin/login/password', { new: 'Whatever-Else-2026', confirm: 'Whatever-Else-2026' });
+    assert.equal(through.url, '/admin/');
+    assert.equal(through.status, 200);
+    assert.equal((await c.get('/admin/users')).status, 200);
+  });
+
   it('removes an administrator: their keys stop working, their sessions end, the audit trail says who did it', async () => {
     const leaver = await gh.appliance.core.admins.create({ email: 'leaver@example.com', password: OTHER_PASSWORD }, systemActor);
     const { key } = await gh.appliance.core.apiKeys.create('cron', leaver.id, systemActor);
@@ -204,8 +218,11 @@ describe('admin console (HTTP): removing administrators and revoking their API k
     // Nor anything else in the console (one check for every form); their own password still is theirs.
     const users = await c.post('/admin/users', { username: 'sneaky', email: 'sneaky@example.com' });
     assert.equal(users.status, 403);
-    // Their own API key they may make (the Account page offers it), and it only reads.
-    const made = await c.post('/admin/account/api-keys', { name: 'mine' });
+    // Their own API key they may make (the Account page offers it), with their password, and it only reads.
+    const refused = await c.post('/admin/account/api-keys', { name: 'mine' });
+    assert.equal(refused.status, 401);
+    assert.match(refused.text, /Your password is not correct: no API key was created/);
+    const made = await c.post('/admin/account/api-keys', { name: 'mine', password: OTHER_PASSWORD });
     assert.equal(made.status, 201, made.text.slice(0, 200));
     const ownKey = /gh_[A-Za-z0-9_-]{40}/.exec(made.text)?.[0];
     assert.ok(ownKey, 'the new key is shown once');
