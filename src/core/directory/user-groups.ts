@@ -38,6 +38,8 @@ function auditView(g: UserGroup): Record<string, unknown> {
 }
 
 const groupResource = (g: UserGroup) => ({ id: g.id, type: 'user_group', name: g.name });
+/** How the store compares group names (case-insensitive). */
+const fold = (s: string) => s.normalize('NFC').toLowerCase();
 
 export function createUserGroupService(d: DirectoryDeps, checkRadiusAttribute: RadiusAttributeCheck = () => null) {
   const { store, clock } = d;
@@ -104,12 +106,15 @@ export function createUserGroupService(d: DirectoryDeps, checkRadiusAttribute: R
     }
     if (p.name !== undefined || p.posixName !== undefined || rest.posixGid !== undefined) {
       // A group's LDAP entry carries its name and its POSIX name as `cn`, which nslcd and sssd look
-      // groups up by (`getent group NAME`): each must name this group only, as a gid must.
+      // groups up by (`getent group NAME`): each must name this group only, as a gid must. Only a
+      // name this change gives the group is checked, so that groups stored before the rule (or
+      // colliding through another instance) can still be edited, and renamed apart.
       const name = rest.name ?? current?.name ?? '';
       const posix = rest.posixGid !== undefined ? rest.posixGid !== null : (current?.posixGid ?? null) !== null;
       const posixName = !posix ? null : rest.posixName !== undefined ? (rest.posixName ?? name) : (current?.posixName ?? name);
+      const had = new Set([current?.name, current?.posixGid !== null ? current?.posixName : undefined].filter((x): x is string => !!x).map(fold));
       for (const [field, n] of [['name', name], ['attributes.posixGroups[0].name', posixName]] as const) {
-        if (!n) continue;
+        if (!n || had.has(fold(n))) continue;
         const clash = await tx.userGroups.query({
           filter: { op: 'or', filters: [{ op: 'eq', attr: 'name', value: n }, { op: 'eq', attr: 'posixName', value: n }] },
           limit: 2,

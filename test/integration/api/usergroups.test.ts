@@ -96,6 +96,16 @@ describe('user groups (v2)', function () {
       // The group itself may keep (or re-send) its own names.
       const same = await run.api('PUT', `/api/v2/usergroups/${px1.body.id}`, { name: 'px1', description: 'kept', attributes: { posixGroups: [{ id: px1.body.attributes.posixGroups[0].id, name: 'pxshared' }] } });
       assert.equal(same.status, 200, JSON.stringify(same.body));
+      // Groups that already collide (stored before the rule) stay editable: only names a change
+      // gives a group are checked.
+      await run.appliance.store.repos.userGroups.update(px5.body.id, { posixGid: 64_001, posixName: 'pxshared' });
+      for (const [id, name] of [[px1.body.id, 'px1'], [px5.body.id, 'px5']] as const) {
+        const g = (await run.api('GET', `/api/v2/usergroups/${id}`)).body;
+        const edit = await run.api('PUT', `/api/v2/usergroups/${id}`, { name, description: 'VLAN change', attributes: { posixGroups: g.attributes.posixGroups } });
+        assert.equal(edit.status, 200, `${name}: ${JSON.stringify(edit.body)}`);
+      }
+      const apart = await run.api('PUT', `/api/v2/usergroups/${px5.body.id}`, { name: 'px5', attributes: { posixGroups: [{ id: 64_001, name: 'px5' }] } });
+      assert.equal(apart.status, 200, JSON.stringify(apart.body));
       for (const id of [px1.body.id, px5.body.id]) await run.api('DELETE', `/api/v2/usergroups/${id}`);
     });
 
