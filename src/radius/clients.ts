@@ -41,15 +41,20 @@ export function createClientTable(source: RadiusServerSource, log: Logger, refre
   let timer: NodeJS.Timeout | null = null;
   let unsubscribe: (() => void) | null = null;
   const warned = new Set<string>();
+  /** Once per server and version: the table is reloaded every few seconds. */
+  const once = (key: string) => !warned.has(key) && !!warned.add(key);
+  /**
+   * Opened secrets by server, with the version they were read at: a reload reads only the list
+   * (one query), and a secret again only when its server changed (a new secret moves updatedAt).
+   */
+  const secrets = new Map<string, { version: string; secret: Buffer }>();
 
   /**
    * Two servers for one network (stored before the directory refused that; see store migration
    * 0008): the older one keeps it, and the admin is told once per change that the other is unused.
    */
   const shadowed = (server: RadiusServer, owner: RadiusServer) => {
-    const key = `shadowed:${server.id}:${server.updatedAt.getTime()}`;
-    if (warned.has(key)) return;
-    warned.add(key);
+    if (!once(`shadowed:${server.id}:${server.updatedAt.getTime()}`)) return;
     log.warn(
       { radiusServer: server.id, networkSourceIp: server.networkSourceIp, usedBy: owner.id },
       `RADIUS server ${server.name} names the same network as ${owner.name} (${owner.networkSourceIp}), which keeps it; ${server.name} is ignored`,
@@ -64,21 +69,27 @@ export function createClientTable(source: RadiusServerSource, log: Logger, refre
     const owners = new Map<string, RadiusServer>();
     // Oldest first, so that of two servers claiming the same block the older one keeps it.
     servers.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
+    for (const id of secrets.keys()) if (!servers.some((s) => s.id === id)) secrets.delete(id);
     for (const server of servers) {
+      const version = `${server.updatedAt.getTime()}:${server.sharedSecretLength}`;
       const block = parseBlock(server.networkSourceIp);
       if (!block) {
-        log.warn({ radiusServer: server.id, networkSourceIp: server.networkSourceIp }, 'RADIUS server has an unusable networkSourceIp; ignored');
+        if (once(`block:${server.id}:${version}`)) {
+          log.warn({ radiusServer: server.id, networkSourceIp: server.networkSourceIp }, 'RADIUS server has an unusable networkSourceIp; ignored');
+        }
         continue;
       }
-      let secret: Buffer;
-      try {
-        secret = Buffer.from(await source.sharedSecret(server.id), 'utf8');
-      } catch (err) {
-        log.error({ radiusServer: server.id, err: String(err) }, 'cannot open the shared secret of a RADIUS server; ignored');
-        continue;
+      let secret = secrets.get(server.id)?.version === version ? secrets.get(server.id)!.secret : null;
+      if (!secret) {
+        try {
+          secret = Buffer.from(await source.sharedSecret(server.id), 'utf8');
+          secrets.set(server.id, { version, secret });
+        } catch (err) {
+          if (once(`secret:${server.id}:${version}`)) log.error({ radiusServer: server.id, err: String(err) }, 'cannot open the shared secret of a RADIUS server; ignored');
+          continue;
+        }
       }
-      if (secret.length < MIN_RECOMMENDED_SECRET_LENGTH && !warned.has(`${server.id}:${server.updatedAt.getTime()}`)) {
-        warned.add(`${server.id}:${server.updatedAt.getTime()}`);
+      if (secret.length < MIN_RECOMMENDED_SECRET_LENGTH && once(`short:${server.id}:${version}`)) {
         log.warn(
           { radiusServer: server.id, name: server.name },
           `RADIUS server ${server.name} has a shared secret shorter than ${MIN_RECOMMENDED_SECRET_LENGTH} characters; use a longer random secret (BlastRADIUS, CVE-2024-3596)`,

@@ -99,6 +99,30 @@ describe('RADIUS client table', () => {
     t.stop();
   });
 
+  it('reads a secret again only when its server changed, and warns once per server version however often it reloads', async () => {
+    warnings.length = 0;
+    const s = source([server('a', '192.0.2.1'), server('bad', 'not-an-address'), server('short', '192.0.2.3', 0, 5)]);
+    const reads: string[] = [];
+    const read = s.sharedSecret;
+    s.sharedSecret = async (id: string) => {
+      reads.push(id);
+      return read(id);
+    };
+    const t = createClientTable(s, log, 3600);
+    await t.start();
+    for (let i = 0; i < 5; i++) await t.refresh();
+    assert.deepEqual(reads.sort(), ['a', 'short'], 'one read per server over six loads');
+    assert.equal(warnings.filter((w) => /unusable networkSourceIp/.test(w)).length, 1);
+    assert.equal(warnings.filter((w) => /shorter than 16/.test(w)).length, 1);
+    // A new secret moves the server's updatedAt: read again, and used.
+    s.servers[0] = { ...server('a', '192.0.2.1'), updatedAt: new Date(5000) };
+    s.sharedSecret = async (id: string) => (reads.push(id), id === 'a' ? 'a-brand-new-secret-0123' : read(id));
+    await t.refresh();
+    assert.equal(t.lookup('192.0.2.1')?.secret.toString(), 'a-brand-new-secret-0123');
+    assert.equal(reads.filter((id) => id === 'a').length, 2);
+    t.stop();
+  });
+
   it('warns about a shared secret shorter than 16 characters (BlastRADIUS)', async () => {
     warnings.length = 0;
     const t = createClientTable(source([server('short', '192.0.2.3', 0, 5)]), log, 3600);
