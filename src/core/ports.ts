@@ -323,8 +323,8 @@ export interface Store {
   readonly commits: number;
   /**
    * Runs `fn` while no other instance sharing the store runs its own (the bootstrap of an empty
-   * store: two instances started together must not both seed it). In-process only where the store
-   * has one process (SQLite).
+   * store: two instances started together must not both seed it). On SQLite, one process's file,
+   * it just runs `fn`.
    */
   startupLock<T>(fn: () => Promise<T>): Promise<T>;
   ping(): Promise<void>;

@@ -1,6 +1,6 @@
 import type { LdapFilter } from '@ldapjs/filter';
 import type { DirectoryFilter, GroupAttr, UserAttr } from '../core/directory/filter.js';
-import { foldValue, parseDn, type Dn } from './dn.js';
+import { foldValue, parseDn } from './dn.js';
 import { idOfEntryUuid, GROUP_OBJECT_CLASSES, USER_OBJECT_CLASSES } from './entries.js';
 import { LdapError, RESULT } from './result-codes.js';
 import { canonicalAttributeName, isValidValue, objectClassName, SYNTAX } from './subschema.js';

@@ -281,6 +281,13 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
     return { ...state, lockedAt: null, failedCount: 0 };
   };
 
+  /** The lock as `state` shows it now; a timed lock that ran out is cleared (and recorded) here. */
+  const settleLock = async (user: User, state: AuthState, policy: LockoutPolicy, clientIp: string): Promise<{ state: AuthState; lock: 'unlocked' | 'locked' }> => {
+    const lock = lockStatus(state, policy, d.clock.now());
+    if (lock !== 'lock_expired') return { state, lock };
+    return { state: await expireLock(user, state, clientIp), lock: 'unlocked' };
+  };
+
   /**
    * The checks that follow a proven password (or the first round of a challenge): account state,
    * password age, access, then MFA. Returns null to go on to MFA with `decision`.
@@ -366,12 +373,7 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
     const org = await d.organization.get();
     const policy = lockoutPolicyOf(org.settings.passwordPolicy);
     const now = d.clock.now();
-    let state = found.authState;
-    let lock = lockStatus(state, policy, now);
-    if (lock === 'lock_expired') {
-      state = await expireLock(user, state, req.clientIp);
-      lock = 'unlocked';
-    }
+    const { state, lock } = await settleLock(user, found.authState, policy, req.clientIp);
     const decision = decideMfa(user, req.resource.mfa, now);
     let password = rawPassword;
     let otp = req.otp;
@@ -387,15 +389,10 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
     return { found, policy, state, lock, decision, password, otp, stamp, cacheHit };
   };
 
-  const withCurrentState = async (p: Prepared, clientIp: string): Promise<Prepared> => {
-    let state = await repos.authState.get(p.found.user.id);
-    let lock = lockStatus(state, p.policy, d.clock.now());
-    if (lock === 'lock_expired') {
-      state = await expireLock(p.found.user, state, clientIp);
-      lock = 'unlocked';
-    }
-    return { ...p, state, lock };
-  };
+  const withCurrentState = async (p: Prepared, clientIp: string): Promise<Prepared> => ({
+    ...p,
+    ...(await settleLock(p.found.user, await repos.authState.get(p.found.user.id), p.policy, clientIp)),
+  });
 
   /** Decides the outcome once the password has been checked (or found in the cache). */
   const finish = async (p: Prepared, req: AuthRequest, passwordOk: boolean): Promise<AuthOutcome> => {
@@ -557,12 +554,7 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
       return accountLocks.run(user.id, async () => {
         const org = await d.organization.get();
         const policy = lockoutPolicyOf(org.settings.passwordPolicy);
-        let state = await repos.authState.get(user.id);
-        let lock = lockStatus(state, policy, d.clock.now());
-        if (lock === 'lock_expired') {
-          state = await expireLock(user, state, req.clientIp);
-          lock = 'unlocked';
-        }
+        const { state, lock } = await settleLock(user, await repos.authState.get(user.id), policy, req.clientIp);
         if (lock === 'locked' && req.resource.lockedUsers === 'deny') {
           auditAuth(req, who, false, 'account locked', false);
           return { status: 'locked', reason: 'account locked' } as AuthOutcome;

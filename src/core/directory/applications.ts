@@ -242,12 +242,14 @@ export function createApplicationService(d: DirectoryDeps, sso?: { credentials: 
         return app;
       });
       if (sso && keys) {
-        await sso.credentials.upsert(app.id, {
+        // Only where no key is yet: another instance serving the new app at once may have stored
+        // its first key already (SsoService), and metadata may have gone out with it.
+        await sso.credentials.setSigningKeyIfAbsent(app.id, {
           sealedSigningKey: d.secretBox.seal(keys.keyPem, signingKeyContext(app.id)),
           signingCertificate: keys.certPem,
-          ...signing,
           updatedAt: now,
         });
+        await sso.credentials.upsert(app.id, { ...signing, updatedAt: now });
       }
       return created;
     },

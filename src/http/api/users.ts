@@ -5,7 +5,7 @@ import { lockedOutFilter, type UserFields } from '../../core/directory/users.js'
 import type { Core } from '../../core/index.js';
 import { invalid } from '../../core/errors.js';
 import { GRAPH_TO_TYPES, type GraphToType, type User } from '../../core/directory/types.js';
-import { presentConnection, presentUser, presentUserGroup } from './presenters.js';
+import { presentConnection, presentUser } from './presenters.js';
 import { filterFromTerms, parseFilterTerms, parseSort, project, type FilterTerm } from './query.js';
 import {
   errorResponses,

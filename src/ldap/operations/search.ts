@@ -131,7 +131,10 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
     if (message) event.error_message = message;
     deps.audit.record(event);
   };
+  const abandoned = () => audit(false, RESULT.canceled, 'abandoned by the client');
   const done = async (code: number, message = '', controls?: Control[], matchedDn = '') => {
+    // Abandoned after the last entry: nothing goes out (ctx.send), and the trail says so.
+    if (ctx.abandoned()) return abandoned();
     await ctx.send(encodeResult(req.messageId, OP.searchResultDone, { code, message, matchedDn }, controls));
     audit(code === RESULT.success, code, message);
   };
@@ -202,7 +205,7 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
   let overLimit = false;
   outer: for (; phase < sources.length; phase++, position = '') {
     for (;;) {
-      if (ctx.abandoned()) return audit(false, RESULT.canceled, 'abandoned by the client');
+      if (ctx.abandoned()) return abandoned();
       if (Date.now() - started > timeLimitMs) {
         return done(RESULT.timeLimitExceeded, 'time limit exceeded');
       }
@@ -216,7 +219,7 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
           break outer;
         }
         // Abandoned while waiting for the client to read (RFC 4511 §4.11): no more entries.
-        if (ctx.abandoned()) return audit(false, RESULT.canceled, 'abandoned by the client');
+        if (ctx.abandoned()) return abandoned();
         await ctx.send(encodeEntry(req.messageId, item.entry.dn, selectAttributes(item.entry, attrs, typesOnly)));
         sent++;
         position = item.position;
