@@ -306,7 +306,7 @@ ${card({ title: 'User Portal', body: html`<p>See what your users see. <a href="/
     const fullAdmins = admins.filter((a) => a.role === 'administrator').length;
     const csrf = reply.generateCsrf();
     const body = html`${pageHeader({ title: 'Administrators', subtitle: `${admins.length} administrator${admins.length === 1 ? '' : 's'}` })}
-<div class="two-col wide-left">
+<div>
   <div class="card list-card"><div class="table-wrap"><table class="data-table"><caption class="visually-hidden">Administrators</caption>
     <thead><tr><th scope="col">Administrator</th><th scope="col">Role</th><th scope="col">TOTP</th><th scope="col">API keys</th><th scope="col">Added</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
     <tbody>${admins.map((a) => {
@@ -325,11 +325,11 @@ ${card({ title: 'User Portal', body: html`<p>See what your users see. <a href="/
     })}</tbody></table></div></div>
   ${card({
     title: 'Add administrator',
-    body: html`<form method="post" action="/admin/admins" class="stack" novalidate>${csrfField(csrf)}
+    body: html`<form method="post" action="/admin/admins" novalidate>${csrfField(csrf)}<div class="form-grid">
       ${textField({ label: 'Email', name: 'email', type: 'email', required: true, autocomplete: 'off' })}
       ${textField({ label: 'First name', name: 'firstname' })}${textField({ label: 'Last name', name: 'lastname' })}
       ${textField({ label: 'Initial password', name: 'password', type: 'password', required: true, autocomplete: 'new-password', hint: 'At least 12 characters. Share it safely; they must replace it when they first sign in.' })}
-      ${textField({ label: 'Your password', name: 'current', type: 'password', required: true, autocomplete: 'current-password', hint: 'Adding an administrator needs your own password again.' })}
+      ${textField({ label: 'Your password', name: 'current', type: 'password', required: true, autocomplete: 'current-password', hint: 'Adding an administrator needs your own password again.' })}</div>
       <div class="form-actions"><button class="btn btn-primary" type="submit">Add administrator</button></div></form>`,
   })}
 </div>`;

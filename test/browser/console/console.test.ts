@@ -397,6 +397,45 @@ describe('browser: admin console (chromium)', function () {
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'list-search');
   });
 
+  it('adds an administrator with the password given again; the newcomer replaces the initial password at first sign-in; an API key needs the password too', async () => {
+    await page.goto(`${base}/admin/admins`);
+    await page.getByLabel('Email').fill('ops@example.com');
+    await page.getByLabel('First name').fill('Olga');
+    await page.getByLabel('Initial password').fill('Initial-Pass-12345');
+    await page.getByLabel('Your password').fill(TEST_ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Add administrator' }).click();
+    await page.getByText('Administrator ops@example.com added.').waitFor();
+    await page.getByText('Has not replaced the initial password').waitFor();
+    await shot('31-admins');
+
+    const newcomer = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const p2 = await newcomer.newPage();
+    await p2.goto(`${base}/admin/login`);
+    await p2.getByLabel('Email').fill('ops@example.com');
+    await p2.getByLabel('Password').fill('Initial-Pass-12345');
+    await p2.getByRole('button', { name: 'Sign in' }).click();
+    await p2.getByRole('heading', { name: 'Set up two-step verification' }).waitFor();
+    const secret = (await p2.locator('#totp-secret').getAttribute('data-secret'))!;
+    await p2.getByLabel('Code the app shows').fill(totp(secret));
+    await p2.getByRole('button', { name: 'Verify and continue' }).click();
+    await p2.getByRole('heading', { name: 'Choose your password' }).waitFor();
+    await p2.screenshot({ path: join(shots, '32-choose-password.png'), fullPage: true });
+    await p2.getByLabel('New password', { exact: true }).fill('Olgas-Own-Pass-2026');
+    await p2.getByLabel('Confirm new password').fill('Olgas-Own-Pass-2026');
+    await p2.getByRole('button', { name: 'Set password and continue' }).click();
+    await p2.getByRole('heading', { name: /^Welcome/ }).waitFor();
+    await newcomer.close();
+
+    await page.goto(`${base}/admin/account`);
+    await page.getByLabel('New key name').fill('ci');
+    await page.locator('#key-password').fill(TEST_ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Create API key' }).click();
+    await page.getByText('Copy the new key now').waitFor();
+    const key = (await page.locator('#new-api-key').innerText()).trim();
+    assert.equal((await fetch(`${base}/api/systemusers`, { headers: { 'x-api-key': key } })).status, 200);
+    await shot('33-api-key');
+  });
+
   it('renders the remaining main pages without script errors or CSP violations, on a laptop screen too', async () => {
     for (const [name, path] of [
       ['22-groups', '/admin/groups'],
