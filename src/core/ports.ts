@@ -307,6 +307,11 @@ export interface RowLockRepository {
    * refers to it); `update` waits for those and keeps new ones out (removing it).
    */
   lock(type: GraphFromType | GraphToType, id: string, mode: 'share' | 'update'): Promise<void>;
+  /**
+   * Inside a transaction, until it ends: one transaction at a time may check and claim `name` in
+   * `scope` (a name no unique index guards, such as a POSIX group name).
+   */
+  lockName(scope: string, name: string): Promise<void>;
 }
 
 export interface Store {

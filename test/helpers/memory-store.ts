@@ -1255,7 +1255,7 @@ function createRepositories(s: () => State, write: Writer, read: Writer, now: ()
     audit,
     sequences,
     // One writer at a time already: nothing to lock.
-    rowLocks: { lock: async () => undefined },
+    rowLocks: { lock: async () => undefined, lockName: async () => undefined },
   };
 }
 

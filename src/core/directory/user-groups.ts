@@ -113,8 +113,12 @@ export function createUserGroupService(d: DirectoryDeps, checkRadiusAttribute: R
       const posix = rest.posixGid !== undefined ? rest.posixGid !== null : (current?.posixGid ?? null) !== null;
       const posixName = !posix ? null : rest.posixName !== undefined ? (rest.posixName ?? name) : (current?.posixName ?? name);
       const had = new Set([current?.name, current?.posixGid !== null ? current?.posixName : undefined].filter((x): x is string => !!x).map(fold));
-      for (const [field, n] of [['name', name], ['attributes.posixGroups[0].name', posixName]] as const) {
-        if (!n || had.has(fold(n))) continue;
+      const given: [field: string, name: string][] = [];
+      for (const [field, n] of [['name', name], ['attributes.posixGroups[0].name', posixName]] as const) if (n && !had.has(fold(n))) given.push([field, n]);
+      // Two requests giving the same name at once (on PostgreSQL, side by side) must not both find
+      // it free: each name is locked until the transaction ends, in one order (no deadlock).
+      for (const n of [...new Set(given.map(([, n]) => fold(n)))].sort()) await tx.rowLocks.lockName('user_group', n);
+      for (const [field, n] of given) {
         const clash = await tx.userGroups.query({
           filter: { op: 'or', filters: [{ op: 'eq', attr: 'name', value: n }, { op: 'eq', attr: 'posixName', value: n }] },
           limit: 2,

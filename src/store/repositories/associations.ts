@@ -74,5 +74,10 @@ export function createRowLockRepository(sql: Sql): RowLockRepository {
       // group may both hold it and still stamp the group's row (FOR SHARE would deadlock them there).
       await sql.rows(`SELECT id FROM ${TABLE_OF[type]} WHERE id = $1 FOR ${mode === 'share' ? 'KEY SHARE' : 'UPDATE'}`, [id]);
     },
+    async lockName(scope, name) {
+      if (sql.dialect !== 'postgres') return;
+      // A transaction-level advisory lock on a hash of the name: released at commit or rollback.
+      await sql.rows('SELECT pg_advisory_xact_lock(hashtext($1)) AS locked', [`${scope}:${name}`]);
+    },
   };
 }

@@ -12,7 +12,7 @@ import { emptyPostgresDatabase, storeTargets } from '../../helpers/test-store.js
  * is left pointing at an object that no longer exists.
  */
 for (const target of storeTargets()) {
-  describe(`removals crossing additions of associations and memberships (${target})`, function () {
+  describe(`concurrent directory changes (${target})`, function () {
     this.timeout(120_000);
     let gh: RunningAppliance;
     let dir: string;
@@ -34,7 +34,7 @@ for (const target of storeTargets()) {
       await rm(dir, { recursive: true, force: true });
     });
 
-    it('answers 204 or 404, never 500, and leaves no association or membership of a removed object', async () => {
+    it('removals crossing additions of associations and memberships: 204 or 404, never 500, and no association or membership of a removed object left', async () => {
       const ldapServer = (await gh.api('GET', '/api/v2/ldapservers')).body[0].id as string;
       const statuses = new Map<number, number>();
       const count = (s: number) => statuses.set(s, (statuses.get(s) ?? 0) + 1);
@@ -62,6 +62,18 @@ for (const target of storeTargets()) {
       for (const id of [...removedUsers, ...removedGroups]) assert.ok(!ids.has(id), `no association of removed ${id}`);
       const members = (await gh.api('GET', `/api/v2/usergroups/${keptGroup}/members`)).body as { to: { id: string } }[];
       for (const m of members) assert.ok(!removedUsers.includes(m.to.id), 'no membership of a removed user');
+    });
+
+    it('gives a POSIX group name to one of several groups asking for it at once (409 for the others)', async () => {
+      const rs = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => gh.api('POST', '/api/v2/usergroups', { name: `race-${i}`, attributes: { posixGroups: [{ id: 70_000 + i, name: 'raced' }] } })),
+      );
+      assert.deepEqual(rs.map((r) => r.status).sort(), [201, ...Array(29).fill(409)], `statuses ${rs.map((r) => r.status).join(' ')}`);
+      const crossed = await Promise.all([
+        gh.api('POST', '/api/v2/usergroups', { name: 'cross-a', attributes: { posixGroups: [{ id: 71_001, name: 'cross-b' }] } }),
+        gh.api('POST', '/api/v2/usergroups', { name: 'cross-b', attributes: { posixGroups: [{ id: 71_002, name: 'cross-a' }] } }),
+      ]);
+      assert.deepEqual(crossed.map((r) => r.status).sort(), [201, 409], 'each takes the other one\'s name: one of them only');
     });
   });
 }
