@@ -13,6 +13,8 @@ import { search } from './operations/search.js';
 import { LdapError, RESULT } from './result-codes.js';
 import { serverTlsSocket } from './tls-socket.js';
 import type { Tree } from './tree.js';
+import { isDomainError } from '../core/errors.js';
+import { createLogThrottle } from '../util/log-throttle.js';
 
 interface Pending {
   env: Envelope;
@@ -20,6 +22,8 @@ interface Pending {
 }
 
 let nextConnectionId = 1;
+/** Every connection's failures while the store is down make one warning per 10 s. */
+const storeDown = createLogThrottle(10_000);
 
 /** RFC 4511 §4.11: Bind and StartTLS are answered whatever follows them. */
 function abandonable(op: number, requestName: () => string | undefined): boolean {
@@ -421,6 +425,11 @@ export class LdapConnection {
       if (err instanceof LdapError) {
         // An abandoned operation is not answered (RFC 4511 §4.11), whatever stopped it.
         if (!abandoned) await this.send(encodeResult(env.messageId, responseOp, { code: err.code, message: err.message, matchedDn: err.matchedDn }));
+      } else if (isDomainError(err) && err.kind === 'unavailable') {
+        // RFC 4511 §4.1.9 unavailable: a subsystem the operation needs is offline (the store during a
+        // database restart); clients such as sssd then try another server. Logged once a while.
+        storeDown.hit((suppressed) => this.deps.log.warn({ err: err.message, suppressed }, 'LDAP operations fail: the directory store is unavailable'));
+        if (!abandoned) await this.send(encodeResult(env.messageId, responseOp, { code: RESULT.unavailable, message: 'the directory is temporarily unavailable' }));
       } else {
         // One funnel for the unexpected: a generic answer on the wire, the cause in the log.
         this.deps.log.error({ err: String(err), stack: (err as Error)?.stack, connection: this.session.id, op: env.op }, 'LDAP operation failed');

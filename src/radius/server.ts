@@ -11,6 +11,8 @@ import { unmapAddress } from '../util/ip-block.js';
 import { Attr, Code, attribute, encodeReply, parsePacket, verifyAccountingAuthenticator, verifyMessageAuthenticator } from './packet.js';
 import { proxyStates, type RequestContext } from './request-context.js';
 import { OldestFirst } from '../util/oldest-first.js';
+import { isDomainError } from '../core/errors.js';
+import { createLogThrottle } from '../util/log-throttle.js';
 
 /** How many NAS addresses the listener remembers as signing (see signingClients). */
 const MAX_LEARNT_SIGNING_CLIENTS = 100_000;
@@ -73,6 +75,7 @@ export function createRadiusListener(d: RadiusListenerDeps): RadiusListener {
   const handleAccess = createAccessRequestHandler({ core, log, options });
   const handleAccounting = createAccountingHandler({ core, interimAuditSeconds: options.accountingInterimAuditSeconds });
   const sockets: dgram.Socket[] = [];
+  const storeDown = createLogThrottle(10_000);
   const counters = { received: 0, accept: 0, reject: 0, challenge: 0, accountingResponse: 0, statusServer: 0, duplicatesAnswered: 0, duplicatesDropped: 0, errors: 0 };
   let inFlight = 0;
   let idle: (() => void) | null = null;
@@ -201,7 +204,12 @@ export function createRadiusListener(d: RadiusListenerDeps): RadiusListener {
         // Nothing is sent: the NAS retransmits and the request is processed afresh.
         counters.errors++;
         dup.abort(key);
-        log.error({ err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err), source: address }, 'RADIUS request failed');
+        if (isDomainError(err) && err.kind === 'unavailable') {
+          // The store is down (a database restart): every request fails alike; one line a while.
+          storeDown.hit((suppressed) => log.warn({ err: err.message, suppressed }, 'RADIUS requests dropped: the directory store is unavailable'));
+        } else {
+          log.error({ err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err), source: address }, 'RADIUS request failed');
+        }
       })
       .finally(() => {
         inFlight--;

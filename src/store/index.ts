@@ -1,5 +1,5 @@
 import { Mutex, withTimeout } from 'async-mutex';
-import { ConnectionError, ForeignKeyConstraintError, TimeoutError, UniqueConstraintError, type Sequelize } from 'sequelize';
+import { ForeignKeyConstraintError, UniqueConstraintError, type Sequelize } from 'sequelize';
 import { DomainError } from '../core/errors.js';
 import type { ConsoleRepositories, Repositories, SsoRepositories, Store } from '../core/ports.js';
 import { openSequelize, sqlitePathOf, type ConnectionOptions } from './connection.js';
@@ -23,6 +23,7 @@ import { createSystemGroupRepository, createSystemRepository } from './repositor
 import { createUserGroupRepository } from './repositories/user-groups.js';
 import { createUserRepository } from './repositories/users.js';
 import { Sql } from './sql.js';
+import { unavailableOr } from './unavailable.js';
 
 function repositories(sql: Sql): Repositories {
   return {
@@ -68,10 +69,7 @@ function mapError(err: unknown): unknown {
     // What the write referred to was removed meanwhile (the row locks make this rare; a safety net).
     return new DomainError('not_found', 'directory.not_found', 'an object this change refers to no longer exists');
   }
-  if (err instanceof ConnectionError || err instanceof TimeoutError) {
-    return new DomainError('unavailable', 'store.unavailable', 'the directory store is unavailable');
-  }
-  return err;
+  return unavailableOr(err);
 }
 
 export interface OpenStoreResult {

@@ -2,6 +2,7 @@ import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import type { MutexInterface } from 'async-mutex';
 import type { Driver } from './driver.js';
 import { withFolded } from './fold.js';
+import { unavailableOr } from './unavailable.js';
 
 export type Param = string | number | boolean | null;
 export type Row = Record<string, unknown>;
@@ -27,6 +28,16 @@ export class Sql {
 
   /** Rows of a SELECT (or of a write with RETURNING, when `write` is set). */
   async rows<T extends Row = Row>(sql: string, params: Param[] = [], write = false): Promise<T[]> {
+    try {
+      return await this.run<T>(sql, params, write);
+    } catch (err) {
+      // Outside transactions (which the store maps as a whole), a database that cannot be reached
+      // is the one error every caller must tell from its own mistakes.
+      throw this.transaction ? err : unavailableOr(err);
+    }
+  }
+
+  private async run<T extends Row>(sql: string, params: Param[], write: boolean): Promise<T[]> {
     if (!this.transaction && this.driver) {
       const driver = this.driver;
       if (!write) return (await driver.all(sql, params)) as T[];
@@ -59,7 +70,11 @@ export class Sql {
     }
     const run = () =>
       this.sequelize.query(sql, { bind: params, type: QueryTypes.RAW, transaction: this.transaction, logging: false });
-    await (this.writerLock && !this.transaction ? this.writerLock.runExclusive(run) : run());
+    try {
+      await (this.writerLock && !this.transaction ? this.writerLock.runExclusive(run) : run());
+    } catch (err) {
+      throw this.transaction ? err : unavailableOr(err);
+    }
   }
 
   /**
