@@ -250,7 +250,13 @@ export async function importDirectory(
   }
 
   const DATES = ['createdAt', 'updatedAt'];
-  await store.transaction(async (tx: Repositories) => {
+  // Under the startup lock, with the store checked again in the transaction that writes: an instance
+  // starting on the same empty database meanwhile would otherwise bootstrap an organisation of its
+  // own next to the imported one (with its own admin and API key into the restored directory).
+  await store.startupLock(() => store.transaction(async (tx: Repositories) => {
+    if (await tx.organizations.get()) {
+      throw new DomainError('conflict', 'backup.store_not_empty', 'the target store already holds an organisation; import needs an empty data directory or database');
+    }
     const org = undated<Organization>(doc.organization, ['createdAt']);
     await tx.organizations.create({ ...org, settings: normaliseSettings(org.settings) });
     for (const s of doc.ldapServers) await tx.ldapServers.create(undated<LdapServer>(s, DATES));
@@ -295,7 +301,7 @@ export async function importDirectory(
     for (const { apiKey, keyHash } of doc.apiKeys) await tx.apiKeys.create(undated<ApiKey>(apiKey, ['createdAt', 'lastUsedAt']), keyHash);
     // The POSIX id counter continues after the highest restored id.
     if (maxUnix >= UNIX_ID_START) await tx.sequences.next(UNIX_ID_SEQUENCE, maxUnix);
-  });
+  }));
   // Outside the directory transaction (a separate store); an app left without a key gets one at first use.
   for (const c of sso ? (doc.applicationCredentials ?? []) : []) {
     await sso!.applicationCredentials.upsert(c.appId, {

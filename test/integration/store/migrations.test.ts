@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
@@ -8,6 +12,33 @@ import { makeCredentials, makeUser } from '../../helpers/factories.js';
 import { emptyPostgresDatabase, openTestStore, storeTargets } from '../../helpers/test-store.js';
 import { startAppliance, type RunningAppliance } from '../../helpers/appliance.js';
 import { MIGRATION_NAMES } from '../../../src/store/migrate.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The operator CLI as a child process (tsx-loaded sources). */
+async function cli(dataDir: string, args: string[], env: Record<string, string> = {}) {
+  try {
+    const r = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_LOG_LEVEL: 'silent', ...env },
+    });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const pg = createRequire(import.meta.url)('pg') as { Client: new (c: { connectionString: string }) => { connect(): Promise<void>; query(sql: string): Promise<{ rows: { n: string }[] }>; end(): Promise<void> } };
+async function countOrganizations(url: string): Promise<number> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return Number((await c.query('SELECT COUNT(*) AS n FROM organizations')).rows[0]!.n);
+  } finally {
+    await c.end();
+  }
+}
 
 /** Runs one PRAGMA on the SQLite file with a plain connection of its own. */
 function pragma(file: string, name: string): Promise<unknown> {
@@ -111,6 +142,52 @@ for (const target of storeTargets()) {
         for (const r of started) if (r.status === 'fulfilled') await r.value.stop();
         await empty.drop();
         await rm(shared, { recursive: true, force: true });
+      }
+    });
+
+    // An import racing an instance's first start on the same empty database (PostgreSQL only).
+    if (target === 'postgres') it('keeps one organisation when an import and an instance start on the same empty database together', async function () {
+      this.timeout(120_000);
+      const work = await mkdtemp(join(tmpdir(), 'gatehouse-import-race-'));
+      const source = await startAppliance({}, { dataDir: join(work, 'source') });
+      await source.api('POST', '/api/systemusers', { username: 'restored', email: 'restored@example.com' });
+      await source.stop();
+      const file = join(work, 'backup.json');
+      const pass = join(work, 'pass');
+      await writeFile(pass, 'a long export passphrase');
+      assert.equal((await cli(join(work, 'source', 'data'), ['export', '--out', file, '--passphrase-file', pass])).code, 0);
+      try {
+        for (let round = 0; round < 6; round++) {
+          const empty = await emptyPostgresDatabase();
+          try {
+            const [imported, started] = await Promise.allSettled([
+              cli(join(work, `target${round}`), ['import', file, '--passphrase-file', pass], { GATEHOUSE_DATABASE_URL: empty.url }),
+              new Promise((r) => setTimeout(r, 900 + 250 * round)).then(() =>
+                startAppliance({ databaseUrl: empty.url, bootstrap: { adminEmail: 'other@example.com', adminPassword: 'Unrelated-Pass-Phrase-9', apiKey: 'another-bootstrap-key-0123456789' } }, { dataDir: join(work, `gh${round}`) }),
+              ),
+            ]);
+            assert.equal(started.status, 'fulfilled', started.status === 'rejected' ? String(started.reason) : '');
+            const gh = (started as PromiseFulfilledResult<RunningAppliance>).value;
+            try {
+              const orgs = await gh.appliance.store.repos.organizations.get();
+              const admins = await gh.appliance.core.admins.list();
+              const c = await countOrganizations(empty.url);
+              assert.equal(c, 1, `one organisation (import: ${imported.status === 'fulfilled' ? `${imported.value.code} ${imported.value.stderr.trim()}` : 'threw'})`);
+              if (imported.status === 'fulfilled' && imported.value.code === 0) {
+                assert.ok(orgs);
+                assert.ok(!admins.some((a) => a.email === 'other@example.com'), 'no bootstrap admin inside the restored directory');
+              } else {
+                assert.match(imported.status === 'fulfilled' ? imported.value.stderr : '', /already holds an organisation/);
+              }
+            } finally {
+              await gh.stop();
+            }
+          } finally {
+            await empty.drop();
+          }
+        }
+      } finally {
+        await rm(work, { recursive: true, force: true });
       }
     });
 
