@@ -131,6 +131,11 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
     throw err;
   }
   if (bootstrap.created) log.info({ organization: bootstrap.organization.id, admin: bootstrap.adminEmail }, 'bootstrapped an empty store');
+  else if (config.bootstrap.apiKey || config.bootstrap.adminPassword) {
+    // An operator who set them expects them to work; they only seed an empty store (another
+    // instance, or an import, may have seeded it first).
+    log.info({ organization: bootstrap.organization.id }, 'the store already holds an organisation: GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD and GATEHOUSE_BOOTSTRAP_API_KEY are not used');
+  }
 
   let endpoints: Endpoints | null = null;
   let listening = false;

@@ -13,7 +13,8 @@ export interface RadiusClient {
 export interface RadiusServerSource {
   list(): Promise<RadiusServer[]>;
   sharedSecret(id: string): Promise<string>;
-  onChange(listener: () => void): () => void;
+  /** The listener's promise (a reload) is awaited by the change before it is answered. */
+  onChange(listener: () => void | Promise<void>): () => void;
 }
 
 export interface ClientTable {
@@ -145,7 +146,7 @@ export function createClientTable(source: RadiusServerSource, log: Logger, refre
     },
     refresh,
     async start() {
-      unsubscribe = source.onChange(() => void refresh());
+      unsubscribe = source.onChange(() => refresh());
       await refresh();
       timer = setInterval(() => void refresh(), refreshSeconds * 1000);
       timer.unref();

@@ -135,16 +135,24 @@ export function createRadiusServerService(d: DirectoryDeps) {
 
   const resource = (s: RadiusServer) => ({ id: s.id, type: 'radius_server', name: s.name });
 
-  /** Told after a server was created, changed or deleted (the RADIUS adapter reloads its client table). */
-  const changeListeners = new Set<() => void>();
-  const changed = <T>(result: T): T => {
-    for (const l of changeListeners) {
-      try {
-        l();
-      } catch {
-        /* a listener's failure must not fail the admin's change */
-      }
-    }
+  /**
+   * Told after a server was created, changed or deleted (the RADIUS adapter reloads its client
+   * table). The change is answered once they are done, up to 2 s, so that the next request through
+   * this instance already sees it (an MFA mode turned on applies to the very next Access-Request).
+   */
+  const changeListeners = new Set<() => void | Promise<void>>();
+  const changed = async <T>(result: T): Promise<T> => {
+    const done = Promise.all(
+      [...changeListeners].map((l) =>
+        Promise.resolve()
+          .then(l)
+          // A listener's failure must not fail the admin's change.
+          .catch(() => undefined),
+      ),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise<void>((r) => (timer = setTimeout(r, 2000)))]);
+    clearTimeout(timer);
     return result;
   };
 
@@ -225,7 +233,7 @@ export function createRadiusServerService(d: DirectoryDeps) {
     },
 
     /** Registers a listener told after every committed change; returns the function that removes it. */
-    onChange(listener: () => void): () => void {
+    onChange(listener: () => void | Promise<void>): () => void {
       changeListeners.add(listener);
       return () => changeListeners.delete(listener);
     },

@@ -193,4 +193,17 @@ describe('RADIUS TOTP: Access-Challenge, appended codes and the server MFA modes
       assert.equal((await send({ userName: 'dave' })).r.code, Code.AccessChallenge);
     });
   });
+
+  describe('changing the mode', () => {
+    after(() => setMode('ENABLED'));
+
+    it('applies a mode changed through this instance to the very next Access-Request (the change is answered once the client table has it)', async () => {
+      for (let i = 0; i < 5; i++) {
+        assert.equal((await gh.api('PUT', `/api/radiusservers/${serverId}`, { mfa: 'DISABLED' })).status, 200);
+        assert.equal((await send({ userName: 'erin' })).r.code, Code.AccessAccept, `round ${i}: DISABLED`);
+        assert.equal((await gh.api('PUT', `/api/radiusservers/${serverId}`, { mfa: 'ALWAYS' })).status, 200);
+        assert.equal((await send({ userName: 'erin' })).r.code, Code.AccessReject, `round ${i}: ALWAYS`);
+      }
+    });
+  });
 });
