@@ -7,6 +7,13 @@ import { decodeUtf8Strict } from '../util/utf8.js';
 import { encodeReplyAttributes } from './dictionary.js';
 import { Attr, Code, attribute, attributes, decodeUserPassword, encodeAttribute, encodeReply, type RadiusPacket } from './packet.js';
 import { nasAuditFields, proxyStates, text, type RequestContext } from './request-context.js';
+import { DomainError, isDomainError } from '../core/errors.js';
+
+/** The Access-Accept built before core audits the success; `unavailable`: send nothing at all. */
+interface Prepared {
+  reply?: Buffer;
+  unavailable?: boolean;
+}
 
 /** Microsoft's vendor id and its MS-CHAP-Response (1), MS-CHAP-Challenge (11), MS-CHAP2-Response (25) (RFC 2548 §2.1). */
 const MICROSOFT = 311;
@@ -91,16 +98,26 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
    * authentication is committed by then (a TOTP step burned), so a reply is always sent, which the
    * duplicate cache gives the NAS's retransmissions: they must not run afresh on a used code.
    */
-  const prepareAccept = async (ctx: RequestContext, user: User, prepared: { reply?: Buffer }): Promise<string | null> => {
+  const prepareAccept = async (ctx: RequestContext, user: User, prepared: Prepared, mfa: boolean): Promise<string | null> => {
     const server = ctx.client.server;
     let list: Awaited<ReturnType<typeof core.radiusReply.replyAttributesFor>> | undefined;
+    let unavailable = false;
     for (let attempt = 0; attempt < 3 && !list; attempt++) {
       try {
         list = await core.radiusReply.replyAttributesFor(user.id, server.id);
       } catch (err) {
-        log.error({ err: err instanceof Error ? err.message : String(err), radiusServer: server.id, userId: user.id, attempt }, 'RADIUS reply attributes could not be read');
+        unavailable = isDomainError(err) && err.kind === 'unavailable';
+        if (!unavailable) log.error({ err: err instanceof Error ? err.message : String(err), radiusServer: server.id, userId: user.id, attempt }, 'RADIUS reply attributes could not be read');
         if (attempt < 2) await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
       }
+    }
+    if (!list && unavailable && !mfa) {
+      // The store is down (a database restart): a Reject would be final, and tell the user the
+      // password was wrong; with no reply the NAS retransmits, or fails over to another server,
+      // and the retransmission is processed afresh. (With a TOTP code, burned by now, a retry
+      // would be refused: that case keeps the Reject below.)
+      prepared.unavailable = true;
+      return 'no reply sent after a successful authentication: the directory store is unavailable';
     }
     if (!list) return 'Access-Reject sent after a successful authentication: reply attributes could not be read';
     const attrs = encodeReplyAttributes(list, (a, problem) =>
@@ -115,7 +132,9 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
     return null;
   };
 
-  const toWire = (ctx: RequestContext, outcome: AuthOutcome, prepared: { reply?: Buffer }): AccessResult => {
+  const toWire = (ctx: RequestContext, outcome: AuthOutcome, prepared: Prepared): AccessResult => {
+    // Dropped: the server sends nothing and forgets the request, so a retransmission runs afresh.
+    if (prepared.unavailable) throw new DomainError('unavailable', 'store.unavailable', 'the directory store is unavailable');
     if (outcome.status === 'ok' && prepared.reply) return { reply: prepared.reply, kind: 'accept' };
     if (outcome.status === 'mfa_required' && outcome.challenge) {
       // RFC 2865 §4.4: State carries the challenge id back in the next Access-Request; Reply-Message
@@ -167,7 +186,7 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
     if (state) {
       // Second round of a challenge: the code is in User-Password (RFC 2865 §4.4).
       // Core refuses a State answered under another User-Name than the one it was issued for.
-      const prepared: { reply?: Buffer } = {};
+      const prepared: Prepared = {};
       const outcome = await core.auth.completeMfa({
         protocol: 'radius',
         login: userName,
@@ -176,12 +195,12 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
         clientIp: ctx.address,
         resource,
         audit,
-        deliver: (user) => prepareAccept(ctx, user, prepared),
+        deliver: (user, how) => prepareAccept(ctx, user, prepared, how.mfa),
       });
       return toWire(ctx, outcome, prepared);
     }
 
-    const prepared: { reply?: Buffer } = {};
+    const prepared: Prepared = {};
     const request: AuthRequest = {
       protocol: 'radius',
       login: userName,
@@ -190,7 +209,7 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
       resource,
       issueChallenge: { ttlSeconds: options.challengeTtlSeconds },
       audit,
-      deliver: (user) => prepareAccept(ctx, user, prepared),
+      deliver: (user, how) => prepareAccept(ctx, user, prepared, how.mfa),
     };
     if (options.otpSeparator) request.otpInPassword = options.otpSeparator;
     const outcome = await core.auth.authenticate(request);

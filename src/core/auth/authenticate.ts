@@ -61,7 +61,7 @@ export interface AuthRequest {
    * it cannot deliver the success: the attempt is audited once, as a failure with that reason, and
    * answered `invalid`. Lockout is not touched (the credentials were right). Must not throw.
    */
-  deliver?: (user: User) => Promise<string | null>;
+  deliver?: (user: User, how: { mfa: boolean }) => Promise<string | null>;
 }
 
 export interface MfaRequest {
@@ -75,7 +75,7 @@ export interface MfaRequest {
   resource: AuthResource;
   audit?: Record<string, unknown>;
   /** As AuthRequest's. */
-  deliver?: (user: User) => Promise<string | null>;
+  deliver?: (user: User, how: { mfa: boolean }) => Promise<string | null>;
 }
 
 export type AuthFailure = 'invalid' | 'locked' | 'disabled' | 'expired' | 'not_authorized' | 'mfa_invalid' | 'mfa_enrollment_required';
@@ -338,7 +338,7 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
   const concludeSuccess = async (req: AuthRequest | MfaRequest, user: User, who: { id: string; username: string }, mfa: boolean): Promise<AuthOutcome> => {
     const extra = mfa ? { mfa_meta: { type: 'TOTP' } } : {};
     // A throwing hook must not skip the audit event: it counts as undeliverable.
-    const undeliverable = req.deliver ? await req.deliver(user).catch((err: unknown) => `the success could not be delivered: ${err instanceof Error ? err.message : String(err)}`) : null;
+    const undeliverable = req.deliver ? await req.deliver(user, { mfa }).catch((err: unknown) => `the success could not be delivered: ${err instanceof Error ? err.message : String(err)}`) : null;
     if (undeliverable) {
       auditAuth(req, who, false, undeliverable, mfa, extra);
       return { status: 'invalid', reason: undeliverable, user };

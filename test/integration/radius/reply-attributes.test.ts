@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { DomainError } from '../../../src/core/errors.js';
 import { startAppliance, type RunningAppliance } from '../../helpers/appliance.js';
 import { assertError, queryEvents } from '../api/support.js';
 import { Attr, Code, addMember, bind, buildAccessRequest, checkReply, createGroup, createRadiusServer, createUser, udpClient, type UdpClient } from './support.js';
@@ -132,6 +133,20 @@ describe('RADIUS reply attributes from user groups', function () {
       assert.equal(judy.length, 1, JSON.stringify(judy));
       assert.equal(judy[0]!.success, false);
       assert.match(String(judy[0]!.error_message), /Access-Reject sent after a successful authentication: reply attributes could not be read/);
+    });
+
+    it('sends nothing when the store is unavailable (no final Reject for a right password), and answers the retransmission once it is back', async () => {
+      reply().replyAttributesFor = async () => {
+        throw new DomainError('unavailable', 'store.unavailable', 'the directory store is unavailable');
+      };
+      const req = buildAccessRequest({ secret: SECRET, userName: 'ivan', password: PASSWORD });
+      assert.equal(await nas.exchange(req, 1500), null, 'no reply: the NAS retransmits or fails over');
+      reply().replyAttributesFor = original;
+      const again = await nas.exchange(req);
+      assert.ok(again, 'the retransmission is answered');
+      const r = checkReply(req, again, SECRET);
+      assert.equal(r.code, Code.AccessAccept);
+      assert.ok(r.attributes.some((a) => a.type === 81), 'with its reply attributes');
     });
   });
 
