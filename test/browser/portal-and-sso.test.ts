@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startAppliance, type RunningAppliance } from '../helpers/appliance.js';
 import { requireBinary } from '../helpers/binaries.js';
-import { redirectRequest, testSp, totpCodes, type TestSp } from '../integration/saml/support.js';
+import { redirectRequest, testSp, type TestSp } from '../integration/saml/support.js';
+import { base32Decode, timeStep, totpAtStep } from '../helpers/rfc6238.js';
 
 const PASSWORD = 'Sunny-Meadow-41';
 
@@ -79,7 +80,16 @@ describe('browser: portal and SAML sign-in (chromium)', function () {
     await page.getByRole('img', { name: /QR code/ }).waitFor();
     const secret = (await page.locator('#totp-secret').getAttribute('data-secret'))!;
     assert.match(secret, /^[A-Z2-7]{32}$/);
-    const codes = totpCodes(secret);
+    // Each code is computed when it is typed, from the current 30-second step (a code computed
+    // earlier, from the step before, went stale when a step boundary passed while the page loaded:
+    // a CI run failed that way), and the second one from a later step than the first (each code
+    // works once).
+    const key = base32Decode(secret);
+    let used = -1;
+    const codes = () => {
+      used = Math.max(timeStep(Date.now() / 1000), used + 1);
+      return totpAtStep(key, used);
+    };
     await page.getByLabel('Enter the 6-digit code the app shows').fill(codes());
     await page.getByRole('button', { name: 'Turn on two-step verification' }).click();
     await page.getByRole('heading', { name: 'Your apps' }).waitFor();
