@@ -48,7 +48,7 @@ export interface TestStore {
 // `pg` ships no types and @types/pg is not a dependency; type the little we use.
 interface PgClient {
   connect(): Promise<void>;
-  query(sql: string): Promise<unknown>;
+  query(sql: string): Promise<{ rows: Record<string, unknown>[] }>;
   end(): Promise<void>;
 }
 interface PgModule {
@@ -70,13 +70,25 @@ function withDatabase(url: string, database: string): string {
 }
 
 async function admin<T>(url: string, fn: (c: PgClient) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl(url) });
+  return withClient(adminUrl(url), fn);
+}
+
+async function withClient<T>(url: string, fn: (c: PgClient) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return await fn(client);
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * One statement on a connection of its own: on the database `url` names, or, with `maintenance`,
+ * on the same server's `postgres` database (to change or watch a test database from outside).
+ */
+export async function pgQuery(url: string, sql: string, o: { maintenance?: boolean } = {}): Promise<Record<string, unknown>[]> {
+  return withClient(o.maintenance ? adminUrl(url) : url, async (c) => (await c.query(sql)).rows);
 }
 
 /** Prefix of every database the suite creates (lower-case identifiers need no quoting). */

@@ -1,30 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { ldapServerResource, radiusServerResource } from '../../src/core/auth/resources.js';
 import { startAppliance, type RunningAppliance } from '../helpers/appliance.js';
+import { cli } from '../helpers/cli.js';
 import { base32Decode, timeStep, totpAtStep } from '../helpers/rfc6238.js';
 
 /** `gatehouse export` then `gatehouse import` into an empty data dir, through the real CLI. */
-const ROOT = new URL('../..', import.meta.url).pathname;
-const run = promisify(execFile);
-
-async function cli(dataDir: string, args: string[], env: Record<string, string> = {}) {
-  try {
-    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_LOG_LEVEL: 'silent', ...env },
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
 const PASSWORD = 'Backup-Tested-77';
 const TOTP_SEED = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
 

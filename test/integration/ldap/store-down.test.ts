@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAppliance, type RunningAppliance } from '../../helpers/appliance.js';
-import { emptyPostgresDatabase, storeTargets, TEST_DATABASE_URL_ENV } from '../../helpers/test-store.js';
+import { emptyPostgresDatabase, pgQuery, storeTargets, TEST_DATABASE_URL_ENV } from '../../helpers/test-store.js';
 import { ldapMessage, RawConnection, seedDirectory, simpleBindRequest, type Directory } from './support.js';
-
-interface PgClient {
-  connect(): Promise<void>;
-  query(sql: string): Promise<unknown>;
-  end(): Promise<void>;
-}
-const pg = createRequire(import.meta.url)('pg') as { Client: new (c: { connectionString: string }) => PgClient };
 
 /**
  * The database goes away (a PostgreSQL restart, failover): LDAP answers unavailable (52, RFC 4511
@@ -27,17 +19,7 @@ if (storeTargets().includes('postgres')) {
     let dbName = '';
     let drop: () => Promise<void>;
     let tmp: string;
-    const admin = async (sql: string) => {
-      const u = new URL(process.env[TEST_DATABASE_URL_ENV]!);
-      u.pathname = '/postgres';
-      const c = new pg.Client({ connectionString: u.toString() });
-      await c.connect();
-      try {
-        await c.query(sql);
-      } finally {
-        await c.end();
-      }
-    };
+    const admin = (sql: string) => pgQuery(process.env[TEST_DATABASE_URL_ENV]!, sql, { maintenance: true });
     const bindCode = async (dn: string, password: string) => {
       const c = new RawConnection(gh.endpoints.ldap!.port);
       await c.connected;

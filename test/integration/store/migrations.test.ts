@@ -1,43 +1,17 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { openStore } from '../../../src/store/index.js';
 import { makeCredentials, makeUser } from '../../helpers/factories.js';
-import { emptyPostgresDatabase, openTestStore, storeTargets } from '../../helpers/test-store.js';
+import { emptyPostgresDatabase, openTestStore, pgQuery, storeTargets } from '../../helpers/test-store.js';
+import { cli } from '../../helpers/cli.js';
 import { startAppliance, type RunningAppliance } from '../../helpers/appliance.js';
 import { MIGRATION_NAMES } from '../../../src/store/migrate.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-/** The operator CLI as a child process (tsx-loaded sources). */
-async function cli(dataDir: string, args: string[], env: Record<string, string> = {}) {
-  try {
-    const r = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_LOG_LEVEL: 'silent', ...env },
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-const pg = createRequire(import.meta.url)('pg') as { Client: new (c: { connectionString: string }) => { connect(): Promise<void>; query(sql: string): Promise<{ rows: { n: string }[] }>; end(): Promise<void> } };
 async function countOrganizations(url: string): Promise<number> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return Number((await c.query('SELECT COUNT(*) AS n FROM organizations')).rows[0]!.n);
-  } finally {
-    await c.end();
-  }
+  return Number((await pgQuery(url, 'SELECT COUNT(*) AS n FROM organizations'))[0]!.n);
 }
 
 /** Runs one PRAGMA on the SQLite file with a plain connection of its own. */
