@@ -29,3 +29,10 @@ export const conflict = (field: string, message: string) =>
 export function isDomainError(e: unknown): e is DomainError {
   return e instanceof DomainError;
 }
+
+/** The store cannot be reached (a database restart): every adapter answers as its protocol says a subsystem is down. */
+export const storeUnavailable = () => new DomainError('unavailable', 'store.unavailable', 'the directory store is unavailable');
+
+export function isUnavailable(e: unknown): e is DomainError {
+  return e instanceof DomainError && e.kind === 'unavailable';
+}

@@ -13,7 +13,7 @@ import { search } from './operations/search.js';
 import { LdapError, RESULT } from './result-codes.js';
 import { serverTlsSocket } from './tls-socket.js';
 import type { Tree } from './tree.js';
-import { isDomainError } from '../core/errors.js';
+import { isUnavailable } from '../core/errors.js';
 import { createLogThrottle } from '../util/log-throttle.js';
 
 interface Pending {
@@ -425,7 +425,7 @@ export class LdapConnection {
       if (err instanceof LdapError) {
         // An abandoned operation is not answered (RFC 4511 §4.11), whatever stopped it.
         if (!abandoned) await this.send(encodeResult(env.messageId, responseOp, { code: err.code, message: err.message, matchedDn: err.matchedDn }));
-      } else if (isDomainError(err) && err.kind === 'unavailable') {
+      } else if (isUnavailable(err)) {
         // RFC 4511 §4.1.9 unavailable: a subsystem the operation needs is offline (the store during a
         // database restart); clients such as sssd then try another server. Logged once a while.
         storeDown.hit((suppressed) => this.deps.log.warn({ err: err.message, suppressed }, 'LDAP operations fail: the directory store is unavailable'));

@@ -7,7 +7,7 @@ import { decodeUtf8Strict } from '../util/utf8.js';
 import { encodeReplyAttributes } from './dictionary.js';
 import { Attr, Code, attribute, attributes, decodeUserPassword, encodeAttribute, encodeReply, type RadiusPacket } from './packet.js';
 import { nasAuditFields, proxyStates, text, type RequestContext } from './request-context.js';
-import { DomainError, isDomainError } from '../core/errors.js';
+import { isUnavailable, storeUnavailable } from '../core/errors.js';
 
 /** The Access-Accept built before core audits the success; `unavailable`: send nothing at all. */
 interface Prepared {
@@ -94,9 +94,10 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
    * `deliver` hook): the reply attributes of the user's groups, retried on a passing store error,
    * within 4096 octets. When it cannot be built, core audits the attempt once as a failure with the
    * reason and the NAS gets a Reject (fail closed, security.md item 10): sending a partial set (a
-   * VLAN without its tunnel type, a role without its ACL) could grant the wrong network. The
-   * authentication is committed by then (a TOTP step burned), so a reply is always sent, which the
-   * duplicate cache gives the NAS's retransmissions: they must not run afresh on a used code.
+   * VLAN without its tunnel type, a role without its ACL) could grant the wrong network. With a
+   * TOTP code the authentication is committed by then (the step burned), so the Reject is sent and
+   * the duplicate cache gives it to the NAS's retransmissions: they must not run afresh on a used
+   * code. Without one, a store that is unavailable gets no reply at all (see below).
    */
   const prepareAccept = async (ctx: RequestContext, user: User, prepared: Prepared, mfa: boolean): Promise<string | null> => {
     const server = ctx.client.server;
@@ -106,7 +107,7 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
       try {
         list = await core.radiusReply.replyAttributesFor(user.id, server.id);
       } catch (err) {
-        unavailable = isDomainError(err) && err.kind === 'unavailable';
+        unavailable = isUnavailable(err);
         if (!unavailable) log.error({ err: err instanceof Error ? err.message : String(err), radiusServer: server.id, userId: user.id, attempt }, 'RADIUS reply attributes could not be read');
         if (attempt < 2) await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
       }
@@ -134,7 +135,7 @@ export function createAccessRequestHandler(d: AccessRequestDeps): (ctx: RequestC
 
   const toWire = (ctx: RequestContext, outcome: AuthOutcome, prepared: Prepared): AccessResult => {
     // Dropped: the server sends nothing and forgets the request, so a retransmission runs afresh.
-    if (prepared.unavailable) throw new DomainError('unavailable', 'store.unavailable', 'the directory store is unavailable');
+    if (prepared.unavailable) throw storeUnavailable();
     if (outcome.status === 'ok' && prepared.reply) return { reply: prepared.reply, kind: 'accept' };
     if (outcome.status === 'mfa_required' && outcome.challenge) {
       // RFC 2865 §4.4: State carries the challenge id back in the next Access-Request; Reply-Message

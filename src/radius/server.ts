@@ -11,7 +11,7 @@ import { unmapAddress } from '../util/ip-block.js';
 import { Attr, Code, attribute, encodeReply, parsePacket, verifyAccountingAuthenticator, verifyMessageAuthenticator } from './packet.js';
 import { proxyStates, type RequestContext } from './request-context.js';
 import { OldestFirst } from '../util/oldest-first.js';
-import { isDomainError } from '../core/errors.js';
+import { isUnavailable } from '../core/errors.js';
 import { createLogThrottle } from '../util/log-throttle.js';
 
 /** How many NAS addresses the listener remembers as signing (see signingClients). */
@@ -204,7 +204,7 @@ export function createRadiusListener(d: RadiusListenerDeps): RadiusListener {
         // Nothing is sent: the NAS retransmits and the request is processed afresh.
         counters.errors++;
         dup.abort(key);
-        if (isDomainError(err) && err.kind === 'unavailable') {
+        if (isUnavailable(err)) {
           // The store is down (a database restart): every request fails alike; one line a while.
           storeDown.hit((suppressed) => log.warn({ err: err.message, suppressed }, 'RADIUS requests dropped: the directory store is unavailable'));
         } else {

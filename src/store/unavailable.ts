@@ -1,5 +1,5 @@
 import { ConnectionError, TimeoutError } from 'sequelize';
-import { DomainError } from '../core/errors.js';
+import { DomainError, storeUnavailable } from '../core/errors.js';
 
 /**
  * PostgreSQL error classes that mean the database cannot be reached or is going away (appendix A:
@@ -17,7 +17,7 @@ export function unavailableOr(err: unknown): unknown {
   if (err instanceof DomainError) return err;
   const code = (err as { parent?: { code?: unknown }; code?: unknown } | null)?.parent?.code ?? (err as { code?: unknown } | null)?.code;
   if (err instanceof ConnectionError || err instanceof TimeoutError || (typeof code === 'string' && UNREACHABLE.test(code))) {
-    return new DomainError('unavailable', 'store.unavailable', 'the directory store is unavailable');
+    return storeUnavailable();
   }
   return err;
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DomainError } from '../../../src/core/errors.js';
+import { storeUnavailable } from '../../../src/core/errors.js';
 import { startAppliance, type RunningAppliance } from '../../helpers/appliance.js';
 import { assertError, queryEvents } from '../api/support.js';
 import { Attr, Code, addMember, bind, buildAccessRequest, checkReply, createGroup, createRadiusServer, createUser, udpClient, type UdpClient } from './support.js';
@@ -137,7 +137,7 @@ describe('RADIUS reply attributes from user groups', function () {
 
     it('sends nothing when the store is unavailable (no final Reject for a right password), and answers the retransmission once it is back', async () => {
       reply().replyAttributesFor = async () => {
-        throw new DomainError('unavailable', 'store.unavailable', 'the directory store is unavailable');
+        throw storeUnavailable();
       };
       const req = buildAccessRequest({ secret: SECRET, userName: 'ivan', password: PASSWORD });
       assert.equal(await nas.exchange(req, 1500), null, 'no reply: the NAS retransmits or fails over');
