@@ -90,10 +90,6 @@ export function createUserGroupService(d: DirectoryDeps, checkRadiusAttribute: R
   };
 
   const apply = async (tx: Repositories, p: GroupPatch, selfId?: string, current?: UserGroup) => {
-    if (p.name !== undefined) {
-      const other = await tx.userGroups.getByName(p.name);
-      if (other && other.id !== selfId) throw conflict('name', `a user group named ${p.name} already exists`);
-    }
     const { allocateGid, ...rest } = p;
     if (allocateGid) rest.posixGid = await allocateUnixId(tx);
     else if (rest.posixGid !== undefined && rest.posixGid !== null) {
@@ -126,7 +122,8 @@ export function createUserGroupService(d: DirectoryDeps, checkRadiusAttribute: R
           withTotal: false,
         });
         const other = clash.items.find((g) => g.id !== selfId);
-        if (other) throw conflict(field, `${n} is already the name or POSIX group name of group ${other.name}`);
+        if (other && fold(other.name) === fold(n)) throw conflict(field, `a user group named ${n} already exists`);
+        if (other) throw conflict(field, `${n} is already the POSIX group name of group ${other.name}`);
       }
     }
     return rest;
