@@ -149,7 +149,7 @@ describe('user portal', function () {
 
     it('then asks for a code at sign-in', async () => {
       const codes = totpCodes(secret);
-      codes();
+      // The enrolment used this step; the sign-in needs a later one.
       codes();
       const { b, page } = await signIn('vic');
       assert.match(page.text, /Two-step verification/);

@@ -164,13 +164,18 @@ export function responseXml(page: Page): string {
 
 
 /**
- * TOTP codes for a seed, for successive sign-ins within one 30-second step: the verifier accepts
- * ±1 step and refuses a step at or below the last one used, so each call gives the next step.
+ * TOTP codes for a seed, for successive sign-ins: the verifier accepts ±1 step and refuses a step at
+ * or below the last one used, so each call gives the current step, or the one after the last code
+ * given if that is later. The step is read when the code is asked for: a code of the step before,
+ * computed ahead, went stale when a step boundary passed before it was typed.
  */
 export function totpCodes(secret: string): () => string {
   const key = base32Decode(secret);
-  let step = timeStep(Date.now() / 1000) - 1;
-  return () => totpAtStep(key, step++);
+  let last = -Infinity;
+  return () => {
+    last = Math.max(timeStep(Date.now() / 1000), last + 1);
+    return totpAtStep(key, last);
+  };
 }
 
 /** Directory Insights events of one type, newest first. */
