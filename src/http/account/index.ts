@@ -1,6 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import type { Core } from '../../core/index.js';
+import { isUnavailable } from '../../core/errors.js';
+import { logUnavailable } from '../plugins/errors.js';
 import { CSRF_FIELD } from '../plugins/csrf.js';
 import { html, type SafeHtml } from '../plugins/html.js';
 import { registerWebPlumbing } from '../plugins/web.js';
@@ -79,6 +81,10 @@ export async function registerAccountPages(app: FastifyInstance, d: AccountPages
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.code === 'FST_CSRF_MISSING_SECRET' || err.code === 'FST_CSRF_INVALID_TOKEN') {
       return send(reply, page('Form expired', html`<h1>Form expired</h1><p>Open the link from your email again.</p>`), 403);
+    }
+    if (isUnavailable(err)) {
+      logUnavailable(req, err);
+      return send(reply, page('Unavailable', html`<h1>Unavailable</h1><p>Gatehouse cannot reach its directory at the moment. Try again in a moment.</p>`), 503);
     }
     const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'unhandled error on the set-password page');

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isDomainError } from '../../core/errors.js';
+import { logUnavailable } from '../plugins/errors.js';
 import { html } from '../plugins/html.js';
 import { registerWebPlumbing } from '../plugins/web.js';
 import { registerConsoleAssets } from './assets.js';
@@ -85,7 +86,10 @@ export async function registerConsole(app: FastifyInstance, d: ConsoleDeps): Pro
       const status = err.kind === 'not_found' ? 404 : err.kind === 'conflict' ? 409 : err.kind === 'forbidden' ? 403 : 400;
       return errorPage(req, reply, status, err.kind === 'not_found' ? 'Not found' : 'Request refused', err.message);
     }
-    if (isDomainError(err)) return errorPage(req, reply, 503, 'Unavailable', err.message);
+    if (isDomainError(err)) {
+      logUnavailable(req, err);
+      return errorPage(req, reply, 503, 'Unavailable', err.message);
+    }
     if (err.validation) return errorPage(req, reply, 400, 'Request refused', 'Some of the values sent are not valid.');
     const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'unhandled error in the console');

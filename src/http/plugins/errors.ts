@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isDomainError, type DomainErrorKind } from '../../core/errors.js';
+import { isDomainError, isUnavailable, type DomainErrorKind } from '../../core/errors.js';
+import { createLogThrottle } from '../../util/log-throttle.js';
 
 /** JumpCloud-style error statuses (google.rpc codes), by HTTP status. */
 const STATUS_NAMES: Record<number, string> = {
@@ -39,6 +40,23 @@ export function sendError(reply: FastifyReply, code: number, message: string, fi
   return reply.code(code).type('application/json; charset=utf-8').send(errorBody(code, message, field));
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** One per HTTP endpoint, shared by its API, console, portal and set-password pages (see logUnavailable). */
+    storeDownLog: ReturnType<typeof createLogThrottle>;
+  }
+}
+
+/**
+ * Logs a request that failed because a subsystem is unavailable (the store, mostly): the first at
+ * once, then one line per 10 s with the number of requests it stands for. While the store is down
+ * (a database restart) every request fails alike, and each logged its own error: ~1,200 lines in
+ * seconds.
+ */
+export function logUnavailable(req: FastifyRequest, err: Error): void {
+  req.server.storeDownLog.hit((suppressed) => req.log.warn({ err: err.message, suppressed }, 'HTTP requests fail: the directory store is unavailable'));
+}
+
 /** `body/mfa/exclusion` or `/mfa/exclusion` → `mfa.exclusion`. */
 function fieldOf(err: FastifyError): string | undefined {
   const v = err.validation?.[0];
@@ -54,10 +72,11 @@ function fieldOf(err: FastifyError): string | undefined {
  * naming the field; anything unexpected becomes a generic 500 whose cause goes to the log only.
  */
 export function registerErrorHandling(app: FastifyInstance): void {
+  app.decorate('storeDownLog', createLogThrottle(10_000));
   app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     if (isDomainError(err)) {
       const code = KIND_STATUS[err.kind];
-      if (code >= 500) req.log.error({ code: err.code }, err.message);
+      if (isUnavailable(err)) logUnavailable(req, err);
       const message = err.field && !err.message.startsWith(err.field) ? `${err.field}: ${err.message}` : err.message;
       return sendError(reply, code, message, err.field);
     }

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { isDomainError } from '../../core/errors.js';
+import { isDomainError, isUnavailable } from '../../core/errors.js';
 import { registerWebPlumbing } from '../plugins/web.js';
+import { logUnavailable } from '../plugins/errors.js';
 import { registerPortalAssets } from './assets.js';
 import { sendPage, type UserWebDeps } from './context.js';
 import { registerPortalRoutes } from './portal-routes.js';
@@ -30,6 +31,10 @@ export async function registerUserWeb(app: FastifyInstance, d: UserWebDeps & { s
     }
     if (isDomainError(err) && err.kind !== 'unavailable') {
       return sendPage(reply, messagePage({ title: 'Request refused', message: err.message }), err.kind === 'not_found' ? 404 : 400);
+    }
+    if (isUnavailable(err)) {
+      logUnavailable(req, err);
+      return sendPage(reply, messagePage({ title: 'Unavailable', message: 'Gatehouse cannot reach its directory at the moment. Try again in a moment.' }), 503);
     }
     const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'unhandled error in the portal');
