@@ -343,7 +343,7 @@ export class LdapConnection {
       // SASL (0xa3) and anything else: not offered (RFC 4513 §5.2), and the session is anonymous.
       this.session.principal = { kind: 'anonymous' };
       this.session.boundDn = '';
-      this.deps.audit.record({
+      this.deps.audit.recordUnauthenticated({
         event_type: 'ldap_bind',
         service: 'ldap',
         success: false,

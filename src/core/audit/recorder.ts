@@ -1,6 +1,7 @@
 import { newId } from '../../util/ids.js';
 import type { AuditRepository, Clock, Logger, Repositories } from '../ports.js';
 import type { AuditEvent, AuditInput } from './event.js';
+import { createSourceBudget, type SourceBudgetOptions } from './source-budget.js';
 
 export interface AuditRecorderOptions {
   repo: AuditRepository;
@@ -10,7 +11,18 @@ export interface AuditRecorderOptions {
   flushIntervalMs: number;
   batchSize: number;
   maxQueue: number;
+  /** The budget of `recordUnauthenticated` (defaults below). */
+  unauthenticated?: SourceBudgetOptions;
 }
+
+/**
+ * Defaults for events of requests that prove nothing: 200 at once and 20/s after that per address,
+ * 200/s from all addresses. A host or a NAT'd site reading the Root DSE at each connection stays far
+ * below; a flood writes at most ~17 MB/day per address instead of ~13 MB/s.
+ */
+const UNAUTHENTICATED_BUDGET: SourceBudgetOptions = { perSourcePerSecond: 20, perSourceBurst: 200, totalPerSecond: 200 };
+/** How often the count of events over that budget is logged. */
+const REFUSED_LOG_MS = 10_000;
 
 /**
  * The audit trail's one entry point.
@@ -22,6 +34,11 @@ export interface AuditRecorderOptions {
  */
 export interface AuditRecorder {
   record(input: AuditInput): void;
+  /**
+   * `record()` for a request that proved nothing (no credentials checked): written within a budget
+   * per source address (see source-budget.ts); beyond it counted, and the count logged every 10 s.
+   */
+  recordUnauthenticated(input: AuditInput): void;
   recordIn(tx: Repositories, input: AuditInput): Promise<AuditEvent>;
   /** Writes everything queued so far (tests, shutdown, and before reading the trail). */
   flush(): Promise<void>;
@@ -34,6 +51,14 @@ export function createAuditRecorder(o: AuditRecorderOptions): AuditRecorder {
   let timer: NodeJS.Timeout | null = null;
   let flushing: Promise<void> | null = null;
   let closed = false;
+  const budget = createSourceBudget({ ...UNAUTHENTICATED_BUDGET, now: () => o.clock.now().getTime(), ...o.unauthenticated });
+  let refusedLog: NodeJS.Timeout | null = null;
+  const logRefused = () => {
+    refusedLog = null;
+    const { total, top } = budget.drainRefused();
+    if (total === 0) return;
+    o.log.warn({ events: total, top_source: top?.source, top_source_events: top?.count }, 'audit events of unauthenticated requests not stored: over the rate limit');
+  };
 
   const build = (input: AuditInput): AuditEvent => {
     const now = o.clock.now();
@@ -89,7 +114,7 @@ export function createAuditRecorder(o: AuditRecorderOptions): AuditRecorder {
     await flushing;
   };
 
-  return {
+  const recorder: AuditRecorder = {
     record(input) {
       try {
         queue.push(build(input));
@@ -106,6 +131,13 @@ export function createAuditRecorder(o: AuditRecorderOptions): AuditRecorder {
         o.log.error({ err: String(err) }, 'audit record failed');
       }
     },
+    recordUnauthenticated(input) {
+      if (budget.take(input.client_ip ?? '')) return recorder.record(input);
+      if (!refusedLog && !closed) {
+        refusedLog = setTimeout(logRefused, REFUSED_LOG_MS);
+        refusedLog.unref();
+      }
+    },
     async recordIn(tx, input) {
       const event = build(input);
       await tx.audit.append([event]);
@@ -115,6 +147,8 @@ export function createAuditRecorder(o: AuditRecorderOptions): AuditRecorder {
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
+      if (refusedLog) clearTimeout(refusedLog);
+      logRefused();
       timer = null;
       await flush();
     },
@@ -122,4 +156,5 @@ export function createAuditRecorder(o: AuditRecorderOptions): AuditRecorder {
       return queue.length;
     },
   };
+  return recorder;
 }

@@ -15,9 +15,12 @@ export async function bind(req: LdapRequest, ctx: OperationContext): Promise<voi
   session.principal = { kind: 'anonymous' };
   session.boundDn = '';
   const reply = (code: number, message = '') => ctx.send(encodeResult(req.messageId, OP.bindResponse, { code, message }));
-  /** Refusals decided before the pipeline runs still leave an `ldap_bind` event. */
+  /**
+   * Refusals decided before the pipeline runs still leave an `ldap_bind` event, within the budget of
+   * requests that checked no password (they cost the peer nothing; see recordUnauthenticated).
+   */
   const refuse = (code: number, message: string) => {
-    deps.audit.record({
+    deps.audit.recordUnauthenticated({
       event_type: 'ldap_bind',
       service: 'ldap',
       success: false,

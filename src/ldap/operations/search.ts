@@ -129,7 +129,10 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
       result_code: code,
     };
     if (message) event.error_message = message;
-    deps.audit.record(event);
+    // An anonymous session's searches (the Root DSE, or refused) prove nothing and cost the peer
+    // nothing: recorded within a budget per address, so that a flood cannot fill the disk.
+    if (session.principal.kind === 'anonymous') deps.audit.recordUnauthenticated(event);
+    else deps.audit.record(event);
   };
   const abandoned = () => audit(false, RESULT.canceled, 'abandoned by the client');
   const done = async (code: number, message = '', controls?: Control[], matchedDn = '') => {

@@ -13,7 +13,9 @@ import {
   exec,
   failsWith,
   isNoticeOfDisconnection,
+  lastLdapEventId,
   ldapEnv,
+  ldapEvents,
   ldapMessage,
   ok,
   pagedControl,
@@ -136,6 +138,27 @@ describe('LDAP under hostile input', function () {
       assert.equal(rs.filter((r) => r.op === SEARCH_ENTRY).length, N);
       assert.ok(probes >= 1, 'another client was served during the flood');
       assert.equal(c.closed, false);
+    });
+
+    it('records the events of an anonymous flood within a budget per address, and still every bound search', async () => {
+      const since = await lastLdapEventId(run);
+      const c = raw({ localAddress: '127.0.0.9' });
+      await c.connected;
+      const N = 3_000;
+      const t0 = Date.now();
+      c.write(Buffer.concat(Array.from({ length: N }, (_, i) => rootDseSearch(i + 1))));
+      const rs = await c.waitFor((x) => x.filter((r) => r.op === SEARCH_DONE).length >= N, 30_000);
+      const seconds = (Date.now() - t0) / 1000;
+      assert.equal(rs.filter((r) => r.op === SEARCH_DONE && r.code === 0).length, N, 'every search answered');
+      await stillServing();
+      const evs = await ldapEvents(run, since, (e) => e.some((x) => x.event_type === 'ldap_search' && x.client_ip !== '127.0.0.9'));
+      const flood = evs.filter((e) => e.event_type === 'ldap_search' && e.client_ip === '127.0.0.9');
+      // 200 at once, then 20/s (recordUnauthenticated): far fewer than the 3,000 searches.
+      assert.ok(flood.length >= 100 && flood.length <= 200 + 20 * (seconds + 1), `${flood.length} events of ${N} searches in ${seconds.toFixed(1)} s`);
+      assert.ok(flood.every((e) => e.base === '' && e.success === true && (e.initiated_by as { username: string }).username === ''));
+      const bound = evs.filter((e) => e.event_type === 'ldap_search' && e.client_ip !== '127.0.0.9');
+      assert.equal(bound.length, 1, 'the bound search is recorded');
+      assert.equal((bound[0]!.initiated_by as { username: string }).username, 'binder');
     });
 
     it('answers 10,000 anonymous binds without unbind sent in one write', async () => {
