@@ -122,7 +122,7 @@ const MAX_BER_DEPTH = 100;
  */
 export function checkBerStructure(buf: Buffer): void {
   const walk = (start: number, end: number, depth: number): void => {
-    if (depth > MAX_BER_DEPTH) throw new Error('element nested too deeply');
+    if (depth > MAX_BER_DEPTH) throw new NestingError('element nested too deeply');
     for (const e of elements(buf, start, end)) if (e.tag & 0x20) walk(e.content, e.next, depth + 1);
   };
   walk(0, buf.length, 0);
@@ -150,6 +150,14 @@ function* elements(buf: Buffer, start: number, end: number): Generator<{ tag: nu
     at = next;
   }
 }
+
+/**
+ * Constructed elements nested deeper than MAX_BER_DEPTH. In a search, only a filter nests so deep
+ * (`(&(&(&…)))`): the message is framed by its outer length, so the search is answered
+ * unwillingToPerform ("filter too complex", as for 65 to 100 levels) and the connection goes on,
+ * without any decoder reading the nested part. Anywhere else it is a malformed message.
+ */
+export class NestingError extends Error {}
 
 /** A well-formed filter that breaks a rule of RFC 4511 §4.5.1.7: answered with protocolError, not a disconnect. */
 export class FilterRuleError extends Error {}

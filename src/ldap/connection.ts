@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { LdapRequest } from '@ldapjs/messages';
-import { ControlValueError, decodeRequest, FilterRuleError, encodeExtendedResponse, encodeNoticeOfDisconnection, encodeResult, OP, readEnvelope, RESPONSE_OF, SUPPORTED_CONTROLS, UPDATE_OPERATIONS, type Envelope } from './codec.js';
+import { ControlValueError, decodeRequest, FilterRuleError, NestingError, encodeExtendedResponse, encodeNoticeOfDisconnection, encodeResult, OP, readEnvelope, RESPONSE_OF, SUPPORTED_CONTROLS, UPDATE_OPERATIONS, type Envelope } from './codec.js';
 import type { LdapConfig, LdapDeps, OperationContext, SessionState } from './context.js';
 import { EXTENSIONS } from './entries.js';
 import { FramingError, PduFramer } from './framer.js';
@@ -368,6 +368,9 @@ export class LdapConnection {
       req = decodeRequest(pdu);
     } catch (err) {
       if (err instanceof ControlValueError || err instanceof FilterRuleError) return this.send(encodeResult(env.messageId, responseOp, { code: RESULT.protocolError, message: err.message }));
+      if (err instanceof NestingError && env.op === OP.searchRequest) {
+        return this.send(encodeResult(env.messageId, responseOp, { code: RESULT.unwillingToPerform, message: 'filter too complex' }));
+      }
       return this.disconnect(RESULT.protocolError, 'malformed request');
     }
     // RFC 4511 §4.1.11: a critical control the server does not apply to this operation means the

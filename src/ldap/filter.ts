@@ -3,7 +3,7 @@ import type { DirectoryFilter, GroupAttr, UserAttr } from '../core/directory/fil
 import { foldValue, parseDn } from './dn.js';
 import { idOfEntryUuid, GROUP_OBJECT_CLASSES, USER_OBJECT_CLASSES } from './entries.js';
 import { LdapError, RESULT } from './result-codes.js';
-import { canonicalAttributeName, isValidValue, objectClassName, SYNTAX } from './subschema.js';
+import { attributeType, canonicalAttributeName, isValidValue, matchingRuleOf, objectClassName, SYNTAX } from './subschema.js';
 import type { Location, Tree } from './tree.js';
 import { OldestFirst } from '../util/oldest-first.js';
 import { decodeUtf8Strict } from '../util/utf8.js';
@@ -69,6 +69,8 @@ interface Assertion {
   final?: string;
   /** Case-exact comparison asked by an extensible match. */
   exact?: boolean;
+  /** A case-ignoring rule named by an extensible match (caseIgnoreMatch, caseIgnoreIA5Match). */
+  caseIgnore?: boolean;
 }
 
 type Syntax = 'text' | 'int' | 'dn';
@@ -454,11 +456,21 @@ function groupAttributes(ctx: TranslationContext): Map<string, AttrDef<GroupAttr
         const posix: F<GroupAttr> = { op: 'present', attr: 'posixGid' };
         if (a.op === 'present') return known(all<GroupAttr>([posix, { op: 'present', attr: 'memberName' }]));
         // caseExactIA5Match (RFC 2307 §2.2): usernames are stored lower-case, so `ALICE` names nobody.
-        if (a.op === 'eq') {
+        if (a.op === 'eq' && !a.caseIgnore) {
           const names = spaceVariants(a.value.normalize('NFC')).map((value): F<GroupAttr> => ({ op: 'eq', attr: 'memberName', value, exact: true }));
           return known(all<GroupAttr>([posix, any(names)]));
         }
-        if (a.op === 'approx') return known(all<GroupAttr>([posix, { op: 'eq', attr: 'memberName', value: foldValue(a.value) }]));
+        if (a.op === 'approx' || (a.op === 'eq' && a.caseIgnore)) {
+          return known(all<GroupAttr>([posix, { op: 'eq', attr: 'memberName', value: foldValue(a.value) }]));
+        }
+        if (a.op === 'substr') {
+          // caseExactIA5SubstringsMatch, the schema's SUBSTR rule: on usernames, stored lower-case,
+          // a piece with an upper-case letter matches nobody.
+          const pieces = [a.initial ?? '', ...(a.any ?? []), a.final ?? ''];
+          if (pieces.some((x) => x !== foldValue(x))) return known(all<GroupAttr>([posix, { op: 'false' }]));
+          const any = (a.any ?? []).filter((x) => x !== '');
+          return known(all<GroupAttr>([posix, { op: 'substr', attr: 'memberName', any, ...(a.initial ? { initial: a.initial } : {}), ...(a.final ? { final: a.final } : {}) }]));
+        }
         return UNDEFINED;
       },
     },
@@ -505,6 +517,17 @@ const DN_ATTRIBUTES = new Set(['memberof', 'member', 'uniquemember', 'entrydn', 
 
 function isKnown(attribute: string): boolean {
   return KNOWN_ATTRIBUTES.has(typeOf(attribute));
+}
+
+/**
+ * Does the attribute's type have an ordering (or substrings) matching rule in the schema served at
+ * cn=Subschema? Without one, the item is Undefined (RFC 4511 §4.5.1.7: the server cannot decide),
+ * as slapd answers: `(cn>=m)` or `(loginShell=*sh)` match nothing, and neither do their negations.
+ * A type the schema does not describe is left to its definition here.
+ */
+function hasRule(attribute: string, kind: 'ordering' | 'substr'): boolean {
+  const t = attributeType(typeOf(attribute));
+  return !t || matchingRuleOf(t, kind) !== undefined;
 }
 
 /** Is the assertion value valid for the attribute's syntax (an integer, a DN)? Invalid is Undefined. */
@@ -606,7 +629,7 @@ function translateNode<A extends string>(
   // A Map, never an object index: `(constructor=x)` or `(__proto__=*)` must name no definition.
   const attrDef = () => attrs.get(typeOf(f.attribute));
   if (f.type !== 'AndFilter' && f.type !== 'OrFilter' && f.type !== 'NotFilter' && f.attribute && hasOptions(f.attribute)) {
-    return isKnown(f.attribute) ? constant(false) : UNDEFINED;
+    return isKnown(f.attribute) || f.type === 'PresenceFilter' ? constant(false) : UNDEFINED;
   }
   switch (f.type) {
     case 'AndFilter': {
@@ -622,17 +645,22 @@ function translateNode<A extends string>(
       return { t: inner.f, f: inner.t };
     }
     case 'PresenceFilter':
-      return attrDef()?.match({ op: 'present', value: '' }) ?? absent(f.attribute);
+      // RFC 4511 §4.5.1.7.5: FALSE when the entry has no such attribute, whether or not the
+      // server knows the type (only the other items are Undefined for an unknown type, §4.5.1.7).
+      return attrDef()?.match({ op: 'present', value: '' }) ?? constant(false);
     case 'EqualityFilter':
       return attrDef()?.match({ op: 'eq', value: valueOf(f.value) }) ?? absent(f.attribute, valueOf(f.value));
     case 'ApproximateFilter':
       return attrDef()?.match({ op: 'approx', value: valueOf(f.value) }) ?? absent(f.attribute, valueOf(f.value));
     case 'GreaterThanEqualsFilter':
+      if (!hasRule(f.attribute, 'ordering')) return UNDEFINED;
       return attrDef()?.match({ op: 'ge', value: valueOf(f.value) }) ?? absent(f.attribute, valueOf(f.value));
     case 'LessThanEqualsFilter':
+      if (!hasRule(f.attribute, 'ordering')) return UNDEFINED;
       return attrDef()?.match({ op: 'le', value: valueOf(f.value) }) ?? absent(f.attribute, valueOf(f.value));
     case 'SubstringFilter':
       checkSubstringPieces(f.any);
+      if (!hasRule(f.attribute, 'substr')) return UNDEFINED;
       return attrDef()?.match({ op: 'substr', value: '', initial: f.initial || '', any: f.any ?? [], final: f.final || '' }) ?? absent(f.attribute);
     case 'ExtensibleFilter': {
       const value = valueOf(f.value);
@@ -643,7 +671,7 @@ function translateNode<A extends string>(
       const candidates: AttrDef<A>[] = f.attribute ? (named ? [named] : []) : [...attrs.values()].filter((d) => !rule || d.syntax === rule.syntax);
       const parts = candidates
         .filter((d) => !rule || d.syntax === rule.syntax || (rule.syntax === 'text' && d.syntax === 'dn'))
-        .map((d) => d.match({ op: 'eq', value, exact }));
+        .map((d) => d.match({ op: 'eq', value, exact, caseIgnore: rule !== undefined && rule.syntax === 'text' && !exact }));
       if (f.dnAttributes) {
         if (f.attribute) parts.push(dnComponent<A>(kind, ctx, f.attribute, value, exact));
         else for (const t of ['uid', 'cn', 'ou', 'o', 'dc']) parts.push(dnComponent<A>(kind, ctx, t, value, exact));
@@ -675,7 +703,9 @@ export function matchesEntry(f: LdapFilter, attributes: ReadonlyMap<string, read
   const type = f.attribute ? typeOf(f.attribute) : '';
   const fold = type === 'objectclass' || type === 'structuralobjectclass' ? foldObjectClass : foldValue;
   if (f.type !== 'AndFilter' && f.type !== 'OrFilter' && f.type !== 'NotFilter' && f.attribute) {
-    if (!isKnown(f.attribute) && !attributes.has(typeOf(f.attribute))) return undefined;
+    if (!isKnown(f.attribute) && !attributes.has(typeOf(f.attribute))) return f.type === 'PresenceFilter' ? false : undefined;
+    if ((f.type === 'GreaterThanEqualsFilter' || f.type === 'LessThanEqualsFilter') && !hasRule(f.attribute, 'ordering')) return undefined;
+    if (f.type === 'SubstringFilter' && !hasRule(f.attribute, 'substr')) return undefined;
     // A subtype with options (`cn;lang-en`) has no values here (see hasOptions).
     if (hasOptions(f.attribute)) return false;
   }

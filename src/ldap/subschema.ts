@@ -331,6 +331,17 @@ export function syntaxOf(a: AttributeTypeDef): string {
   return SYNTAX.directoryString;
 }
 
+/**
+ * The matching rule of one kind an attribute type has, inherited from its supertype when it names
+ * none (RFC 4512 §4.1.2: `cn` has `name`'s rules); undefined when it has none of that kind.
+ */
+export function matchingRuleOf(a: AttributeTypeDef, kind: 'equality' | 'ordering' | 'substr'): string | undefined {
+  for (let t: AttributeTypeDef | undefined = a, hops = 0; t && hops < 8; t = t.sup ? attributeType(t.sup) : undefined, hops++) {
+    if (t[kind]) return t[kind];
+  }
+  return undefined;
+}
+
 /** Names of the operational attribute types (USAGE other than userApplications), lower-cased. */
 export const OPERATIONAL_ATTRIBUTE_NAMES: ReadonlySet<string> = new Set(
   ATTRIBUTE_TYPES.filter((a) => a.usage && a.usage !== 'userApplications').flatMap((a) => a.names.map((n) => n.toLowerCase())),

@@ -10,6 +10,7 @@ import * as textOrder from './migrations/0007-text-order-and-group-name-case.js'
 import * as radiusNetworkBlock from './migrations/0008-radius-network-block.js';
 import * as ssoRequestIds from './migrations/0009-sso-request-ids.js';
 import * as adminPasswordChange from './migrations/0010-admin-password-change.js';
+import * as commonName from './migrations/0011-common-name.js';
 
 /** Every migration, in order. Forward-only: a released migration is never edited or removed. */
 const MIGRATIONS = [
@@ -23,6 +24,7 @@ const MIGRATIONS = [
   { name: '0008-radius-network-block', up: radiusNetworkBlock.up },
   { name: '0009-sso-request-ids', up: ssoRequestIds.up },
   { name: '0010-admin-password-change', up: adminPasswordChange.up },
+  { name: '0011-common-name', up: commonName.up },
 ];
 
 export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map((m) => m.name);

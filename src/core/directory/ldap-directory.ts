@@ -178,12 +178,15 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
 
   const resolveGroupFilter = (f: GroupFilter, asOf: AsOf): Promise<GroupFilter> =>
     mapFilter<GroupAttr>(f, async (node) => {
-      if (node.attr !== 'memberName' || (node.op !== 'eq' && node.op !== 'present')) return node.attr === 'memberName' ? { op: 'false' } : null;
+      if (node.attr !== 'memberName' || (node.op !== 'eq' && node.op !== 'present' && node.op !== 'substr')) return node.attr === 'memberName' ? { op: 'false' } : null;
       const [s, org] = await Promise.all([server(), d.organization.get()]);
-      if (node.op === 'present') {
+      if (node.op === 'present' || node.op === 'substr') {
         // Only members the searcher could see count (RFC 4511 §4.5.1.7: presence of the values the
-        // entry shows); a suspended or hidden member must not make a group match.
-        const ids = await repos.users.groupsWithMembers(userVisibility(s, org, d.clock.now()), `ldap_server:${s.id}`);
+        // entry shows); a suspended or hidden member must not make a group match. A substring
+        // assertion (memberUid=ali*) is one on the usernames of those members.
+        const visible = userVisibility(s, org, d.clock.now());
+        const members: UserFilter = node.op === 'present' ? visible : { op: 'and', filters: [visible, { ...node, attr: 'username' }] };
+        const ids = await repos.users.groupsWithMembers(members, `ldap_server:${s.id}`);
         return ids.length > 0 ? { op: 'in', attr: 'id', values: ids } : { op: 'false' };
       }
       const [id] = await resolveName(`user\0${s.id}\0${node.exact ? 'exact' : ''}\0${String(node.value)}`, async () => {

@@ -165,10 +165,11 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
     return done(RESULT.success);
   }
   // The subschema subentry, readable by anyone as the Root DSE that points to it (RFC 4512 §4.2,
-  // §5.1). It has no subordinates: only a base search finds it.
+  // §5.1). It has no subordinates: a base or subtree search finds it (a subtree includes its base,
+  // RFC 4511 §4.5.1.2), a one-level or children search nothing.
   if (loc.kind === 'subschema') {
     const subschema = toSubschemaEntry();
-    if (scope === SCOPE.base && matchesEntry(filter, attributeMap(subschema)) === true) {
+    if ((scope === SCOPE.base || scope === SCOPE.sub) && matchesEntry(filter, attributeMap(subschema)) === true) {
       await ctx.send(encodeEntry(req.messageId, subschema.dn, selectAttributes(subschema, attrs, typesOnly)));
       sent++;
     }

@@ -32,7 +32,7 @@ export const USER_COLUMNS: ColumnMap<UserAttr> = {
   description: { expr: 'u.description_lc', kind: 'lower', exact: 'u.description' },
   createdAt: { expr: 'u.created_at', kind: 'time' },
   updatedAt: { expr: 'u.updated_at', kind: 'time' },
-  cn: { expr: 'u.cn_lc', kind: 'lower' },
+  cn: { expr: 'u.cn_lc', kind: 'lower', exact: 'u.cn' },
   memberOf: {
     expr: 'u.id IN (SELECT user_id FROM user_group_members WHERE group_id = ?)',
     kind: 'sub',
@@ -245,6 +245,7 @@ export function createUserRepository(sql: Sql): UserRepository {
         employee_identifier: u.employeeIdentifier,
         description: u.description,
         attributes: JSON.stringify(u.attributes),
+        cn: commonName(u),
         cn_lc: fold(commonName(u)),
         created_at: u.createdAt.getTime(),
         updated_at: u.updatedAt.getTime(),
@@ -270,7 +271,7 @@ export function createUserRepository(sql: Sql): UserRepository {
         const r = await sql.one('SELECT username, firstname, lastname, displayname FROM users WHERE id = $1', [id]);
         if (r) {
           const cn = commonName({ username: toStr(r.username), firstname: toStr(r.firstname), lastname: toStr(r.lastname), displayname: toStr(r.displayname) });
-          await sql.exec('UPDATE users SET cn_lc = $1 WHERE id = $2', [fold(cn), id]);
+          await sql.exec('UPDATE users SET cn = $1, cn_lc = $2 WHERE id = $3', [cn, fold(cn), id]);
         }
       }
     },

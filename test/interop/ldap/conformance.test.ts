@@ -245,12 +245,15 @@ describe('LDAP conformance with ldap-utils and ldap3', function () {
       }
     });
 
-    it('has no subordinates: one-level, subtree and children searches find nothing', async () => {
-      for (const scope of ['one', 'sub', 'children']) {
+    it('has no subordinates: one-level and children searches find nothing, a subtree search only the subentry (RFC 4511 §4.5.1.2)', async () => {
+      for (const scope of ['one', 'children']) {
         const r = await ldapsearch(dir, anonymous(), ['-b', 'cn=Subschema', '-s', scope, '(objectClass=*)', '1.1']);
         assert.equal(r.code, 0, `${scope}: ${r.stderr}`);
         assert.deepEqual(r.entries, [], scope);
       }
+      const sub = await ldapsearch(dir, anonymous(), ['-b', 'cn=Subschema', '-s', 'sub', '(objectClass=*)', '1.1']);
+      assert.equal(sub.code, 0, sub.stderr);
+      assert.deepEqual(sub.entries.map((e) => e.dn), ['cn=Subschema']);
     });
 
     it('evaluates the filter against the subentry', async () => {

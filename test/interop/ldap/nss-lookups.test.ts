@@ -73,6 +73,21 @@ describe('LDAP interop: nslcd/sssd-style lookups with ldapsearch', function () {
     ['caseExactMatch with the stored case', '(uid:caseExactMatch:=alice)', () => ['uid=alice']],
     ['caseExactMatch with another case', '(uid:caseExactMatch:=ALICE)', () => []],
     ['a DN component (:dn:)', '(ou:dn:=Users)', () => ['ou=Users', ...USERS, ...GROUPS]],
+    ['caseExactMatch on cn with the case shown', '(cn:caseExactMatch:=Bob Builder)', () => ['uid=bob']],
+    ['caseExactMatch on cn with another case', '(cn:caseExactMatch:=bob builder)', () => []],
+    ['caseExactMatch by OID on gecos, non-ASCII', '(gecos:2.5.13.5:=Alice Öztürk)', () => ['uid=alice']],
+    ['memberUid by caseIgnoreIA5Match', '(memberUid:caseIgnoreIA5Match:=ALICE)', () => ['cn=staff']],
+    // memberUid substrings (caseExactIA5SubstringsMatch, the schema's SUBSTR rule)
+    ['a memberUid prefix', '(&(objectClass=posixGroup)(memberUid=ali*))', () => ['cn=staff']],
+    ['a memberUid substring', '(memberUid=*o*)', () => ['cn=staff']],
+    ['a memberUid prefix in another case', '(memberUid=ALI*)', () => []],
+    // presence is FALSE for an absent attribute, known or not (RFC 4511 §4.5.1.7.5)
+    ['presence of an attribute no entry has', '(telephoneNumber=*)', () => []],
+    ['the negation of presence of an unknown attribute', '(!(fooBar=*))', () => ['o', 'ou=Users', ...USERS, ...GROUPS]],
+    // no ORDERING or SUBSTR rule in the schema: Undefined, negated or not (as slapd)
+    ['ordering on cn, which has no ordering rule', '(cn>=a)', () => []],
+    ['the negation of ordering on cn', '(!(cn>=a))', () => []],
+    ['a substring of loginShell, which has no substrings rule', '(loginShell=*sh)', () => []],
     // undefined (RFC 4511 §4.5.1.7): unknown attribute types match nothing, negated or not
     ['an unknown attribute', '(foo=bar)', () => []],
     ['the negation of an unknown attribute', '(!(foo=bar))', () => []],

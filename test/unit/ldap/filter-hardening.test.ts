@@ -83,11 +83,13 @@ describe('LDAP filter hardening (src/ldap/filter.ts)', () => {
 
     it('answers a Root DSE filter with many empty pieces at once (a regular expression took 13 s for seven)', function () {
       this.timeout(2000);
-      const f = substringFilter('namingContexts', { any: Array<string>(MAX_SUBSTRING_ANY).fill(''), final: 'zz' });
-      assert.equal(matchesEntry(f, dse), false);
-      const g = substringFilter('namingContexts', { any: Array<string>(MAX_SUBSTRING_ANY).fill('a'), final: 'zz' });
-      assert.equal(matchesEntry(g, dse), false);
-      assert.equal(matchesEntry(substringFilter('namingContexts', { initial: 'O=', any: ['', 'GATEHOUSE'], final: 'local' }), dse), true);
+      // description (with a substrings rule) holding the Root DSE's naming context
+      const entry = new Map([['description', dse.get('namingcontexts')!]]);
+      const f = substringFilter('description', { any: Array<string>(MAX_SUBSTRING_ANY).fill(''), final: 'zz' });
+      assert.equal(matchesEntry(f, entry), false);
+      const g = substringFilter('description', { any: Array<string>(MAX_SUBSTRING_ANY).fill('a'), final: 'zz' });
+      assert.equal(matchesEntry(g, entry), false);
+      assert.equal(matchesEntry(substringFilter('description', { initial: 'O=', any: ['', 'GATEHOUSE'], final: 'local' }), entry), true);
     });
 
     it(`accepts ${MAX_SUBSTRING_ANY} any pieces and refuses one more with unwillingToPerform, in memory and for the store`, () => {
@@ -119,8 +121,6 @@ describe('LDAP filter hardening (src/ldap/filter.ts)', () => {
     // RFC 4511 §4.5.1.7: an unrecognised attribute type or matching rule is Undefined, never an error.
     const undefinedForBoth = [
       '(constructor=x)',
-      '(__proto__=*)',
-      '(toString=*)',
       '(hasOwnProperty>=a)',
       '(valueOf<=a)',
       '(isPrototypeOf~=a)',
@@ -138,6 +138,15 @@ describe('LDAP filter hardening (src/ldap/filter.ts)', () => {
         assert.deepEqual(toUserFilter(wire(f), ctx), FALSE);
         assert.deepEqual(toGroupFilter(wire(f), ctx), FALSE);
         assert.equal(matchesEntry(wire(f), dse), undefined);
+      });
+    }
+    // RFC 4511 §4.5.1.7.5: presence is FALSE where the entry has no such attribute, known type or not.
+    for (const f of ['(__proto__=*)', '(toString=*)']) {
+      it(`translates ${f} to FALSE, without throwing`, () => {
+        assert.deepEqual(toUserFilter(wire(f), ctx), FALSE);
+        assert.deepEqual(toGroupFilter(wire(f), ctx), FALSE);
+        assert.equal(matchesEntry(wire(f), dse), false);
+        assert.deepEqual(toUserFilter(wire(`(!${f})`), ctx), { op: 'true' });
       });
     }
 
@@ -187,11 +196,14 @@ describe('LDAP filter hardening (src/ldap/filter.ts)', () => {
     });
 
     it('orders and matches substrings of sn and displayName through the same fallback', () => {
-      assert.deepEqual(toUserFilter(wire('(sn<=m)'), ctx), {
+      // sn has no ordering rule (RFC 4519 name): Undefined, for the column and the fallback alike.
+      assert.deepEqual(toUserFilter(wire('(sn<=m)'), ctx), FALSE);
+      assert.deepEqual(toUserFilter(wire('(!(sn<=m))'), ctx), FALSE);
+      assert.deepEqual(toUserFilter(wire('(sn=*ith)'), ctx), {
         op: 'or',
         filters: [
-          { op: 'and', filters: [lastnameSet, { op: 'lte', attr: 'lastname', value: 'm' }] },
-          { op: 'and', filters: [lastnameEmpty, { op: 'lte', attr: 'username', value: 'm' }] },
+          { op: 'and', filters: [lastnameSet, { op: 'substr', attr: 'lastname', any: [], final: 'ith' }] },
+          { op: 'and', filters: [lastnameEmpty, { op: 'substr', attr: 'username', any: [], final: 'ith' }] },
         ],
       });
       assert.deepEqual(toUserFilter(wire('(displayName=*oss*)'), ctx), {
@@ -219,10 +231,10 @@ describe('LDAP filter hardening (src/ldap/filter.ts)', () => {
       assert.ok(compareCodePoints('\u{1D49C}', '\uFB00') > 0);
     });
 
-    it('uses code point order for >= and <= on the Root DSE', () => {
+    it('answers >= and <= on a fixed entry\'s attribute without an ordering rule as Undefined (RFC 4511 §4.5.1.7)', () => {
       const entry = new Map([['description', ['\u{1D49C}x']]]);
-      assert.equal(matchesEntry(wire('(description>=\uFB00)'), entry), true);
-      assert.equal(matchesEntry(wire('(description<=\uFB00)'), entry), false);
+      assert.equal(matchesEntry(wire('(description>=\uFB00)'), entry), undefined);
+      assert.equal(matchesEntry(wire('(!(description<=\uFB00))'), entry), undefined);
     });
 
     it('adds COLLATE "C" to text comparisons and sort keys on PostgreSQL only (filter-sql.ts)', () => {

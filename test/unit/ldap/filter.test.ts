@@ -180,7 +180,8 @@ describe('LDAP filter evaluation on fixed entries (matchesEntry)', () => {
     [`(namingContexts=${BASE.toUpperCase()})`, dse, true],
     ['(supportedLDAPVersion=3)', dse, true],
     ['(supportedControl=1.2.840.113556.1.4.319)', dse, true],
-    ['(objectClass=t*)', dse, true],
+    // objectClass has no substrings rule (objectIdentifierMatch only): Undefined, as in slapd
+    ['(objectClass=t*)', dse, undefined],
     ['(!(objectClass=top))', dse, false],
     ['(objectClass=organization)', org, true],
     ['(o=*)', org, true],
@@ -195,7 +196,9 @@ describe('LDAP filter evaluation on fixed entries (matchesEntry)', () => {
     // unknown attribute types are Undefined, and so is their negation
     ['(foo=bar)', org, undefined],
     ['(!(foo=bar))', org, undefined],
-    ['(foo=*)', dse, undefined],
+    // presence is FALSE where there is no such attribute, known or not (RFC 4511 §4.5.1.7.5)
+    ['(foo=*)', dse, false],
+    ['(!(foo=*))', dse, true],
     ['(&(objectClass=top)(foo=bar))', dse, undefined],
     ['(|(objectClass=top)(foo=bar))', dse, true],
     ['(!(|(objectClass=nothing)(foo=bar)))', dse, undefined],
