@@ -72,6 +72,28 @@ describe('store migrations (sqlite)', function () {
 
 for (const target of storeTargets()) {
   describe(`store migrations (${target})`, function () {
+    it('finishes 0011-common-name after a run stopped half-way (column added, values partly set, not recorded)', async function () {
+      const first = await openTestStore(target);
+      try {
+        const alice = { ...makeUser(), username: 'alice', firstname: 'Alice', lastname: 'Liddell' };
+        const bob = { ...makeUser(), username: 'bob', firstname: '', lastname: '', displayname: 'Bobby' };
+        await first.store.repos.users.create(alice, makeCredentials());
+        await first.store.repos.users.create(bob, makeCredentials());
+        // What a process stopped during the migration left behind.
+        await first.sequelize.query("UPDATE users SET cn = ''");
+        await first.sequelize.query("DELETE FROM schema_migrations WHERE name = '0011-common-name'");
+        const { migrate } = await import('../../../src/store/migrate.js');
+        assert.deepEqual(await migrate(first.sequelize), ['0011-common-name']);
+        const rows = (await first.sequelize.query('SELECT username, cn FROM users ORDER BY username'))[0] as { username: string; cn: string }[];
+        assert.deepEqual(rows, [
+          { username: 'alice', cn: 'Alice Liddell' },
+          { username: 'bob', cn: 'Bobby' },
+        ]);
+      } finally {
+        await first.close();
+      }
+    });
+
     it('applies nothing when a second store opens the same database', async function () {
       const first = await openTestStore(target);
       try {
