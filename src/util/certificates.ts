@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { createPrivateKey, randomBytes, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
 // @peculiar/x509 is typed against the DOM's Crypto; Node's webcrypto is that implementation.
@@ -58,16 +58,37 @@ export async function createSelfSignedCertificate(o: {
 }
 
 /**
- * The TLS key and certificate in `dir` (tls.key, tls.crt), generated on first start. An admin
- * replaces them with their own files; a pair that does not parse is an error, never overwritten.
+ * The TLS key and certificate in `dir` (tls.key, tls.crt), generated on first start, when neither
+ * file is there. An admin replaces them with their own files (read at start). A pair that does not
+ * parse or match is an error naming the file, and a pair with one file missing is an error too:
+ * generating then overwrote the file that was there, an admin's own certificate or key, with half
+ * of a new self-signed pair (found by a black-box probe), where slapd refuses to start.
  */
 export async function ensureTlsCertificate(dir: string, hostname: string): Promise<KeyAndCertificate & { generated: boolean }> {
   const keyFile = join(dir, 'tls.key');
   const certFile = join(dir, 'tls.crt');
-  if (existsSync(keyFile) && existsSync(certFile)) {
+  const hasKey = existsSync(keyFile);
+  const hasCert = existsSync(certFile);
+  if (hasKey && hasCert) {
     const pair = { keyPem: readFileSync(keyFile, 'utf8'), certPem: readFileSync(certFile, 'utf8') };
-    new X509Certificate(pair.certPem); // throws on a broken certificate
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(pair.certPem);
+    } catch (err) {
+      throw new Error(`TLS certificate ${certFile} cannot be read: ${(err as Error).message}`);
+    }
+    let key: KeyObject;
+    try {
+      key = createPrivateKey(pair.keyPem);
+    } catch (err) {
+      throw new Error(`TLS key ${keyFile} cannot be read: ${(err as Error).message}`);
+    }
+    if (!cert.checkPrivateKey(key)) throw new Error(`TLS key ${keyFile} is not the key of the certificate ${certFile}`);
     return { ...pair, generated: false };
+  }
+  if (hasKey !== hasCert) {
+    const [present, missing] = hasKey ? [keyFile, certFile] : [certFile, keyFile];
+    throw new Error(`${missing} is missing while ${present} is there: put both files of the pair in place, or remove both to have a self-signed pair generated`);
   }
   mkdirSync(dir, { recursive: true });
   const pair = await createSelfSignedCertificate({
