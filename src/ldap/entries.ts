@@ -228,6 +228,8 @@ export async function visibleEntry(ctx: OperationContext, loc: Location): Promis
     }
     case 'subschema':
       return toSubschemaEntry();
+    case 'root':
+      return rootDse(tree, deps.version);
     default:
       return null;
   }

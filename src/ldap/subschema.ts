@@ -349,8 +349,8 @@ export const OPERATIONAL_ATTRIBUTE_NAMES: ReadonlySet<string> = new Set(
 
 /**
  * Is `value` a valid assertion value of the syntax? Checked for the syntaxes whose values
- * Gatehouse can tell apart (RFC 4517 §3.3.3 Boolean, §3.3.9 DN, §3.3.16 INTEGER); others accept
- * any string.
+ * Gatehouse can tell apart (RFC 4517 §3.3.3 Boolean, §3.3.9 DN, §3.3.16 INTEGER, RFC 4530 UUID);
+ * others accept any string.
  */
 export function isValidValue(syntax: string, value: string): boolean {
   switch (syntax) {
@@ -358,6 +358,9 @@ export function isValidValue(syntax: string, value: string): boolean {
       return /^(?:0|-?[1-9]\d*)$/.test(value);
     case SYNTAX.boolean:
       return value === 'TRUE' || value === 'FALSE';
+    case SYNTAX.uuid:
+      // RFC 4530 §2.1: the RFC 4122 string form.
+      return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
     case SYNTAX.dn:
       try {
         parseDn(value);

@@ -23,7 +23,6 @@ export async function compare(req: LdapRequest, ctx: OperationContext): Promise<
   const { deps, tree, session } = ctx;
   const reply = (code: number, message = '', matched = '') => ctx.send(encodeResult(req.messageId, OP.compareResponse, { code, message, matchedDn: matched }));
   await refreshPrincipal(ctx);
-  if (!deps.directory.canRead(session.principal)) return reply(RESULT.insufficientAccessRights, 'anonymous access is limited to the Root DSE');
   const dn = req.entry ?? '';
   let loc: Location;
   try {
@@ -31,6 +30,12 @@ export async function compare(req: LdapRequest, ctx: OperationContext): Promise<
   } catch (err) {
     if (err instanceof DnSyntaxError) return reply(RESULT.invalidDnSyntax, 'invalid DN');
     throw err;
+  }
+  // The Root DSE and the subschema subentry are readable by anyone (RFC 4512 §5.1, §4.2), so
+  // compares on them are answered anonymously too, as slapd does.
+  const open = loc.kind === 'root' || loc.kind === 'subschema';
+  if (!open && !deps.directory.canRead(session.principal)) {
+    return reply(RESULT.insufficientAccessRights, 'anonymous access is limited to the Root DSE and cn=Subschema');
   }
   const description = req.attribute ?? '';
   const type = attributeType(description);

@@ -176,7 +176,7 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
     return done(RESULT.success);
   }
   await refreshPrincipal(ctx);
-  if (!deps.directory.canRead(session.principal)) return done(RESULT.insufficientAccessRights, 'anonymous access is limited to the Root DSE');
+  if (!deps.directory.canRead(session.principal)) return done(RESULT.insufficientAccessRights, 'anonymous access is limited to the Root DSE and cn=Subschema');
   if (loc.kind === 'outside') return done(RESULT.noSuchObject, 'base DN is outside the naming context');
   if (loc.kind === 'missing') return done(RESULT.noSuchObject, 'no such entry', undefined, await matchedDn(ctx, base));
 

@@ -442,6 +442,20 @@ describe('LDAP conformance with ldap-utils and ldap3', function () {
       assert.equal((await compare(binder(), dir.groupDn('staff'), 'member:not a dn')).code, INVALID_ATTRIBUTE_SYNTAX);
     });
 
+    it('answers invalidAttributeSyntax (21) for an entryUUID that is not a UUID (RFC 4530)', async () => {
+      const r = await compare(binder(), dir.userDn('alice'), 'entryUUID:notauuid');
+      assert.equal(r.code, INVALID_ATTRIBUTE_SYNTAX, `${r.stdout}${r.stderr}`);
+    });
+
+    it('compares on the Root DSE and cn=Subschema anonymously, as they are read (RFC 4512 §5.1, §4.2)', async () => {
+      assert.equal((await compare(anonymous(), '', 'supportedLDAPVersion:3')).code, COMPARE_TRUE);
+      assert.equal((await compare(anonymous(), '', 'supportedLDAPVersion:2')).code, COMPARE_FALSE);
+      assert.equal((await compare(binder(), '', 'supportedLDAPVersion:3')).code, COMPARE_TRUE, 'bound too');
+      assert.equal((await compare(anonymous(), 'cn=Subschema', 'objectClass:subschema')).code, COMPARE_TRUE);
+      const user = await compare(anonymous(), dir.userDn('alice'), 'uid:alice');
+      assert.equal(user.code, 50, 'anything else stays closed to anonymous sessions');
+    });
+
     it('still compares valid INTEGER and DN values', async () => {
       assert.equal((await compare(binder(), dir.userDn('alice'), 'uidNumber:7001')).code, COMPARE_TRUE);
       assert.equal((await compare(binder(), dir.userDn('alice'), 'uidNumber:-5')).code, COMPARE_FALSE);
