@@ -173,8 +173,31 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
       clockSkewSeconds: config.sso.clockSkewSeconds,
     },
   });
+  // The audit trail is kept for audit.retentionDays and to at most audit.maxEvents events: rows of
+  // floods (failed sign-ins bounded only by argon2id, accounting, searches) never left the disk.
+  let purgingAudit = false;
+  const purgeAudit = async () => {
+    if (purgingAudit) return;
+    purgingAudit = true;
+    try {
+      const { retentionDays, maxEvents } = config.audit;
+      const r = await store.repos.audit.purge({
+        ...(retentionDays > 0 ? { before: new Date(clock.now().getTime() - retentionDays * 86_400_000) } : {}),
+        ...(maxEvents > 0 ? { keepAtMost: maxEvents } : {}),
+      });
+      if (r.expired > 0) log.info({ deleted: r.expired, retentionDays }, 'audit events older than audit.retentionDays deleted');
+      if (r.overLimit > 0) log.warn({ deleted: r.overLimit, maxEvents }, 'audit trail over audit.maxEvents: its oldest events deleted');
+    } catch (err) {
+      log.warn({ err: String(err) }, 'audit purge failed');
+    } finally {
+      purgingAudit = false;
+    }
+  };
+  const firstAuditPurge = setTimeout(() => void purgeAudit(), 10_000);
+  firstAuditPurge.unref();
   // Expired browser sessions, unanswered TOTP challenges and remembered SAML request IDs are deleted now and then.
   const purge = setInterval(() => {
+    void purgeAudit();
     void core.webSessions.purgeExpired().catch((err: unknown) => log.warn({ err: String(err) }, 'session purge failed'));
     void core.sso.purgeExpiredRequests().catch((err: unknown) => log.warn({ err: String(err) }, 'SAML request ID purge failed'));
     void store.repos.challenges.purgeExpired(clock.now()).catch((err: unknown) => log.warn({ err: String(err) }, 'challenge purge failed'));
@@ -241,6 +264,7 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
     async stop() {
       listening = false;
       clearInterval(purge);
+      clearTimeout(firstAuditPurge);
       await http.close();
       for (const l of [...listeners].reverse()) {
         await l.stop().catch((err: unknown) => log.error({ err, listener: l.name }, 'error while stopping a listener'));

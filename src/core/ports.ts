@@ -269,6 +269,12 @@ export interface ChallengeRepository {
 export interface AuditRepository {
   append(events: AuditEvent[]): Promise<void>;
   query(q: AuditQuery): Promise<AuditEvent[]>;
+  /**
+   * Deletes events older than `before` (when given) and, beyond the newest `keepAtMost` (when
+   * given), the oldest ones, a bounded batch per statement. Returns how many were deleted for each
+   * reason.
+   */
+  purge(o: { before?: Date; keepAtMost?: number }): Promise<{ expired: number; overLimit: number }>;
 }
 
 export interface SequenceRepository {

@@ -1236,6 +1236,23 @@ function createRepositories(s: () => State, write: Writer, read: Writer, now: ()
         matching.sort((a, b) => dir * (Date.parse(a.timestamp) - Date.parse(b.timestamp) || byStr(a.id, b.id)));
         return copy(matching.slice(q.skip, q.skip + q.limit));
       }),
+    purge: (o) =>
+      write(() => {
+        const st = s();
+        const before = st.audit.length;
+        if (o.before) st.audit = st.audit.filter((e) => Date.parse(e.timestamp) >= o.before!.getTime());
+        const expired = before - st.audit.length;
+        let overLimit = 0;
+        if (o.keepAtMost !== undefined && o.keepAtMost > 0 && st.audit.length > o.keepAtMost) {
+          // As the SQL store: everything at or before the timestamp of the newest event beyond the limit.
+          const byNewest = [...st.audit].sort((a, b) => Date.parse(b.timestamp) - Date.parse(a.timestamp));
+          const cut = Date.parse(byNewest[o.keepAtMost]!.timestamp);
+          const kept = st.audit.filter((e) => Date.parse(e.timestamp) > cut);
+          overLimit = st.audit.length - kept.length;
+          st.audit = kept;
+        }
+        return { expired, overLimit };
+      }),
   };
 
   return {

@@ -18,6 +18,7 @@ function slowRepo() {
       return new Promise<void>((resolve) => waiting.push(resolve));
     },
     query: () => Promise.resolve([]),
+    purge: () => Promise.resolve({ expired: 0, overLimit: 0 }),
   } as AuditRepository;
   /** Finishes the writes started so far, then lets the recorder's continuations run. */
   const release = async () => {

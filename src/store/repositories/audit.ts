@@ -33,6 +33,12 @@ function escapeLike(t: string): string {
 }
 
 const MAX_EVENTS_PER_INSERT = 1000;
+/**
+ * Rows deleted per statement when purging: each statement is a short write transaction, so logins
+ * and audit inserts go on between them (one DELETE of millions of rows would hold SQLite's writer
+ * for seconds).
+ */
+const PURGE_BATCH = 5000;
 const ASCII = /^[\x00-\x7f]*$/;
 
 const COLUMNS = `id, ts, event_type, service, success, client_ip, username, initiated_by_id, initiated_by_type,
@@ -104,6 +110,28 @@ export function createAuditRepository(sql: Sql): AuditRepository {
       // per event), and SQLite's JSON text stays a few hundred kilobytes. Ids are unique per event,
       // so a batch retried after a partial write inserts only what is missing (ON CONFLICT DO NOTHING).
       for (let i = 0; i < events.length; i += MAX_EVENTS_PER_INSERT) await insertRows(events.slice(i, i + MAX_EVENTS_PER_INSERT));
+    },
+
+    async purge(o) {
+      const deleteOlderThan = async (ts: number, inclusive: boolean): Promise<number> => {
+        let deleted = 0;
+        for (;;) {
+          const n = await sql.changed(
+            `DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE ts ${inclusive ? '<=' : '<'} CAST($1 AS BIGINT) ORDER BY ts LIMIT ${PURGE_BATCH}) RETURNING 1 AS changed`,
+            [ts],
+          );
+          deleted += n;
+          if (n < PURGE_BATCH) return deleted;
+        }
+      };
+      const expired = o.before ? await deleteOlderThan(o.before.getTime(), false) : 0;
+      let overLimit = 0;
+      if (o.keepAtMost !== undefined && o.keepAtMost > 0) {
+        // The timestamp of the newest event beyond the limit (walks the ts index from the newest end).
+        const beyond = await sql.rows(`SELECT ts FROM audit_events ORDER BY ts DESC LIMIT 1 OFFSET $1`, [o.keepAtMost]);
+        if (beyond[0]) overLimit = await deleteOlderThan(Number(beyond[0].ts), true);
+      }
+      return { expired, overLimit };
     },
 
     async query(q: AuditQuery) {

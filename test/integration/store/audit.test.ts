@@ -260,3 +260,36 @@ for (const target of storeTargets()) {
     });
   });
 }
+
+for (const target of storeTargets()) {
+  describe(`AuditRepository.purge (${target})`, function () {
+    this.timeout(60_000);
+    const ctx = useTestStore(target);
+    const audit = () => ctx.store.repos.audit;
+    const every = (): AuditQuery => ({ services: 'all', startTime: new Date(0), endTime: new Date(T0.getTime() + 100 * 86_400_000), limit: 100_000, skip: 0 });
+    const seed = async (n: number, stepMs: number) => {
+      const events = Array.from({ length: n }, (_, i) => makeAuditEvent({ timestamp: new Date(T0.getTime() + i * stepMs).toISOString() }));
+      await audit().append(events);
+      return events;
+    };
+
+    it('deletes the events older than a date, in batches, and keeps the rest', async () => {
+      // 12,000 events one second apart: more than two delete batches (5,000 rows each).
+      const events = await seed(12_000, 1000);
+      const cut = new Date(T0.getTime() + 11_000 * 1000);
+      assert.deepEqual(await audit().purge({ before: cut }), { expired: 11_000, overLimit: 0 });
+      const left = await audit().query(every());
+      assert.deepEqual(left.map((e) => e.id).sort(), events.slice(11_000).map((e) => e.id).sort());
+      assert.deepEqual(await audit().purge({ before: cut }), { expired: 0, overLimit: 0 }, 'nothing more to delete');
+    });
+
+    it('keeps at most the newest N events, deleting the oldest', async () => {
+      const events = await seed(300, 60_000);
+      assert.deepEqual(await audit().purge({ keepAtMost: 120 }), { expired: 0, overLimit: 180 });
+      const left = await audit().query(every());
+      assert.deepEqual(left.map((e) => e.id).sort(), events.slice(180).map((e) => e.id).sort());
+      assert.deepEqual(await audit().purge({ keepAtMost: 120 }), { expired: 0, overLimit: 0 });
+      assert.deepEqual(await audit().purge({ keepAtMost: 1000, before: T0 }), { expired: 0, overLimit: 0 }, 'under both bounds: nothing');
+    });
+  });
+}
