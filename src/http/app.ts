@@ -1,4 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { AccessLog } from './plugins/access-log.js';
 import { AjvCompiler, type ValidatorFactory } from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -83,6 +84,7 @@ function finiteOnly(validate: ReturnType<ReturnType<ValidatorFactory>>): ReturnT
 export async function buildHttpApp(o: HttpOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: o.logger,
+    logController: new AccessLog(),
     trustProxy: o.trustProxy,
     bodyLimit: o.bodyLimitBytes,
     // Ids and paths are short; longer parameters are abuse.
