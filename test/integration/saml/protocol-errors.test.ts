@@ -397,6 +397,25 @@ describe('SAML requests answered with an error status, and replays', function ()
       assert.ok(refused.some((e) => /in the future/.test(e.error_message)));
       assert.ok(refused.every((e) => e.success === false && e.resource?.name === 'wiki'));
     });
+
+    // Last here: it spends this address's budget of events that prove nothing.
+    it('refuses an answered continue link however often it is opened, and records the refusals within a budget per address', async () => {
+      const r = request({ attrs: passive });
+      const b = new Browser(gh.httpUrl);
+      const post = await b.request('POST', '/saml2/wiki', { SAMLRequest: forPost(r.xml) });
+      isError(await b.get(post.location!), 'Responder', 'NoPassive', r.id);
+      const before = (await events(gh, 'sso_auth')).filter((e) => /already answered/.test(e.error_message ?? '')).length;
+      const t0 = Date.now();
+      const N = 600;
+      for (let i = 0; i < N; i += 20) {
+        const pages = await Promise.all(Array.from({ length: 20 }, () => new Browser(gh.httpUrl).get(post.location!)));
+        for (const page of pages) refusedAsReplay(page);
+      }
+      const seconds = (Date.now() - t0) / 1000;
+      const recorded = (await events(gh, 'sso_auth')).filter((e) => /already answered/.test(e.error_message ?? '')).length - before;
+      // 200 at once, then 20/s (recordUnauthenticated), where each replay wrote a row.
+      assert.ok(recorded >= 50 && recorded <= 200 + 20 * (seconds + 1), `${recorded} events for ${N} replays in ${seconds.toFixed(1)} s`);
+    });
   });
 });
 
