@@ -21,6 +21,8 @@ export interface AuditRecorderOptions {
  * below; a flood writes at most ~17 MB/day per address instead of ~13 MB/s.
  */
 const UNAUTHENTICATED_BUDGET: SourceBudgetOptions = { perSourcePerSecond: 20, perSourceBurst: 200, totalPerSecond: 200 };
+/** Per subject for `recordPerSubject`: the same per key, 1,000/s for all subjects together. */
+const SUBJECT_BUDGET: SourceBudgetOptions = { perSourcePerSecond: 20, perSourceBurst: 200, totalPerSecond: 1000 };
 /** How often the count of events over that budget is logged. */
 const REFUSED_LOG_MS = 10_000;
 
@@ -39,6 +41,13 @@ export interface AuditRecorder {
    * per source address (see source-budget.ts); beyond it counted, and the count logged every 10 s.
    */
   recordUnauthenticated(input: AuditInput): void;
+  /**
+   * `record()` for a routine request of a signed-in subject that has no reason to repeat it at a
+   * high rate (an ordinary user's LDAP searches: their own entry, the Root DSE): written within a
+   * budget per subject (`key`), so that one password cannot flood the trail, and with
+   * `audit.maxEvents`, push its history out.
+   */
+  recordPerSubject(input: AuditInput, key: string): void;
   recordIn(tx: Repositories, input: AuditInput): Promise<AuditEvent>;
   /** Writes everything queued so far (tests, shutdown, and before reading the trail). */
   flush(): Promise<void>;
@@ -51,13 +60,26 @@ export function createAuditRecorder(o: AuditRecorderOptions): AuditRecorder {
   let timer: NodeJS.Timeout | null = null;
   let flushing: Promise<void> | null = null;
   let closed = false;
-  const budget = createSourceBudget({ ...UNAUTHENTICATED_BUDGET, now: () => o.clock.now().getTime(), ...o.unauthenticated });
+  const now = () => o.clock.now().getTime();
+  const budget = createSourceBudget({ ...UNAUTHENTICATED_BUDGET, now, ...o.unauthenticated });
+  const subjects = createSourceBudget({ ...SUBJECT_BUDGET, now });
   let refusedLog: NodeJS.Timeout | null = null;
   const logRefused = () => {
     refusedLog = null;
-    const { total, top } = budget.drainRefused();
-    if (total === 0) return;
-    o.log.warn({ events: total, top_source: top?.source, top_source_events: top?.count }, 'audit events of unauthenticated requests not stored: over the rate limit');
+    const anonymous = budget.drainRefused();
+    if (anonymous.total > 0) {
+      o.log.warn({ events: anonymous.total, top_source: anonymous.top?.source, top_source_events: anonymous.top?.count }, 'audit events of unauthenticated requests not stored: over the rate limit');
+    }
+    const routine = subjects.drainRefused();
+    if (routine.total > 0) {
+      o.log.warn({ events: routine.total, top_subject: routine.top?.source, top_subject_events: routine.top?.count }, 'audit events of routine requests not stored: over the rate limit per subject');
+    }
+  };
+  const refused = () => {
+    if (!refusedLog && !closed) {
+      refusedLog = setTimeout(logRefused, REFUSED_LOG_MS);
+      refusedLog.unref();
+    }
   };
 
   const build = (input: AuditInput): AuditEvent => {
@@ -133,10 +155,11 @@ export function createAuditRecorder(o: AuditRecorderOptions): AuditRecorder {
     },
     recordUnauthenticated(input) {
       if (budget.take(input.client_ip ?? '')) return recorder.record(input);
-      if (!refusedLog && !closed) {
-        refusedLog = setTimeout(logRefused, REFUSED_LOG_MS);
-        refusedLog.unref();
-      }
+      refused();
+    },
+    recordPerSubject(input, key) {
+      if (subjects.take(key)) return recorder.record(input);
+      refused();
     },
     async recordIn(tx, input) {
       const event = build(input);

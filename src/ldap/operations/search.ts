@@ -130,8 +130,13 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
     };
     if (message) event.error_message = message;
     // An anonymous session's searches (the Root DSE, or refused) prove nothing and cost the peer
-    // nothing: recorded within a budget per address, so that a flood cannot fill the disk.
-    if (session.principal.kind === 'anonymous') deps.audit.recordUnauthenticated(event);
+    // nothing: recorded within a budget per address, so that a flood cannot fill the disk. An
+    // ordinary user's (their own entry, the Root DSE) within a budget per user: one password must
+    // not flood the trail either (~16,000 rows/s from one connection). Bind accounts, whose hosts
+    // look up users and groups all day, are recorded in full.
+    const p = session.principal;
+    if (p.kind === 'anonymous') deps.audit.recordUnauthenticated(event);
+    else if (!p.user.ldapBindingUser) deps.audit.recordPerSubject(event, `user:${p.user.id}`);
     else deps.audit.record(event);
   };
   const abandoned = () => audit(false, RESULT.canceled, 'abandoned by the client');

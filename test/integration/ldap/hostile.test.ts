@@ -161,6 +161,26 @@ describe('LDAP under hostile input', function () {
       assert.equal((bound[0]!.initiated_by as { username: string }).username, 'binder');
     });
 
+    it('records an ordinary user\'s searches within a budget per user, and every search of a bind account', async () => {
+      const since = await lastLdapEventId(run);
+      const flood = async (user: 'alice' | 'binder', n: number) => {
+        const c = raw();
+        await c.connected;
+        const u = dir.users[user]!;
+        const t0 = Date.now();
+        c.write(Buffer.concat([ldapMessage(1, simpleBindRequest(u.dn, u.password)), ...Array.from({ length: n }, (_, i) => ldapMessage(i + 2, searchRequest(u.dn, 0, presentFilter('objectClass'), ['1.1'])))]));
+        const rs = await c.waitFor((x) => x.filter((r) => r.op === SEARCH_DONE).length >= n, 30_000);
+        assert.equal(rs.filter((r) => r.op === SEARCH_ENTRY).length, n, `${user}: every search answered with the entry`);
+        return (Date.now() - t0) / 1000;
+      };
+      const seconds = await flood('alice', 2_000);
+      await flood('binder', 500);
+      const evs = await ldapEvents(run, since, (e) => e.filter((x) => x.event_type === 'ldap_search' && x.username === 'binder').length >= 500);
+      const of = (u: string) => evs.filter((e) => e.event_type === 'ldap_search' && e.username === u).length;
+      assert.ok(of('alice') >= 100 && of('alice') <= 200 + 20 * (seconds + 1), `${of('alice')} events of alice's 2,000 searches in ${seconds.toFixed(1)} s`);
+      assert.equal(of('binder'), 500, 'a bind account is recorded in full');
+    });
+
     it('answers 10,000 anonymous binds without unbind sent in one write', async () => {
       const c = raw();
       await c.connected;
