@@ -367,6 +367,8 @@ export interface WebSessionRepository {
   delete(idHash: string): Promise<boolean>;
   /** Ends every session of a subject (password change, suspension); returns how many. */
   deleteForSubject(kind: 'user' | 'admin', subjectId: string, exceptIdHash?: string): Promise<number>;
+  /** Ends a subject's oldest sessions beyond its newest `keep`; returns how many. */
+  trimForSubject(kind: 'user' | 'admin', subjectId: string, keep: number): Promise<number>;
   /** Deletes sessions past their absolute expiry; returns how many. (Idle ones are refused on read.) */
   purgeExpired(now: Date): Promise<number>;
 }

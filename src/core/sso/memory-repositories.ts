@@ -27,6 +27,13 @@ export function createMemorySsoRepositories(): SsoRepositories {
       async delete(idHash) {
         return sessions.delete(idHash);
       },
+      async trimForSubject(kind, subjectId, keep) {
+        const mine = [...sessions.values()]
+          .filter((s) => s.kind === kind && s.subjectId === subjectId)
+          .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.idHash < b.idHash ? 1 : -1));
+        for (const s of mine.slice(keep)) sessions.delete(s.idHash);
+        return Math.max(0, mine.length - keep);
+      },
       async deleteForSubject(kind, subjectId, exceptIdHash) {
         let n = 0;
         for (const [k, s] of sessions) {

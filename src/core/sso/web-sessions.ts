@@ -45,6 +45,12 @@ export function sessionIdHash(token: string): string {
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 /** Activity is written at most this often per session, so that page loads do not each cost a write. */
 const TOUCH_INTERVAL_MS = 30_000;
+/**
+ * Live sessions one user or admin may hold; a sign-in beyond it ends the oldest. Each sign-in made
+ * a session that stayed until its idle timeout: a black-box probe signing in again and again (the
+ * credential cache skips argon2id) made ~1,600 sessions a second, up to millions of rows.
+ */
+export const MAX_SESSIONS_PER_SUBJECT = 50;
 
 /** Browser sessions held in the store (shared by every instance), as core sees them. */
 export function createWebSessionService(d: { repo: WebSessionRepository; clock: Clock }): WebSessionService {
@@ -67,6 +73,7 @@ export function createWebSessionService(d: { repo: WebSessionRepository; clock: 
         idleTimeoutSeconds: policy.idleTimeoutSeconds,
       };
       await d.repo.create(session);
+      if (subjectId) await d.repo.trimForSubject(kind, subjectId, MAX_SESSIONS_PER_SUBJECT);
       return { token, session };
     },
     async resume(kind, token) {

@@ -52,6 +52,14 @@ export function createWebSessionRepository(sql: Sql): WebSessionRepository {
         exceptIdHash ?? '',
       ]);
     },
+    async trimForSubject(kind, subjectId, keep) {
+      return sql.changed(
+        `DELETE FROM web_sessions WHERE kind = $1 AND subject_id = $2 AND id_hash NOT IN
+           (SELECT id_hash FROM web_sessions WHERE kind = $1 AND subject_id = $2 ORDER BY created_at DESC, id_hash DESC LIMIT ${Math.max(0, Math.floor(keep))})
+         RETURNING 1 AS changed`,
+        [kind, subjectId],
+      );
+    },
     async purgeExpired(now) {
       return sql.changed('DELETE FROM web_sessions WHERE expires_at <= CAST($1 AS BIGINT) RETURNING 1 AS changed', [now.getTime()]);
     },

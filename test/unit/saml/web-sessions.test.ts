@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createMemorySsoRepositories } from '../../../src/core/sso/memory-repositories.js';
-import { createWebSessionService, sessionIdHash } from '../../../src/core/sso/web-sessions.js';
+import { createWebSessionService, MAX_SESSIONS_PER_SUBJECT, sessionIdHash } from '../../../src/core/sso/web-sessions.js';
 import { createFakeClock } from '../../helpers/fake-clock.js';
 
 describe('web sessions (core)', () => {
@@ -65,4 +65,69 @@ describe('web sessions (core)', () => {
     assert.equal(await sessions.resume('user', b.token), null);
     assert.ok(await sessions.resume('user', c.token));
   });
+});
+
+describe('sessions per subject (core with the memory and SQL stores)', () => {
+  const policy = { idleTimeoutSeconds: 600, absoluteTimeoutSeconds: 3600 };
+  const cases: [string, () => Promise<{ repo: import('../../../src/core/ports.js').WebSessionRepository; close(): Promise<void> }>][] = [
+    ['memory', async () => ({ repo: createMemorySsoRepositories().webSessions, close: async () => undefined })],
+    [
+      'sqlite',
+      async () => {
+        const { mkdtempSync, rmSync } = await import('node:fs');
+        const { tmpdir } = await import('node:os');
+        const { join } = await import('node:path');
+        const { openStore } = await import('../../../src/store/index.js');
+        const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sessions-'));
+        const opened = await openStore({ databaseUrl: '', dataDir: dir });
+        return {
+          repo: opened.sso.webSessions,
+          close: async () => {
+            await opened.store.close();
+            rmSync(dir, { recursive: true, force: true });
+          },
+        };
+      },
+    ],
+  ];
+  if (process.env.GATEHOUSE_TEST_DATABASE_URL) {
+    cases.push([
+      'postgres',
+      async () => {
+        const { emptyPostgresDatabase } = await import('../../helpers/test-store.js');
+        const { openStore } = await import('../../../src/store/index.js');
+        const db = await emptyPostgresDatabase();
+        const opened = await openStore({ databaseUrl: db.url, dataDir: '' });
+        return {
+          repo: opened.sso.webSessions,
+          close: async () => {
+            await opened.store.close();
+            await db.drop();
+          },
+        };
+      },
+    ]);
+  }
+  for (const [name, open] of cases) {
+    it(`keeps the newest ${MAX_SESSIONS_PER_SUBJECT} sessions of a user, ending the oldest at each sign-in beyond (${name})`, async function () {
+      this.timeout(20_000);
+      const clock = createFakeClock();
+      const { repo, close } = await open();
+      try {
+        const sessions = createWebSessionService({ repo, clock });
+        const tokens: string[] = [];
+        for (let i = 0; i < MAX_SESSIONS_PER_SUBJECT + 5; i++) {
+          tokens.push((await sessions.start('user', 'u1', {}, policy)).token);
+          clock.advanceSeconds(1);
+        }
+        const other = await sessions.start('user', 'u2', {}, policy);
+        const alive = [];
+        for (const t of tokens) alive.push((await sessions.resume('user', t)) !== null);
+        assert.deepEqual(alive, [...Array(5).fill(false), ...Array(MAX_SESSIONS_PER_SUBJECT).fill(true)]);
+        assert.ok(await sessions.resume('user', other.token), "another user's session is untouched");
+      } finally {
+        await close();
+      }
+    });
+  }
 });
