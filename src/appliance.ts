@@ -173,25 +173,30 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
       clockSkewSeconds: config.sso.clockSkewSeconds,
     },
   });
-  // The audit trail is kept for audit.retentionDays and to at most audit.maxEvents events: rows of
+  // The audit trail is kept for audit.retentionDays, and its bulk kinds to audit.maxBulkEvents each: rows of
   // floods (failed sign-ins bounded only by argon2id, accounting, searches) never left the disk.
-  let purgingAudit = false;
-  const purgeAudit = async () => {
-    if (purgingAudit) return;
-    purgingAudit = true;
-    try {
-      const { retentionDays, maxEvents } = config.audit;
-      const r = await store.repos.audit.purge({
-        ...(retentionDays > 0 ? { before: new Date(clock.now().getTime() - retentionDays * 86_400_000) } : {}),
-        ...(maxEvents > 0 ? { keepAtMost: maxEvents } : {}),
-      });
-      if (r.expired > 0) log.info({ deleted: r.expired, retentionDays }, 'audit events older than audit.retentionDays deleted');
-      if (r.overLimit > 0) log.warn({ deleted: r.overLimit, maxEvents }, 'audit trail over audit.maxEvents: its oldest events deleted');
-    } catch (err) {
-      log.warn({ err: String(err) }, 'audit purge failed');
-    } finally {
-      purgingAudit = false;
-    }
+  // Only the high-volume kinds are capped by count: authentication and directory events leave only
+  // with age, so that no flood of cheap events can push the evidence of a sign-in out of the trail.
+  let purgingAudit: Promise<void> | null = null;
+  let stopping = false;
+  const purgeAudit = () => {
+    purgingAudit ??= (async () => {
+      try {
+        const { retentionDays, maxBulkEvents } = config.audit;
+        const r = await store.repos.audit.purge({
+          ...(retentionDays > 0 ? { before: new Date(clock.now().getTime() - retentionDays * 86_400_000) } : {}),
+          ...(maxBulkEvents > 0 ? { bulk: { eventTypes: ['ldap_search', 'radius_accounting'], keep: maxBulkEvents } } : {}),
+          keepGoing: () => !stopping,
+        });
+        if (r.expired > 0) log.info({ deleted: r.expired, retentionDays }, 'audit events older than audit.retentionDays deleted');
+        if (r.overLimit > 0) log.warn({ deleted: r.overLimit, maxBulkEvents }, 'audit trail over audit.maxBulkEvents: the oldest search and accounting events deleted');
+      } catch (err) {
+        if (!stopping) log.warn({ err: String(err) }, 'audit purge failed');
+      } finally {
+        purgingAudit = null;
+      }
+    })();
+    return purgingAudit;
   };
   const firstAuditPurge = setTimeout(() => void purgeAudit(), 10_000);
   firstAuditPurge.unref();
@@ -265,6 +270,9 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
       listening = false;
       clearInterval(purge);
       clearTimeout(firstAuditPurge);
+      // A purge under way ends after its current batch, before the store closes.
+      stopping = true;
+      await purgingAudit;
       await http.close();
       for (const l of [...listeners].reverse()) {
         await l.stop().catch((err: unknown) => log.error({ err, listener: l.name }, 'error while stopping a listener'));

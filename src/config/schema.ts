@@ -188,13 +188,13 @@ export const configSchema = Type.Object(
           description: 'Most audit events queued in memory while the store is unavailable; beyond it the oldest are logged and dropped.',
         }),
         retentionDays: int(90, 0, 36_500, {
-          description: 'Audit events older than this many days are deleted (checked every few minutes). 0: kept until maxEvents.',
+          description: 'Audit events older than this many days are deleted (checked every few minutes). 0: kept for good (the bulk kinds still up to maxBulkEvents).',
           env: 'GATEHOUSE_AUDIT_RETENTION_DAYS',
         }),
-        maxEvents: int(10_000_000, 0, 2_000_000_000, {
+        maxBulkEvents: int(5_000_000, 0, 2_000_000_000, {
           description:
-            'Most audit events kept (about 1 KB each on disk); beyond it the oldest are deleted and a warning logged, so that a flood of events cannot fill the disk. 0: no limit.',
-          env: 'GATEHOUSE_AUDIT_MAX_EVENTS',
+            'Most events kept of each high-volume kind, ldap_search and radius_accounting (about 1 KB each on disk); beyond it their oldest are deleted and a warning logged. Authentication and directory events are only deleted after retentionDays, so that no flood can push them out. 0: no limit.',
+          env: 'GATEHOUSE_AUDIT_MAX_BULK_EVENTS',
         }),
       },
       { description: 'Audit trail (Directory Insights).', default: {} },

@@ -270,11 +270,11 @@ export interface AuditRepository {
   append(events: AuditEvent[]): Promise<void>;
   query(q: AuditQuery): Promise<AuditEvent[]>;
   /**
-   * Deletes events older than `before` (when given) and, beyond the newest `keepAtMost` (when
-   * given), the oldest ones, a bounded batch per statement. Returns how many were deleted for each
-   * reason.
+   * Deletes events older than `before` (when given) and, of each event type in `bulk.eventTypes`,
+   * the oldest beyond its newest `bulk.keep`, a bounded batch per statement, while `keepGoing()`
+   * (when given) says so. Returns how many were deleted for each reason.
    */
-  purge(o: { before?: Date; keepAtMost?: number }): Promise<{ expired: number; overLimit: number }>;
+  purge(o: { before?: Date; bulk?: { eventTypes: readonly string[]; keep: number }; keepGoing?: () => boolean }): Promise<{ expired: number; overLimit: number }>;
 }
 
 export interface SequenceRepository {

@@ -1243,12 +1243,15 @@ function createRepositories(s: () => State, write: Writer, read: Writer, now: ()
         if (o.before) st.audit = st.audit.filter((e) => Date.parse(e.timestamp) >= o.before!.getTime());
         const expired = before - st.audit.length;
         let overLimit = 0;
-        if (o.keepAtMost !== undefined && o.keepAtMost > 0 && st.audit.length > o.keepAtMost) {
-          // As the SQL store: everything at or before the timestamp of the newest event beyond the limit.
-          const byNewest = [...st.audit].sort((a, b) => Date.parse(b.timestamp) - Date.parse(a.timestamp));
-          const cut = Date.parse(byNewest[o.keepAtMost]!.timestamp);
-          const kept = st.audit.filter((e) => Date.parse(e.timestamp) > cut);
-          overLimit = st.audit.length - kept.length;
+        for (const type of o.bulk && o.bulk.keep > 0 ? o.bulk.eventTypes : []) {
+          const keep = o.bulk!.keep;
+          const ofType = st.audit.filter((e) => e.event_type === type);
+          if (ofType.length <= keep) continue;
+          // As the SQL store: that type's events at or before the newest one beyond the limit.
+          const byNewest = ofType.sort((a, b) => Date.parse(b.timestamp) - Date.parse(a.timestamp));
+          const cut = Date.parse(byNewest[keep]!.timestamp);
+          const kept = st.audit.filter((e) => e.event_type !== type || Date.parse(e.timestamp) > cut);
+          overLimit += st.audit.length - kept.length;
           st.audit = kept;
         }
         return { expired, overLimit };

@@ -1,3 +1,4 @@
+import { clientKey } from '../../util/client-key.js';
 import { newId } from '../../util/ids.js';
 import type { AuditRepository, Clock, Logger, Repositories } from '../ports.js';
 import type { AuditEvent, AuditInput } from './event.js';
@@ -17,8 +18,10 @@ export interface AuditRecorderOptions {
 
 /**
  * Defaults for events of requests that prove nothing: 200 at once and 20/s after that per address,
- * 200/s from all addresses. A host or a NAT'd site reading the Root DSE at each connection stays far
- * below; a flood writes at most ~17 MB/day per address instead of ~13 MB/s.
+ * 200/s from all addresses per protocol. A host or a NAT'd site reading the Root DSE at each
+ * connection stays far below; a flood from one address writes at most 20 rows/s (~1.4 GB a day at
+ * ~800 bytes a row) instead of ~16,000 (13 MB/s), and from many at most 200/s per protocol; the
+ * trail's retention (audit.retentionDays, audit.maxBulkEvents) bounds what stays.
  */
 const UNAUTHENTICATED_BUDGET: SourceBudgetOptions = { perSourcePerSecond: 20, perSourceBurst: 200, totalPerSecond: 200 };
 /** Per subject for `recordPerSubject`: the same per key, 1,000/s for all subjects together. */
@@ -44,8 +47,8 @@ export interface AuditRecorder {
   /**
    * `record()` for a routine request of a signed-in subject that has no reason to repeat it at a
    * high rate (an ordinary user's LDAP searches: their own entry, the Root DSE): written within a
-   * budget per subject (`key`), so that one password cannot flood the trail, and with
-   * `audit.maxEvents`, push its history out.
+   * budget per subject (`key`), so that one password cannot flood the trail (and push older
+   * searches out under `audit.maxBulkEvents`).
    */
   recordPerSubject(input: AuditInput, key: string): void;
   recordIn(tx: Repositories, input: AuditInput): Promise<AuditEvent>;
@@ -60,9 +63,8 @@ export function createAuditRecorder(o: AuditRecorderOptions): AuditRecorder {
   let timer: NodeJS.Timeout | null = null;
   let flushing: Promise<void> | null = null;
   let closed = false;
-  const now = () => o.clock.now().getTime();
-  const budget = createSourceBudget({ ...UNAUTHENTICATED_BUDGET, now, ...o.unauthenticated });
-  const subjects = createSourceBudget({ ...SUBJECT_BUDGET, now });
+  const budget = createSourceBudget({ ...UNAUTHENTICATED_BUDGET, ...o.unauthenticated });
+  const subjects = createSourceBudget(SUBJECT_BUDGET);
   let refusedLog: NodeJS.Timeout | null = null;
   const logRefused = () => {
     refusedLog = null;
@@ -154,11 +156,12 @@ export function createAuditRecorder(o: AuditRecorderOptions): AuditRecorder {
       }
     },
     recordUnauthenticated(input) {
-      if (budget.take(input.client_ip ?? '')) return recorder.record(input);
+      // By address (an IPv6 /64, which one host may fill with addresses), within its protocol's total.
+      if (budget.take(clientKey(input.client_ip ?? ''), input.service)) return recorder.record(input);
       refused();
     },
     recordPerSubject(input, key) {
-      if (subjects.take(key)) return recorder.record(input);
+      if (subjects.take(key, input.service)) return recorder.record(input);
       refused();
     },
     async recordIn(tx, input) {

@@ -17,7 +17,11 @@ export interface SourceBudgetOptions {
   perSourcePerSecond: number;
   /** Events a source may write at once after a quiet spell. */
   perSourceBurst: number;
-  /** Sustained events per second from all sources together (a flood from many addresses). */
+  /**
+   * Sustained events per second from all sources together (a flood from many addresses), per lane:
+   * each protocol has its own, so that a flood of one (anonymous LDAP searches) cannot starve the
+   * others' records (a NAS's CHAP refusals, SAML replays).
+   */
   totalPerSecond: number;
   /** Sources remembered; the oldest are forgotten beyond it (they start again with a full bucket). */
   maxSources?: number;
@@ -30,28 +34,30 @@ interface Bucket {
 }
 
 export interface SourceBudget {
-  /** Whether an event from `source` may be written now (and takes its token if so). */
-  take(source: string): boolean;
+  /** Whether an event from `source` in `lane` may be written now (and takes its tokens if so). */
+  take(source: string, lane?: string): boolean;
   /** Events refused since the last call, by source, and resets the count. */
   drainRefused(): { total: number; top: { source: string; count: number } | null };
 }
 
 export function createSourceBudget(o: SourceBudgetOptions): SourceBudget {
-  const now = o.now ?? Date.now;
+  // Monotonic: a wall clock stepped back (NTP) would otherwise stop the refill for that long.
+  const now = o.now ?? (() => performance.now());
   const maxSources = o.maxSources ?? 10_000;
   const buckets = new Map<string, Bucket>();
   const oldest = new OldestFirst(buckets);
-  const all: Bucket = { tokens: Math.max(o.totalPerSecond, o.perSourceBurst), at: now() };
+  const totalCap = Math.max(o.totalPerSecond, o.perSourceBurst);
+  const lanes = new Map<string, Bucket>();
   let refused = new Map<string, number>();
   let refusedTotal = 0;
 
   const refill = (b: Bucket, rate: number, cap: number, t: number) => {
-    b.tokens = Math.min(cap, b.tokens + ((t - b.at) / 1000) * rate);
+    b.tokens = Math.min(cap, b.tokens + (Math.max(0, t - b.at) / 1000) * rate);
     b.at = t;
   };
 
   return {
-    take(source) {
+    take(source, lane = '') {
       const t = now();
       let b = buckets.get(source);
       if (!b) {
@@ -59,7 +65,9 @@ export function createSourceBudget(o: SourceBudgetOptions): SourceBudget {
         buckets.set(source, b);
         oldest.trim(maxSources);
       } else refill(b, o.perSourcePerSecond, o.perSourceBurst, t);
-      refill(all, o.totalPerSecond, Math.max(o.totalPerSecond, o.perSourceBurst), t);
+      let all = lanes.get(lane);
+      if (!all) lanes.set(lane, (all = { tokens: totalCap, at: t }));
+      else refill(all, o.totalPerSecond, totalCap, t);
       if (b.tokens >= 1 && all.tokens >= 1) {
         b.tokens -= 1;
         all.tokens -= 1;

@@ -113,23 +113,44 @@ export function createAuditRepository(sql: Sql): AuditRepository {
     },
 
     async purge(o) {
-      const deleteOlderThan = async (ts: number, inclusive: boolean): Promise<number> => {
+      const keepGoing = o.keepGoing ?? (() => true);
+      /** Deletes, batch by batch, the events before `ts` (or at it too), of `eventType` if given. */
+      const deleteOlderThan = async (ts: number, inclusive: boolean, eventType?: string): Promise<number> => {
         let deleted = 0;
-        for (;;) {
+        const params: Param[] = [ts];
+        const ofType = eventType ? ` AND event_type = $${params.push(eventType)}` : '';
+        while (keepGoing()) {
           const n = await sql.changed(
-            `DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE ts ${inclusive ? '<=' : '<'} CAST($1 AS BIGINT) ORDER BY ts LIMIT ${PURGE_BATCH}) RETURNING 1 AS changed`,
-            [ts],
+            `DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE ts ${inclusive ? '<=' : '<'} CAST($1 AS BIGINT)${ofType} ORDER BY ts LIMIT ${PURGE_BATCH}) RETURNING 1 AS changed`,
+            params,
           );
           deleted += n;
-          if (n < PURGE_BATCH) return deleted;
+          if (n < PURGE_BATCH) break;
         }
+        return deleted;
+      };
+      /**
+       * At most how many events the table holds, cheaply: SQLite's rowid span (rows are appended and
+       * deleted oldest first), PostgreSQL's planner estimate. Below the limit, the exact walk down
+       * the index (millions of entries) is skipped.
+       */
+      const atMost = async (): Promise<number> => {
+        const r =
+          sql.dialect === 'postgres'
+            ? await sql.rows("SELECT reltuples AS n FROM pg_class WHERE oid = 'audit_events'::regclass", [])
+            : await sql.rows('SELECT COALESCE(MAX(rowid) - MIN(rowid) + 1, 0) AS n FROM audit_events', []);
+        const n = Number(r[0]?.n ?? -1);
+        return n < 0 ? Infinity : sql.dialect === 'postgres' ? n * 2 : n;
       };
       const expired = o.before ? await deleteOlderThan(o.before.getTime(), false) : 0;
       let overLimit = 0;
-      if (o.keepAtMost !== undefined && o.keepAtMost > 0) {
-        // The timestamp of the newest event beyond the limit (walks the ts index from the newest end).
-        const beyond = await sql.rows(`SELECT ts FROM audit_events ORDER BY ts DESC LIMIT 1 OFFSET $1`, [o.keepAtMost]);
-        if (beyond[0]) overLimit = await deleteOlderThan(Number(beyond[0].ts), true);
+      if (o.bulk && o.bulk.keep > 0 && (await atMost()) > o.bulk.keep) {
+        for (const type of o.bulk.eventTypes) {
+          if (!keepGoing()) break;
+          // The newest event of the type beyond the limit, walking the (event_type, ts) index.
+          const beyond = await sql.rows('SELECT ts FROM audit_events WHERE event_type = $1 ORDER BY ts DESC LIMIT 1 OFFSET $2', [type, o.bulk.keep]);
+          if (beyond[0]) overLimit += await deleteOlderThan(Number(beyond[0].ts), true, type);
+        }
       }
       return { expired, overLimit };
     },

@@ -283,13 +283,28 @@ for (const target of storeTargets()) {
       assert.deepEqual(await audit().purge({ before: cut }), { expired: 0, overLimit: 0 }, 'nothing more to delete');
     });
 
-    it('keeps at most the newest N events, deleting the oldest', async () => {
-      const events = await seed(300, 60_000);
-      assert.deepEqual(await audit().purge({ keepAtMost: 120 }), { expired: 0, overLimit: 180 });
+    it('keeps at most the newest N events of each bulk type, and never deletes other types for count', async () => {
+      const at = (i: number) => new Date(T0.getTime() + i * 60_000).toISOString();
+      const searches = Array.from({ length: 300 }, (_, i) => makeAuditEvent({ timestamp: at(i), event_type: 'ldap_search', service: 'ldap' }));
+      const accounting = Array.from({ length: 30 }, (_, i) => makeAuditEvent({ timestamp: at(i), event_type: 'radius_accounting', service: 'radius' }));
+      const binds = Array.from({ length: 200 }, (_, i) => makeAuditEvent({ timestamp: at(i), event_type: 'ldap_bind', service: 'ldap' }));
+      await audit().append([...searches, ...accounting, ...binds]);
+      const bulk = { eventTypes: ['ldap_search', 'radius_accounting'], keep: 120 };
+      assert.deepEqual(await audit().purge({ bulk }), { expired: 0, overLimit: 180 });
       const left = await audit().query(every());
-      assert.deepEqual(left.map((e) => e.id).sort(), events.slice(180).map((e) => e.id).sort());
-      assert.deepEqual(await audit().purge({ keepAtMost: 120 }), { expired: 0, overLimit: 0 });
-      assert.deepEqual(await audit().purge({ keepAtMost: 1000, before: T0 }), { expired: 0, overLimit: 0 }, 'under both bounds: nothing');
+      const ids = (type: string) => left.filter((e) => e.event_type === type).map((e) => e.id).sort();
+      assert.deepEqual(ids('ldap_search'), searches.slice(180).map((e) => e.id).sort(), 'the newest 120 searches');
+      assert.equal(ids('radius_accounting').length, 30, 'under the limit: untouched');
+      assert.equal(ids('ldap_bind').length, 200, 'authentication events are not deleted for count, however many');
+      assert.deepEqual(await audit().purge({ bulk }), { expired: 0, overLimit: 0 });
+      assert.deepEqual(await audit().purge({ bulk: { ...bulk, keep: 1000 }, before: T0 }), { expired: 0, overLimit: 0 }, 'under both bounds: nothing');
+    });
+
+    it('stops between batches when told to', async () => {
+      await seed(12_000, 1000);
+      let batches = 0;
+      const r = await audit().purge({ before: new Date(T0.getTime() + 12_000 * 1000), keepGoing: () => batches++ < 1 });
+      assert.deepEqual(r, { expired: 5000, overLimit: 0 }, 'one batch, then stopped');
     });
   });
 }

@@ -46,4 +46,21 @@ describe('the audit budget of unauthenticated requests', () => {
     // Remembered, 'a' would have nothing left; forgotten, it has a whole burst (the total has 97).
     assert.equal(takeN('a', 50), 50);
   });
+
+  it('keeps a total per lane, so that a flood in one lane leaves the others theirs', () => {
+    const { budget } = setup();
+    let ldap = 0;
+    for (let i = 0; i < 2000; i++) if (budget.take(`10.0.${Math.floor(i / 200)}.1`, 'ldap')) ldap++;
+    assert.equal(ldap, 300, 'the ldap total');
+    assert.equal(budget.take('10.9.9.9', 'radius'), true, 'radius has its own');
+  });
+
+  it('survives a clock going back: no negative refill, the buckets work on', () => {
+    const { takeN, advance } = setup();
+    assert.equal(takeN('10.0.0.1', 200), 200);
+    advance(-3_600_000);
+    assert.equal(takeN('10.0.0.1', 10), 0);
+    advance(1000);
+    assert.equal(takeN('10.0.0.1', 100), 20, 'refills from the new time on');
+  });
 });
