@@ -7,8 +7,7 @@ const cut = (v: unknown): string | undefined => (typeof v === 'string' ? (v.leng
 /**
  * Fastify's request log lines, as the appliance writes them: one line per request, when it ends,
  * at debug level (`GATEHOUSE_LOG_LEVEL=debug` turns it into an access log), with the path and the
- * Host header cut to 256 characters and the query string never shown; server errors stay at error
- * level. Fastify's own wrote two info lines per request with whatever Host and path the client
+ * Host header cut to 256 characters and the query string never shown. Fastify's own wrote two info lines per request with whatever Host and path the client
  * sent: a black-box probe wrote 40–56 MB of log per second with 16 KB Host headers on /health, and
  * 1–3 MB/s with ordinary requests, with no sign-in needed.
  */
@@ -27,8 +26,9 @@ export class AccessLog extends LogController {
       res: { statusCode: reply.statusCode },
       responseTime: reply.elapsedTime,
     };
+    // A 5xx is logged where it arises, with its cause (and store outages once a while, see
+    // logUnavailable); a line per response here would undo that throttle.
     if (error) reply.log.error({ ...line, err: error }, 'request errored');
-    else if (reply.statusCode >= 500) reply.log.warn(line, 'request completed');
     else reply.log.debug(line, 'request completed');
   }
 

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { storeUnavailable } from '../../../src/core/errors.js';
+import { AccessLog } from '../../../src/http/plugins/access-log.js';
 import { registerErrorHandling } from '../../../src/http/plugins/errors.js';
 
 /**
@@ -19,7 +20,8 @@ describe('HTTP requests while the store is unavailable', () => {
       },
     });
     const logger: FastifyBaseLogger = pino({ level: 'info' }, stream);
-    const app = Fastify({ loggerInstance: logger });
+    // With the appliance's access log, which must not add a line per failed request either.
+    const app = Fastify({ loggerInstance: logger, logController: new AccessLog() });
     registerErrorHandling(app);
     app.get('/users', async () => {
       throw storeUnavailable();
@@ -32,6 +34,7 @@ describe('HTTP requests while the store is unavailable', () => {
       }
       const about = lines.filter((l) => /store is unavailable/.test(l.msg));
       assert.equal(about.length, 1, `${about.length} lines about it`);
+      assert.equal(lines.length, 1, `${lines.length} lines in all`);
       assert.equal(about[0]!.level, 40, 'a warning: the cause is outside the process');
     } finally {
       await app.close();
