@@ -109,7 +109,7 @@ class Harness {
       auth,
       directory,
       users: { setPassword: async () => undefined },
-      audit: { record: () => undefined },
+      audit: { record: () => undefined, recordUnauthenticated: () => undefined, recordPerSubject: () => undefined },
       organization: async () => org,
       log: silent,
       config,
