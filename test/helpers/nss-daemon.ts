@@ -27,7 +27,9 @@ export class NssDaemon {
       if ((await this.getent('passwd', user)).code === 0) return;
       await new Promise((r) => setTimeout(r, 250));
     }
-    throw new Error(`${cmd} did not answer: ${this.log()}`);
+    // Its first complaint is usually the one that matters.
+    const errors = this.output.split('\n').filter((l) => /error|fail|cannot|unable|denied/i.test(l) && !/accept\(\) failed|not retrying/.test(l));
+    throw new Error(`${cmd} did not answer: ${errors.slice(0, 10).join('\n')}\n…\n${this.log(1500)}`);
   }
 
   async stop(): Promise<void> {

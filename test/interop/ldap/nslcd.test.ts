@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { requireBinary } from '../../helpers/binaries.js';
 import { startAppliance } from '../../helpers/appliance.js';
 import { NssDaemon, pamtester } from '../../helpers/nss-daemon.js';
@@ -25,6 +27,7 @@ describe('LDAP interop: nslcd (getent passwd/group/initgroups through libnss-lda
   let dir: Directory;
   const nslcd = new NssDaemon('ldap');
   let kept: string | null = null;
+  let caCopy = '';
 
   before(async function () {
     requireBinary(this, 'nslcd', 'nslcd libnss-ldapd');
@@ -38,7 +41,25 @@ describe('LDAP interop: nslcd (getent passwd/group/initgroups through libnss-lda
       await rename(CONF, kept);
     }
     const binder = dir.users.binder!;
-    const conf = [MARK, 'uid nslcd', 'gid nslcd', `uri ${dir.url}`, `base ${dir.base}`, `binddn ${binder.dn}`, `bindpw ${binder.password}`, 'pagesize 2', ''];
+    // As the README shows it: StartTLS, checking the appliance's certificate, in a file nslcd's
+    // own user may read (as /etc/ssl/certs is; the appliance's data dir is not).
+    caCopy = join(tmpdir(), `gatehouse-nslcd-ca-${process.pid}.crt`);
+    await copyFile(dir.caFile, caCopy);
+    await chmod(caCopy, 0o644);
+    const conf = [
+      MARK,
+      'uid nslcd',
+      'gid nslcd',
+      `uri ${dir.url}`,
+      `base ${dir.base}`,
+      `binddn ${binder.dn}`,
+      `bindpw ${binder.password}`,
+      'ssl start_tls',
+      `tls_cacertfile ${caCopy}`,
+      'tls_reqcert demand',
+      'pagesize 2',
+      '',
+    ];
     await writeFile(CONF, conf.join('\n'), { mode: 0o600 });
     await nslcd.start('nslcd', ['-d'], 'alice');
   });
@@ -46,6 +67,7 @@ describe('LDAP interop: nslcd (getent passwd/group/initgroups through libnss-lda
   after(async () => {
     await rm(PAM_FILE, { force: true });
     await nslcd.stop();
+    if (caCopy) await rm(caCopy, { force: true });
     if (kept) await rename(kept, CONF);
     await dir?.run.stop();
   });
@@ -96,7 +118,7 @@ describe('LDAP interop: nslcd (getent passwd/group/initgroups through libnss-lda
       assert.equal(r.code, 0, `${r.stdout} ${r.stderr} ${nslcd.log(1500)}`);
       assert.match(r.stderr + r.stdout, /successfully authenticated/);
       const binds = (await ldapEvents(dir.run, since, (e) => e.some((x) => x.event_type === 'ldap_bind' && x.username === 'alice'))).filter((e) => e.event_type === 'ldap_bind');
-      assert.ok(binds.some((e) => e.username === 'alice' && e.success === true && e.dn === alice.dn), JSON.stringify(binds));
+      assert.ok(binds.some((e) => e.username === 'alice' && e.success === true && e.dn === alice.dn && e.tls === true), JSON.stringify(binds));
     });
 
     it('refuses a wrong password and a user the directory hides', async () => {
