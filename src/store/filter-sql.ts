@@ -165,7 +165,8 @@ export function filterToSql<A extends string>(f: DirectoryFilter<A>, columns: Co
   }
   if (f.op === 'eq' && f.exact && (spec.kind === 'lower' || spec.kind === 'upper')) {
     // Case-exact: against the value as entered; a column stored folded only matches its folded form.
-    return spec.exact ? `${spec.exact} = ${bind(String(f.value))}` : `${spec.expr} = ${bind(String(f.value))}`;
+    // The folded column is compared too, so that its index selects (the unfolded one has none).
+    return spec.exact ? `(${spec.expr} = ${bind(value)} AND ${spec.exact} = ${bind(String(f.value))})` : `${spec.expr} = ${bind(String(f.value))}`;
   }
   const ops = { eq: '=', ne: '<>', gte: '>=', lte: '<=', gt: '>', lt: '<' } as const;
   const lhs = f.op === 'eq' || f.op === 'ne' ? spec.expr : ordered(spec, dialect);
