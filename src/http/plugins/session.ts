@@ -31,6 +31,15 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * The lifetime of an anonymous session (a sign-in's TOTP step): a quarter of an hour, past the TOTP
+ * challenge's own (`sso.loginTimeoutSeconds`, 10 minutes by default). It is not counted against a
+ * user's session limit (it has no subject yet), so each sign-in that stops at the code left a row
+ * for the whole session lifetime (8 hours): a black-box probe with one TOTP user's password could
+ * have made ~1,600 a second.
+ */
+export const ANONYMOUS_SESSION_SECONDS = 900;
+
 export interface SessionOptions {
   sessions: WebSessionService;
   /** `user` for the portal and SAML, `admin` for the console: the two never share a session. */
@@ -92,8 +101,10 @@ export function registerSessions(app: FastifyInstance, o: SessionOptions): void 
           await o.sessions.save(current, data);
           return;
         }
-        // A browser without a session (a TOTP step of a sign-in): an anonymous session, no subject.
-        const started = await o.sessions.start(o.kind, '', data, o.policy, token);
+        // A browser without a session (a TOTP step of a sign-in): an anonymous session, no subject,
+        // that lives only as long as a sign-in step may take (see ANONYMOUS_SESSION_SECONDS).
+        const brief = Math.min(o.policy.absoluteTimeoutSeconds, ANONYMOUS_SESSION_SECONDS);
+        const started = await o.sessions.start(o.kind, '', data, { idleTimeoutSeconds: Math.min(o.policy.idleTimeoutSeconds, brief), absoluteTimeoutSeconds: brief }, token);
         current = started.session;
         setToken(started.token);
       },

@@ -154,6 +154,10 @@ describe('user portal', function () {
       const { b, page } = await signIn('vic');
       assert.match(page.text, /Two-step verification/);
       assert.doesNotMatch(page.text, /Your apps/);
+      // The session holding the TOTP step has no subject yet and lives a quarter of an hour, not 8.
+      const pending = await gh.appliance.core.webSessions.resume('user', b.cookies.get('gh_session')!);
+      assert.ok(pending && pending.subjectId === '', 'an anonymous session');
+      assert.equal((pending.expiresAt.getTime() - pending.createdAt.getTime()) / 1000, 900);
       const home = await b.submit(page, { otp: codes() });
       assert.match(home.text, /Your apps/);
     });
