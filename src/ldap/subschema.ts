@@ -220,7 +220,9 @@ export const OBJECT_CLASSES: ObjectClassDef[] = [
   { oid: '2.5.6.5', name: 'organizationalUnit', sup: 'top', kind: 'STRUCTURAL', must: ['ou'], may: ['l', 'description'] },
   { oid: '2.5.6.6', name: 'person', sup: 'top', kind: 'STRUCTURAL', must: ['sn', 'cn'], may: ['userPassword', 'description'] },
   { oid: '2.5.6.7', name: 'organizationalPerson', sup: 'person', kind: 'STRUCTURAL', must: [], may: ['title', 'ou', 'l'] },
-  { oid: '2.5.6.9', name: 'groupOfNames', sup: 'top', kind: 'STRUCTURAL', must: ['member', 'cn'], may: ['ou', 'o', 'description'] },
+  // member MAY, not MUST (RFC 4519 §3.5 has MUST): a user group with no visible members is served
+  // without member, and the schema must say so. 389 Directory Server and FreeIPA declare it the same way.
+  { oid: '2.5.6.9', name: 'groupOfNames', sup: 'top', kind: 'STRUCTURAL', must: ['cn'], may: ['member', 'ou', 'o', 'description'] },
   // RFC 2798 §3
   {
     oid: '2.16.840.1.113730.3.2.2',

@@ -245,6 +245,35 @@ describe('LDAP conformance with ldap-utils and ldap3', function () {
       }
     });
 
+    it('serves every entry with the MUST attributes of its object classes, an empty group included', async () => {
+      const created = await dir.run.api('POST', '/api/v2/usergroups', { name: 'nobody-yet', attributes: { posixGroups: [{ id: 8099, name: 'nobody-yet' }] } });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const groupId = created.body.id as string;
+      try {
+        const bound = await dir.run.api('POST', `/api/v2/usergroups/${groupId}/associations`, { op: 'add', type: 'ldap_server', id: dir.ldapServerId });
+        assert.equal(bound.status, 204);
+        const schema = await ldapsearch(dir, anonymous(), ['-b', 'cn=Subschema', '-s', 'base', '(objectClass=*)', 'objectClasses']);
+        const classes = new Map<string, { must: string[]; sup: string | undefined }>();
+        for (const d of schema.entries[0]!.attrs.objectClasses!) {
+          const name = /NAME\s+'([^']+)'/.exec(d)![1]!.toLowerCase();
+          const must = /MUST\s+(?:\(([^)]*)\)|(\S+))/.exec(d);
+          classes.set(name, { must: (must?.[1] ?? must?.[2] ?? '').split('$').map((x) => x.trim().toLowerCase()).filter(Boolean), sup: /SUP\s+(\S+)/.exec(d)?.[1]?.toLowerCase() });
+        }
+        const all = await ldapsearch(dir, binder(), ['-b', dir.base, '(objectClass=*)', '*', '+']);
+        assert.ok(all.entries.some((e) => e.dn.toLowerCase().startsWith('cn=nobody-yet,')), 'the empty group is served');
+        for (const e of all.entries) {
+          const has = new Set(Object.keys(e.attrs).map((k) => k.toLowerCase()));
+          for (const oc of e.attrs.objectClass ?? []) {
+            for (let c = classes.get(oc.toLowerCase()); c; c = c.sup ? classes.get(c.sup) : undefined) {
+              for (const m of c.must) assert.ok(has.has(m), `${e.dn}: ${oc} requires ${m}`);
+            }
+          }
+        }
+      } finally {
+        await dir.run.api('DELETE', `/api/v2/usergroups/${groupId}`);
+      }
+    });
+
     it('has no subordinates: one-level and children searches find nothing, a subtree search only the subentry (RFC 4511 §4.5.1.2)', async () => {
       for (const scope of ['one', 'children']) {
         const r = await ldapsearch(dir, anonymous(), ['-b', 'cn=Subschema', '-s', scope, '(objectClass=*)', '1.1']);
