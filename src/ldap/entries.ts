@@ -5,6 +5,7 @@ import { PAGED_RESULTS_OID } from './codec.js';
 import type { OperationContext } from './context.js';
 import { canonicalAttributeName, OPERATIONAL_ATTRIBUTE_NAMES, SCHEMA_VALUES } from './subschema.js';
 import { SUBSCHEMA_DN, type Location, type Tree } from './tree.js';
+import { groupNamed } from './filter.js';
 import { OldestFirst } from '../util/oldest-first.js';
 
 /**
@@ -216,7 +217,7 @@ export async function visibleEntry(ctx: OperationContext, loc: Location): Promis
       return found.items[0] ? toUserEntry(tree, found.items[0], deps.config) : null;
     }
     case 'group': {
-      const found = await deps.directory.groups(p, { op: 'eq', attr: 'name', value: loc.name }, { offset: 0, limit: 1 });
+      const found = await deps.directory.groups(p, groupNamed(loc.name), { offset: 0, limit: 1 });
       return found.items[0] ? toGroupEntry(tree, found.items[0]) : null;
     }
     case 'org':

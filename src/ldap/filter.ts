@@ -412,7 +412,7 @@ function userAttributes(ctx: TranslationContext): Map<string, AttrDef<UserAttr>>
     structuralobjectclass: constantValues(['inetOrgPerson'], {}, foldObjectClass),
     hassubordinates: constantValues(['FALSE']),
     subschemasubentry: constantValues(['cn=Subschema']),
-    memberof: dnValued<UserAttr>(ctx.tree, (loc) => (loc.kind === 'group' ? { op: 'eq', attr: 'memberOfName', value: foldValue(loc.name) } : null), {
+    memberof: dnValued<UserAttr>(ctx.tree, (loc) => (loc.kind === 'group' ? any(spaceVariants(loc.name).map((v): F<UserAttr> => ({ op: 'eq', attr: 'memberOfName', value: foldValue(v) }))) : null), {
       op: 'present',
       attr: 'memberOfName',
     }),
@@ -474,7 +474,7 @@ function groupAttributes(ctx: TranslationContext): Map<string, AttrDef<GroupAttr
         return UNDEFINED;
       },
     },
-    entrydn: dnValued<GroupAttr>(ctx.tree, (loc) => (loc.kind === 'group' ? { op: 'eq', attr: 'name', value: loc.name } : null), TRUE),
+    entrydn: dnValued<GroupAttr>(ctx.tree, (loc) => (loc.kind === 'group' ? groupNamed(loc.name) : null), TRUE),
     entryuuid: entryUuid<GroupAttr>(),
   }));
 }
@@ -616,6 +616,14 @@ const spaceVariants = (v: string): string[] => {
   const s = squeezeSpaces(v);
   return s === v ? [v] : [v, s];
 };
+
+/**
+ * The group a `cn=` RDN value names, compared as cn's caseIgnoreMatch compares (RFC 4518 §2.6.1:
+ * `cn=eng  team` names "Eng Team", as in filters), for DN lookups: search bases, compare, entryDN.
+ */
+export function groupNamed(name: string): DirectoryFilter<GroupAttr> {
+  return any(spaceVariants(name).map((value): F<GroupAttr> => ({ op: 'eq', attr: 'name', value })));
+}
 
 function translateNode<A extends string>(
   f: LdapFilter,

@@ -8,7 +8,7 @@ import { encodeEntry } from '../entry-encoder.js';
 import { actorOf, refreshPrincipal, type OperationContext } from '../context.js';
 import { DnSyntaxError, foldValue } from '../dn.js';
 import { attributeMap, containerEntries, matchedDn, rootDse, selectAttributes, toGroupEntry, toSubschemaEntry, toUserEntry, type Entry } from '../entries.js';
-import { filterString, matchesEntry, toGroupFilter, toUserFilter, type TranslationContext } from '../filter.js';
+import { filterString, groupNamed, matchesEntry, toGroupFilter, toUserFilter, type TranslationContext } from '../filter.js';
 import { LdapError, RESULT } from '../result-codes.js';
 import type { Location } from '../tree.js';
 
@@ -316,7 +316,7 @@ async function buildSources(
       return withBase ? [users(self)] : [];
     }
     case 'group': {
-      const self: DirectoryFilter<GroupAttr> = { op: 'eq', attr: 'name', value: loc.name };
+      const self: DirectoryFilter<GroupAttr> = groupNamed(loc.name);
       const exists = await dir.groups(p, self, { offset: 0, limit: 1 });
       if (exists.items.length === 0) return 'noSuchObject';
       return withBase ? [groups(self)] : [];

@@ -108,6 +108,12 @@ describe('LDAP interop: nslcd/sssd-style lookups with ldapsearch', function () {
     });
   }
 
+  it('finds a group by a DN whose name has insignificant spaces (RFC 4518 §2.6.1), as a base and in memberOf', async () => {
+    const spaced = `cn=R&D\\,   Europe ,${dir.usersBase}`;
+    assert.deepEqual(await lookup('(objectClass=*)', spaced), ['cn=R&D\\, Europe']);
+    assert.deepEqual(await lookup(`(memberOf=cn=R&D\\5c,  Europe,ou=Users,${dir.base})`), ['uid=bob']);
+  });
+
   it('searches from the DN of a group whose name needs escaping', async () => {
     const r = await ldapsearch(dir, asUser(dir, 'binder'), ['-b', `cn=R&D\\, Europe,${dir.usersBase}`, '-s', 'base', '(objectClass=*)', 'cn', 'member']);
     assert.equal(r.code, 0, r.stderr);
