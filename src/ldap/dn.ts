@@ -1,3 +1,5 @@
+import { fold } from '../util/fold.js';
+
 /**
  * Distinguished names (RFC 4514). Written here rather than taken from @ldapjs/dn, which loses
  * escaped characters (`cn=a\+b` parses as `cn=a`), because a DN decides which entry a bind or a
@@ -129,9 +131,7 @@ export function formatDn(dn: Dn): string {
 }
 
 /** Attribute values in DNs compare case-insensitively here (every naming attribute is caseIgnore). */
-export function foldValue(v: string): string {
-  return v.normalize('NFC').toLowerCase();
-}
+export const foldValue = fold;
 
 export function sameRdn(a: Ava[], b: Ava[]): boolean {
   if (a.length !== b.length) return false;

@@ -1,4 +1,4 @@
-import { DnSyntaxError, endsWith, escapeDnValue, formatDn, parseDn, type Dn } from './dn.js';
+import { DnSyntaxError, endsWith, escapeDnValue, foldValue, formatDn, parseDn, type Dn } from './dn.js';
 import { OldestFirst } from '../util/oldest-first.js';
 import { canonicalAttributeName } from './subschema.js';
 
@@ -70,7 +70,7 @@ export function createTree(orgId: string, suffix: string): Tree {
     const rdn = dn[0]!;
     if (rdn.length !== 1) return { kind: 'missing' };
     const ava = rdn[0]!;
-    if (ava.type === 'uid') return { kind: 'user', username: ava.value.normalize('NFC').toLowerCase() };
+    if (ava.type === 'uid') return { kind: 'user', username: foldValue(ava.value) };
     if (ava.type === 'cn') return { kind: 'group', name: ava.value };
     return { kind: 'missing' };
   };

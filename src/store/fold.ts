@@ -1,7 +1,6 @@
-/** Unicode case folding for case-insensitive matching (NFC, then lower case; locale-independent). */
-export function fold(s: string): string {
-  return s.normalize('NFC').toLowerCase();
-}
+import { fold } from '../util/fold.js';
+
+export { fold };
 
 /** Text columns matched case-insensitively, each with a `<column>_lc` shadow (migration 0002). */
 export const FOLDED_COLUMNS: Record<string, readonly string[]> = {

@@ -8,6 +8,7 @@ import type { GroupAttr, Page, Query } from './filter.js';
 import type { NameValue, User, UserGroup } from './types.js';
 import { allocateUnixId } from './users.js';
 import * as v from './validate.js';
+import { fold } from '../../util/fold.js';
 
 export interface UserGroupFields {
   name?: unknown;
@@ -38,8 +39,6 @@ function auditView(g: UserGroup): Record<string, unknown> {
 }
 
 const groupResource = (g: UserGroup) => ({ id: g.id, type: 'user_group', name: g.name });
-/** How the store compares group names (case-insensitive). */
-const fold = (s: string) => s.normalize('NFC').toLowerCase();
 
 export function createUserGroupService(d: DirectoryDeps, checkRadiusAttribute: RadiusAttributeCheck = () => null) {
   const { store, clock } = d;
