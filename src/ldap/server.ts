@@ -1,7 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { clientKey } from '../util/client-key.js';
-export { clientKey } from '../util/client-key.js';
 import { encodeNoticeOfDisconnection } from './codec.js';
 import { LdapConnection, QueuedBytesBudget } from './connection.js';
 import type { LdapDeps } from './context.js';

@@ -4,7 +4,8 @@ import type { LdapDirectory, LdapPrincipal } from '../../../src/core/directory/l
 import type { Organization } from '../../../src/core/directory/organization.js';
 import type { LdapConfig, LdapDeps } from '../../../src/ldap/context.js';
 import type { LdapReadLimits } from '../../../src/ldap/connection.js';
-import { clientKey, createLdapServer, type LdapServer } from '../../../src/ldap/server.js';
+import { createLdapServer, type LdapServer } from '../../../src/ldap/server.js';
+import { clientKey } from '../../../src/util/client-key.js';
 import { createSelfSignedCertificate } from '../../../src/util/certificates.js';
 import { makeLdapServer, makeUser } from '../../helpers/factories.js';
 import {
