@@ -21,6 +21,8 @@ export class AccessLog extends LogController {
   }
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    // Nothing is built for a line that will not be written (every request of an SSO round trip).
+    if (!error && reply.log.level !== 'debug' && reply.log.level !== 'trace') return;
     const line = {
       req: { method: request.method, url: cut(request.url.split('?')[0]), host: cut(request.host), remoteAddress: request.ip },
       res: { statusCode: reply.statusCode },
