@@ -24,8 +24,25 @@ export interface DuplicateCache {
   readonly size: number;
 }
 
+/** Room for the longest key: kind, an IPv6 address with zone, port, identifier, authenticator. */
+const keyScratch = Buffer.allocUnsafe(256);
+
+/**
+ * One flat string, built in a scratch buffer: a template literal made a rope of ~9 string objects
+ * per key, and the cache holds a key for `ttlMs` (~100k keys at 10k requests/s: 29 MB of ropes in a
+ * heap snapshot under radclient load). The fields are separated by a character that the kind and
+ * the address do not contain, and the rest have fixed lengths.
+ */
 export function duplicateKey(kind: string, address: string, port: number, identifier: number, authenticator: Buffer): string {
-  return `${kind}|${address}|${port}|${identifier}|${authenticator.toString('base64')}`;
+  let n = keyScratch.write(kind, 0, 'latin1');
+  keyScratch[n++] = 0x7c; // '|'
+  n += keyScratch.write(address.slice(0, 200), n, 'latin1');
+  keyScratch[n++] = 0x7c;
+  keyScratch.writeUInt16BE(port & 0xffff, n);
+  keyScratch[n + 2] = identifier & 0xff;
+  n += 3;
+  n += authenticator.copy(keyScratch, n, 0, 16);
+  return keyScratch.toString('latin1', 0, n);
 }
 
 interface Answered {
