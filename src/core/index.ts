@@ -9,6 +9,7 @@ import { bootstrap, type BootstrapInput } from './bootstrap.js';
 import { createApplicationService } from './directory/applications.js';
 import { createAssociationService } from './directory/associations.js';
 import type { DirectoryDeps } from './directory/deps.js';
+import { createVersionWatch } from './directory/version-watch.js';
 import { createLdapDirectory } from './directory/ldap-directory.js';
 import { createLdapServerService } from './directory/ldap-servers.js';
 import { createOrganizationCache } from './directory/organization-cache.js';
@@ -79,7 +80,11 @@ export function createCore(o: CoreOptions) {
   let lockChanges = 0;
   const epoch = () => o.store.commits + lockChanges;
   const revalidateMs = (o.revalidateSeconds ?? 0) * 1000;
-  const ldapDirectory = createLdapDirectory(deps, revalidateMs, epoch);
+  // One watch on the store's directory version for every hot-path cache: a read of one counter keeps
+  // all their reads valid for another revalidateMs when nothing changed through any instance.
+  const directoryVersion = o.store.directoryVersion?.bind(o.store);
+  const versionWatch = directoryVersion && revalidateMs > 0 ? createVersionWatch(directoryVersion, revalidateMs, () => o.clock.now().getTime()) : undefined;
+  const ldapDirectory = createLdapDirectory(deps, revalidateMs, epoch, versionWatch);
   const webSessions = createWebSessionService({ repo: ssoRepos.webSessions, clock: o.clock });
   const consoleRepos = o.console ?? createMemoryConsoleRepositories(o.store.repos.audit);
   return {
@@ -95,6 +100,7 @@ export function createCore(o: CoreOptions) {
       organization,
       revalidateMs,
       epoch,
+      ...(versionWatch ? { versionWatch } : {}),
       onLockChange: () => lockChanges++,
     }),
     organization: createOrganizationService(deps),
@@ -109,7 +115,7 @@ export function createCore(o: CoreOptions) {
     ldapDirectory,
     radiusServers: createRadiusServerService(deps),
     /** Reply attributes of an Access-Accept, from the user's groups bound to the RADIUS server. */
-    radiusReply: createRadiusReplyService({ store: o.store, revalidateMs, epoch }),
+    radiusReply: createRadiusReplyService({ store: o.store, revalidateMs, epoch, ...(versionWatch ? { versionWatch } : {}) }),
     applications: createApplicationService(deps, { credentials: ssoRepos.applicationCredentials }),
     /** Single sign-on: launchable apps, session access to an app, signing keys. */
     sso: createSsoService({ store: o.store, sso: ssoRepos, secretBox: o.secretBox, clock: o.clock, audit, organization }),

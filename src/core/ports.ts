@@ -333,6 +333,12 @@ export interface Store {
   /** Write transactions committed by this process so far (cache invalidation for hot-path reads). */
   readonly commits: number;
   /**
+   * A number that changes whenever the directory changes, through any instance (a trigger in the
+   * database bumps it; see migration 0012): one read of it tells whether reads kept by the hot-path
+   * caches still hold. Optional: a store without it leaves those caches to time alone.
+   */
+  directoryVersion?(): Promise<number>;
+  /**
    * Runs `fn` while no other instance sharing the store runs its own (the bootstrap of an empty
    * store: two instances started together must not both seed it). On SQLite, one process's file,
    * it just runs `fn`.

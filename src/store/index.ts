@@ -101,7 +101,8 @@ export async function openStore(o: ConnectionOptions & { migrate?: boolean }): P
   const migrated = o.migrate === false ? [] : await withStartupLock(sequelize, dialect, () => migrate(sequelize));
   const file = sqlitePathOf(o);
   const driver = dialect === 'sqlite' && file ? await createSqliteDriver(file) : createPgDriver(sequelize);
-  const base = repositories(new Sql(sequelize, dialect, undefined, writerLock, driver));
+  const baseSql = new Sql(sequelize, dialect, undefined, writerLock, driver);
+  const base = repositories(baseSql);
   let optimizeTimer: NodeJS.Timeout | null = null;
   if (dialect === 'sqlite') {
     // Planner statistics (sqlite_stat1): without them SQLite may prefer the low-selectivity state
@@ -140,6 +141,15 @@ export async function openStore(o: ConnectionOptions & { migrate?: boolean }): P
       } finally {
         // Counted on rollback too: harmless for the caches that watch it, and simpler.
         commits++;
+      }
+    },
+    async directoryVersion() {
+      try {
+        const r = await baseSql.one('SELECT n FROM directory_version WHERE id = 1', []);
+        if (!r) throw new Error('directory_version has no row');
+        return Number(r.n);
+      } catch (err) {
+        throw mapError(err);
       }
     },
     startupLock: (fn) => withStartupLock(sequelize, dialect, fn),

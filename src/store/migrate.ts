@@ -11,6 +11,7 @@ import * as radiusNetworkBlock from './migrations/0008-radius-network-block.js';
 import * as ssoRequestIds from './migrations/0009-sso-request-ids.js';
 import * as adminPasswordChange from './migrations/0010-admin-password-change.js';
 import * as commonName from './migrations/0011-common-name.js';
+import * as directoryVersion from './migrations/0012-directory-version.js';
 
 /** Every migration, in order. Forward-only: a released migration is never edited or removed. */
 const MIGRATIONS = [
@@ -25,6 +26,7 @@ const MIGRATIONS = [
   { name: '0009-sso-request-ids', up: ssoRequestIds.up },
   { name: '0010-admin-password-change', up: adminPasswordChange.up },
   { name: '0011-common-name', up: commonName.up },
+  { name: '0012-directory-version', up: directoryVersion.up },
 ];
 
 export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map((m) => m.name);

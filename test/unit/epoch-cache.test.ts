@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createEpochCache } from '../../src/core/directory/epoch-cache.js';
+import { createVersionWatch } from '../../src/core/directory/version-watch.js';
 
 describe('EpochCache', () => {
   let now = 1_000;
@@ -212,6 +213,122 @@ describe('EpochCache', () => {
       assert.equal(r.started.length, 2);
       r.started.forEach((resolve) => resolve('A'));
       assert.deepEqual(await Promise.all(both), ['A', 'A']);
+    });
+  });
+
+  describe('with a watch on the directory version', () => {
+    /** A version the test sets, read by the watch; counts the reads, and can fail them. */
+    const store = () => {
+      const st = { version: 7, reads: 0, fail: false };
+      const read = async () => {
+        st.reads++;
+        if (st.fail) throw new Error('store down');
+        return st.version;
+      };
+      return { st, watch: createVersionWatch(read, 2000, () => now) };
+    };
+    const settle = () => new Promise((r) => setImmediate(r));
+    /** load() with a counted read that answers at once. */
+    const loader = () => {
+      let n = 0;
+      return { read: async () => `read ${++n}`, count: () => n };
+    };
+
+    it('keeps a value past ttlMs while the version is confirmed unchanged: one read of the version, not of each value', async () => {
+      const { st, watch } = store();
+      const c = createEpochCache<string>(2000, 10, () => epoch, { now: () => now, random: () => random, watch });
+      watch.generation(); // the first confirmation (the appliance starts it with its first read)
+      await settle();
+      const r = loader();
+      assert.equal(await c.load('a', r.read), 'read 1');
+      assert.equal(await c.load('b', r.read), 'read 2');
+      for (let i = 0; i < 20; i++) {
+        now += 500;
+        c.get('a');
+        await settle();
+      }
+      assert.equal(await c.load('a', r.read), 'read 1', '10 s later, still the first read');
+      assert.equal(await c.load('b', r.read), 'read 2');
+      assert.equal(r.count(), 2);
+      assert.ok(st.reads >= 9 && st.reads <= 12, `about one version read per second (ttl/2): ${st.reads}`);
+    });
+
+    it('re-reads a value once the version has moved (a write through any instance), within ttlMs', async () => {
+      const { st, watch } = store();
+      const c = createEpochCache<string>(2000, 10, () => epoch, { now: () => now, random: () => random, watch });
+      watch.generation();
+      await settle();
+      const r = loader();
+      await c.load('a', r.read);
+      now += 1500;
+      st.version = 8; // another instance wrote
+      c.get('a'); // half ttl passed: a confirmation starts, and finds the change
+      await settle();
+      now += 600; // past the value's own time
+      assert.equal(c.get('a'), undefined);
+      assert.equal(await c.load('a', r.read), 'read 2');
+    });
+
+    it('counts a version that went back (a restored database) as a change', async () => {
+      const { st, watch } = store();
+      const c = createEpochCache<string>(2000, 10, () => epoch, { now: () => now, random: () => random, watch });
+      watch.generation();
+      await settle();
+      const r = loader();
+      await c.load('a', r.read); // read under version 7
+      now += 1100;
+      st.version = 9;
+      c.get('a');
+      await settle();
+      now += 1100;
+      st.version = 7;
+      c.get('a');
+      await settle();
+      now += 100;
+      assert.equal(c.get('a'), undefined, 'version 7 again is not the 7 the value was read under');
+    });
+
+    it('keeps a value on the version for at most 30 s from its read (answers that depend on the time: lock and password expiry)', async () => {
+      const { watch } = store();
+      const c = createEpochCache<string>(2000, 10, () => epoch, { now: () => now, random: () => random, watch });
+      watch.generation();
+      await settle();
+      const r = loader();
+      await c.load('a', r.read);
+      for (let i = 0; i < 59; i++) {
+        now += 500;
+        c.get('a');
+        await settle();
+      }
+      assert.equal(c.get('a'), 'read 1', '29.5 s');
+      now += 500;
+      assert.equal(c.get('a'), undefined, '30 s');
+    });
+
+    it('falls back to ttlMs when the version cannot be read', async () => {
+      const { st, watch } = store();
+      const c = createEpochCache<string>(2000, 10, () => epoch, { now: () => now, random: () => random, watch });
+      watch.generation();
+      await settle();
+      const r = loader();
+      await c.load('a', r.read);
+      st.fail = true;
+      now += 1500;
+      c.get('a');
+      await settle();
+      now += 600;
+      assert.equal(c.get('a'), undefined);
+    });
+
+    it('still drops a value at once on a commit in this process', async () => {
+      const { watch } = store();
+      const c = createEpochCache<string>(2000, 10, () => epoch, { now: () => now, random: () => random, watch });
+      watch.generation();
+      await settle();
+      const r = loader();
+      await c.load('a', r.read);
+      epoch++;
+      assert.equal(c.get('a'), undefined);
     });
   });
 });

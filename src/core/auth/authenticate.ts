@@ -16,6 +16,7 @@ import { verifyTotp } from './totp.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { createFairGate } from './fair-gate.js';
 import { createEpochCache, type EpochMark } from '../directory/epoch-cache.js';
+import type { VersionWatch } from '../directory/version-watch.js';
 
 export type AuthProtocol = 'ldap' | 'radius' | 'saml' | 'portal';
 
@@ -98,6 +99,8 @@ export interface AuthPipelineDeps {
   revalidateMs?: number;
   /** Invalidation counter of cached directory reads (store commits plus lock changes). */
   epoch?: () => number;
+  /** Keeps account reads past revalidateMs while the directory version is unchanged (version-watch.ts). */
+  versionWatch?: VersionWatch;
   /** Called when an account's lock starts or ends, so cached views (LDAP visibility) refresh. */
   onLockChange?: () => void;
   hasher: PasswordHasher;
@@ -221,6 +224,7 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
   const snapshots = createEpochCache<{ found: UserForAuth; generation: number }>(d.revalidateMs ?? 0, 20_000, d.epoch ?? (() => d.store.commits ?? 0), {
     refreshAhead: true,
     now: () => d.clock.now().getTime(),
+    ...(d.versionWatch ? { watch: d.versionWatch } : {}),
   });
   /**
    * Account reads in flight, shared by the requests for the same login that arrive meanwhile, on

@@ -1,4 +1,5 @@
 import { OldestFirst } from '../../util/oldest-first.js';
+import type { VersionWatch } from './version-watch.js';
 
 /**
  * A short-lived cache of directory reads for hot paths (repeated authentications, RADIUS reply
@@ -20,10 +21,16 @@ import { OldestFirst } from '../../util/oldest-first.js';
  * requests that land on an expiring entry no longer wait for the store (RADIUS at 5,000 requests/s
  * and 1k users: the ~1% of requests that waited for a re-read made the p99, 116–352 ms, against
  * 43–74 ms with no re-reads at all). The bound on staleness stays `ttlMs`.
+ *
+ * With a `watch` on the store's directory version (bumped by every instance's writes), a value
+ * whose version has been confirmed unchanged since its read stays fresh (for up to MAX_KEPT_MS),
+ * so that a hot key is re-read when something changed rather than every `ttlMs`.
  */
 export interface EpochMark {
   readonly epoch: number;
   readonly at: number;
+  /** The version watch's generation when the read started (-1: none confirmed yet, or no watch). */
+  readonly generation?: number;
 }
 
 export interface EpochCache<V> {
@@ -52,21 +59,51 @@ export interface EpochCacheOptions {
   random?: () => number;
   /** Serve a value past its freshness while it is re-read (see above); for `load()` and `peek()` users. */
   refreshAhead?: boolean;
+  /**
+   * With a watch on the store's directory version (version-watch.ts), a value read under a version
+   * confirmed again since stays fresh for `ttlMs` after that confirmation started, however old it
+   * is (up to MAX_KEPT_MS): changes through other instances are still seen within `ttlMs`, without
+   * re-reading it. (The watch's `ttlMs` is the one that counts; give both the same.)
+   */
+  watch?: VersionWatch;
+}
+
+/**
+ * How long a value may be kept on the directory version alone, from its read. Some answers depend
+ * on the time as well as on the store: LDAP visibility leaves out users whose lock or password
+ * expiry has come, as of the read. Those turns are seen within this bound (or `ttlMs` if longer).
+ */
+const MAX_KEPT_MS = 30_000;
+
+interface Entry<V> {
+  value: V;
+  freshUntil: number;
+  expiresAt: number;
+  epoch: number;
+  /** The version watch's generation when the read started. */
+  generation: number;
+  /** As freshUntil and expiresAt, while the watch vouches for the version read under. */
+  keptFreshUntil: number;
+  keptUntil: number;
 }
 
 export function createEpochCache<V>(ttlMs: number, maxEntries: number, epoch: () => number, options: EpochCacheOptions = {}): EpochCache<V> {
-  const { now = Date.now, random = Math.random, refreshAhead = false } = options;
-  const entries = new Map<string, { value: V; freshUntil: number; expiresAt: number; epoch: number }>();
+  const { now = Date.now, random = Math.random, refreshAhead = false, watch } = options;
+  const entries = new Map<string, Entry<V>>();
+  const keptMs = Math.max(ttlMs, MAX_KEPT_MS);
   const oldest = new OldestFirst(entries);
   const inFlight = new Map<string, { read: Promise<V>; epoch: number }>();
+  /** The entry if it may be served, and whether it is fresh (its time, or a confirmed version). */
   const valid = (key: string) => {
     const e = entries.get(key);
     if (!e) return undefined;
-    if (e.epoch !== epoch() || now() >= e.expiresAt) {
+    const t = now();
+    const vouched = watch !== undefined && t < e.keptUntil && watch.vouches(e.generation);
+    if (e.epoch !== epoch() || (t >= e.expiresAt && !vouched)) {
       entries.delete(key);
       return undefined;
     }
-    return e;
+    return { e, fresh: t < e.freshUntil || (vouched && t < e.keptFreshUntil) };
   };
   /** The read in flight for `key` that a cached value could be replaced by, or a new one. */
   const readShared = (key: string, read: () => Promise<V>): Promise<V> => {
@@ -93,16 +130,16 @@ export function createEpochCache<V>(ttlMs: number, maxEntries: number, epoch: ()
   const cache: EpochCache<V> = {
     get(key) {
       if (ttlMs <= 0) return undefined;
-      const e = valid(key);
-      return e && now() < e.freshUntil ? e.value : undefined;
+      const v = valid(key);
+      return v?.fresh ? v.e.value : undefined;
     },
     peek(key) {
       if (ttlMs <= 0) return undefined;
-      const e = valid(key);
-      return e ? { value: e.value, fresh: now() < e.freshUntil } : undefined;
+      const v = valid(key);
+      return v ? { value: v.e.value, fresh: v.fresh } : undefined;
     },
     mark() {
-      return { epoch: epoch(), at: now() };
+      return { epoch: epoch(), at: now(), generation: watch?.generation() ?? -1 };
     },
     set(key, value, readStarted) {
       if (ttlMs <= 0) return;
@@ -110,8 +147,17 @@ export function createEpochCache<V>(ttlMs: number, maxEntries: number, epoch: ()
       // Already stale: a commit landed while the value was being read.
       if (readStarted.epoch !== epoch()) return;
       const r = random();
-      const freshUntil = readStarted.at + ttlMs * (refreshAhead ? 0.8 - 0.3 * r : 1 - 0.5 * r);
-      entries.set(key, { value, freshUntil, expiresAt: refreshAhead ? readStarted.at + ttlMs : freshUntil, epoch: readStarted.epoch });
+      const share = refreshAhead ? 0.8 - 0.3 * r : 1 - 0.5 * r;
+      const freshUntil = readStarted.at + ttlMs * share;
+      entries.set(key, {
+        value,
+        freshUntil,
+        expiresAt: refreshAhead ? readStarted.at + ttlMs : freshUntil,
+        epoch: readStarted.epoch,
+        generation: readStarted.generation ?? -1,
+        keptFreshUntil: readStarted.at + keptMs * share,
+        keptUntil: readStarted.at + keptMs,
+      });
       oldest.trim(maxEntries);
     },
     load(key, read) {

@@ -6,6 +6,7 @@ import { DomainError } from '../errors.js';
 import type { DirectoryDeps } from './deps.js';
 import { and, type DirectoryFilter, type GroupAttr, type GroupFilter, type Page, type UserAttr, type UserFilter } from './filter.js';
 import { createEpochCache, type EpochMark } from './epoch-cache.js';
+import type { VersionWatch } from './version-watch.js';
 
 /** The oldest read a result was built from (see resolveName). */
 interface AsOf {
@@ -49,7 +50,8 @@ export interface EntryPage {
 
 const CACHE_MS = 2000;
 
-export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: () => number = () => d.store.commits) {
+export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: () => number = () => d.store.commits, versionWatch?: VersionWatch) {
+  const kept = versionWatch ? { watch: versionWatch } : {};
   const repos = d.store.repos;
   let cached: { server: LdapServer; at: number } | null = null;
   // Repeated identical lookups (nslcd/sssd asking for the same uid or group again and again) reuse a
@@ -57,26 +59,26 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
   // Only small answers are kept (single-entry lookups are the repeated ones); big pages would only
   // hold memory.
   const CACHEABLE_ITEMS = 20;
-  const userPages = createEpochCache<Page<UserEntry>>(revalidateMs, 5_000, epoch);
+  const userPages = createEpochCache<Page<UserEntry>>(revalidateMs, 5_000, epoch, kept);
   // Pages of groups without their members, which come from `groupMembers` below: kept with each
   // page, the lists of a few popular groups were held once per distinct search (at 100k users, 5,000
   // `(member=…)` pages held ~350k member records, ~45 MB of the heap).
-  const groupPages = createEpochCache<Page<UserGroup>>(revalidateMs, 5_000, epoch);
+  const groupPages = createEpochCache<Page<UserGroup>>(revalidateMs, 5_000, epoch, kept);
   // Visible members per group, whatever search found the group: `(member=<dn>)` and
   // `(memberUid=<uid>)` lookups name thousands of different users but land on a few groups, whose
   // member lists (50 visibility checks each) are the costly part of the answer. Same rules as above.
   const MEMBERS_CACHED_UP_TO = 1_000;
-  const groupMembers = createEpochCache<GroupEntry['members']>(revalidateMs, 5_000, epoch);
+  const groupMembers = createEpochCache<GroupEntry['members']>(revalidateMs, 5_000, epoch, kept);
   // The bound identity of each open connection, re-checked at most every `revalidateMs` (and at once
   // after a write here): a connection must not outlive its user's suspension, lock or unbinding.
-  const principals = createEpochCache<LdapPrincipal>(revalidateMs, 10_000, epoch);
+  const principals = createEpochCache<LdapPrincipal>(revalidateMs, 10_000, epoch, kept);
   // The names a membership assertion resolves, `(memberOf=<group DN>)` → the visible group's id and
   // `(member=<user DN>)` → the visible user's id: one store read each, before the search's own.
   // Clients ask for the same few groups (and, at a small site, the same users) again and again, so
   // the answers are kept on the same terms as the pages above (a commit here, or revalidateMs).
   // Each answer keeps the mark of its read: a page built from it is stored as of the older of the
   // two reads, so the page cannot outlive the bound on staleness (revalidateMs) by the answer's age.
-  const resolvedNames = createEpochCache<{ ids: string[]; mark: EpochMark }>(revalidateMs, 10_000, epoch);
+  const resolvedNames = createEpochCache<{ ids: string[]; mark: EpochMark }>(revalidateMs, 10_000, epoch, kept);
   const resolveName = async (key: string, read: () => Promise<string[]>, asOf: AsOf): Promise<string[]> => {
     const load = async () => {
       const mark = resolvedNames.mark();

@@ -1,6 +1,7 @@
 import type { NameValue, UserGroup } from '../directory/types.js';
 import type { Store } from '../ports.js';
 import { createEpochCache } from '../directory/epoch-cache.js';
+import type { VersionWatch } from '../directory/version-watch.js';
 
 export interface RadiusReplyDeps {
   store: Pick<Store, 'repos'> & Partial<Pick<Store, 'commits'>>;
@@ -8,6 +9,8 @@ export interface RadiusReplyDeps {
   revalidateMs?: number;
   /** Invalidation counter of cached directory reads (default: the store's commits). */
   epoch?: () => number;
+  /** Keeps reads past revalidateMs while the directory version is unchanged (version-watch.ts). */
+  versionWatch?: VersionWatch;
 }
 
 export interface RadiusReplyService {
@@ -59,10 +62,10 @@ export function mergeReplyAttributes(groups: readonly Pick<UserGroup, 'id' | 'cr
 export function createRadiusReplyService(d: RadiusReplyDeps): RadiusReplyService {
   const repos = d.store.repos;
   const epoch = d.epoch ?? (() => d.store.commits ?? 0);
-  const cache = createEpochCache<NameValue[]>(d.revalidateMs ?? 0, 100_000, epoch, { refreshAhead: true });
+  const cache = createEpochCache<NameValue[]>(d.revalidateMs ?? 0, 100_000, epoch, { refreshAhead: true, ...(d.versionWatch ? { watch: d.versionWatch } : {}) });
   // Per server: does any bound group carry reply attributes? Many servers have none, and then an
   // Accept for a user not seen within the cache's lifetime needs no read at all.
-  const serverHasReplies = createEpochCache<boolean>(d.revalidateMs ?? 0, 1_000, epoch, { refreshAhead: true });
+  const serverHasReplies = createEpochCache<boolean>(d.revalidateMs ?? 0, 1_000, epoch, { refreshAhead: true, ...(d.versionWatch ? { watch: d.versionWatch } : {}) });
   const anyReplies = (radiusServerId: string): Promise<boolean> =>
     serverHasReplies.load(radiusServerId, () => repos.userGroups.anyBoundWithRadiusReply(radiusServerId));
   return {

@@ -1,0 +1,78 @@
+/**
+ * Confirms, one small read at a time, that the directory has not changed anywhere (the store's
+ * `directoryVersion`, bumped by every instance's writes). Hot-path caches (EpochCache) keep a read
+ * past its own time while the version confirmed after it is the one they read under: one read of a
+ * counter every half `ttlMs`, instead of one read per kept user, group or reply list (at 10k users
+ * and ~9k RADIUS requests/s nearly every request started a re-read of its user).
+ *
+ * The bound on staleness is unchanged: a confirmation vouches for the state at the time it started,
+ * and a value is served on it for at most `ttlMs` after that.
+ */
+export interface VersionWatch {
+  /** The generation of the latest confirmed version (-1 before the first): taken before a read. */
+  generation(): number;
+  /**
+   * Whether a read taken under `generation` still holds: that version was confirmed again by a read
+   * started less than `ttlMs` ago. Starts a confirmation once the latest one is half `ttlMs` old.
+   */
+  vouches(generation: number): boolean;
+}
+
+/**
+ * While the caches are in use (within the last IDLE_MS), the version is confirmed every half
+ * `ttlMs` by a timer as well as on demand: with requests further apart than that, the one that
+ * found the latest confirmation too old would otherwise re-read its value (and wait for it).
+ */
+const IDLE_MS = 30_000;
+
+export function createVersionWatch(read: () => Promise<number>, ttlMs: number, now: () => number = Date.now): VersionWatch {
+  /** The latest confirmation: its generation (changes whenever the version does, also if it went back), version, and start. */
+  let current: { generation: number; version: number; at: number } | null = null;
+  let generation = 0;
+  let inFlight = false;
+  let timer: NodeJS.Timeout | null = null;
+  /** Real time (not the injected clock) of the last use, for the timer alone. */
+  let lastUse = 0;
+  const confirm = (t: number) => {
+    if (inFlight) return;
+    inFlight = true;
+    read()
+      .then(
+        (version) => {
+          if (!current || current.version !== version) generation++;
+          current = { generation, version, at: t };
+        },
+        // A store that cannot answer confirms nothing: kept reads age out by time, as without a watch.
+        () => undefined,
+      )
+      .finally(() => {
+        inFlight = false;
+      });
+  };
+  const use = (t: number) => {
+    lastUse = performance.now();
+    if (!current || t - current.at >= ttlMs / 2) confirm(t);
+    if (!timer) {
+      timer = setInterval(() => {
+        if (performance.now() - lastUse > IDLE_MS) {
+          if (timer) clearInterval(timer);
+          timer = null;
+          return;
+        }
+        confirm(now());
+      }, Math.max(1, Math.floor(ttlMs / 2)));
+      timer.unref();
+    }
+  };
+  return {
+    generation() {
+      use(now());
+      return current?.generation ?? -1;
+    },
+    vouches(g) {
+      const t = now();
+      use(t);
+      return current !== null && current.generation === g && t < current.at + ttlMs;
+    },
+  };
+}
