@@ -60,7 +60,12 @@ export function createCore(o: CoreOptions) {
     organizationId: () => organizationId,
     ...o.audit,
   });
-  const organization = createOrganizationCache(o.store.repos.organizations);
+  const revalidateMs = (o.revalidateSeconds ?? 0) * 1000;
+  // One watch on the store's directory version for every hot-path cache: a read of one counter keeps
+  // all their reads valid for another revalidateMs when nothing changed through any instance.
+  const directoryVersion = o.store.directoryVersion?.bind(o.store);
+  const versionWatch = directoryVersion && revalidateMs > 0 ? createVersionWatch(directoryVersion, revalidateMs, () => o.clock.now().getTime()) : undefined;
+  const organization = createOrganizationCache(o.store.repos.organizations, 2000, versionWatch);
   const ssoRepos = o.sso ?? createMemorySsoRepositories();
   const cache = createCredentialCache(o.credentialCache.ttlSeconds, o.credentialCache.maxEntries, o.clock);
   const deps: DirectoryDeps = {
@@ -79,11 +84,6 @@ export function createCore(o: CoreOptions) {
   // Cached hot-path reads are invalidated by any committed write here and by lock changes.
   let lockChanges = 0;
   const epoch = () => o.store.commits + lockChanges;
-  const revalidateMs = (o.revalidateSeconds ?? 0) * 1000;
-  // One watch on the store's directory version for every hot-path cache: a read of one counter keeps
-  // all their reads valid for another revalidateMs when nothing changed through any instance.
-  const directoryVersion = o.store.directoryVersion?.bind(o.store);
-  const versionWatch = directoryVersion && revalidateMs > 0 ? createVersionWatch(directoryVersion, revalidateMs, () => o.clock.now().getTime()) : undefined;
   const ldapDirectory = createLdapDirectory(deps, revalidateMs, epoch, versionWatch);
   const webSessions = createWebSessionService({ repo: ssoRepos.webSessions, clock: o.clock });
   const consoleRepos = o.console ?? createMemoryConsoleRepositories(o.store.repos.audit);

@@ -320,6 +320,22 @@ describe('EpochCache', () => {
       assert.equal(c.get('a'), undefined);
     });
 
+    it('never keeps a value past the time it was set to turn (a password expiry), however the version stands', async () => {
+      const { watch } = store();
+      const c = createEpochCache<string>(2000, 10, () => epoch, { now: () => now, random: () => random, watch });
+      watch.generation();
+      await settle();
+      c.set('a', 'A', c.mark(), now + 5000);
+      for (let i = 0; i < 9; i++) {
+        now += 500;
+        c.get('a');
+        await settle();
+      }
+      assert.equal(c.get('a'), 'A', '4.5 s');
+      now += 500;
+      assert.equal(c.get('a'), undefined, '5 s');
+    });
+
     it('still drops a value at once on a commit in this process', async () => {
       const { watch } = store();
       const c = createEpochCache<string>(2000, 10, () => epoch, { now: () => now, random: () => random, watch });

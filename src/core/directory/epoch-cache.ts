@@ -40,7 +40,8 @@ export interface EpochCache<V> {
   peek(key: string): { value: V; fresh: boolean } | undefined;
   /** Taken before the read whose result will be `set`. */
   mark(): EpochMark;
-  set(key: string, value: V, readStarted: EpochMark): void;
+  /** `until`: a time at which the value may turn without any write (a password's expiry); never kept past it. */
+  set(key: string, value: V, readStarted: EpochMark, until?: number): void;
   /**
    * The cached value, or `read()`'s result, kept. Misses on one key while a read is in flight
    * share that read, if no commit has landed since it started (the rule a cached value obeys):
@@ -141,22 +142,22 @@ export function createEpochCache<V>(ttlMs: number, maxEntries: number, epoch: ()
     mark() {
       return { epoch: epoch(), at: now(), generation: watch?.generation() ?? -1 };
     },
-    set(key, value, readStarted) {
+    set(key, value, readStarted, until = Infinity) {
       if (ttlMs <= 0) return;
       entries.delete(key);
       // Already stale: a commit landed while the value was being read.
       if (readStarted.epoch !== epoch()) return;
       const r = random();
       const share = refreshAhead ? 0.8 - 0.3 * r : 1 - 0.5 * r;
-      const freshUntil = readStarted.at + ttlMs * share;
+      const freshUntil = Math.min(until, readStarted.at + ttlMs * share);
       entries.set(key, {
         value,
         freshUntil,
-        expiresAt: refreshAhead ? readStarted.at + ttlMs : freshUntil,
+        expiresAt: Math.min(until, refreshAhead ? readStarted.at + ttlMs : freshUntil),
         epoch: readStarted.epoch,
         generation: readStarted.generation ?? -1,
-        keptFreshUntil: readStarted.at + keptMs * share,
-        keptUntil: readStarted.at + keptMs,
+        keptFreshUntil: Math.min(until, readStarted.at + keptMs * share),
+        keptUntil: Math.min(until, readStarted.at + keptMs),
       });
       oldest.trim(maxEntries);
     },

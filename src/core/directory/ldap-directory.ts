@@ -1,6 +1,6 @@
 import { ldapServerResource } from '../auth/resources.js';
-import { lockStatus } from '../auth/lockout.js';
-import { isPasswordExpired } from '../auth/password-policy.js';
+import { lockEndsAt, lockStatus } from '../auth/lockout.js';
+import { isPasswordExpired, passwordExpiresAt } from '../auth/password-policy.js';
 import type { AuthResource } from '../auth/authenticate.js';
 import { DomainError } from '../errors.js';
 import type { DirectoryDeps } from './deps.js';
@@ -53,7 +53,7 @@ const CACHE_MS = 2000;
 export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: () => number = () => d.store.commits, versionWatch?: VersionWatch) {
   const kept = versionWatch ? { watch: versionWatch } : {};
   const repos = d.store.repos;
-  let cached: { server: LdapServer; at: number } | null = null;
+  let cached: { server: LdapServer; at: number; seen: number } | null = null;
   // Repeated identical lookups (nslcd/sssd asking for the same uid or group again and again) reuse a
   // page read moments ago; any write committed here invalidates at once (see EpochCache).
   // Only small answers are kept (single-entry lookups are the repeated ones); big pages would only
@@ -91,11 +91,15 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
   const keyOf = (p: LdapPrincipal, filter: unknown, page: EntryPage, withTotal: boolean) =>
     JSON.stringify([p.kind === 'user' ? p.user.id : '', filter ?? null, page.limit, page.offset, page.after ?? '', withTotal]);
 
+  // Kept as the organisation is (organization-cache.ts): dropped when the version watch has seen a
+  // change, as pages and principals built from it are kept on the watch's generation.
   const server = async (): Promise<LdapServer> => {
-    if (cached && Date.now() - cached.at < CACHE_MS) return cached.server;
+    const seen = versionWatch ? versionWatch.generation() : -1;
+    if (cached && Date.now() - cached.at < CACHE_MS && cached.seen === seen) return cached.server;
+    const at = Date.now();
     const s = (await repos.ldapServers.list())[0];
     if (!s) throw new DomainError('unavailable', 'ldap.no_server', 'the organisation has no LDAP server record');
-    cached = { server: s, at: Date.now() };
+    cached = { server: s, at, seen };
     return s;
   };
 
@@ -246,7 +250,10 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
         lockStatus(found.authState, lockoutPolicyOf(policy), now) !== 'locked' &&
         !isPasswordExpired(found.user, policy, now);
       const result: LdapPrincipal = ok ? { kind: 'user', user: found.user } : { kind: 'anonymous' };
-      principals.set(p.user.id, result, readStarted);
+      // Kept no later than the password's expiry or the lock's end, which come without any write
+      // (the version watch could otherwise keep the answer past them).
+      const turns = found ? (ok ? passwordExpiresAt(found.user, policy) : lockEndsAt(found.authState, lockoutPolicyOf(policy))) : null;
+      principals.set(p.user.id, result, readStarted, turns ? turns.getTime() : Infinity);
       return result;
     },
 

@@ -1,6 +1,7 @@
 import { DomainError } from '../errors.js';
 import type { OrganizationRepository } from '../ports.js';
 import type { Organization } from './organization.js';
+import type { VersionWatch } from './version-watch.js';
 
 /**
  * The organisation (and its password and lockout policy) is read on every authentication. It is
@@ -12,29 +13,39 @@ export interface OrganizationCache {
   invalidate(): void;
 }
 
-export function createOrganizationCache(repo: OrganizationRepository, ttlMs = 2000): OrganizationCache {
-  let cached: { org: Organization; at: number } | null = null;
+/**
+ * With a version watch, a kept organisation is also dropped once the watch has seen the directory
+ * change: hot-path caches (LDAP pages and principals) stamp what they build with the watch's
+ * generation and keep it while that generation is confirmed, so the policy they are built from must
+ * not be older than the generation (a page built on a 2 s old policy after the change was seen was
+ * then kept for up to 30 s).
+ */
+export function createOrganizationCache(repo: OrganizationRepository, ttlMs = 2000, watch?: VersionWatch): OrganizationCache {
+  let cached: { org: Organization; at: number; seen: number } | null = null;
   let loading: Promise<Organization> | null = null;
+  let loadingSeen = -1;
   // A load that started before `invalidate()` may hold the old organisation: it answers its own
   // callers but is not kept.
   let generation = 0;
   return {
     async get() {
-      if (cached && Date.now() - cached.at < ttlMs) return cached.org;
-      if (loading) return loading;
+      const seen = watch ? watch.generation() : -1;
+      if (cached && Date.now() - cached.at < ttlMs && cached.seen === seen) return cached.org;
+      if (loading && loadingSeen === seen) return loading;
       const started = generation;
       const at = Date.now();
       const load: Promise<Organization> = repo
         .get()
         .then((org) => {
           if (!org) throw new DomainError('unavailable', 'organization.missing', 'the store holds no organisation');
-          if (started === generation) cached = { org, at };
+          if (started === generation) cached = { org, at, seen };
           return org;
         })
         .finally(() => {
           if (loading === load) loading = null;
         });
       loading = load;
+      loadingSeen = seen;
       return load;
     },
     invalidate() {

@@ -43,10 +43,15 @@ export const UNWATCHED_TABLES = [
   'directory_version',
 ] as const;
 
+/**
+ * In `auth_state`, what cached answers depend on: the lock, and whether any failure is counted (a
+ * success clears failures only when its account read shows some). A second or third wrong password
+ * moves nothing, so that a device retrying a stale password does not keep every instance re-reading.
+ */
 const LOCKOUT_CHANGED_SQLITE =
-  "NEW.subject_id NOT LIKE 'unknown-login:%' AND (OLD.failed_count IS NOT NEW.failed_count OR OLD.last_failed_at IS NOT NEW.last_failed_at OR OLD.locked_at IS NOT NEW.locked_at OR OLD.locked_count IS NOT NEW.locked_count)";
+  "NEW.subject_id NOT LIKE 'unknown-login:%' AND (OLD.locked_at IS NOT NEW.locked_at OR (OLD.failed_count > 0) IS NOT (NEW.failed_count > 0))";
 const LOCKOUT_CHANGED_PG =
-  "NEW.subject_id NOT LIKE 'unknown-login:%' AND (OLD.failed_count IS DISTINCT FROM NEW.failed_count OR OLD.last_failed_at IS DISTINCT FROM NEW.last_failed_at OR OLD.locked_at IS DISTINCT FROM NEW.locked_at OR OLD.locked_count IS DISTINCT FROM NEW.locked_count)";
+  "NEW.subject_id NOT LIKE 'unknown-login:%' AND (OLD.locked_at IS DISTINCT FROM NEW.locked_at OR (OLD.failed_count > 0) IS DISTINCT FROM (NEW.failed_count > 0))";
 
 export async function up({ context: qi }: { context: QueryInterface }): Promise<void> {
   const sequelize = qi.sequelize;
@@ -57,19 +62,33 @@ export async function up({ context: qi }: { context: QueryInterface }): Promise<
     await run('INSERT INTO directory_version (id, n) VALUES (1, 0) ON CONFLICT (id) DO NOTHING');
     if (postgres) {
       // A row update, not a sequence: it becomes visible with the transaction's other writes, so a
-      // reader never sees the new number before the change it stands for.
-      await run(`CREATE OR REPLACE FUNCTION directory_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN UPDATE directory_version SET n = n + 1 WHERE id = 1; RETURN NULL; END $$`);
+      // reader never sees the new number before the change it stands for. Deferred constraint
+      // triggers make it the transaction's last lock, taken at commit and held only for it (an
+      // immediate trigger held the row from the first write on: failed logins queued behind any
+      // open directory transaction, and lock orders could cross into deadlocks), once per
+      // transaction (a transaction-local flag), with the search path of the migration.
+      await run(`CREATE OR REPLACE FUNCTION directory_version_bump() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+        BEGIN
+          IF current_setting('gatehouse.directory_version_bumped', true) = 'yes' THEN RETURN NULL; END IF;
+          PERFORM set_config('gatehouse.directory_version_bumped', 'yes', true);
+          UPDATE directory_version SET n = n + 1 WHERE id = 1;
+          RETURN NULL;
+        END $$`);
+      const deferred = 'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW';
       for (const t of WATCHED_TABLES) {
         await run(`DROP TRIGGER IF EXISTS directory_version_${t} ON ${t}`);
-        await run(`CREATE TRIGGER directory_version_${t} AFTER INSERT OR UPDATE OR DELETE ON ${t} FOR EACH STATEMENT EXECUTE FUNCTION directory_version_bump()`);
+        await run(`CREATE CONSTRAINT TRIGGER directory_version_${t} AFTER INSERT OR UPDATE OR DELETE ON ${t} ${deferred} EXECUTE FUNCTION directory_version_bump()`);
+        await run(`DROP TRIGGER IF EXISTS directory_version_${t}_truncate ON ${t}`);
+        await run(`CREATE TRIGGER directory_version_${t}_truncate AFTER TRUNCATE ON ${t} FOR EACH STATEMENT EXECUTE FUNCTION directory_version_bump()`);
       }
       await run('DROP TRIGGER IF EXISTS directory_version_auth_state ON auth_state');
-      await run(`CREATE TRIGGER directory_version_auth_state AFTER UPDATE ON auth_state FOR EACH ROW WHEN (${LOCKOUT_CHANGED_PG}) EXECUTE FUNCTION directory_version_bump()`);
+      await run(`CREATE CONSTRAINT TRIGGER directory_version_auth_state AFTER UPDATE ON auth_state ${deferred} WHEN (${LOCKOUT_CHANGED_PG}) EXECUTE FUNCTION directory_version_bump()`);
       await run('DROP TRIGGER IF EXISTS directory_version_auth_state_delete ON auth_state');
       await run(
-        `CREATE TRIGGER directory_version_auth_state_delete AFTER DELETE ON auth_state FOR EACH ROW WHEN (OLD.subject_id NOT LIKE 'unknown-login:%') EXECUTE FUNCTION directory_version_bump()`,
+        `CREATE CONSTRAINT TRIGGER directory_version_auth_state_delete AFTER DELETE ON auth_state ${deferred} WHEN (OLD.subject_id NOT LIKE 'unknown-login:%') EXECUTE FUNCTION directory_version_bump()`,
       );
+      await run('DROP TRIGGER IF EXISTS directory_version_auth_state_truncate ON auth_state');
+      await run('CREATE TRIGGER directory_version_auth_state_truncate AFTER TRUNCATE ON auth_state FOR EACH STATEMENT EXECUTE FUNCTION directory_version_bump()');
       return;
     }
     const bump = 'BEGIN UPDATE directory_version SET n = n + 1 WHERE id = 1; END';

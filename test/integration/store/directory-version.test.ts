@@ -43,11 +43,15 @@ for (const target of storeTargets()) {
       await expectBump(true, () => ctx.store.repos.associations.add({ fromType: 'user_group', fromId: group.id, toType: 'radius_server', toId: 'r1', createdAt: T0 }));
     });
 
-    it('moves with an account lockout change, and not with the TOTP replay guard or the rows of unknown logins', async function () {
+    it('moves when an account gets its first failure, its lock, or its failures cleared; not with more failures, the TOTP replay guard or the rows of unknown logins', async function () {
       const user = makeUser();
       await ctx.store.repos.users.create(user, makeCredentials());
       await ctx.store.repos.authState.ensure(user.id);
       await expectBump(true, () => ctx.store.repos.authState.recordFailure(user.id, T0, policy));
+      for (let i = 2; i < policy.maxAttempts; i++) await expectBump(false, () => ctx.store.repos.authState.recordFailure(user.id, T0, policy));
+      await expectBump(true, async () => assert.equal((await ctx.store.repos.authState.recordFailure(user.id, T0, policy)).justLocked, true));
+      await expectBump(true, () => ctx.store.repos.authState.unlock(user.id));
+      await ctx.store.repos.authState.recordFailure(user.id, T0, policy);
       await expectBump(true, () => ctx.store.repos.authState.clearFailures(user.id));
       await expectBump(false, () => ctx.store.repos.authState.clearFailures(user.id));
       await expectBump(false, () => ctx.store.repos.authState.acceptTotpStep(user.id, 1234));
@@ -55,6 +59,17 @@ for (const target of storeTargets()) {
       await ctx.store.repos.authState.ensure(unknown);
       await expectBump(false, () => ctx.store.repos.authState.recordFailure(unknown, T0, { maxAttempts: 0, lockoutSeconds: 0, resetCounterSeconds: 0 }));
     });
+
+    if (target === 'postgres') {
+      it('moves once per transaction, at its commit, and with a TRUNCATE', async function () {
+        const before = await version();
+        await ctx.store.transaction(async (tx) => {
+          for (let i = 0; i < 3; i++) await tx.userGroups.create(makeGroup());
+        });
+        assert.equal(await version(), before + 1);
+        await expectBump(true, () => ctx.current.sequelize.query('TRUNCATE system_group_members'));
+      });
+    }
 
     it('stays with writes to the audit trail', async function () {
       await expectBump(false, () => ctx.store.repos.audit.append([makeAuditEvent(), makeAuditEvent()]));
