@@ -147,7 +147,10 @@ export function createCore(o: CoreOptions) {
     /** Seeds an empty store; also tells the audit trail which organisation it belongs to. */
     bootstrap: (input: BootstrapInput) =>
       bootstrap({ store: o.store, clock: o.clock, admins, apiKeys, setOrganizationId: (id) => (organizationId = id) }, input),
-    close: () => audit.close(),
+    close: () => {
+      versionWatch?.close();
+      return audit.close();
+    },
   };
 }
 

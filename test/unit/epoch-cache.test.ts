@@ -336,6 +336,23 @@ describe('EpochCache', () => {
       assert.equal(c.get('a'), undefined, '5 s');
     });
 
+    it('confirms nothing once closed (the store is closing): kept values age out by time', async () => {
+      const { st, watch } = store();
+      const c = createEpochCache<string>(2000, 10, () => epoch, { now: () => now, random: () => random, watch });
+      watch.generation();
+      await settle();
+      const r = loader();
+      await c.load('a', r.read);
+      watch.close();
+      const reads = st.reads;
+      now += 1500;
+      c.get('a');
+      await settle();
+      assert.equal(st.reads, reads);
+      now += 600;
+      assert.equal(c.get('a'), undefined);
+    });
+
     it('still drops a value at once on a commit in this process', async () => {
       const { watch } = store();
       const c = createEpochCache<string>(2000, 10, () => epoch, { now: () => now, random: () => random, watch });

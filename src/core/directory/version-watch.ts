@@ -16,6 +16,8 @@ export interface VersionWatch {
    * started less than `ttlMs` ago. Starts a confirmation once the latest one is half `ttlMs` old.
    */
   vouches(generation: number): boolean;
+  /** Stops the timer and confirms nothing more (the store is closing); kept reads then age out by time. */
+  close(): void;
 }
 
 /**
@@ -33,8 +35,9 @@ export function createVersionWatch(read: () => Promise<number>, ttlMs: number, n
   let timer: NodeJS.Timeout | null = null;
   /** Real time (not the injected clock) of the last use, for the timer alone. */
   let lastUse = 0;
+  let closed = false;
   const confirm = (t: number) => {
-    if (inFlight) return;
+    if (inFlight || closed) return;
     inFlight = true;
     read()
       .then(
@@ -52,7 +55,7 @@ export function createVersionWatch(read: () => Promise<number>, ttlMs: number, n
   const use = (t: number) => {
     lastUse = performance.now();
     if (!current || t - current.at >= ttlMs / 2) confirm(t);
-    if (!timer) {
+    if (!timer && !closed) {
       timer = setInterval(() => {
         if (performance.now() - lastUse > IDLE_MS) {
           if (timer) clearInterval(timer);
@@ -73,6 +76,11 @@ export function createVersionWatch(read: () => Promise<number>, ttlMs: number, n
       const t = now();
       use(t);
       return current !== null && current.generation === g && t < current.at + ttlMs;
+    },
+    close() {
+      closed = true;
+      if (timer) clearInterval(timer);
+      timer = null;
     },
   };
 }
