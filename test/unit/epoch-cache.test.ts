@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createEpochCache } from '../../src/core/directory/epoch-cache.js';
+import { createEpochCache, type EpochCache } from '../../src/core/directory/epoch-cache.js';
 import { createVersionWatch } from '../../src/core/directory/version-watch.js';
 
 describe('EpochCache', () => {
@@ -233,20 +233,28 @@ describe('EpochCache', () => {
       let n = 0;
       return { read: async () => `read ${++n}`, count: () => n };
     };
-
-    it('keeps a value past ttlMs while the version is confirmed unchanged: one read of the version, not of each value', async () => {
+    /** A cache on a watch that has confirmed its first version (as the appliance's first read starts it). */
+    const started = async () => {
       const { st, watch } = store();
       const c = createEpochCache<string>(2000, 10, () => epoch, { now: () => now, random: () => random, watch });
-      watch.generation(); // the first confirmation (the appliance starts it with its first read)
+      watch.generation();
       await settle();
-      const r = loader();
-      assert.equal(await c.load('a', r.read), 'read 1');
-      assert.equal(await c.load('b', r.read), 'read 2');
-      for (let i = 0; i < 20; i++) {
+      return { st, watch, c, r: loader() };
+    };
+    /** Moves time on in 500 ms steps, using `key` at each (which lets the watch confirm). */
+    const steps = async (c: EpochCache<string>, n: number, key = 'a') => {
+      for (let i = 0; i < n; i++) {
         now += 500;
-        c.get('a');
+        c.get(key);
         await settle();
       }
+    };
+
+    it('keeps a value past ttlMs while the version is confirmed unchanged: one read of the version, not of each value', async () => {
+      const { st, c, r } = await started();
+      assert.equal(await c.load('a', r.read), 'read 1');
+      assert.equal(await c.load('b', r.read), 'read 2');
+      await steps(c, 20);
       assert.equal(await c.load('a', r.read), 'read 1', '10 s later, still the first read');
       assert.equal(await c.load('b', r.read), 'read 2');
       assert.equal(r.count(), 2);
@@ -254,11 +262,7 @@ describe('EpochCache', () => {
     });
 
     it('re-reads a value once the version has moved (a write through any instance), within ttlMs', async () => {
-      const { st, watch } = store();
-      const c = createEpochCache<string>(2000, 10, () => epoch, { now: () => now, random: () => random, watch });
-      watch.generation();
-      await settle();
-      const r = loader();
+      const { st, c, r } = await started();
       await c.load('a', r.read);
       now += 1500;
       st.version = 8; // another instance wrote
@@ -270,11 +274,7 @@ describe('EpochCache', () => {
     });
 
     it('counts a version that went back (a restored database) as a change', async () => {
-      const { st, watch } = store();
-      const c = createEpochCache<string>(2000, 10, () => epoch, { now: () => now, random: () => random, watch });
-      watch.generation();
-      await settle();
-      const r = loader();
+      const { st, c, r } = await started();
       await c.load('a', r.read); // read under version 7
       now += 1100;
       st.version = 9;
@@ -289,28 +289,16 @@ describe('EpochCache', () => {
     });
 
     it('keeps a value on the version for at most 30 s from its read (answers that depend on the time: lock and password expiry)', async () => {
-      const { watch } = store();
-      const c = createEpochCache<string>(2000, 10, () => epoch, { now: () => now, random: () => random, watch });
-      watch.generation();
-      await settle();
-      const r = loader();
+      const { c, r } = await started();
       await c.load('a', r.read);
-      for (let i = 0; i < 59; i++) {
-        now += 500;
-        c.get('a');
-        await settle();
-      }
+      await steps(c, 59);
       assert.equal(c.get('a'), 'read 1', '29.5 s');
       now += 500;
       assert.equal(c.get('a'), undefined, '30 s');
     });
 
     it('falls back to ttlMs when the version cannot be read', async () => {
-      const { st, watch } = store();
-      const c = createEpochCache<string>(2000, 10, () => epoch, { now: () => now, random: () => random, watch });
-      watch.generation();
-      await settle();
-      const r = loader();
+      const { st, c, r } = await started();
       await c.load('a', r.read);
       st.fail = true;
       now += 1500;
@@ -321,27 +309,16 @@ describe('EpochCache', () => {
     });
 
     it('never keeps a value past the time it was set to turn (a password expiry), however the version stands', async () => {
-      const { watch } = store();
-      const c = createEpochCache<string>(2000, 10, () => epoch, { now: () => now, random: () => random, watch });
-      watch.generation();
-      await settle();
+      const { c } = await started();
       c.set('a', 'A', c.mark(), now + 5000);
-      for (let i = 0; i < 9; i++) {
-        now += 500;
-        c.get('a');
-        await settle();
-      }
+      await steps(c, 9);
       assert.equal(c.get('a'), 'A', '4.5 s');
       now += 500;
       assert.equal(c.get('a'), undefined, '5 s');
     });
 
     it('confirms nothing once closed (the store is closing): kept values age out by time', async () => {
-      const { st, watch } = store();
-      const c = createEpochCache<string>(2000, 10, () => epoch, { now: () => now, random: () => random, watch });
-      watch.generation();
-      await settle();
-      const r = loader();
+      const { st, watch, c, r } = await started();
       await c.load('a', r.read);
       watch.close();
       const reads = st.reads;
@@ -354,11 +331,7 @@ describe('EpochCache', () => {
     });
 
     it('still drops a value at once on a commit in this process', async () => {
-      const { watch } = store();
-      const c = createEpochCache<string>(2000, 10, () => epoch, { now: () => now, random: () => random, watch });
-      watch.generation();
-      await settle();
-      const r = loader();
+      const { c, r } = await started();
       await c.load('a', r.read);
       epoch++;
       assert.equal(c.get('a'), undefined);

@@ -62,10 +62,11 @@ export function mergeReplyAttributes(groups: readonly Pick<UserGroup, 'id' | 'cr
 export function createRadiusReplyService(d: RadiusReplyDeps): RadiusReplyService {
   const repos = d.store.repos;
   const epoch = d.epoch ?? (() => d.store.commits ?? 0);
-  const cache = createEpochCache<NameValue[]>(d.revalidateMs ?? 0, 100_000, epoch, { refreshAhead: true, ...(d.versionWatch ? { watch: d.versionWatch } : {}) });
+  const kept = { refreshAhead: true, ...(d.versionWatch ? { watch: d.versionWatch } : {}) };
+  const cache = createEpochCache<NameValue[]>(d.revalidateMs ?? 0, 100_000, epoch, kept);
   // Per server: does any bound group carry reply attributes? Many servers have none, and then an
   // Accept for a user not seen within the cache's lifetime needs no read at all.
-  const serverHasReplies = createEpochCache<boolean>(d.revalidateMs ?? 0, 1_000, epoch, { refreshAhead: true, ...(d.versionWatch ? { watch: d.versionWatch } : {}) });
+  const serverHasReplies = createEpochCache<boolean>(d.revalidateMs ?? 0, 1_000, epoch, kept);
   const anyReplies = (radiusServerId: string): Promise<boolean> =>
     serverHasReplies.load(radiusServerId, () => repos.userGroups.anyBoundWithRadiusReply(radiusServerId));
   return {
