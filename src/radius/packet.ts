@@ -1,4 +1,5 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { digest, hmacKeyOf } from '../util/digest.js';
 
 /**
  * RADIUS packet structure, Message-Authenticator and reply encoding: the parts security depends on,
@@ -116,17 +117,11 @@ export function attributes(p: RadiusPacket, type: number): Buffer[] {
  * Authenticator for replies; RFC 5176 §3 and FreeRADIUS: zeros for Accounting-Request).
  */
 export function computeMessageAuthenticator(raw: Buffer, maOffset: number, secret: Buffer, authenticator?: Buffer): Buffer {
-  const h = createHmac('md5', secret);
+  const key = hmacKeyOf('md5', secret);
   if (authenticator) {
-    h.update(raw.subarray(0, AUTH_OFFSET));
-    h.update(authenticator);
-    h.update(raw.subarray(HEADER_LENGTH, maOffset));
-  } else {
-    h.update(raw.subarray(0, maOffset));
+    return key.mac(raw.subarray(0, AUTH_OFFSET), authenticator, raw.subarray(HEADER_LENGTH, maOffset), ZERO16, raw.subarray(maOffset + 16));
   }
-  h.update(ZERO16);
-  h.update(raw.subarray(maOffset + 16));
-  return h.digest();
+  return key.mac(raw.subarray(0, maOffset), ZERO16, raw.subarray(maOffset + 16));
 }
 
 const ZERO16 = Buffer.alloc(16);
@@ -143,12 +138,7 @@ export function verifyMessageAuthenticator(p: RadiusPacket, secret: Buffer, zero
  * MD5(Code + Identifier + Length + 16 zero octets + Attributes + Secret).
  */
 export function verifyAccountingAuthenticator(p: RadiusPacket, secret: Buffer): boolean {
-  const expected = createHash('md5')
-    .update(p.raw.subarray(0, AUTH_OFFSET))
-    .update(ZERO16)
-    .update(p.raw.subarray(HEADER_LENGTH))
-    .update(secret)
-    .digest();
+  const expected = digest('md5', p.raw.subarray(0, AUTH_OFFSET), ZERO16, p.raw.subarray(HEADER_LENGTH), secret);
   return timingSafeEqual(expected, p.authenticator);
 }
 
@@ -162,7 +152,7 @@ export function decodeUserPassword(hidden: Buffer, secret: Buffer, requestAuthen
   const out = Buffer.alloc(hidden.length);
   let prev = requestAuthenticator;
   for (let i = 0; i < hidden.length; i += 16) {
-    const b = createHash('md5').update(secret).update(prev).digest();
+    const b = digest('md5', secret, prev);
     for (let j = 0; j < 16; j++) out[i + j] = hidden[i + j]! ^ b[j]!;
     prev = hidden.subarray(i, i + 16);
   }
@@ -179,7 +169,7 @@ export function encodeUserPassword(password: Buffer, secret: Buffer, requestAuth
   const out = Buffer.alloc(len);
   let prev = requestAuthenticator;
   for (let i = 0; i < len; i += 16) {
-    const b = createHash('md5').update(secret).update(prev).digest();
+    const b = digest('md5', secret, prev);
     for (let j = 0; j < 16; j++) out[i + j] = padded[i + j]! ^ b[j]!;
     prev = out.subarray(i, i + 16);
   }
@@ -241,8 +231,8 @@ export function encodeReply(r: ReplyInput): Buffer | null {
   off += r.attributes.copy(out, off);
   for (const p of proxy) off += p.copy(out, off);
   if (r.messageAuthenticator) {
-    createHmac('md5', r.secret).update(out).digest().copy(out, HEADER_LENGTH + 2);
+    hmacKeyOf('md5', r.secret).mac(out).copy(out, HEADER_LENGTH + 2);
   }
-  createHash('md5').update(out).update(r.secret).digest().copy(out, AUTH_OFFSET);
+  digest('md5', out, r.secret).copy(out, AUTH_OFFSET);
   return out;
 }

@@ -1,4 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { HmacKey } from '../../util/digest.js';
 import type { Clock } from '../ports.js';
 import { OldestFirst } from '../../util/oldest-first.js';
 
@@ -28,11 +29,10 @@ interface Entry {
 }
 
 export function createCredentialCache(ttlSeconds: number, maxEntries: number, clock: Clock): CredentialCache {
-  const key = randomBytes(32);
+  const key = new HmacKey('sha256', randomBytes(32));
   const entries = new Map<string, Entry>();
   const oldest = new OldestFirst(entries);
-  const mac = (userId: string, password: string) =>
-    createHmac('sha256', key).update(userId).update('\0').update(password, 'utf8').digest();
+  const mac = (userId: string, password: string) => key.mac(userId, '\0', password);
   const enabled = ttlSeconds > 0;
 
   return {
