@@ -230,6 +230,7 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
     publicUrl,
     trustProxy: config.http.trustProxy,
     bodyLimitBytes: config.http.bodyLimitBytes,
+    connections: config.http,
     version: packageVersion(),
     ready: async () => {
       if (!listening) return false;

@@ -65,6 +65,19 @@ export const configSchema = Type.Object(
           env: 'GATEHOUSE_HTTP_TRUST_PROXY',
         }),
         bodyLimitBytes: int(1_048_576, 1024, 67_108_864, { description: 'Largest accepted request body.' }),
+        maxConnections: int(1000, 1, 1_000_000, {
+          description: 'Most open HTTP connections; more are answered 503 and closed before their request is read.',
+        }),
+        maxConnectionsPerIp: int(256, 1, 1_000_000, {
+          description:
+            'Most open HTTP connections from one client address (an IPv6 client counts by its /64 prefix); more are answered 503 and closed. Not applied with trustProxy, where every connection comes from the proxy.',
+        }),
+        requestTimeoutSeconds: int(60, 1, 3600, {
+          description: 'Time a client has to send a whole request (headers and body); a slower one is answered 408 and closed.',
+        }),
+        idleTimeoutSeconds: int(120, 5, 86_400, {
+          description: 'A connection with no traffic either way for this long is closed (keep-alive connections close after 72 s idle already).',
+        }),
       },
       { description: 'HTTP listener.', default: {} },
     ),

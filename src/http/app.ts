@@ -1,5 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { AccessLog } from './plugins/access-log.js';
+import { limitConnections } from './connection-limits.js';
+import { createLogThrottle } from '../util/log-throttle.js';
 import { AjvCompiler, type ValidatorFactory } from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -26,6 +28,8 @@ export interface HttpOptions {
   publicUrl: () => string;
   trustProxy: boolean;
   bodyLimitBytes: number;
+  /** Connection caps and timeouts of the listener (config `http.*`); absent in tests that only inject. */
+  connections?: { maxConnections: number; maxConnectionsPerIp: number; requestTimeoutSeconds: number; idleTimeoutSeconds: number };
   /** Readiness: every listener is up and the store answers. */
   ready: () => Promise<boolean>;
   version: string;
@@ -80,6 +84,21 @@ function finiteOnly(validate: ReturnType<ReturnType<ValidatorFactory>>): ReturnT
   return wrapped as unknown as ReturnType<ReturnType<ValidatorFactory>>;
 }
 
+/**
+ * Node's request timeout (whole request received) and socket idle timeout. Node checks the request
+ * and header deadlines on a timer (30 s by default): it runs at a quarter of the timeout here, so
+ * that a request is cut within 1.25 times the configured time. The header deadline (Node: 60 s)
+ * must not exceed the request's.
+ */
+function listenerTimeouts(requestTimeout: number, connectionTimeout: number) {
+  const check = Math.max(250, Math.min(30_000, Math.floor(requestTimeout / 4)));
+  return {
+    requestTimeout,
+    connectionTimeout,
+    http: { requestTimeout, headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: check },
+  };
+}
+
 /** Builds the HTTP endpoint without listening (tests use `inject`, the appliance calls `listen`). */
 export async function buildHttpApp(o: HttpOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -87,6 +106,9 @@ export async function buildHttpApp(o: HttpOptions): Promise<FastifyInstance> {
     logController: new AccessLog(),
     trustProxy: o.trustProxy,
     bodyLimit: o.bodyLimitBytes,
+    // Fastify's defaults are no limit on either: a client sending its body a byte a minute would hold
+    // its connection for ever (Node's own 60 s applies to headers only).
+    ...(o.connections ? listenerTimeouts(o.connections.requestTimeoutSeconds * 1000, o.connections.idleTimeoutSeconds * 1000) : {}),
     // Ids and paths are short; longer parameters are abuse.
     routerOptions: { maxParamLength: 200 },
     schemaController: { compilersFactory: { buildValidator: typedBodyValidators } },
@@ -96,6 +118,19 @@ export async function buildHttpApp(o: HttpOptions): Promise<FastifyInstance> {
       return sendError(reply, status, err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'path parameter too long' : err.message);
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  if (o.connections) {
+    const c = o.connections;
+    const throttle = createLogThrottle(10_000);
+    limitConnections(app.server, {
+      maxConnections: c.maxConnections,
+      maxConnectionsPerIp: o.trustProxy ? 0 : c.maxConnectionsPerIp,
+      onRefused: (reason, address) =>
+        throttle.hit((suppressed) =>
+          o.logger.warn({ reason, address, suppressed, maxConnections: c.maxConnections, maxConnectionsPerIp: c.maxConnectionsPerIp }, 'HTTP connection refused: too many connections'),
+        ),
+    });
+  }
 
   // JSON bodies as Fastify parses them (prototype poisoning refused), except that an empty body with
   // `content-type: application/json` is no body: JumpCloud's SDKs send that header on DELETE and on

@@ -1,0 +1,64 @@
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { clientKey } from '../util/client-key.js';
+
+export interface ConnectionLimits {
+  /** Most open connections in all. */
+  maxConnections: number;
+  /** Most open connections from one client address (an IPv6 client by its /64); 0: no limit. */
+  maxConnectionsPerIp: number;
+  /** Called for each refused connection (rate-limited logging is the caller's). */
+  onRefused?: (reason: 'total' | 'per_ip', address: string) => void;
+}
+
+const BODY = JSON.stringify({ error: 'Service Unavailable', message: 'too many connections; try again later', statusCode: 503 });
+/**
+ * What a refused connection is told before it is closed: a 503 with the API's JSON error shape and
+ * `Connection: close`, as nginx's limit_conn does. Written before the client's request is read,
+ * which HTTP/1.1 clients accept (RFC 9112 §9.6: a server may close after a response at any time).
+ */
+const REFUSAL = Buffer.from(
+  `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(BODY)}\r\n` +
+    `Retry-After: 5\r\nConnection: close\r\n\r\n${BODY}`,
+);
+/** How long a refused connection may take to read its 503 before it is destroyed. */
+const REFUSAL_LINGER_MS = 500;
+
+/**
+ * Caps the connections of the HTTP listener, in all and per client address (security.md: every
+ * listener has connection caps). The console, portal and SAML share the process with LDAP and
+ * RADIUS: without a cap, a flood of idle or slow HTTP connections would take file descriptors and
+ * memory from every protocol. A refused connection is answered 503 and closed without its request
+ * being read or reaching a route.
+ */
+export function limitConnections(server: Server, o: ConnectionLimits): { readonly open: number } {
+  let open = 0;
+  const perIp = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const ip = clientKey(socket.remoteAddress ?? '');
+    const count = perIp.get(ip) ?? 0;
+    const over = open >= o.maxConnections ? 'total' : o.maxConnectionsPerIp > 0 && count >= o.maxConnectionsPerIp ? 'per_ip' : null;
+    if (over) {
+      // Node's HTTP parser is already attached; stopping reads keeps the request from reaching it.
+      socket.pause();
+      socket.on('error', () => socket.destroy());
+      socket.end(REFUSAL);
+      setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
+      o.onRefused?.(over, ip);
+      return;
+    }
+    open++;
+    perIp.set(ip, count + 1);
+    socket.once('close', () => {
+      open--;
+      const n = (perIp.get(ip) ?? 1) - 1;
+      if (n <= 0) perIp.delete(ip);
+      else perIp.set(ip, n);
+    });
+  });
+  return {
+    get open() {
+      return open;
+    },
+  };
+}
