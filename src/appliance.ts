@@ -19,11 +19,13 @@ import { checkRadiusAttribute } from './radius/dictionary.js';
 import { createRadiusListener, type RadiusListener } from './radius/server.js';
 import { createSamlIdp } from './saml/identity-provider.js';
 import { createSchemaValidator } from './saml/schema-validator.js';
-import { ensureTlsCertificate, type KeyAndCertificate } from './util/certificates.js';
+import { describeCertificate, ensureTlsCertificate, readTlsPair, tlsFilesStamp, type KeyAndCertificate } from './util/certificates.js';
 
 export interface ApplianceOptions {
   clock?: Clock;
   logger?: Logger;
+  /** How often certs/ is looked at for a replaced key and certificate (default 60 s). */
+  tlsCheckIntervalMs?: number;
 }
 
 export interface Endpoints {
@@ -44,7 +46,14 @@ export interface Appliance {
   readonly core: Core;
   readonly store: Store;
   readonly log: Logger;
+  /** The TLS key and certificate being served (LDAPS, StartTLS). */
   readonly tls: KeyAndCertificate;
+  /**
+   * Reads certs/ again and serves its pair to TLS sessions that start from now on (SIGHUP, and on
+   * its own when the files change). A pair that is incomplete, does not parse or does not match
+   * is refused with the reason, and the previous one stays.
+   */
+  reloadTls(): { reloaded: boolean; error?: string };
   readonly bootstrap: BootstrapResult;
   /** Listens on every configured port; resolves with the ports actually bound. */
   start(): Promise<Endpoints>;
@@ -75,8 +84,9 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
 
   const secretBox = createSecretBox(loadSecretKey(config.secretKey, config.dataDir));
   const publicHost = config.publicUrl ? new URL(config.publicUrl).hostname : 'localhost';
-  const tls = await ensureTlsCertificate(config.certsDir, publicHost);
-  if (tls.generated) log.warn({ dir: config.certsDir }, 'generated a self-signed TLS certificate; replace tls.crt/tls.key with your own');
+  const generated = await ensureTlsCertificate(config.certsDir, publicHost);
+  let tls: KeyAndCertificate = { keyPem: generated.keyPem, certPem: generated.certPem };
+  if (generated.generated) log.warn({ dir: config.certsDir }, 'generated a self-signed TLS certificate; replace tls.crt/tls.key with your own');
 
   const { store, migrated, sso, console: consoleRepos } = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   if (migrated.length > 0) log.info({ migrations: migrated, dialect: store.dialect }, 'store migrated');
@@ -155,6 +165,30 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
     { host: config.bindAddress, port: config.ldap.port, ldapsPort: config.ldap.ldapsPort, tls },
   );
   listeners.push({ name: 'ldap', start: async () => ({ ldap: await ldap.start() }), stop: () => ldap.stop() });
+
+  /** The files' stamp at the last look, so that a pair that failed is not retried (and logged) until it changes again. */
+  let tlsSeen = tlsFilesStamp(config.certsDir);
+  const reloadTls = (): { reloaded: boolean; error?: string } => {
+    tlsSeen = tlsFilesStamp(config.certsDir);
+    try {
+      const pair = readTlsPair(config.certsDir);
+      if (pair.keyPem === tls.keyPem && pair.certPem === tls.certPem) return { reloaded: false };
+      ldap.setCertificate(pair);
+      tls = pair;
+      log.info({ dir: config.certsDir, ...describeCertificate(pair.certPem) }, 'TLS key and certificate reloaded; new TLS sessions use them');
+      return { reloaded: true };
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      log.error({ dir: config.certsDir, error }, 'TLS key and certificate not reloaded; the previous ones are still served');
+      return { reloaded: false, error };
+    }
+  };
+  // An admin (or certbot's deploy hook) replacing the files needs no restart: they are picked up
+  // within a minute, or at once with SIGHUP.
+  const tlsWatch = setInterval(() => {
+    if (tlsFilesStamp(config.certsDir) !== tlsSeen) reloadTls();
+  }, opts.tlsCheckIntervalMs ?? 60_000);
+  tlsWatch.unref();
   const radius: RadiusListener = createRadiusListener({ core, log, options: { ...config.radius, bindAddress: config.bindAddress } });
   listeners.push({ name: 'radius', start: async () => ({ radius: await radius.start() }), stop: () => radius.stop() });
   const publicUrl = () => config.publicUrl.replace(/\/+$/, '') || `http://localhost:${endpoints?.http.port ?? config.http.port}`;
@@ -248,7 +282,10 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
     core,
     store,
     log,
-    tls,
+    get tls() {
+      return tls;
+    },
+    reloadTls,
     bootstrap,
     http,
     radius,
@@ -270,6 +307,7 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
     async stop() {
       listening = false;
       clearInterval(purge);
+      clearInterval(tlsWatch);
       clearTimeout(firstAuditPurge);
       // A purge under way ends after its current batch, before the store closes.
       stopping = true;

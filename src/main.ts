@@ -2,7 +2,7 @@ import './util/threadpool.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { createAppliance } from './appliance.js';
 
-/** Process entry: load config, create the appliance, start it, stop cleanly on SIGTERM/SIGINT. */
+/** Process entry: load config, create the appliance, start it, stop cleanly on SIGTERM/SIGINT, reload TLS on SIGHUP. */
 async function main(): Promise<void> {
   let config;
   try {
@@ -47,6 +47,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // As nginx and slapd's admins expect: SIGHUP re-reads what can change without a restart, here the
+  // TLS key and certificate in certs/ (after a renewal). The outcome is logged either way.
+  process.on('SIGHUP', () => void appliance.reloadTls());
   // Every socket handler catches its own errors; an exception that still escapes is a bug after which
   // state (locks, half-written replies) cannot be trusted: log its cause and exit so that the
   // supervisor (systemd, Docker restart policy) starts a clean process.

@@ -130,7 +130,8 @@ export class LdapConnection {
     socket: Socket,
     private readonly deps: LdapDeps,
     private readonly tree: () => Tree,
-    private readonly secureContext: SecureContext,
+    /** The TLS context of the moment (the certificate may be replaced while the server runs). */
+    private readonly secureContext: () => SecureContext,
     tls: boolean,
     private readonly onClose: () => void,
     private readonly budget: QueuedBytesBudget,
@@ -474,7 +475,7 @@ export class LdapConnection {
     raw.removeAllListeners('error');
     raw.removeAllListeners('close');
     raw.setTimeout(0);
-    const secure = serverTlsSocket(raw, this.secureContext);
+    const secure = serverTlsSocket(raw, this.secureContext());
     raw.on('error', () => this.destroy());
     this.socket = secure;
     // The TLS socket reads the connection from now on, paused or not before (and StartTLS only

@@ -36,6 +36,12 @@ export interface LdapServer {
   /** Open connections (for tests and health). */
   readonly connections: number;
   stats(): LdapServerStats;
+  /**
+   * Serves a new key and certificate to connections that start TLS from now on (LDAPS handshakes
+   * and StartTLS); sessions already in TLS keep theirs. Throws, keeping the old pair, when Node
+   * refuses the pair.
+   */
+  setCertificate(tls: { keyPem: string; certPem: string }): void;
 }
 
 /**
@@ -43,7 +49,9 @@ export interface LdapServer {
  * caps (total and per client address) are enforced before any byte is read.
  */
 export function createLdapServer(deps: LdapDeps, o: LdapListenOptions): LdapServer {
-  const secureContext: SecureContext = createSecureContext({ key: o.tls.keyPem, cert: o.tls.certPem, minVersion: 'TLSv1.2' });
+  const contextOf = (tls: { keyPem: string; certPem: string }) => createSecureContext({ key: tls.keyPem, cert: tls.certPem, minVersion: 'TLSv1.2' });
+  let secureContext: SecureContext = contextOf(o.tls);
+  const currentContext = () => secureContext;
   const open = new Set<LdapConnection>();
   /** LDAPS connections still in their handshake; they count against the caps too. */
   const pendingTls = new Set<Socket>();
@@ -77,7 +85,7 @@ export function createLdapServer(deps: LdapDeps, o: LdapListenOptions): LdapServ
     };
     let conn: LdapConnection | null = null;
     if (!tls) {
-      conn = new LdapConnection(socket, deps, currentTree, secureContext, false, release, budget);
+      conn = new LdapConnection(socket, deps, currentTree, currentContext, false, release, budget);
       open.add(conn);
       return;
     }
@@ -91,7 +99,7 @@ export function createLdapServer(deps: LdapDeps, o: LdapListenOptions): LdapServ
     secureSocket.once('secure', () => {
       clearTimeout(timer);
       pendingTls.delete(socket);
-      conn = new LdapConnection(secureSocket, deps, currentTree, secureContext, true, release, budget);
+      conn = new LdapConnection(secureSocket, deps, currentTree, currentContext, true, release, budget);
       open.add(conn);
     });
   };
@@ -128,6 +136,9 @@ export function createLdapServer(deps: LdapDeps, o: LdapListenOptions): LdapServ
     },
     get connections() {
       return open.size;
+    },
+    setCertificate(tls) {
+      secureContext = contextOf(tls);
     },
     stats() {
       let partialBytes = 0;

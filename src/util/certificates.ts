@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPrivateKey, randomBytes, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
@@ -59,7 +59,8 @@ export async function createSelfSignedCertificate(o: {
 
 /**
  * The TLS key and certificate in `dir` (tls.key, tls.crt), generated on first start, when neither
- * file is there. An admin replaces them with their own files (read at start). A pair that does not
+ * file is there. An admin replaces them with their own files (read at start, and again when they
+ * change: see the appliance's reloadTls). A pair that does not
  * parse or match is an error naming the file, and a pair with one file missing is an error too:
  * generating then overwrote the file that was there, an admin's own certificate or key, with half
  * of a new self-signed pair (found by a black-box probe), where slapd refuses to start.
@@ -69,23 +70,7 @@ export async function ensureTlsCertificate(dir: string, hostname: string): Promi
   const certFile = join(dir, 'tls.crt');
   const hasKey = existsSync(keyFile);
   const hasCert = existsSync(certFile);
-  if (hasKey && hasCert) {
-    const pair = { keyPem: readFileSync(keyFile, 'utf8'), certPem: readFileSync(certFile, 'utf8') };
-    let cert: X509Certificate;
-    try {
-      cert = new X509Certificate(pair.certPem);
-    } catch (err) {
-      throw new Error(`TLS certificate ${certFile} cannot be read: ${(err as Error).message}`);
-    }
-    let key: KeyObject;
-    try {
-      key = createPrivateKey(pair.keyPem);
-    } catch (err) {
-      throw new Error(`TLS key ${keyFile} cannot be read: ${(err as Error).message}`);
-    }
-    if (!cert.checkPrivateKey(key)) throw new Error(`TLS key ${keyFile} is not the key of the certificate ${certFile}`);
-    return { ...pair, generated: false };
-  }
+  if (hasKey && hasCert) return { ...readTlsPair(dir), generated: false };
   if (hasKey !== hasCert) {
     const [present, missing] = hasKey ? [keyFile, certFile] : [certFile, keyFile];
     throw new Error(`${missing} is missing while ${present} is there: put both files of the pair in place, or remove both to have a self-signed pair generated`);
@@ -100,4 +85,53 @@ export async function ensureTlsCertificate(dir: string, hostname: string): Promi
   writeFileSync(keyFile, pair.keyPem, { mode: 0o600 });
   writeFileSync(certFile, pair.certPem, { mode: 0o644 });
   return { ...pair, generated: true };
+}
+
+/**
+ * Reads and checks the pair in `dir` (tls.key, tls.crt): both parse and the key is the
+ * certificate's, or an error naming the file.
+ */
+export function readTlsPair(dir: string): KeyAndCertificate {
+  const keyFile = join(dir, 'tls.key');
+  const certFile = join(dir, 'tls.crt');
+  let pair: KeyAndCertificate;
+  try {
+    pair = { keyPem: readFileSync(keyFile, 'utf8'), certPem: readFileSync(certFile, 'utf8') };
+  } catch (err) {
+    throw new Error(`TLS key and certificate cannot be read from ${dir}: ${(err as Error).message}`);
+  }
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(pair.certPem);
+  } catch (err) {
+    throw new Error(`TLS certificate ${certFile} cannot be read: ${(err as Error).message}`);
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(pair.keyPem);
+  } catch (err) {
+    throw new Error(`TLS key ${keyFile} cannot be read: ${(err as Error).message}`);
+  }
+  if (!cert.checkPrivateKey(key)) throw new Error(`TLS key ${keyFile} is not the key of the certificate ${certFile}`);
+  return pair;
+}
+
+/** What identifies the files' current content cheaply (size and modification time of both), to notice a replacement. */
+export function tlsFilesStamp(dir: string): string {
+  return ['tls.key', 'tls.crt']
+    .map((f) => {
+      try {
+        const st = statSync(join(dir, f));
+        return `${st.size}:${st.mtimeMs}:${st.ino}`;
+      } catch {
+        return 'missing';
+      }
+    })
+    .join('|');
+}
+
+/** The subject and end of validity of a PEM certificate, for log lines. */
+export function describeCertificate(certPem: string): { subject: string; validTo: string } {
+  const c = new X509Certificate(certPem);
+  return { subject: c.subject.replace(/\n/g, ', '), validTo: new Date(c.validTo).toISOString() };
 }

@@ -33,7 +33,7 @@ export interface RunningAppliance {
  */
 export async function startAppliance(
   overrides: Record<string, unknown> = {},
-  opts: { clock?: Clock; dataDir?: string; keepData?: boolean } = {},
+  opts: { clock?: Clock; dataDir?: string; keepData?: boolean; tlsCheckIntervalMs?: number } = {},
 ): Promise<RunningAppliance> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const defaults: Record<string, unknown> = {
@@ -62,7 +62,7 @@ export async function startAppliance(
     dropDatabase = db.drop;
   }
   const config = loadConfig({ env: {}, overrides: merged });
-  const appliance = await createAppliance(config, { clock: opts.clock, logger: createLogger(process.env.GATEHOUSE_TEST_LOG_LEVEL ?? 'silent') });
+  const appliance = await createAppliance(config, { clock: opts.clock, tlsCheckIntervalMs: opts.tlsCheckIntervalMs, logger: createLogger(process.env.GATEHOUSE_TEST_LOG_LEVEL ?? 'silent') });
   const endpoints = await appliance.start();
   const httpUrl = `http://127.0.0.1:${endpoints.http.port}`;
   return {

@@ -1,14 +1,20 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createSelfSignedCertificate } from '../../src/util/certificates.js';
 
 /** The appliance as an operator starts it: the real entry point in a child process. */
 const ROOT = new URL('../..', import.meta.url).pathname;
 
+/** Children still running when a test ends (it failed before stopping them): killed after it. */
+const started = new Set<ChildProcessWithoutNullStreams>();
+
 function startProcess(env: Record<string, string>): { child: ChildProcessWithoutNullStreams; out: () => string; err: () => string } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...process.env, ...env } });
+  started.add(child);
+  child.once('exit', () => started.delete(child));
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -33,7 +39,13 @@ describe('the appliance process', function () {
   this.timeout(60_000);
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'gatehouse-proc-'))));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(async () => {
+    for (const child of started) {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const baseEnv = () => ({
     GATEHOUSE_DATA_DIR: join(dir, 'data'),
@@ -62,6 +74,25 @@ describe('the appliance process', function () {
     assert.ok(!p.out().includes(password), 'the generated password appears in the log');
     for (const line of p.out().trim().split('\n')) assert.doesNotThrow(() => JSON.parse(line), `not a JSON log line: ${line}`);
 
+    p.child.kill('SIGTERM');
+    assert.equal(await exited(p.child), 0);
+  });
+
+  it('reloads a replaced TLS key and certificate on SIGHUP, and logs a refused pair without stopping', async () => {
+    const p = startProcess(baseEnv());
+    await waitFor('the HTTP port in the log', () => /"endpoint":"http".*?"port":(\d+)/.exec(p.out())?.[1]);
+    const next = await createSelfSignedCertificate({ commonName: 'renewed.example', dnsNames: ['renewed.example'], ipAddresses: [], days: 30 });
+    writeFileSync(join(dir, 'certs', 'tls.key'), next.keyPem);
+    writeFileSync(join(dir, 'certs', 'tls.crt'), next.certPem);
+    p.child.kill('SIGHUP');
+    const logged = (msg: string, detail: string) => (p.out().split('\n').some((l) => l.includes(msg) && l.includes(detail)) ? true : undefined);
+    await waitFor('the reload in the log', () => logged('TLS key and certificate reloaded', 'CN=renewed.example'));
+    // A certificate that is not the key's: refused, logged, and the process goes on.
+    const other = await createSelfSignedCertificate({ commonName: 'other.example', dnsNames: ['other.example'], ipAddresses: [], days: 30 });
+    writeFileSync(join(dir, 'certs', 'tls.crt'), other.certPem);
+    p.child.kill('SIGHUP');
+    await waitFor('the refusal in the log', () => logged('TLS key and certificate not reloaded', 'is not the key of the certificate'));
+    assert.equal(p.child.exitCode, null);
     p.child.kill('SIGTERM');
     assert.equal(await exited(p.child), 0);
   });

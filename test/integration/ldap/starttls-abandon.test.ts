@@ -73,7 +73,7 @@ describe('LDAP StartTLS, Abandon and WhoAmI: what may not be skipped, injected o
         version: 'test',
       },
       () => createTree(dir.orgId, a.config.ldap.suffix),
-      createSecureContext({ key: a.tls.keyPem, cert: a.tls.certPem }),
+      () => createSecureContext({ key: a.tls.keyPem, cert: a.tls.certPem }),
       false,
       () => undefined,
       new QueuedBytesBudget(1 << 20),
