@@ -84,6 +84,8 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
 
   const secretBox = createSecretBox(loadSecretKey(config.secretKey, config.dataDir));
   const publicHost = config.publicUrl ? new URL(config.publicUrl).hostname : 'localhost';
+  // Stamped before the read: files replaced while they are read are seen as changed at the next look.
+  let tlsSeen = tlsFilesStamp(config.certsDir);
   const generated = await ensureTlsCertificate(config.certsDir, publicHost);
   let tls: KeyAndCertificate = { keyPem: generated.keyPem, certPem: generated.certPem };
   if (generated.generated) log.warn({ dir: config.certsDir }, 'generated a self-signed TLS certificate; replace tls.crt/tls.key with your own');
@@ -166,8 +168,6 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
   );
   listeners.push({ name: 'ldap', start: async () => ({ ldap: await ldap.start() }), stop: () => ldap.stop() });
 
-  /** The files' stamp at the last look, so that a pair that failed is not retried (and logged) until it changes again. */
-  let tlsSeen = tlsFilesStamp(config.certsDir);
   const reloadTls = (): { reloaded: boolean; error?: string } => {
     tlsSeen = tlsFilesStamp(config.certsDir);
     try {
@@ -185,8 +185,16 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
   };
   // An admin (or certbot's deploy hook) replacing the files needs no restart: they are picked up
   // within a minute, or at once with SIGHUP.
+  // A change is read 2 s after it is seen, so that an admin's second file is in place by then (a
+  // key without its certificate would be refused and logged as an error in between).
+  let tlsSettle: NodeJS.Timeout | null = null;
   const tlsWatch = setInterval(() => {
-    if (tlsFilesStamp(config.certsDir) !== tlsSeen) reloadTls();
+    if (tlsSettle || tlsFilesStamp(config.certsDir) === tlsSeen) return;
+    tlsSettle = setTimeout(() => {
+      tlsSettle = null;
+      reloadTls();
+    }, Math.min(2000, opts.tlsCheckIntervalMs ?? 2000));
+    tlsSettle.unref();
   }, opts.tlsCheckIntervalMs ?? 60_000);
   tlsWatch.unref();
   const radius: RadiusListener = createRadiusListener({ core, log, options: { ...config.radius, bindAddress: config.bindAddress } });
@@ -308,6 +316,7 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
       listening = false;
       clearInterval(purge);
       clearInterval(tlsWatch);
+      if (tlsSettle) clearTimeout(tlsSettle);
       clearTimeout(firstAuditPurge);
       // A purge under way ends after its current batch, before the store closes.
       stopping = true;

@@ -15,6 +15,11 @@ async function main(): Promise<void> {
     throw err;
   }
   let appliance;
+  let reloadTls: (() => unknown) | undefined;
+  // As nginx and slapd's admins expect: SIGHUP re-reads what can change without a restart, here the
+  // TLS key and certificate in certs/ (after a renewal); the outcome is logged either way. Handled
+  // from the first moment, so that a SIGHUP during migrations does not end the process (the default).
+  process.on('SIGHUP', () => void reloadTls?.());
   try {
     appliance = await createAppliance(config);
   } catch (err) {
@@ -24,6 +29,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  reloadTls = appliance.reloadTls;
   if (appliance.bootstrap.generatedAdminPassword) {
     // Printed once, on the terminal only: the log never carries a password.
     process.stderr.write(
@@ -47,9 +53,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  // As nginx and slapd's admins expect: SIGHUP re-reads what can change without a restart, here the
-  // TLS key and certificate in certs/ (after a renewal). The outcome is logged either way.
-  process.on('SIGHUP', () => void appliance.reloadTls());
   // Every socket handler catches its own errors; an exception that still escapes is a bug after which
   // state (locks, half-written replies) cannot be trusted: log its cause and exit so that the
   // supervisor (systemd, Docker restart policy) starts a clean process.

@@ -34,12 +34,17 @@ const REFUSAL_LINGER_MS = 500;
 export function limitConnections(server: Server, o: ConnectionLimits): { readonly open: number } {
   let open = 0;
   const perIp = new Map<string, number>();
+  // Node's own 'connection' listener attaches the HTTP parser, and a socket it has seen will be read
+  // (its 'data' listener resumes the socket on the next tick, whatever was paused here): refused
+  // connections must never reach it. So the listeners present now (Node's) are taken off the
+  // event and called only for accepted sockets; a refused one gets no parser at all.
+  const nodeListeners = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
     const ip = clientKey(socket.remoteAddress ?? '');
     const count = perIp.get(ip) ?? 0;
     const over = open >= o.maxConnections ? 'total' : o.maxConnectionsPerIp > 0 && count >= o.maxConnectionsPerIp ? 'per_ip' : null;
     if (over) {
-      // Node's HTTP parser is already attached; stopping reads keeps the request from reaching it.
       socket.pause();
       socket.on('error', () => socket.destroy());
       socket.end(REFUSAL);
@@ -55,6 +60,7 @@ export function limitConnections(server: Server, o: ConnectionLimits): { readonl
       if (n <= 0) perIp.delete(ip);
       else perIp.set(ip, n);
     });
+    for (const listener of nodeListeners) listener.call(server, socket);
   });
   return {
     get open() {

@@ -38,9 +38,11 @@ function gather(prefix: Buffer | null, parts: readonly Part[]): number {
  * a shared secret, which should not stay in a long-lived buffer until overwritten.
  */
 function digestScratch(algorithm: Algorithm, n: number): Buffer {
-  const out = hash(algorithm, scratch.subarray(0, n), 'buffer');
-  scratch.fill(0, 0, n);
-  return out;
+  try {
+    return hash(algorithm, scratch.subarray(0, n), 'buffer');
+  } finally {
+    scratch.fill(0, 0, n);
+  }
 }
 
 /** The digest of the parts concatenated. */
@@ -78,7 +80,8 @@ const keys: Record<Algorithm, WeakMap<Buffer, HmacKey>> = { md5: new WeakMap(), 
 
 /**
  * The HmacKey of a long-lived key buffer (a RADIUS client's shared secret), computed once per buffer.
- * Keyed by the buffer object: a secret changed by an admin arrives as a new buffer.
+ * Keyed by the buffer object: a secret changed by an admin arrives as a new buffer (clients.ts), and
+ * a key buffer must never be changed in place, or its padded blocks here would go stale.
  */
 export function hmacKeyOf(algorithm: Algorithm, key: Buffer): HmacKey {
   let k = keys[algorithm].get(key);

@@ -34,9 +34,9 @@ async function statusOn(s: { socket: Socket; received: () => string }): Promise<
 }
 
 /** The connection is answered 503 with a JSON body, without its request being served, then closed. */
-async function assertRefused(port: number): Promise<void> {
+async function assertRefused(port: number, request = GET_HEALTH): Promise<void> {
   const s = await openSocket(port);
-  s.socket.write(GET_HEALTH);
+  s.socket.write(request);
   assert.equal(await within(s.closed, 3000), true, 'a refused connection is closed');
   const [head = '', body = ''] = s.received().split('\r\n\r\n');
   assert.match(head, /^HTTP\/1\.1 503 /);
@@ -78,10 +78,17 @@ describe('HTTP listener: connection caps and timeouts', function () {
   it('refuses connections over the total cap, and LDAP still answers meanwhile', async () => {
     gh = await startAppliance({ http: { maxConnectionsPerIp: 100, maxConnections: 2 } });
     const port = gh.endpoints.http.port;
-    await keep(port);
-    await keep(port);
+    const held = [await keep(port), await keep(port)];
     await assertRefused(port);
-    await assertRefused(port);
+    // A refused connection's request never runs, even sent at once and followed by another
+    // (pipelined): no user is created. The client half-closes as soon as it has sent.
+    for (let i = 0; i < 5; i++) {
+      const body = JSON.stringify({ username: `refused${i}`, email: `refused${i}@example.com` });
+      await assertRefused(
+        port,
+        `POST /api/systemusers HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${gh.apiKey}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}${GET_HEALTH}`,
+      );
+    }
     // Another protocol of the process is not affected by a full HTTP listener.
     const ldap = await openSocket(gh.endpoints.ldap!.port);
     open.push(ldap.socket);
@@ -89,6 +96,12 @@ describe('HTTP listener: connection caps and timeouts', function () {
     ldap.socket.write(Buffer.from('300c020101600702010304008000', 'hex'));
     for (let i = 0; i < 100 && ldap.received().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     assert.ok(ldap.received().length > 0, 'LDAP answers the bind');
+    for (const h of held) h.socket.destroy();
+    await Promise.all(held.map((h) => h.closed));
+    await new Promise((r) => setTimeout(r, 50));
+    const created = await gh.api('GET', '/api/systemusers?filter=username:$search:refused');
+    assert.equal(created.status, 200);
+    assert.equal(created.body.totalCount, 0, 'a refused request created a user');
   });
 
   it('does not apply the per-address cap behind a trusted proxy (every connection comes from it)', async () => {
