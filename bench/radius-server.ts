@@ -3,7 +3,7 @@
  * precomputed argon2id hash (bench/auth.ts pattern), all members of a group bound to a RADIUS
  * server for 127.0.0.1. Prints `KEY=VALUE` lines once ready, then serves until SIGTERM/SIGINT.
  *
- *   npx tsx bench/radius-server.ts --users 1000 --secret S [--password P] [--cache-ttl 300] [--db URL] [--no-warm] [--loop-slices]
+ *   npx tsx bench/radius-server.ts --users 1000 --secret S [--password P] [--cache-ttl 300] [--db URL] [--no-warm] [--loop-slices] [--dup-seconds N] [--heap-sampling FILE]
  *
  * Unless --no-warm (or a cache TTL of 0), every user authenticates once in-process before READY, so
  * that the load measures repeated credentials (the verified-credential cache), not argon2id.
@@ -34,6 +34,8 @@ const DB = arg('db', '');
 /** Write a CPU profile of the serving phase (not the seeding) to this file on stop. */
 const PROFILE = arg('profile', '');
 const WARM = !process.argv.includes('--no-warm') && CACHE_TTL > 0;
+/** radius.duplicateCacheSeconds (default: the config's), to measure what the duplicate cache costs. */
+const DUP_SECONDS = arg('dup-seconds', '');
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-radius-bench-'));
@@ -47,7 +49,7 @@ async function main() {
       logLevel: 'error',
       http: { port: 0 },
       ldap: { port: 0, ldapsPort: 0 },
-      radius: { port: 0, accountingPort: 0 },
+      radius: { port: 0, accountingPort: 0, ...(DUP_SECONDS ? { duplicateCacheSeconds: Number(DUP_SECONDS) } : {}) },
       auth: { credentialCacheTtlSeconds: CACHE_TTL, credentialCacheMaxEntries: 1_000_000 },
       bootstrap: { adminEmail: 'admin@bench.local', adminPassword: 'Quiet-River-Stone-9' },
     },
@@ -105,6 +107,17 @@ async function main() {
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
   }
+  // --heap-sampling FILE: V8's sampling heap profile of the serving phase, including objects that
+  // were promoted and then collected by a full GC (what feeds the old generation's collections).
+  const HEAP = arg('heap-sampling', '');
+  let heapSession: Session | null = null;
+  if (HEAP) {
+    heapSession = new Session();
+    heapSession.connect();
+    await heapSession.post('HeapProfiler.enable');
+    // `as never`: V8 takes these two flags, which @types/node's protocol typings do not list yet.
+    await heapSession.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false } as never);
+  }
   // Event-loop delay while serving: a stall here is a latency spike for every request in flight.
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
@@ -131,6 +144,10 @@ async function main() {
     if (session) {
       const { profile } = await session.post('Profiler.stop');
       writeFileSync(PROFILE, JSON.stringify(profile));
+    }
+    if (heapSession) {
+      const { profile } = await heapSession.post('HeapProfiler.stopSampling');
+      writeFileSync(HEAP, JSON.stringify(profile));
     }
     await gh.stop();
     rmSync(dir, { recursive: true, force: true });
