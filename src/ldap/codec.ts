@@ -129,7 +129,7 @@ export function checkBerStructure(buf: Buffer): void {
 }
 
 /** The elements between `start` and `end`, one level deep (tag, where the content starts and ends). */
-function* elements(buf: Buffer, start: number, end: number): Generator<{ tag: number; content: number; next: number }> {
+function* elements(buf: Buffer, start: number, end: number): Generator<{ tag: number; start: number; content: number; next: number }> {
   let at = start;
   while (at < end) {
     if (at + 2 > end) throw new Error('truncated element');
@@ -146,7 +146,7 @@ function* elements(buf: Buffer, start: number, end: number): Generator<{ tag: nu
     }
     const next = content + len;
     if (next > end) throw new Error('element overruns its container');
-    yield { tag, content, next };
+    yield { tag, start: at, content, next };
     at = next;
   }
 }
@@ -169,10 +169,11 @@ export class FilterRuleError extends Error {}
  * `initial` only first and `final` only last, each at most once; a MatchingRuleAssertion without
  * a matchingRule names its type. `buf` is one whole Filter element (already structure-checked).
  */
-export function checkFilterRules(buf: Buffer): void {
+export function checkFilterRules(buf: Buffer): boolean {
   const fail = (message: string): never => {
     throw new FilterRuleError(message);
   };
+  let unknown = false;
   const visit = (tag: number, content: number, next: number): void => {
     switch (tag) {
       case 0xa0: // and
@@ -198,10 +199,46 @@ export function checkFilterRules(buf: Buffer): void {
         return;
       }
       default:
+        if (!FILTER_ITEMS.has(tag)) unknown = true;
         return;
     }
   };
   for (const e of elements(buf, 0, buf.length)) visit(e.tag, e.content, e.next);
+  return unknown;
+}
+
+/** The Filter CHOICE items of RFC 4511 §4.5.1 other than and, or, not (equality … extensibleMatch). */
+const FILTER_ITEMS: ReadonlySet<number> = new Set([0xa3, 0xa4, 0xa5, 0xa6, 0x87, 0xa8, 0xa9]);
+
+/**
+ * An equality assertion on an attribute type no schema defines, which evaluates to Undefined
+ * (RFC 4511 §4.5.1.7: an unrecognised attribute type is Undefined, and so is its negation).
+ */
+const UNDEFINED_ITEM = Buffer.concat([Buffer.from([0xa3, 0x1b, 0x04, 0x17]), Buffer.from('x-unknown-filter-choice', 'latin1'), Buffer.from([0x04, 0x00])]);
+
+function berHeader(tag: number, length: number): Buffer {
+  if (length < 0x80) return Buffer.from([tag, length]);
+  const octets: number[] = [];
+  for (let n = length; n > 0; n = Math.floor(n / 256)) octets.unshift(n & 0xff);
+  return Buffer.from([tag, 0x80 | octets.length, ...octets]);
+}
+
+/**
+ * The filter with every item of a CHOICE this server does not know replaced by one that is
+ * Undefined. The Filter CHOICE is extensible (RFC 4511 §4.5.1 ends it with "..."), and slapd
+ * evaluates an unknown choice as Undefined rather than refusing the search; ldapjs's decoder throws
+ * on one, which closed the connection. `buf` is one whole Filter, already structure-checked.
+ */
+export function undefinedForUnknownChoices(buf: Buffer): Buffer {
+  const rebuild = (tag: number, start: number, content: number, next: number): Buffer => {
+    if (tag === 0xa0 || tag === 0xa1 || tag === 0xa2) {
+      const body = Buffer.concat([...elements(buf, content, next)].map((e) => rebuild(e.tag, e.start, e.content, e.next)));
+      return Buffer.concat([berHeader(tag, body.length), body]);
+    }
+    return FILTER_ITEMS.has(tag) ? buf.subarray(start, next) : UNDEFINED_ITEM;
+  };
+  const [top] = [...elements(buf, 0, buf.length)];
+  return top ? rebuild(top.tag, top.start, top.content, top.next) : buf;
 }
 
 /** An OCTET STRING (or LDAPString) that must be there. */
@@ -239,8 +276,7 @@ function readSearchRequest(r: BerReader, limit: number): Record<string, unknown>
   if (filterTag === null) throw new Error('search request without a filter');
   const rawFilter: Buffer | null = r.readRawBuffer(filterTag);
   if (!rawFilter) throw new Error('truncated filter');
-  checkFilterRules(rawFilter);
-  const filter = parseFilterBer(new BerReader(rawFilter));
+  const filter = parseFilterBer(new BerReader(checkFilterRules(rawFilter) ? undefinedForUnknownChoices(rawFilter) : rawFilter));
   const attributes: string[] = [];
   const end = enter(r, 0x30, requestEnd);
   while (r.offset < end) attributes.push(requiredString(r, end));

@@ -445,6 +445,30 @@ describe('LDAP under hostile input', function () {
       assert.equal(c.closed, false);
     });
 
+    it('evaluates a filter item of an unknown CHOICE as Undefined, as slapd does, and keeps the connection (RFC 4511 §4.5.1)', async () => {
+      const c = raw();
+      await c.connected;
+      const unknownConstructed = tlv(0xaa, berString('x'));
+      const unknownPrimitive = berString('y', 0x8b);
+      const alice = equalityFilter('uid', 'alice');
+      c.write(Buffer.concat([
+        ldapMessage(1, simpleBindRequest(dir.users.binder!.dn, dir.users.binder!.password)),
+        // (| <unknown> (uid=alice)): Undefined OR TRUE is TRUE.
+        ldapMessage(2, searchRequest(dir.base, 2, tlv(0xa1, unknownConstructed, alice), ['1.1'])),
+        // <unknown> alone, and (! <unknown>): Undefined, no entry, success.
+        ldapMessage(3, searchRequest(dir.base, 2, unknownPrimitive, ['1.1'])),
+        ldapMessage(4, searchRequest(dir.base, 2, tlv(0xa2, unknownConstructed), ['1.1'])),
+        // (& (uid=alice) (! <unknown>)): TRUE AND Undefined is Undefined.
+        ldapMessage(5, searchRequest(dir.base, 2, tlv(0xa0, alice, tlv(0xa2, unknownPrimitive)), ['1.1'])),
+        ldapMessage(6, searchRequest(dir.base, 2, equalityFilter('uid', 'bob'), ['1.1'])),
+      ]));
+      const rs = await c.waitFor((x) => x.some((r) => r.messageId === 6 && r.op === SEARCH_DONE), 5000);
+      for (const id of [2, 3, 4, 5, 6]) assert.equal(rs.find((r) => r.messageId === id && r.op === SEARCH_DONE)?.code, 0, `search ${id}`);
+      const entries = (id: number) => rs.filter((r) => r.messageId === id && r.op === SEARCH_ENTRY).length;
+      assert.deepEqual([2, 3, 4, 5, 6].map(entries), [1, 0, 0, 0, 1]);
+      assert.equal(c.closed, false);
+    });
+
     it('answers an unknown protocol op with a Notice of Disconnection', async () => {
       const c = raw();
       await c.connected;
