@@ -184,9 +184,9 @@ export async function createAppliance(config: Config, opts: ApplianceOptions = {
     }
   };
   // An admin (or certbot's deploy hook) replacing the files needs no restart: they are picked up
-  // within a minute, or at once with SIGHUP.
-  // A change is read 2 s after it is seen, so that an admin's second file is in place by then (a
-  // key without its certificate would be refused and logged as an error in between).
+  // within a minute, or at once with SIGHUP. A change is read 2 s after it is seen, so that the
+  // admin's second file is in place by then (a key without its certificate would be refused and
+  // logged as an error in between).
   let tlsSettle: NodeJS.Timeout | null = null;
   const tlsWatch = setInterval(() => {
     if (tlsSettle || tlsFilesStamp(config.certsDir) === tlsSeen) return;

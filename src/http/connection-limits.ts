@@ -1,12 +1,8 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { clientKey } from '../util/client-key.js';
+import { ConnectionCaps, type ConnectionLimits } from '../util/connection-caps.js';
 
-export interface ConnectionLimits {
-  /** Most open connections in all. */
-  maxConnections: number;
-  /** Most open connections from one client address (an IPv6 client by its /64); 0: no limit. */
-  maxConnectionsPerIp: number;
+export interface HttpConnectionLimits extends ConnectionLimits {
   /** Called for each refused connection (rate-limited logging is the caller's). */
   onRefused?: (reason: 'total' | 'per_ip', address: string) => void;
 }
@@ -31,9 +27,8 @@ const REFUSAL_LINGER_MS = 500;
  * memory from every protocol. A refused connection is answered 503 and closed without its request
  * being read or reaching a route.
  */
-export function limitConnections(server: Server, o: ConnectionLimits): { readonly open: number } {
-  let open = 0;
-  const perIp = new Map<string, number>();
+export function limitConnections(server: Server, o: HttpConnectionLimits): { readonly open: number } {
+  const caps = new ConnectionCaps(o);
   // Node's own 'connection' listener attaches the HTTP parser, and a socket it has seen will be read
   // (its 'data' listener resumes the socket on the next tick, whatever was paused here): refused
   // connections must never reach it. So the listeners present now (Node's) are taken off the
@@ -41,30 +36,17 @@ export function limitConnections(server: Server, o: ConnectionLimits): { readonl
   const nodeListeners = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
-    const ip = clientKey(socket.remoteAddress ?? '');
-    const count = perIp.get(ip) ?? 0;
-    const over = open >= o.maxConnections ? 'total' : o.maxConnectionsPerIp > 0 && count >= o.maxConnectionsPerIp ? 'per_ip' : null;
-    if (over) {
+    const admitted = caps.admit(socket.remoteAddress ?? '');
+    if (admitted.over) {
       socket.pause();
       socket.on('error', () => socket.destroy());
       socket.end(REFUSAL);
       setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
-      o.onRefused?.(over, ip);
+      o.onRefused?.(admitted.over, admitted.key);
       return;
     }
-    open++;
-    perIp.set(ip, count + 1);
-    socket.once('close', () => {
-      open--;
-      const n = (perIp.get(ip) ?? 1) - 1;
-      if (n <= 0) perIp.delete(ip);
-      else perIp.set(ip, n);
-    });
+    socket.once('close', admitted.release);
     for (const listener of nodeListeners) listener.call(server, socket);
   });
-  return {
-    get open() {
-      return open;
-    },
-  };
+  return caps;
 }

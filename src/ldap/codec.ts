@@ -168,6 +168,8 @@ export class FilterRuleError extends Error {}
  * with neither type nor rule against every attribute): a SubstringFilter has at least one part,
  * `initial` only first and `final` only last, each at most once; a MatchingRuleAssertion without
  * a matchingRule names its type. `buf` is one whole Filter element (already structure-checked).
+ * Returns whether the filter holds an item of a CHOICE this server does not know (the same walk
+ * finds them; see undefinedForUnknownChoices).
  */
 export function checkFilterRules(buf: Buffer): boolean {
   const fail = (message: string): never => {
@@ -214,14 +216,14 @@ const FILTER_ITEMS: ReadonlySet<number> = new Set([0xa3, 0xa4, 0xa5, 0xa6, 0x87,
  * An equality assertion on an attribute type no schema defines, which evaluates to Undefined
  * (RFC 4511 §4.5.1.7: an unrecognised attribute type is Undefined, and so is its negation).
  */
-const UNDEFINED_ITEM = Buffer.concat([Buffer.from([0xa3, 0x1b, 0x04, 0x17]), Buffer.from('x-unknown-filter-choice', 'latin1'), Buffer.from([0x04, 0x00])]);
-
-function berHeader(tag: number, length: number): Buffer {
-  if (length < 0x80) return Buffer.from([tag, length]);
-  const octets: number[] = [];
-  for (let n = length; n > 0; n = Math.floor(n / 256)) octets.unshift(n & 0xff);
-  return Buffer.from([tag, 0x80 | octets.length, ...octets]);
-}
+const UNDEFINED_ITEM = ((): Buffer => {
+  const w = new BerWriter({ size: 64 });
+  w.startSequence(0xa3);
+  w.writeString('x-unknown-filter-choice');
+  w.writeString('');
+  w.endSequence();
+  return w.buffer;
+})();
 
 /**
  * The filter with every item of a CHOICE this server does not know replaced by one that is
@@ -230,15 +232,18 @@ function berHeader(tag: number, length: number): Buffer {
  * on one, which closed the connection. `buf` is one whole Filter, already structure-checked.
  */
 export function undefinedForUnknownChoices(buf: Buffer): Buffer {
-  const rebuild = (tag: number, start: number, content: number, next: number): Buffer => {
+  const w = new BerWriter({ size: buf.length + 64 });
+  const write = (tag: number, start: number, content: number, next: number): void => {
     if (tag === 0xa0 || tag === 0xa1 || tag === 0xa2) {
-      const body = Buffer.concat([...elements(buf, content, next)].map((e) => rebuild(e.tag, e.start, e.content, e.next)));
-      return Buffer.concat([berHeader(tag, body.length), body]);
+      w.startSequence(tag);
+      for (const e of elements(buf, content, next)) write(e.tag, e.start, e.content, e.next);
+      w.endSequence();
+    } else {
+      w.appendBuffer(FILTER_ITEMS.has(tag) ? buf.subarray(start, next) : UNDEFINED_ITEM);
     }
-    return FILTER_ITEMS.has(tag) ? buf.subarray(start, next) : UNDEFINED_ITEM;
   };
-  const [top] = [...elements(buf, 0, buf.length)];
-  return top ? rebuild(top.tag, top.start, top.content, top.next) : buf;
+  for (const e of elements(buf, 0, buf.length)) write(e.tag, e.start, e.content, e.next);
+  return w.buffer;
 }
 
 /** An OCTET STRING (or LDAPString) that must be there. */

@@ -28,6 +28,8 @@ declare module '@ldapjs/asn1' {
     writeInt(value: number, tag?: number): void;
     writeEnumeration(value: number, tag?: number): void;
     writeBoolean(value: boolean, tag?: number): void;
+    /** Copies already-encoded BER as it is. */
+    appendBuffer(value: Buffer): void;
   }
 }
 

@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { clientKey } from '../util/client-key.js';
+import { ConnectionCaps } from '../util/connection-caps.js';
 import { encodeNoticeOfDisconnection } from './codec.js';
 import { LdapConnection, QueuedBytesBudget } from './connection.js';
 import type { LdapDeps } from './context.js';
@@ -55,7 +55,7 @@ export function createLdapServer(deps: LdapDeps, o: LdapListenOptions): LdapServ
   const open = new Set<LdapConnection>();
   /** LDAPS connections still in their handshake; they count against the caps too. */
   const pendingTls = new Set<Socket>();
-  const perIp = new Map<string, number>();
+  const caps = new ConnectionCaps(deps.config);
   const budget = new QueuedBytesBudget(deps.config.maxQueuedBytesTotal);
   let tree: Tree | null = null;
   const currentTree = () => {
@@ -64,24 +64,17 @@ export function createLdapServer(deps: LdapDeps, o: LdapListenOptions): LdapServ
   };
 
   const accept = (socket: Socket, tls: boolean) => {
-    const ip = clientKey(socket.remoteAddress ?? '');
-    const count = perIp.get(ip) ?? 0;
-    if (open.size + pendingTls.size >= deps.config.maxConnections || count >= deps.config.maxConnectionsPerIp) {
+    const admitted = caps.admit(socket.remoteAddress ?? '');
+    if (admitted.over) {
       socket.on('error', () => undefined);
       socket.end(encodeNoticeOfDisconnection(RESULT.unavailable, 'too many connections'));
       setTimeout(() => socket.destroy(), 500).unref();
       return;
     }
-    perIp.set(ip, count + 1);
-    let released = false;
     const release = () => {
-      if (released) return;
-      released = true;
+      admitted.release();
       if (conn) open.delete(conn);
       pendingTls.delete(socket);
-      const n = (perIp.get(ip) ?? 1) - 1;
-      if (n <= 0) perIp.delete(ip);
-      else perIp.set(ip, n);
     };
     let conn: LdapConnection | null = null;
     if (!tls) {

@@ -66,8 +66,7 @@ export async function createSelfSignedCertificate(o: {
  * of a new self-signed pair (found by a black-box probe), where slapd refuses to start.
  */
 export async function ensureTlsCertificate(dir: string, hostname: string): Promise<KeyAndCertificate & { generated: boolean }> {
-  const keyFile = join(dir, 'tls.key');
-  const certFile = join(dir, 'tls.crt');
+  const { keyFile, certFile } = tlsFiles(dir);
   const hasKey = existsSync(keyFile);
   const hasCert = existsSync(certFile);
   if (hasKey && hasCert) return { ...readTlsPair(dir), generated: false };
@@ -87,13 +86,17 @@ export async function ensureTlsCertificate(dir: string, hostname: string): Promi
   return { ...pair, generated: true };
 }
 
+/** The two files of the pair in the certs dir. */
+function tlsFiles(dir: string): { keyFile: string; certFile: string } {
+  return { keyFile: join(dir, 'tls.key'), certFile: join(dir, 'tls.crt') };
+}
+
 /**
  * Reads and checks the pair in `dir` (tls.key, tls.crt): both parse and the key is the
  * certificate's, or an error naming the file.
  */
 export function readTlsPair(dir: string): KeyAndCertificate {
-  const keyFile = join(dir, 'tls.key');
-  const certFile = join(dir, 'tls.crt');
+  const { keyFile, certFile } = tlsFiles(dir);
   let pair: KeyAndCertificate;
   try {
     pair = { keyPem: readFileSync(keyFile, 'utf8'), certPem: readFileSync(certFile, 'utf8') };
@@ -116,12 +119,13 @@ export function readTlsPair(dir: string): KeyAndCertificate {
   return pair;
 }
 
-/** What identifies the files' current content cheaply (size and modification time of both), to notice a replacement. */
+/** What identifies the files' current content cheaply (size, modification time and inode of both), to notice a replacement. */
 export function tlsFilesStamp(dir: string): string {
-  return ['tls.key', 'tls.crt']
+  const { keyFile, certFile } = tlsFiles(dir);
+  return [keyFile, certFile]
     .map((f) => {
       try {
-        const st = statSync(join(dir, f));
+        const st = statSync(f);
         return `${st.size}:${st.mtimeMs}:${st.ino}`;
       } catch {
         return 'missing';

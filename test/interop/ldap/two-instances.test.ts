@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client, ResultCodeError } from 'ldapts';
-import { startAppliance, type RunningAppliance } from '../../helpers/appliance.js';
+import type { RunningAppliance } from '../../helpers/appliance.js';
 import { requireBinary } from '../../helpers/binaries.js';
-import { emptyPostgresDatabase, storeTargets, TEST_DATABASE_URL_ENV } from '../../helpers/test-store.js';
+import { sharedStore, type SharedStore } from '../../helpers/shared-store.js';
 import { asUser, ldapsearch, ok, seedDirectory, type Directory } from '../../integration/ldap/support.js';
 
 // Two seconds: the version is confirmed every second, so a slow round trip on a loaded machine does
@@ -40,23 +37,15 @@ describe('LDAP interop: ldapsearch against a second instance while the directory
   let b: RunningAppliance;
   let dir: Directory;
   let onB: Directory;
-  let db: { url: string; drop(): Promise<void> } | undefined;
-  let dataDir = '';
+  let instances: SharedStore | undefined;
   const reads = { pages: 0, principals: 0 };
 
   before(async function () {
     requireBinary(this, 'ldapsearch', 'ldap-utils');
-    if (!storeTargets().includes('postgres')) {
-      console.log(`      (skipped: ${TEST_DATABASE_URL_ENV} is not set; CI sets it)`);
-      return this.skip();
-    }
-    db = await emptyPostgresDatabase();
-    const settings = { auth: { revalidateSeconds: REVALIDATE_SECONDS }, databaseUrl: db.url };
-    // One data dir: the instances share the secret key and the TLS pair.
-    dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
-    a = await startAppliance(settings, { dataDir, keepData: true });
+    instances = await sharedStore(this, { auth: { revalidateSeconds: REVALIDATE_SECONDS } });
+    a = await instances.start();
     dir = await seedDirectory(a);
-    b = await startAppliance(settings, { dataDir });
+    b = await instances.start();
     onB = { ...dir, run: b, url: `ldap://127.0.0.1:${b.endpoints.ldap!.port}`, ldapsUrl: `ldaps://127.0.0.1:${b.endpoints.ldap!.ldapsPort}` };
     // The store reads behind a user search's page and behind an open connection's identity.
     const users = b.appliance.store.repos.users;
@@ -72,12 +61,7 @@ describe('LDAP interop: ldapsearch against a second instance while the directory
     };
   });
 
-  after(async () => {
-    await b?.stop();
-    await a?.stop();
-    await db?.drop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(async () => instances?.stop());
 
   const findOnB = async (uid: string) => {
     const r = await ldapsearch(onB, asUser(onB, 'binder'), ['-b', onB.base, `(&(objectClass=posixAccount)(uid=${uid}))`, 'uid']);

@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startAppliance, type RunningAppliance } from '../../helpers/appliance.js';
+import type { RunningAppliance } from '../../helpers/appliance.js';
 import { requireBinary } from '../../helpers/binaries.js';
 import { addMember, bind, createGroup, createRadiusServer, createUser } from '../../integration/radius/support.js';
 import { radclient } from './support.js';
-import { emptyPostgresDatabase, storeTargets, TEST_DATABASE_URL_ENV } from '../../helpers/test-store.js';
+import { sharedStore, type SharedStore } from '../../helpers/shared-store.js';
 
 const SECRET = 'two-instances-secret-0123456789';
 const PASSWORD = 'Two-Instances-Pass-42';
@@ -23,8 +20,7 @@ describe('RADIUS interop: radclient against a second instance while the director
   let a: RunningAppliance;
   let b: RunningAppliance;
   let userReads = 0;
-  let db: { url: string; drop(): Promise<void> } | undefined;
-  let dir = '';
+  let instances: SharedStore | undefined;
   let groupId = '';
   const ids = new Map<string, string>();
 
@@ -35,17 +31,8 @@ describe('RADIUS interop: radclient against a second instance while the director
 
   before(async function () {
     requireBinary(this, 'radclient', 'freeradius-utils');
-    // Instances share a store on PostgreSQL (SQLite is one process's file).
-    if (!storeTargets().includes('postgres')) {
-      console.log(`      (skipped: ${TEST_DATABASE_URL_ENV} is not set; CI sets it)`);
-      return this.skip();
-    }
-    db = await emptyPostgresDatabase();
-    const settings = { auth: { revalidateSeconds: REVALIDATE_SECONDS }, databaseUrl: db.url };
-    // One data dir for both: instances behind a load balancer share the secret key that seals the
-    // shared secrets and TOTP seeds.
-    dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
-    a = await startAppliance(settings, { dataDir: dir, keepData: true });
+    instances = await sharedStore(this, { auth: { revalidateSeconds: REVALIDATE_SECONDS } });
+    a = await instances.start();
     const server = await createRadiusServer(a, { sharedSecret: SECRET });
     const group = await createGroup(a, 'vlan-210', [
       { name: 'Tunnel-Type', value: 'VLAN' },
@@ -58,7 +45,7 @@ describe('RADIUS interop: radclient against a second instance while the director
       ids.set(name, await createUser(a, name, PASSWORD));
       await addMember(a, group, ids.get(name)!);
     }
-    b = await startAppliance(settings, { dataDir: dir });
+    b = await instances.start();
     const users = b.appliance.store.repos.users;
     const findForAuth = users.findForAuth.bind(users);
     users.findForAuth = (...args) => {
@@ -67,12 +54,7 @@ describe('RADIUS interop: radclient against a second instance while the director
     };
   });
 
-  after(async () => {
-    await b?.stop();
-    await a?.stop();
-    await db?.drop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(async () => instances?.stop());
 
   it('answers from its kept reads while nothing changes, with no re-read of the user each revalidateSeconds', async () => {
     assert.match(await ask('ann'), /Access-Accept[\s\S]*Tunnel-Private-Group-Id(:0)? = "210"/);
