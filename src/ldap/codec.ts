@@ -53,6 +53,9 @@ export interface Envelope {
   op: number;
   /** For a BindRequest: the authentication choice tag (0x80 simple, 0xa3 SASL). */
   bindAuthTag?: number;
+  /** For a SearchRequest: where its protocolOp element starts and ends in the PDU (controls follow it). */
+  opStart?: number;
+  opEnd?: number;
 }
 
 /** Reads the message id and operation tag without decoding the rest. Throws on garbage. */
@@ -63,6 +66,12 @@ export function readEnvelope(pdu: Buffer): Envelope {
   const op = r.peek();
   // RFC 4511 §4.1.1: a client's message ids are 1..maxInt; 0 is reserved for unsolicited notifications.
   if (messageId === null || op === null || messageId < 1 || messageId > 2147483647) throw new Error('bad LDAPMessage envelope');
+  if (op === OP.searchRequest) {
+    const opStart = r.offset;
+    // A cut element is left to the decoder, which refuses it.
+    if (r.readSequence(OP.searchRequest) === null) return { messageId, op };
+    return { messageId, op, opStart, opEnd: r.offset + r.length };
+  }
   if (op !== OP.bindRequest) return { messageId, op };
   // BindRequest ::= [APPLICATION 0] SEQUENCE { version INTEGER, name LDAPDN, authentication ... }
   r.readSequence(OP.bindRequest);

@@ -9,7 +9,8 @@ import { FramingError, PduFramer } from './framer.js';
 import { bind } from './operations/bind.js';
 import { compare } from './operations/compare.js';
 import { EXTENDED_HANDLERS } from './operations/extended.js';
-import { search } from './operations/search.js';
+import { answerFromKept, search } from './operations/search.js';
+import { answerKey } from './search-answers.js';
 import { LdapError, RESULT } from './result-codes.js';
 import { serverTlsSocket } from './tls-socket.js';
 import type { Tree } from './tree.js';
@@ -364,6 +365,17 @@ export class LdapConnection {
       return this.send(encodeResult(env.messageId, responseOp, { code: RESULT.unwillingToPerform, message: 'the directory is read-only over LDAP' }));
     }
 
+    // A search asked before may be answered with the bytes kept for it, before any decoding.
+    const keepAs = env.op === OP.searchRequest ? answerKey(pdu, env, this.session) : null;
+    if (keepAs !== null) {
+      try {
+        if (await answerFromKept(env, keepAs, this.deps, this.session, (b) => this.send(b))) return;
+      } catch (err) {
+        // Nothing was sent: the search runs as if nothing had been kept.
+        this.deps.log.error({ err: String(err), connection: this.session.id }, 'LDAP kept answer failed');
+      }
+    }
+
     let req: LdapRequest;
     try {
       req = decodeRequest(pdu);
@@ -403,7 +415,7 @@ export class LdapConnection {
         case OP.bindRequest:
           return bind(req, ctx);
         case OP.searchRequest:
-          return search(req, ctx);
+          return search(req, ctx, keepAs);
         case OP.compareRequest:
           return compare(req, ctx);
         case OP.extendedRequest:

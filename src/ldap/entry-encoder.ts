@@ -47,6 +47,23 @@ function intSize(n: number): number {
   return n < 0x80 ? 1 : n < 0x8000 ? 2 : n < 0x800000 ? 3 : 4;
 }
 
+/** Bytes of an LDAPMessage of `messageId` whose protocolOp (and controls) take `opBytes`. */
+export function messageSize(messageId: number, opBytes: number): number {
+  const content = 2 + intSize(messageId) + opBytes;
+  return 1 + lengthSize(content) + content;
+}
+
+/** Writes an LDAPMessage's SEQUENCE header and message ID at `o`; its protocolOp of `opBytes` comes next. */
+export function putMessageHeader(b: Buffer, o: number, messageId: number, opBytes: number): number {
+  const idBytes = intSize(messageId);
+  b[o++] = SEQUENCE;
+  o = putLength(b, o, 2 + idBytes + opBytes);
+  b[o++] = INTEGER;
+  b[o++] = idBytes;
+  for (let i = idBytes - 1; i >= 0; i--) b[o++] = (messageId >>> (8 * i)) & 0xff;
+  return o;
+}
+
 export function encodeEntry(messageId: number, dn: string, attributes: EntryAttribute[]): Buffer {
   // Pass 1: the size of every string and of every constructed value's contents.
   const dnBytes = Buffer.byteLength(dn);
@@ -68,17 +85,11 @@ export function encodeEntry(messageId: number, dn: string, attributes: EntryAttr
     attributesContent += 1 + lengthSize(attributeContent) + attributeContent;
   }
   const entryContent = 1 + lengthSize(dnBytes) + dnBytes + 1 + lengthSize(attributesContent) + attributesContent;
-  const idBytes = intSize(messageId);
-  const messageContent = 2 + idBytes + 1 + lengthSize(entryContent) + entryContent;
-  const b = Buffer.allocUnsafe(1 + lengthSize(messageContent) + messageContent);
+  const opBytes = 1 + lengthSize(entryContent) + entryContent;
+  const b = Buffer.allocUnsafe(messageSize(messageId, opBytes));
 
   // Pass 2: the bytes, front to back.
-  let o = 0;
-  b[o++] = SEQUENCE;
-  o = putLength(b, o, messageContent);
-  b[o++] = INTEGER;
-  b[o++] = idBytes;
-  for (let i = idBytes - 1; i >= 0; i--) b[o++] = (messageId >>> (8 * i)) & 0xff;
+  let o = putMessageHeader(b, 0, messageId, opBytes);
   b[o++] = OP.searchResultEntry;
   o = putLength(b, o, entryContent);
   b[o++] = OCTET_STRING;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createEpochCache, type EpochCache } from '../../src/core/directory/epoch-cache.js';
+import { createEpochCache, OldestMark, type EpochCache } from '../../src/core/directory/epoch-cache.js';
 import { createVersionWatch } from '../../src/core/directory/version-watch.js';
 
 describe('EpochCache', () => {
@@ -82,6 +82,52 @@ describe('EpochCache', () => {
     const c = createEpochCache<string>(0, 10, () => 0);
     c.set('a', 'A', c.mark());
     assert.equal(c.get('a'), undefined);
+  });
+
+  it('gives a fresh value with the mark of its read (entry)', () => {
+    const c = cache();
+    const m = c.mark();
+    now += 500;
+    c.set('a', 'A', m);
+    assert.deepEqual(c.entry('a'), { value: 'A', mark: m });
+    now += 1500;
+    assert.equal(c.entry('a'), undefined);
+  });
+
+  describe('a value derived from several reads (OldestMark)', () => {
+    it('is kept as long as its oldest read: no longer than any of its inputs', () => {
+      const pages = cache();
+      const derived = cache();
+      const marks = new OldestMark();
+      pages.set('old', 'O', pages.mark());
+      now += 1500;
+      pages.set('new', 'N', pages.mark());
+      marks.note(pages.entry('new')!.mark);
+      marks.note(pages.entry('old')!.mark);
+      derived.set('answer', 'O+N', marks.mark!);
+      now += 499;
+      assert.equal(derived.get('answer'), 'O+N');
+      now += 1;
+      assert.equal(pages.get('old'), undefined);
+      assert.equal(derived.get('answer'), undefined, 'gone with its oldest input');
+    });
+
+    it('gives no mark for reads on either side of a commit, nor for no read', () => {
+      const c = cache();
+      const marks = new OldestMark();
+      assert.equal(marks.mark, null);
+      marks.note(c.mark());
+      epoch++;
+      marks.note(c.mark());
+      assert.equal(marks.mark, null);
+    });
+
+    it('takes the older generation of the version watch, which is vouched for no longer than the newer', () => {
+      const marks = new OldestMark();
+      marks.note({ epoch: 0, at: 100, generation: 5 });
+      marks.note({ epoch: 0, at: 200, generation: 4 });
+      assert.deepEqual(marks.mark, { epoch: 0, at: 100, generation: 4 });
+    });
   });
 
   describe('load', () => {

@@ -36,6 +36,8 @@ export interface EpochMark {
 export interface EpochCache<V> {
   /** A fresh value. */
   get(key: string): V | undefined;
+  /** A fresh value with the mark of the read it came from (for values derived from it, see OldestMark). */
+  entry(key: string): { value: V; mark: EpochMark } | undefined;
   /** A value still within `ttlMs` (and no commit since it was read), and whether it is fresh. */
   peek(key: string): { value: V; fresh: boolean } | undefined;
   /** Taken before the read whose result will be `set`. */
@@ -78,6 +80,7 @@ const MAX_KEPT_MS = 30_000;
 
 interface Entry<V> {
   value: V;
+  read: EpochMark;
   freshUntil: number;
   expiresAt: number;
   epoch: number;
@@ -134,6 +137,11 @@ export function createEpochCache<V>(ttlMs: number, maxEntries: number, epoch: ()
       const v = valid(key);
       return v?.fresh ? v.e.value : undefined;
     },
+    entry(key) {
+      if (ttlMs <= 0) return undefined;
+      const v = valid(key);
+      return v?.fresh ? { value: v.e.value, mark: v.e.read } : undefined;
+    },
     peek(key) {
       if (ttlMs <= 0) return undefined;
       const v = valid(key);
@@ -152,6 +160,7 @@ export function createEpochCache<V>(ttlMs: number, maxEntries: number, epoch: ()
       const freshUntil = Math.min(until, readStarted.at + ttlMs * share);
       entries.set(key, {
         value,
+        read: readStarted,
         freshUntil,
         expiresAt: Math.min(until, refreshAhead ? readStarted.at + ttlMs : freshUntil),
         epoch: readStarted.epoch,
@@ -179,4 +188,30 @@ export function createEpochCache<V>(ttlMs: number, maxEntries: number, epoch: ()
     },
   };
   return cache;
+}
+
+/**
+ * The mark of a value derived from several reads (an LDAP answer built from pages, resolved names
+ * and member lists, each maybe kept from an earlier read): the oldest of them, so that the derived
+ * value, kept on the same rules, cannot outlive any of its inputs. Reads on either side of a commit
+ * give no mark: such a value must not be kept.
+ */
+export class OldestMark {
+  private oldest: EpochMark | null = null;
+  private mixed = false;
+
+  note(mark: EpochMark): void {
+    const o = this.oldest;
+    if (!o) this.oldest = mark;
+    else if (o.epoch !== mark.epoch) this.mixed = true;
+    // Generations only grow; the older one is never vouched for longer than the newer.
+    else if (mark.at < o.at || (mark.generation ?? -1) < (o.generation ?? -1)) {
+      this.oldest = { epoch: o.epoch, at: Math.min(o.at, mark.at), generation: Math.min(o.generation ?? -1, mark.generation ?? -1) };
+    }
+  }
+
+  /** The mark to keep the derived value under; null when nothing was read or the reads straddle a commit. */
+  get mark(): EpochMark | null {
+    return this.mixed ? null : this.oldest;
+  }
 }

@@ -5,7 +5,7 @@ import type { AuthResource } from '../auth/authenticate.js';
 import { DomainError } from '../errors.js';
 import type { DirectoryDeps } from './deps.js';
 import { and, type DirectoryFilter, type GroupAttr, type GroupFilter, type Page, type UserAttr, type UserFilter } from './filter.js';
-import { createEpochCache, type EpochMark } from './epoch-cache.js';
+import { createEpochCache, type EpochCache, type EpochMark, type OldestMark } from './epoch-cache.js';
 import type { VersionWatch } from './version-watch.js';
 
 /** The oldest read a result was built from (see resolveName). */
@@ -211,6 +211,9 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       return id ? { op: 'eq', attr: 'member', value: id } : { op: 'false' };
     });
 
+  /** What `current` answers without a read, if it can: anonymous, or a principal checked lately (else undefined). */
+  const currentKept = (p: LdapPrincipal): LdapPrincipal | undefined => (p.kind === 'user' ? principals.get(p.user.id) : p);
+
   const groupScope = async (p: LdapPrincipal): Promise<GroupFilter | null> => {
     if (p.kind === 'anonymous' || !p.user.ldapBindingUser) return null;
     return groupVisibility(await server());
@@ -234,9 +237,9 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
      * (the same rules as a bind, ldapServerResource). Adapters call this before each operation.
      */
     async current(p: LdapPrincipal): Promise<LdapPrincipal> {
-      if (p.kind !== 'user') return p;
-      const hit = principals.get(p.user.id);
+      const hit = currentKept(p);
       if (hit) return hit;
+      if (p.kind !== 'user') return p;
       const readStarted = principals.mark();
       const [s, org] = await Promise.all([server(), d.organization.get()]);
       const found = await repos.users.findForAuth(p.user.username, { type: 'ldap_server', id: s.id });
@@ -257,6 +260,10 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       return result;
     },
 
+    /** What `current` answers without a read, if it can (anonymous, or a principal checked lately); else undefined. */
+    /** `current` without a read: the adapter's kept answers use it (undefined: call `current`). */
+    currentKept,
+
     /** Whether the principal may read anything below the naming context. */
     canRead(p: LdapPrincipal): boolean {
       return p.kind === 'user';
@@ -268,10 +275,13 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
     },
 
     /** Visible users matching `filter`, each with its visible groups; selection happens in the store. */
-    async users(p: LdapPrincipal, filter: UserFilter | undefined, page: EntryPage, withTotal = false): Promise<Page<UserEntry>> {
+    async users(p: LdapPrincipal, filter: UserFilter | undefined, page: EntryPage, withTotal = false, marks?: OldestMark): Promise<Page<UserEntry>> {
       const key = keyOf(p, filter, page, withTotal);
-      const hit = userPages.get(key);
-      if (hit) return hit;
+      const hit = userPages.entry(key);
+      if (hit) {
+        marks?.note(hit.mark);
+        return hit.value;
+      }
       const asOf: AsOf = { mark: userPages.mark() };
       const scope = await userScope(p);
       if (!scope) return { total: 0, items: [] };
@@ -284,19 +294,34 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
         `ldap_server:${s.id}`,
       );
       if (result.items.length <= CACHEABLE_ITEMS) userPages.set(key, result, asOf.mark);
+      marks?.note(asOf.mark);
       return result;
     },
 
     /** Visible groups matching `filter`, each with its visible members. */
-    async groups(p: LdapPrincipal, filter: GroupFilter | undefined, page: EntryPage, withTotal = false): Promise<Page<GroupEntry>> {
+    async groups(p: LdapPrincipal, filter: GroupFilter | undefined, page: EntryPage, withTotal = false, marks?: OldestMark): Promise<Page<GroupEntry>> {
       const key = keyOf(p, filter, page, withTotal);
-      let found = groupPages.get(key);
-      if (!found) {
+      const hit = groupPages.entry(key);
+      let found: Page<UserGroup>;
+      if (hit) {
+        found = hit.value;
+        marks?.note(hit.mark);
+      } else {
         const asOf: AsOf = { mark: groupPages.mark() };
         found = await readGroups(p, filter, page, withTotal, asOf);
         if (found.items.length <= CACHEABLE_ITEMS) groupPages.set(key, found, asOf.mark);
+        marks?.note(asOf.mark);
       }
-      return withMembers(found);
+      return withMembers(found, marks);
+    },
+
+    /**
+     * A cache for values derived from this view's answers (the LDAP adapter's encoded answers),
+     * kept on the same rules as the pages they come from: set each value with the OldestMark of
+     * the reads it was built from (passed to `users` and `groups`).
+     */
+    derivedCache<V>(maxEntries: number): EpochCache<V> {
+      return createEpochCache<V>(revalidateMs, maxEntries, epoch, kept);
     },
   };
 
@@ -314,7 +339,7 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
     });
   }
 
-  async function withMembers(found: Page<UserGroup>): Promise<Page<GroupEntry>> {
+  async function withMembers(found: Page<UserGroup>, marks?: OldestMark): Promise<Page<GroupEntry>> {
     if (found.items.length === 0) return { total: found.total, items: [] };
     // Visible members of all groups of the page in one query. A member of a group bound to this
     // server is bound to it through that group, so visibility here is state, lock and expiry.
@@ -322,12 +347,15 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
     const byGroup = new Map<string, GroupEntry['members']>();
     const toRead: string[] = [];
     for (const g of found.items) {
-      const known = groupMembers.get(`${s.id}:${g.id}`);
-      if (known) byGroup.set(g.id, known);
-      else toRead.push(g.id);
+      const known = groupMembers.entry(`${s.id}:${g.id}`);
+      if (known) {
+        byGroup.set(g.id, known.value);
+        marks?.note(known.mark);
+      } else toRead.push(g.id);
     }
     if (toRead.length > 0) {
       const readStarted = groupMembers.mark();
+      marks?.note(readStarted);
       for (const id of toRead) byGroup.set(id, []);
       for (const m of await repos.users.membersOf(toRead, userVisibility(s, org, d.clock.now()))) {
         byGroup.get(m.groupId)?.push({ id: m.id, username: m.username });

@@ -3,9 +3,11 @@ import type { LdapFilter } from '@ldapjs/filter';
 import type { LdapRequest } from '@ldapjs/messages';
 import type { GroupAttr, UserAttr, DirectoryFilter } from '../../core/directory/filter.js';
 import type { AuditInput } from '../../core/audit/event.js';
-import { encodePagedResultsValue, encodeResult, OP, PAGED_RESULTS_OID, type Control } from '../codec.js';
+import { encodePagedResultsValue, encodeResult, OP, PAGED_RESULTS_OID, type Control, type Envelope } from '../codec.js';
 import { encodeEntry } from '../entry-encoder.js';
-import { actorOf, refreshPrincipal, type OperationContext } from '../context.js';
+import { actorOf, refreshPrincipal, type LdapDeps, type OperationContext, type SessionState } from '../context.js';
+import { AnswerRecorder, answersOf, replay, type SearchAuditFields } from '../search-answers.js';
+import { OldestMark } from '../../core/directory/epoch-cache.js';
 import { DnSyntaxError, foldValue } from '../dn.js';
 import { attributeMap, containerEntries, matchedDn, rootDse, selectAttributes, toGroupEntry, toSubschemaEntry, toUserEntry, type Entry } from '../entries.js';
 import { filterString, groupNamed, matchesEntry, toGroupFilter, toUserFilter, type TranslationContext } from '../filter.js';
@@ -98,12 +100,58 @@ function decodeCookie(cookie: Buffer, fp: string): CookieState {
   return { phase: Number(m[2]), position: Buffer.from(m[3]!, 'base64url').toString('utf8'), sentBefore: Number(m[4]) };
 }
 
+/** The `ldap_search` audit event of a search answered with `f.code`. */
+function recordSearch(deps: LdapDeps, session: SessionState, f: SearchAuditFields, message = ''): void {
+  const event: AuditInput = {
+    event_type: 'ldap_search',
+    service: 'ldap',
+    success: f.code === RESULT.success,
+    client_ip: session.remoteAddress,
+    initiated_by: actorOf(session),
+    username: session.principal.kind === 'user' ? session.principal.user.username : '',
+    dn: session.boundDn,
+    base: f.base,
+    scope: f.scope,
+    filter: f.filter,
+    attributes: f.attributes,
+    number_of_results: f.results,
+    result_code: f.code,
+  };
+  if (message) event.error_message = message;
+  // An anonymous session's searches (the Root DSE, or refused) prove nothing and cost the peer
+  // nothing: recorded within a budget per address, so that a flood cannot fill the disk. An
+  // ordinary user's (their own entry, the Root DSE) within a budget per user: one password must
+  // not flood the trail either (~16,000 rows/s from one connection). Bind accounts, whose hosts
+  // look up users and groups all day, are recorded in full.
+  const p = session.principal;
+  if (p.kind === 'anonymous') deps.audit.recordUnauthenticated(event);
+  else if (!p.user.ldapBindingUser) deps.audit.recordPerSubject(event, `user:${p.user.id}`);
+  else deps.audit.record(event);
+}
+
+/**
+ * Answers a search request from the bytes kept for it (search-answers.ts), without decoding it:
+ * true if it did. Only with the bound identity checked lately (no read here); else the search runs.
+ */
+export async function answerFromKept(env: Envelope, key: string, deps: LdapDeps, session: SessionState, send: (bytes: Buffer) => Promise<void>): Promise<boolean> {
+  const p = session.principal.kind === 'user' ? deps.directory.currentKept(session.principal) : undefined;
+  // Anonymous now, or not checked lately: `search` refreshes the principal and answers.
+  if (p?.kind !== 'user') return false;
+  session.principal = p;
+  const kept = answersOf(deps.directory).get(key);
+  if (!kept) return false;
+  await send(replay(env.messageId, kept));
+  recordSearch(deps, session, kept.audit);
+  return true;
+}
+
 /**
  * Search (RFC 4511 §4.5): base/one/sub scopes, the full filter language translated for the store,
  * attribute selection, typesOnly, size and time limits, and Simple Paged Results (RFC 2696).
  * Anonymous sessions read the Root DSE only; bound users see what core's LDAP view allows.
+ * With `keepAs` (answerKey), a successful answer built from directory pages is kept under it.
  */
-export async function search(req: LdapRequest, ctx: OperationContext): Promise<void> {
+export async function search(req: LdapRequest, ctx: OperationContext, keepAs: string | null = null): Promise<void> {
   const { deps, tree, session } = ctx;
   const started = Date.now();
   const base = req.baseObject ?? '';
@@ -112,39 +160,29 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
   const attrs = req.attributes ?? [];
   const typesOnly = req.typesOnly === true;
   let sent = 0;
-  const audit = (success: boolean, code: number, message = '') => {
-    const event: AuditInput = {
-      event_type: 'ldap_search',
-      service: 'ldap',
-      success,
-      client_ip: session.remoteAddress,
-      initiated_by: actorOf(session),
-      username: session.principal.kind === 'user' ? session.principal.user.username : '',
-      dn: session.boundDn,
-      base: base.slice(0, 512),
-      scope: SCOPE_NAMES[scope] ?? String(scope),
-      filter: filter ? filterString(filter, 1024) : '',
-      attributes: attrs.slice(0, 50),
-      number_of_results: sent,
-      result_code: code,
-    };
-    if (message) event.error_message = message;
-    // An anonymous session's searches (the Root DSE, or refused) prove nothing and cost the peer
-    // nothing: recorded within a budget per address, so that a flood cannot fill the disk. An
-    // ordinary user's (their own entry, the Root DSE) within a budget per user: one password must
-    // not flood the trail either (~16,000 rows/s from one connection). Bind accounts, whose hosts
-    // look up users and groups all day, are recorded in full.
-    const p = session.principal;
-    if (p.kind === 'anonymous') deps.audit.recordUnauthenticated(event);
-    else if (!p.user.ldapBindingUser) deps.audit.recordPerSubject(event, `user:${p.user.id}`);
-    else deps.audit.record(event);
+  // The answer's responses and the marks of the pages they come from, to keep it (search-answers.ts).
+  const recorder = keepAs ? new AnswerRecorder() : undefined;
+  const marks = keepAs ? new OldestMark() : undefined;
+  const send = (bytes: Buffer) => {
+    recorder?.add(bytes);
+    return ctx.send(bytes);
   };
-  const abandoned = () => audit(false, RESULT.canceled, 'abandoned by the client');
+  const auditFields = (code: number): SearchAuditFields => ({
+    base: base.slice(0, 512),
+    scope: SCOPE_NAMES[scope] ?? String(scope),
+    filter: filter ? filterString(filter, 1024) : '',
+    attributes: attrs.slice(0, 50),
+    results: sent,
+    code,
+  });
+  const abandoned = () => recordSearch(deps, session, auditFields(RESULT.canceled), 'abandoned by the client');
   const done = async (code: number, message = '', controls?: Control[], matchedDn = '') => {
     // Abandoned after the last entry: nothing goes out (ctx.send), and the trail says so.
     if (ctx.abandoned()) return abandoned();
-    await ctx.send(encodeResult(req.messageId, OP.searchResultDone, { code, message, matchedDn }, controls));
-    audit(code === RESULT.success, code, message);
+    await send(encodeResult(req.messageId, OP.searchResultDone, { code, message, matchedDn }, controls));
+    const fields = auditFields(code);
+    recordSearch(deps, session, fields, message);
+    if (keepAs && code === RESULT.success && !ctx.abandoned()) recorder!.keep(answersOf(deps.directory), keepAs, marks!.mark, fields);
   };
 
   if (!filter) return done(RESULT.protocolError, 'missing filter');
@@ -164,7 +202,7 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
     if (scope !== SCOPE.base) return done(RESULT.noSuchObject, 'no entries outside the naming context');
     const dse = rootDse(tree, deps.version);
     if (matchesEntry(filter, attributeMap(dse)) === true) {
-      await ctx.send(encodeEntry(req.messageId, dse.dn, selectAttributes(dse, attrs, typesOnly)));
+      await send(encodeEntry(req.messageId, dse.dn, selectAttributes(dse, attrs, typesOnly)));
       sent++;
     }
     return done(RESULT.success);
@@ -175,7 +213,7 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
   if (loc.kind === 'subschema') {
     const subschema = toSubschemaEntry();
     if ((scope === SCOPE.base || scope === SCOPE.sub) && matchesEntry(filter, attributeMap(subschema)) === true) {
-      await ctx.send(encodeEntry(req.messageId, subschema.dn, selectAttributes(subschema, attrs, typesOnly)));
+      await send(encodeEntry(req.messageId, subschema.dn, selectAttributes(subschema, attrs, typesOnly)));
       sent++;
     }
     return done(RESULT.success);
@@ -186,7 +224,7 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
   if (loc.kind === 'missing') return done(RESULT.noSuchObject, 'no such entry', undefined, await matchedDn(ctx, base));
 
   const tctx: TranslationContext = { tree, homeDirectoryPrefix: deps.config.homeDirectoryPrefix, loginShell: deps.config.loginShell };
-  const sources = await buildSources(ctx, loc, scope, filter, tctx);
+  const sources = await buildSources(ctx, loc, scope, filter, tctx, marks);
   if (sources === 'noSuchObject') return done(RESULT.noSuchObject, 'no such entry', undefined, await matchedDn(ctx, base));
 
   // Limits: the client's sizeLimit (0 = none) within the server's; paged searches page instead.
@@ -229,7 +267,7 @@ export async function search(req: LdapRequest, ctx: OperationContext): Promise<v
         }
         // Abandoned while waiting for the client to read (RFC 4511 §4.11): no more entries.
         if (ctx.abandoned()) return abandoned();
-        await ctx.send(encodeEntry(req.messageId, item.entry.dn, selectAttributes(item.entry, attrs, typesOnly)));
+        await send(encodeEntry(req.messageId, item.entry.dn, selectAttributes(item.entry, attrs, typesOnly)));
         sent++;
         position = item.position;
       }
@@ -252,6 +290,7 @@ async function buildSources(
   scope: number,
   filter: LdapFilter,
   tctx: TranslationContext,
+  marks?: OldestMark,
 ): Promise<Source[] | 'noSuchObject'> {
   const { deps, tree, session } = ctx;
   const p = session.principal;
@@ -278,7 +317,7 @@ async function buildSources(
       ? none
       : {
           fetch: async (position, limit) =>
-            (await dir.users(p, extra ? { op: 'and', filters: [userFilter, extra] } : userFilter, { offset: 0, limit, after: position })).items.map((e) => ({
+            (await dir.users(p, extra ? { op: 'and', filters: [userFilter, extra] } : userFilter, { offset: 0, limit, after: position }, false, marks)).items.map((e) => ({
               entry: toUserEntry(tree, e, deps.config),
               position: e.user.username,
             })),
@@ -288,7 +327,7 @@ async function buildSources(
       ? none
       : {
           fetch: async (position, limit) =>
-            (await dir.groups(p, extra ? { op: 'and', filters: [groupFilter, extra] } : groupFilter, { offset: 0, limit, after: position })).items.map((e) => ({
+            (await dir.groups(p, extra ? { op: 'and', filters: [groupFilter, extra] } : groupFilter, { offset: 0, limit, after: position }, false, marks)).items.map((e) => ({
               entry: toGroupEntry(tree, e),
               position: foldValue(e.group.name),
             })),
@@ -310,14 +349,14 @@ async function buildSources(
       return [staticSource(seeAll ? [containers.ou] : []), users(), groups()];
     case 'user': {
       const self: DirectoryFilter<UserAttr> = { op: 'eq', attr: 'username', value: loc.username };
-      const exists = await dir.users(p, self, { offset: 0, limit: 1 });
+      const exists = await dir.users(p, self, { offset: 0, limit: 1 }, false, marks);
       if (exists.items.length === 0) return 'noSuchObject';
       // Leaf entries: one-level and children scopes find nothing below them.
       return withBase ? [users(self)] : [];
     }
     case 'group': {
       const self: DirectoryFilter<GroupAttr> = groupNamed(loc.name);
-      const exists = await dir.groups(p, self, { offset: 0, limit: 1 });
+      const exists = await dir.groups(p, self, { offset: 0, limit: 1 }, false, marks);
       if (exists.items.length === 0) return 'noSuchObject';
       return withBase ? [groups(self)] : [];
     }
