@@ -16,15 +16,19 @@ import { messageSize, putMessageHeader } from './entry-encoder.js';
  * dropped at a commit in this process, seen stale through the store's directory version otherwise,
  * so it is never older than any page it came from could be.
  *
- * Only what is cheap to hold and certain to be the same is kept: a search by a bound user (the key
- * holds the user's id, since who sees what depends on it), with no controls (a paged search's
- * cookie moves), answered with success and a few small entries.
+ * Only what is cheap to hold, certain to be the same and likely to be asked again is kept: a search
+ * by a bound user (the key holds the user's id, since who sees what depends on it), with no controls
+ * (a paged search's cookie moves), answered with success and a few small entries, the second time
+ * it is asked (SeenBefore).
  */
 export interface KeptAnswer {
-  /** The responses (entries, then SearchResultDone) without their envelopes, back to back. */
-  ops: Buffer;
-  /** The length of each response in `ops`. */
-  lengths: number[];
+  /**
+   * Each response (entries, then SearchResultDone) without its envelope, as a latin1 string: text
+   * on the V8 heap costs its bytes and a small header, where a Buffer of its own costs an
+   * ArrayBuffer with a separately allocated store (measured: RSS at 100k users went over 300 MB
+   * with Buffers). The usual SearchResultDone is one shared string.
+   */
+  ops: string[];
   /** What the search's audit event records of the request and its answer. */
   audit: SearchAuditFields;
 }
@@ -47,16 +51,66 @@ const MAX_RESPONSES = 8;
 /** ~16k answers of at most 4 KiB (usually < 1 KiB): the number of lookups a site repeats within minutes. */
 const MAX_ANSWERS = 16_384;
 
-const kept = new WeakMap<LdapDirectory, EpochCache<KeptAnswer>>();
+/**
+ * Whether a key was probably offered before: a Bloom filter of 2^20 bits (128 KiB, two hashes),
+ * cleared after 2^18 keys so that it forgets. This is TinyLFU's "doorkeeper" (Einziger, Friedman
+ * and Manes, ACM TOS 2017): an answer is kept only when its request comes a second time, so that
+ * one-off searches (a scan over 100k users asks each once) hold no memory and do not push out the
+ * answers that are asked again. A false positive only keeps one answer more.
+ */
+export class SeenBefore {
+  private readonly bits = new Uint32Array(1 << 15);
+  private added = 0;
+
+  /** True if `key` was probably given before; it is remembered either way. */
+  testAndSet(key: string): boolean {
+    // FNV-1a over the UTF-16 code units, and a second index from a multiplicative mix of it.
+    let h = 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    const a = h >>> 12;
+    const b = Math.imul(h, 0x9e3779b1) >>> 12;
+    if (this.has(a) && this.has(b)) return true;
+    if (++this.added > 1 << 18) {
+      this.bits.fill(0);
+      this.added = 1;
+    }
+    this.bits[a >>> 5]! |= 1 << (a & 31);
+    this.bits[b >>> 5]! |= 1 << (b & 31);
+    return false;
+  }
+
+  private has(i: number): boolean {
+    return ((this.bits[i >>> 5]! >>> (i & 31)) & 1) === 1;
+  }
+}
 
 /** The kept answers of one directory view (one per LDAP server, shared by its connections). */
-export function answersOf(directory: LdapDirectory): EpochCache<KeptAnswer> {
-  let c = kept.get(directory);
-  if (!c) {
-    c = directory.derivedCache<KeptAnswer>(MAX_ANSWERS);
-    kept.set(directory, c);
+export class KeptAnswers {
+  private readonly seen = new SeenBefore();
+
+  constructor(private readonly cache: EpochCache<KeptAnswer>) {}
+
+  get(key: string): KeptAnswer | undefined {
+    return this.cache.get(key);
   }
-  return c;
+
+  /** Keeps the recorded answer under `key` (built from reads marked `mark`) if the request came before. */
+  keep(key: string, recorder: AnswerRecorder, mark: EpochMark | null, audit: SearchAuditFields): void {
+    if (!mark || !this.seen.testAndSet(key)) return;
+    const answer = recorder.answer(audit);
+    if (answer) this.cache.set(key, answer, mark);
+  }
+}
+
+const kept = new WeakMap<LdapDirectory, KeptAnswers>();
+
+export function answersOf(directory: LdapDirectory): KeptAnswers {
+  let k = kept.get(directory);
+  if (!k) {
+    k = new KeptAnswers(directory.derivedCache<KeptAnswer>(MAX_ANSWERS));
+    kept.set(directory, k);
+  }
+  return k;
 }
 
 /** The key of a search request that may be answered from kept bytes, or null. */
@@ -71,9 +125,35 @@ export function answerKey(pdu: Buffer, env: Envelope, session: SessionState): st
 /** Bytes of a BER length field whose first octet is `first` (X.690 §8.1.3). */
 const lengthBytes = (first: number) => (first & 0x80 ? 1 + (first & 0x7f) : 1);
 
+/**
+ * Strings many answers share (the usual SearchResultDone, a base DN, an attribute list): one copy
+ * each instead of one per answer, up to a bound so that varied requests cannot grow it.
+ */
+class Interned {
+  private readonly known = new Map<string, string>();
+  constructor(private readonly max: number) {}
+  of(s: string): string {
+    const k = this.known.get(s);
+    if (k !== undefined) return k;
+    if (this.known.size < this.max) this.known.set(s, s);
+    return s;
+  }
+}
+const sharedOps = new Interned(256);
+const sharedBases = new Interned(1024);
+const sharedAttributeLists = new Map<string, string[]>();
+
+function sharedAttributes(list: string[]): string[] {
+  const key = list.join('\0');
+  const known = sharedAttributeLists.get(key);
+  if (known) return known;
+  if (sharedAttributeLists.size < 1024) sharedAttributeLists.set(key, list);
+  return list;
+}
+
 /** Gathers a search's responses as it sends them, while they stay small enough to keep. */
 export class AnswerRecorder {
-  private readonly ops: Buffer[] = [];
+  private readonly ops: string[] = [];
   private bytes = 0;
   private full = false;
 
@@ -82,38 +162,33 @@ export class AnswerRecorder {
     if (this.full) return;
     // LDAPMessage ::= SEQUENCE { messageID INTEGER, protocolOp, controls [0] OPTIONAL }
     const idAt = 1 + lengthBytes(message[1]!);
-    const op = message.subarray(idAt + 2 + message[idAt + 1]!);
-    this.bytes += op.length;
+    const opAt = idAt + 2 + message[idAt + 1]!;
+    this.bytes += message.length - opAt;
     if (this.bytes > MAX_ANSWER_BYTES || this.ops.length >= MAX_RESPONSES) {
       this.full = true;
       this.ops.length = 0;
       return;
     }
-    this.ops.push(op);
+    const op = message.toString('latin1', opAt);
+    this.ops.push(op.length <= 32 ? sharedOps.of(op) : op);
   }
 
-  /** Keeps the answer under `key`, built from reads marked `mark` (null: not to be kept). */
-  keep(cache: EpochCache<KeptAnswer>, key: string, mark: EpochMark | null, audit: SearchAuditFields): void {
-    if (this.full || !mark || this.ops.length === 0) return;
-    // A buffer of its own: a slice of Node's shared pool would keep its whole 8 KiB slab alive.
-    const ops = Buffer.allocUnsafeSlow(this.bytes);
-    let o = 0;
-    for (const op of this.ops) o += op.copy(ops, o);
-    cache.set(key, { ops, lengths: this.ops.map((x) => x.length), audit }, mark);
+  /** The answer to keep, or null if it grew too big. */
+  answer(audit: SearchAuditFields): KeptAnswer | null {
+    if (this.full || this.ops.length === 0) return null;
+    return { ops: this.ops, audit: { ...audit, base: sharedBases.of(audit.base), attributes: sharedAttributes(audit.attributes) } };
   }
 }
 
 /** The kept responses as LDAPMessages of `messageId`, in one buffer for one write. */
 export function replay(messageId: number, answer: KeptAnswer): Buffer {
   let total = 0;
-  for (const n of answer.lengths) total += messageSize(messageId, n);
+  for (const op of answer.ops) total += messageSize(messageId, op.length);
   const b = Buffer.allocUnsafe(total);
   let o = 0;
-  let from = 0;
-  for (const n of answer.lengths) {
-    o = putMessageHeader(b, o, messageId, n);
-    o += answer.ops.copy(b, o, from, from + n);
-    from += n;
+  for (const op of answer.ops) {
+    o = putMessageHeader(b, o, messageId, op.length);
+    o += b.write(op, o, 'latin1');
   }
   return b;
 }

@@ -260,7 +260,6 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       return result;
     },
 
-    /** What `current` answers without a read, if it can (anonymous, or a principal checked lately); else undefined. */
     /** `current` without a read: the adapter's kept answers use it (undefined: call `current`). */
     currentKept,
 

@@ -182,7 +182,7 @@ export async function search(req: LdapRequest, ctx: OperationContext, keepAs: st
     await send(encodeResult(req.messageId, OP.searchResultDone, { code, message, matchedDn }, controls));
     const fields = auditFields(code);
     recordSearch(deps, session, fields, message);
-    if (keepAs && code === RESULT.success && !ctx.abandoned()) recorder!.keep(answersOf(deps.directory), keepAs, marks!.mark, fields);
+    if (keepAs && code === RESULT.success && !ctx.abandoned()) answersOf(deps.directory).keep(keepAs, recorder!, marks!.mark, fields);
   };
 
   if (!filter) return done(RESULT.protocolError, 'missing filter');

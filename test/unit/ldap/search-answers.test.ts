@@ -4,7 +4,7 @@ import { createEpochCache } from '../../../src/core/directory/epoch-cache.js';
 import type { SessionState } from '../../../src/ldap/context.js';
 import { encodeResult, OP, readEnvelope } from '../../../src/ldap/codec.js';
 import { encodeEntry, type EntryAttribute } from '../../../src/ldap/entry-encoder.js';
-import { AnswerRecorder, answerKey, replay, type KeptAnswer } from '../../../src/ldap/search-answers.js';
+import { AnswerRecorder, answerKey, KeptAnswers, replay, SeenBefore, type KeptAnswer } from '../../../src/ldap/search-answers.js';
 import type { User } from '../../../src/core/directory/types.js';
 
 const text = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom(127, 128, 255, 256).map((n) => 'x'.repeat(n)));
@@ -33,9 +33,7 @@ describe('LDAP kept answers (search-answers.ts)', () => {
         const encodeAll = (id: number) => [...entries.map(([dn, attrs]) => encodeEntry(id, dn, attrs)), encodeResult(id, OP.searchResultDone, { code: 0, message: '' })];
         const recorder = new AnswerRecorder();
         for (const m of encodeAll(first)) recorder.add(m);
-        const cache = createEpochCache<KeptAnswer>(60_000, 10, () => 0);
-        recorder.keep(cache, 'k', cache.mark(), audit);
-        const kept = cache.get('k');
+        const kept = recorder.answer(audit);
         // Answers over 4 KiB or 8 responses are not kept.
         if (!kept) return Buffer.concat(encodeAll(first)).length > 4096 || entries.length + 1 > 8;
         assert.deepEqual(replay(next, kept), Buffer.concat(encodeAll(next)));
@@ -44,17 +42,42 @@ describe('LDAP kept answers (search-answers.ts)', () => {
     );
   });
 
-  it('keeps nothing without a mark (reads on either side of a commit) or over its size', () => {
+  it('keeps an answer the second time its request comes, and nothing without a mark or over its size', () => {
     const cache = createEpochCache<KeptAnswer>(60_000, 10, () => 0);
-    const r = new AnswerRecorder();
-    r.add(encodeResult(1, OP.searchResultDone, { code: 0, message: '' }));
-    r.keep(cache, 'no mark', null, audit);
-    assert.equal(cache.get('no mark'), undefined);
-    const big = new AnswerRecorder();
-    big.add(encodeEntry(1, 'cn=x', [{ type: 'description', values: ['x'.repeat(5000)] }]));
-    big.add(encodeResult(1, OP.searchResultDone, { code: 0, message: '' }));
-    big.keep(cache, 'big', cache.mark(), audit);
-    assert.equal(cache.get('big'), undefined);
+    const answers = new KeptAnswers(cache);
+    const done = () => {
+      const r = new AnswerRecorder();
+      r.add(encodeResult(1, OP.searchResultDone, { code: 0, message: '' }));
+      return r;
+    };
+    answers.keep('k', done(), cache.mark(), audit);
+    assert.equal(answers.get('k'), undefined, 'asked once: not kept');
+    answers.keep('k', done(), cache.mark(), audit);
+    assert.ok(answers.get('k'), 'asked again: kept');
+    answers.keep('no mark', done(), null, audit);
+    answers.keep('no mark', done(), null, audit);
+    assert.equal(answers.get('no mark'), undefined);
+    const big = () => {
+      const r = new AnswerRecorder();
+      r.add(encodeEntry(1, 'cn=x', [{ type: 'description', values: ['x'.repeat(5000)] }]));
+      r.add(encodeResult(1, OP.searchResultDone, { code: 0, message: '' }));
+      return r;
+    };
+    answers.keep('big', big(), cache.mark(), audit);
+    answers.keep('big', big(), cache.mark(), audit);
+    assert.equal(answers.get('big'), undefined);
+  });
+
+  it('remembers keys it was given (few false positives) and forgets after 2^18 of them', () => {
+    const seen = new SeenBefore();
+    const keys = Array.from({ length: 50_000 }, (_, i) => `user-${i}\0(uid=u${i})`);
+    let falsePositives = 0;
+    for (const k of keys) if (seen.testAndSet(k)) falsePositives++;
+    assert.ok(falsePositives < 500, `${falsePositives} of 50,000 new keys taken as seen`);
+    for (const k of keys) assert.equal(seen.testAndSet(k), true);
+    for (let i = 0; i < 1 << 18; i++) seen.testAndSet(`other ${i}`);
+    const remembered = keys.filter((k) => seen.testAndSet(k)).length;
+    assert.ok(remembered < 25_000, `forgotten after 2^18 more keys: ${remembered} of 50,000 still seen`);
   });
 
   it('keys a request by the searcher and its bytes after the message ID, and gives none with controls or anonymous', () => {
