@@ -58,7 +58,10 @@ export interface Envelope {
   opEnd?: number;
 }
 
-/** Reads the message id and operation tag without decoding the rest. Throws on garbage. */
+/**
+ * Reads the message id and operation tag without decoding the rest (for a search, where its
+ * protocolOp ends; for a bind, its authentication choice). Throws on a garbled envelope.
+ */
 export function readEnvelope(pdu: Buffer): Envelope {
   const r = new BerReader(pdu);
   r.readSequence();
@@ -68,8 +71,13 @@ export function readEnvelope(pdu: Buffer): Envelope {
   if (messageId === null || op === null || messageId < 1 || messageId > 2147483647) throw new Error('bad LDAPMessage envelope');
   if (op === OP.searchRequest) {
     const opStart = r.offset;
-    // A cut element is left to the decoder, which refuses it.
-    if (r.readSequence(OP.searchRequest) === null) return { messageId, op };
+    // A cut or garbled element is left to the decoder, which refuses it in its turn (requests
+    // queued before it are answered first).
+    try {
+      if (r.readSequence(OP.searchRequest) === null) return { messageId, op };
+    } catch {
+      return { messageId, op };
+    }
     return { messageId, op, opStart, opEnd: r.offset + r.length };
   }
   if (op !== OP.bindRequest) return { messageId, op };
@@ -294,6 +302,9 @@ function readSearchRequest(r: BerReader, limit: number): Record<string, unknown>
   const attributes: string[] = [];
   const end = enter(r, 0x30, requestEnd);
   while (r.offset < end) attributes.push(requiredString(r, end));
+  // RFC 4511 §4.5.1: the attribute list is the request's last field. Anything after it inside the
+  // request (controls, say) would be read as the message's controls, though not sent as such.
+  if (end !== requestEnd) throw new Error('data after the attribute list of a search request');
   return { baseObject, scope, derefAliases, sizeLimit, timeLimit, typesOnly, filter, attributes };
 }
 

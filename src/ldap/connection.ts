@@ -371,7 +371,8 @@ export class LdapConnection {
       try {
         if (await answerFromKept(env, keepAs, this.deps, this.session, (b) => this.send(b))) return;
       } catch (err) {
-        // Nothing was sent: the search runs as if nothing had been kept.
+        // Thrown before the kept bytes were sent (after them, only the audit recorder runs, which
+        // never throws): the search runs as if nothing had been kept.
         this.deps.log.error({ err: String(err), connection: this.session.id }, 'LDAP kept answer failed');
       }
     }
@@ -402,6 +403,7 @@ export class LdapConnection {
       deadline: Date.now() + this.deps.config.operationTimeoutSeconds * 1000,
       send: (bytes) => (cancelled || abandoned ? Promise.resolve() : this.send(bytes)),
       abandoned: () => abandoned,
+      cancelled: () => cancelled,
     };
     this.running = {
       messageId: env.messageId,

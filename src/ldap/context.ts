@@ -63,6 +63,8 @@ export interface OperationContext {
   deadline: number;
   /** True once the client abandoned this operation (RFC 4511 §4.11): stop, answer nothing. */
   abandoned(): boolean;
+  /** True once the operation was answered without it (timed out, or failed): what it sends is dropped. */
+  cancelled(): boolean;
 }
 
 export function actorOf(session: SessionState) {

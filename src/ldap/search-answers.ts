@@ -1,4 +1,5 @@
-import type { EpochCache, EpochMark } from '../core/directory/epoch-cache.js';
+import type { EpochCache, OldestMark } from '../core/directory/epoch-cache.js';
+import { SeenBefore } from '../util/seen-before.js';
 import type { LdapDirectory } from '../core/directory/ldap-directory.js';
 import type { Envelope } from './codec.js';
 import type { SessionState } from './context.js';
@@ -14,7 +15,7 @@ import { messageSize, putMessageHeader } from './entry-encoder.js';
  * write. OpenLDAP's pcache overlay keeps answers the same way (per query, for a TTL); here an
  * answer is kept on the rules of the directory pages it was built from (EpochCache, OldestMark):
  * dropped at a commit in this process, seen stale through the store's directory version otherwise,
- * so it is never older than any page it came from could be.
+ * and never kept longer than any page it came from.
  *
  * Only what is cheap to hold, certain to be the same and likely to be asked again is kept: a search
  * by a bound user (the key holds the user's id, since who sees what depends on it), with no controls
@@ -48,41 +49,22 @@ const MAX_KEY_BYTES = 512;
 /** Bytes of one kept answer (one or two user entries with their groups, or a small group). */
 const MAX_ANSWER_BYTES = 4096;
 const MAX_RESPONSES = 8;
-/** ~16k answers of at most 4 KiB (usually < 1 KiB): the number of lookups a site repeats within minutes. */
+/** Answers kept at most: the lookups a site repeats within minutes. */
 const MAX_ANSWERS = 16_384;
-
 /**
- * Whether a key was probably offered before: a Bloom filter of 2^20 bits (128 KiB, two hashes),
- * cleared after 2^18 keys so that it forgets. This is TinyLFU's "doorkeeper" (Einziger, Friedman
- * and Manes, ACM TOS 2017): an answer is kept only when its request comes a second time, so that
- * one-off searches (a scan over 100k users asks each once) hold no memory and do not push out the
- * answers that are asked again. A false positive only keeps one answer more.
+ * What all kept answers may weigh together, in bytes of their strings plus an allowance for their
+ * objects: typical answers (~1.3 KiB) fill MAX_ANSWERS first, and answers near the limits of a
+ * request and an answer stop at ~3,000 instead of holding ~100 MB (measured with 16,384 of them).
  */
-export class SeenBefore {
-  private readonly bits = new Uint32Array(1 << 15);
-  private added = 0;
+const MAX_ANSWERS_WEIGHT = 20 * 1024 * 1024;
+/** V8's objects around the strings of one answer (the cache entry, its arrays and audit fields). */
+const ANSWER_OVERHEAD = 600;
 
-  /** True if `key` was probably given before; it is remembered either way. */
-  testAndSet(key: string): boolean {
-    // FNV-1a over the UTF-16 code units, and a second index from a multiplicative mix of it.
-    let h = 0x811c9dc5;
-    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-    const a = h >>> 12;
-    const b = Math.imul(h, 0x9e3779b1) >>> 12;
-    if (this.has(a) && this.has(b)) return true;
-    if (++this.added > 1 << 18) {
-      this.bits.fill(0);
-      this.added = 1;
-    }
-    this.bits[a >>> 5]! |= 1 << (a & 31);
-    this.bits[b >>> 5]! |= 1 << (b & 31);
-    return false;
-  }
-
-  private has(i: number): boolean {
-    return ((this.bits[i >>> 5]! >>> (i & 31)) & 1) === 1;
-  }
-}
+const weigh = (key: string, a: KeptAnswer) => {
+  let n = ANSWER_OVERHEAD + key.length + a.audit.filter.length;
+  for (const op of a.ops) n += op.length;
+  return n;
+};
 
 /** The kept answers of one directory view (one per LDAP server, shared by its connections). */
 export class KeptAnswers {
@@ -94,20 +76,26 @@ export class KeptAnswers {
     return this.cache.get(key);
   }
 
-  /** Keeps the recorded answer under `key` (built from reads marked `mark`) if the request came before. */
-  keep(key: string, recorder: AnswerRecorder, mark: EpochMark | null, audit: SearchAuditFields): void {
+  /**
+   * Keeps the recorded answer under `key`, built from the reads `marks` noted, if the request came
+   * before (SeenBefore): never longer than the oldest of those reads, nor than any of them is kept.
+   */
+  keep(key: string, recorder: AnswerRecorder, marks: OldestMark, audit: SearchAuditFields): void {
+    const mark = marks.mark;
     if (!mark || !this.seen.testAndSet(key)) return;
     const answer = recorder.answer(audit);
-    if (answer) this.cache.set(key, answer, mark);
+    if (answer) this.cache.set(key, answer, mark, Infinity, marks.bounds);
   }
 }
 
-const kept = new WeakMap<LdapDirectory, KeptAnswers>();
+const kept = new WeakMap<LdapDirectory, KeptAnswers | null>();
 
-export function answersOf(directory: LdapDirectory): KeptAnswers {
+/** The kept answers of `directory`; null when it keeps nothing (`auth.revalidateSeconds` 0). */
+export function answersOf(directory: LdapDirectory): KeptAnswers | null {
   let k = kept.get(directory);
-  if (!k) {
-    k = new KeptAnswers(directory.derivedCache<KeptAnswer>(MAX_ANSWERS));
+  if (k === undefined) {
+    const cache = directory.derivedCache<KeptAnswer>(MAX_ANSWERS, { weigh, maxWeight: MAX_ANSWERS_WEIGHT });
+    k = cache ? new KeptAnswers(cache) : null;
     kept.set(directory, k);
   }
   return k;
@@ -144,7 +132,8 @@ const sharedBases = new Interned(1024);
 const sharedAttributeLists = new Map<string, string[]>();
 
 function sharedAttributes(list: string[]): string[] {
-  const key = list.join('\0');
+  // JSON, not a join: no separator can be told apart from an attribute description's own bytes.
+  const key = JSON.stringify(list);
   const known = sharedAttributeLists.get(key);
   if (known) return known;
   if (sharedAttributeLists.size < 1024) sharedAttributeLists.set(key, list);

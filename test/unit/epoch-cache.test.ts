@@ -89,7 +89,8 @@ describe('EpochCache', () => {
     const m = c.mark();
     now += 500;
     c.set('a', 'A', m);
-    assert.deepEqual(c.entry('a'), { value: 'A', mark: m });
+    const e = c.entry('a')!;
+    assert.deepEqual([e.value, e.mark, e.bounds.freshUntil], ['A', m, 1000 + 2000]);
     now += 1500;
     assert.equal(c.entry('a'), undefined);
   });
@@ -122,12 +123,47 @@ describe('EpochCache', () => {
       assert.equal(marks.mark, null);
     });
 
+    it('is never kept longer than an input is kept, whatever lifetime each drew', () => {
+      const pages = cache();
+      const derived = cache();
+      random = 1; // the page lives half of ttlMs
+      pages.set('page', 'P', pages.mark());
+      const hit = pages.entry('page')!;
+      const marks = new OldestMark();
+      marks.note(hit.mark, hit.bounds);
+      random = 0; // the derived value would live all of it
+      derived.set('answer', 'from P', marks.mark!, Infinity, marks.bounds);
+      now += 999;
+      assert.equal(derived.get('answer'), 'from P');
+      now += 1;
+      assert.equal(pages.get('page'), undefined);
+      assert.equal(derived.get('answer'), undefined, 'gone with the page');
+    });
+
     it('takes the older generation of the version watch, which is vouched for no longer than the newer', () => {
       const marks = new OldestMark();
       marks.note({ epoch: 0, at: 100, generation: 5 });
       marks.note({ epoch: 0, at: 200, generation: 4 });
       assert.deepEqual(marks.mark, { epoch: 0, at: 100, generation: 4 });
     });
+  });
+
+  it('keeps the values within a total weight, dropping the oldest, and never one heavier than all of it', () => {
+    const c = createEpochCache<string>(2000, 10, () => epoch, { now: () => now, random: () => random, weigh: (_k, v) => v.length, maxWeight: 10 });
+    c.set('a', 'aaaa', c.mark());
+    c.set('b', 'bbbb', c.mark());
+    assert.equal(c.size, 2);
+    c.set('c', 'cccc', c.mark()); // 12 > 10: the oldest goes
+    assert.deepEqual([c.get('a'), c.get('b'), c.get('c')], [undefined, 'bbbb', 'cccc']);
+    c.set('b', 'b', c.mark()); // replaced: its old weight is given back
+    c.set('d', 'ddddd', c.mark());
+    assert.deepEqual([c.get('b'), c.get('c'), c.get('d')], ['b', 'cccc', 'ddddd']);
+    c.set('e', 'x'.repeat(11), c.mark());
+    assert.equal(c.get('e'), undefined, 'heavier than all of maxWeight');
+    assert.equal(c.get('d'), 'ddddd', 'and pushed nothing out');
+    c.delete('d');
+    c.set('f', 'ffff', c.mark());
+    assert.equal(c.size, 3);
   });
 
   describe('load', () => {

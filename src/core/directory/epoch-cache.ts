@@ -33,17 +33,31 @@ export interface EpochMark {
   readonly generation?: number;
 }
 
+/** The times a kept value stops being served: fresh, then (with refreshAhead) served stale; the same while the version watch vouches for it. */
+export interface Bounds {
+  readonly freshUntil: number;
+  readonly expiresAt: number;
+  readonly keptFreshUntil: number;
+  readonly keptUntil: number;
+}
+
 export interface EpochCache<V> {
   /** A fresh value. */
   get(key: string): V | undefined;
-  /** A fresh value with the mark of the read it came from (for values derived from it, see OldestMark). */
-  entry(key: string): { value: V; mark: EpochMark } | undefined;
+  /**
+   * A fresh value with the mark of the read it came from and the times it is kept until (for values
+   * derived from it, see OldestMark).
+   */
+  entry(key: string): { value: V; mark: EpochMark; bounds: Bounds } | undefined;
   /** A value still within `ttlMs` (and no commit since it was read), and whether it is fresh. */
   peek(key: string): { value: V; fresh: boolean } | undefined;
   /** Taken before the read whose result will be `set`. */
   mark(): EpochMark;
-  /** `until`: a time at which the value may turn without any write (a password's expiry); never kept past it. */
-  set(key: string, value: V, readStarted: EpochMark, until?: number): void;
+  /**
+   * `until`: a time at which the value may turn without any write (a password's expiry); never kept
+   * past it. `within`: the bounds of the values it was derived from (OldestMark), never exceeded.
+   */
+  set(key: string, value: V, readStarted: EpochMark, until?: number, within?: Bounds | null): void;
   /**
    * The cached value, or `read()`'s result, kept. Misses on one key while a read is in flight
    * share that read, if no commit has landed since it started (the rule a cached value obeys):
@@ -57,7 +71,7 @@ export interface EpochCache<V> {
   readonly size: number;
 }
 
-export interface EpochCacheOptions {
+export interface EpochCacheOptions<V = unknown> {
   now?: () => number;
   random?: () => number;
   /** Serve a value past its freshness while it is re-read (see above); for `load()` and `peek()` users. */
@@ -69,6 +83,12 @@ export interface EpochCacheOptions {
    * re-reading it. (The watch's `ttlMs` is the one that counts; give both the same.)
    */
   watch?: VersionWatch;
+  /**
+   * With `weigh`, the most all kept values may weigh together (their bytes, say): the oldest are
+   * dropped beyond it, and a value heavier than all of it is not kept.
+   */
+  maxWeight?: number;
+  weigh?: (key: string, value: V) => number;
 }
 
 /**
@@ -78,9 +98,10 @@ export interface EpochCacheOptions {
  */
 const MAX_KEPT_MS = 30_000;
 
-interface Entry<V> {
+interface Entry<V> extends Bounds {
   value: V;
   read: EpochMark;
+  weight: number;
   freshUntil: number;
   expiresAt: number;
   epoch: number;
@@ -91,11 +112,21 @@ interface Entry<V> {
   keptUntil: number;
 }
 
-export function createEpochCache<V>(ttlMs: number, maxEntries: number, epoch: () => number, options: EpochCacheOptions = {}): EpochCache<V> {
-  const { now = Date.now, random = Math.random, refreshAhead = false, watch } = options;
+export function createEpochCache<V>(ttlMs: number, maxEntries: number, epoch: () => number, options: EpochCacheOptions<V> = {}): EpochCache<V> {
+  const { now = Date.now, random = Math.random, refreshAhead = false, watch, weigh, maxWeight = Infinity } = options;
   const entries = new Map<string, Entry<V>>();
   const keptMs = Math.max(ttlMs, MAX_KEPT_MS);
   const oldest = new OldestFirst(entries);
+  let weight = 0;
+  const dropped = (_key: string, e: Entry<V>) => {
+    weight -= e.weight;
+  };
+  const remove = (key: string) => {
+    const e = entries.get(key);
+    if (!e) return;
+    entries.delete(key);
+    dropped(key, e);
+  };
   const inFlight = new Map<string, { read: Promise<V>; epoch: number }>();
   /** The entry if it may be served, and whether it is fresh (its time, or a confirmed version). */
   const valid = (key: string) => {
@@ -104,7 +135,7 @@ export function createEpochCache<V>(ttlMs: number, maxEntries: number, epoch: ()
     const t = now();
     const vouched = watch !== undefined && t < e.keptUntil && watch.vouches(e.generation);
     if (e.epoch !== epoch() || (t >= e.expiresAt && !vouched)) {
-      entries.delete(key);
+      remove(key);
       return undefined;
     }
     return { e, fresh: t < e.freshUntil || (vouched && t < e.keptFreshUntil) };
@@ -140,7 +171,7 @@ export function createEpochCache<V>(ttlMs: number, maxEntries: number, epoch: ()
     entry(key) {
       if (ttlMs <= 0) return undefined;
       const v = valid(key);
-      return v?.fresh ? { value: v.e.value, mark: v.e.read } : undefined;
+      return v?.fresh ? { value: v.e.value, mark: v.e.read, bounds: v.e } : undefined;
     },
     peek(key) {
       if (ttlMs <= 0) return undefined;
@@ -150,25 +181,30 @@ export function createEpochCache<V>(ttlMs: number, maxEntries: number, epoch: ()
     mark() {
       return { epoch: epoch(), at: now(), generation: watch?.generation() ?? -1 };
     },
-    set(key, value, readStarted, until = Infinity) {
+    set(key, value, readStarted, until = Infinity, within = null) {
       if (ttlMs <= 0) return;
-      entries.delete(key);
+      remove(key);
       // Already stale: a commit landed while the value was being read.
       if (readStarted.epoch !== epoch()) return;
+      const w = weigh ? weigh(key, value) : 0;
+      if (w > maxWeight) return;
       const r = random();
       const share = refreshAhead ? 0.8 - 0.3 * r : 1 - 0.5 * r;
-      const freshUntil = Math.min(until, readStarted.at + ttlMs * share);
+      const freshUntil = Math.min(until, readStarted.at + ttlMs * share, within?.freshUntil ?? Infinity);
       entries.set(key, {
         value,
         read: readStarted,
+        weight: w,
         freshUntil,
-        expiresAt: Math.min(until, refreshAhead ? readStarted.at + ttlMs : freshUntil),
+        expiresAt: Math.min(until, refreshAhead ? readStarted.at + ttlMs : freshUntil, within?.expiresAt ?? Infinity),
         epoch: readStarted.epoch,
         generation: readStarted.generation ?? -1,
-        keptFreshUntil: Math.min(until, readStarted.at + keptMs * share),
-        keptUntil: Math.min(until, readStarted.at + keptMs),
+        keptFreshUntil: Math.min(until, readStarted.at + keptMs * share, within?.keptFreshUntil ?? Infinity),
+        keptUntil: Math.min(until, readStarted.at + keptMs, within?.keptUntil ?? Infinity),
       });
-      oldest.trim(maxEntries);
+      weight += w;
+      oldest.trim(maxEntries, dropped);
+      while (weight > maxWeight && entries.size > 0) oldest.trim(entries.size - 1, dropped);
     },
     load(key, read) {
       if (ttlMs <= 0) return read();
@@ -178,10 +214,11 @@ export function createEpochCache<V>(ttlMs: number, maxEntries: number, epoch: ()
       return hit ? Promise.resolve(hit.value) : next;
     },
     delete(key) {
-      entries.delete(key);
+      remove(key);
     },
     clear() {
       entries.clear();
+      weight = 0;
     },
     get size() {
       return entries.size;
@@ -199,8 +236,10 @@ export function createEpochCache<V>(ttlMs: number, maxEntries: number, epoch: ()
 export class OldestMark {
   private oldest: EpochMark | null = null;
   private mixed = false;
+  private earliest: { freshUntil: number; expiresAt: number; keptFreshUntil: number; keptUntil: number } | null = null;
 
-  note(mark: EpochMark): void {
+  /** `bounds`: the times the input is kept until, if it is kept (a value derived from it must not outlast them). */
+  note(mark: EpochMark, bounds?: Bounds): void {
     const o = this.oldest;
     if (!o) this.oldest = mark;
     else if (o.epoch !== mark.epoch) this.mixed = true;
@@ -208,10 +247,24 @@ export class OldestMark {
     else if (mark.at < o.at || (mark.generation ?? -1) < (o.generation ?? -1)) {
       this.oldest = { epoch: o.epoch, at: Math.min(o.at, mark.at), generation: Math.min(o.generation ?? -1, mark.generation ?? -1) };
     }
+    if (!bounds) return;
+    const e = this.earliest;
+    if (!e) this.earliest = { freshUntil: bounds.freshUntil, expiresAt: bounds.expiresAt, keptFreshUntil: bounds.keptFreshUntil, keptUntil: bounds.keptUntil };
+    else {
+      e.freshUntil = Math.min(e.freshUntil, bounds.freshUntil);
+      e.expiresAt = Math.min(e.expiresAt, bounds.expiresAt);
+      e.keptFreshUntil = Math.min(e.keptFreshUntil, bounds.keptFreshUntil);
+      e.keptUntil = Math.min(e.keptUntil, bounds.keptUntil);
+    }
   }
 
   /** The mark to keep the derived value under; null when nothing was read or the reads straddle a commit. */
   get mark(): EpochMark | null {
     return this.mixed ? null : this.oldest;
+  }
+
+  /** The earliest times the kept inputs go (the `within` of EpochCache.set); null if none is kept. */
+  get bounds(): Bounds | null {
+    return this.earliest;
   }
 }

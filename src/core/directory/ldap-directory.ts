@@ -5,7 +5,7 @@ import type { AuthResource } from '../auth/authenticate.js';
 import { DomainError } from '../errors.js';
 import type { DirectoryDeps } from './deps.js';
 import { and, type DirectoryFilter, type GroupAttr, type GroupFilter, type Page, type UserAttr, type UserFilter } from './filter.js';
-import { createEpochCache, type EpochCache, type EpochMark, type OldestMark } from './epoch-cache.js';
+import { createEpochCache, type EpochCache, type EpochCacheOptions, type EpochMark, type OldestMark } from './epoch-cache.js';
 import type { VersionWatch } from './version-watch.js';
 
 /** The oldest read a result was built from (see resolveName). */
@@ -278,7 +278,7 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       const key = keyOf(p, filter, page, withTotal);
       const hit = userPages.entry(key);
       if (hit) {
-        marks?.note(hit.mark);
+        marks?.note(hit.mark, hit.bounds);
         return hit.value;
       }
       const asOf: AsOf = { mark: userPages.mark() };
@@ -293,7 +293,7 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
         `ldap_server:${s.id}`,
       );
       if (result.items.length <= CACHEABLE_ITEMS) userPages.set(key, result, asOf.mark);
-      marks?.note(asOf.mark);
+      marks?.note(asOf.mark, marks && userPages.entry(key)?.bounds);
       return result;
     },
 
@@ -304,12 +304,12 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       let found: Page<UserGroup>;
       if (hit) {
         found = hit.value;
-        marks?.note(hit.mark);
+        marks?.note(hit.mark, hit.bounds);
       } else {
         const asOf: AsOf = { mark: groupPages.mark() };
         found = await readGroups(p, filter, page, withTotal, asOf);
         if (found.items.length <= CACHEABLE_ITEMS) groupPages.set(key, found, asOf.mark);
-        marks?.note(asOf.mark);
+        marks?.note(asOf.mark, marks && groupPages.entry(key)?.bounds);
       }
       return withMembers(found, marks);
     },
@@ -317,10 +317,11 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
     /**
      * A cache for values derived from this view's answers (the LDAP adapter's encoded answers),
      * kept on the same rules as the pages they come from: set each value with the OldestMark of
-     * the reads it was built from (passed to `users` and `groups`).
+     * the reads it was built from (passed to `users` and `groups`), its mark and bounds. Null when
+     * nothing is kept (`revalidateMs` 0).
      */
-    derivedCache<V>(maxEntries: number): EpochCache<V> {
-      return createEpochCache<V>(revalidateMs, maxEntries, epoch, kept);
+    derivedCache<V>(maxEntries: number, weight?: Pick<EpochCacheOptions<V>, 'weigh' | 'maxWeight'>): EpochCache<V> | null {
+      return revalidateMs > 0 ? createEpochCache<V>(revalidateMs, maxEntries, epoch, { ...kept, ...weight }) : null;
     },
   };
 
@@ -349,12 +350,11 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       const known = groupMembers.entry(`${s.id}:${g.id}`);
       if (known) {
         byGroup.set(g.id, known.value);
-        marks?.note(known.mark);
+        marks?.note(known.mark, known.bounds);
       } else toRead.push(g.id);
     }
     if (toRead.length > 0) {
       const readStarted = groupMembers.mark();
-      marks?.note(readStarted);
       for (const id of toRead) byGroup.set(id, []);
       for (const m of await repos.users.membersOf(toRead, userVisibility(s, org, d.clock.now()))) {
         byGroup.get(m.groupId)?.push({ id: m.id, username: m.username });
@@ -362,6 +362,7 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       for (const id of toRead) {
         const list = byGroup.get(id)!;
         if (list.length <= MEMBERS_CACHED_UP_TO) groupMembers.set(`${s.id}:${id}`, list, readStarted);
+        marks?.note(readStarted, marks && groupMembers.entry(`${s.id}:${id}`)?.bounds);
       }
     }
     return { total: found.total, items: found.items.map((group) => ({ group, members: byGroup.get(group.id) ?? [] })) };

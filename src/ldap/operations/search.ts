@@ -138,7 +138,7 @@ export async function answerFromKept(env: Envelope, key: string, deps: LdapDeps,
   // Anonymous now, or not checked lately: `search` refreshes the principal and answers.
   if (p?.kind !== 'user') return false;
   session.principal = p;
-  const kept = answersOf(deps.directory).get(key);
+  const kept = answersOf(deps.directory)?.get(key);
   if (!kept) return false;
   await send(replay(env.messageId, kept));
   recordSearch(deps, session, kept.audit);
@@ -161,10 +161,11 @@ export async function search(req: LdapRequest, ctx: OperationContext, keepAs: st
   const typesOnly = req.typesOnly === true;
   let sent = 0;
   // The answer's responses and the marks of the pages they come from, to keep it (search-answers.ts).
-  const recorder = keepAs ? new AnswerRecorder() : undefined;
-  const marks = keepAs ? new OldestMark() : undefined;
+  const answers = keepAs !== null ? answersOf(deps.directory) : null;
+  const keeping = answers && keepAs !== null ? { key: keepAs, recorder: new AnswerRecorder(), marks: new OldestMark() } : null;
+  const marks = keeping?.marks;
   const send = (bytes: Buffer) => {
-    recorder?.add(bytes);
+    keeping?.recorder.add(bytes);
     return ctx.send(bytes);
   };
   const auditFields = (code: number): SearchAuditFields => ({
@@ -182,7 +183,8 @@ export async function search(req: LdapRequest, ctx: OperationContext, keepAs: st
     await send(encodeResult(req.messageId, OP.searchResultDone, { code, message, matchedDn }, controls));
     const fields = auditFields(code);
     recordSearch(deps, session, fields, message);
-    if (keepAs && code === RESULT.success && !ctx.abandoned()) answersOf(deps.directory).keep(keepAs, recorder!, marks!.mark, fields);
+    // Only what the client was sent: not a search that timed out (it got timeLimitExceeded) and ran on.
+    if (answers && keeping && code === RESULT.success && !ctx.abandoned() && !ctx.cancelled()) answers.keep(keeping.key, keeping.recorder, keeping.marks, fields);
   };
 
   if (!filter) return done(RESULT.protocolError, 'missing filter');

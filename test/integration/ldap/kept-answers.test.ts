@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { Client } from 'ldapts';
 import { startAppliance, type RunningAppliance } from '../../helpers/appliance.js';
 import { requireBinary } from '../../helpers/binaries.js';
-import { STANDARD_GROUPS, STANDARD_USERS, asUser, client, failsWith, lastLdapEventId, ldapEvents, ldapsearch, ok, seedDirectory, type Directory } from './support.js';
+import { STANDARD_GROUPS, STANDARD_USERS, asUser, client, failsWith, lastLdapEventId, ldapEvents, ldapsearch, ok, resultCode, seedDirectory, type Directory } from './support.js';
 
 /**
  * Answers kept as bytes (src/ldap/search-answers.ts): a repeated search is answered without running
@@ -39,6 +39,11 @@ describe('LDAP kept answers to repeated searches', function () {
     view.users = (...args) => {
       ran++;
       return users(...args);
+    };
+    const groups = view.groups.bind(view);
+    view.groups = (...args) => {
+      ran++;
+      return groups(...args);
     };
   });
 
@@ -141,6 +146,35 @@ describe('LDAP kept answers to repeated searches', function () {
     }
   });
 
+  it('answers a repeated group search from the kept answer, and shows a membership change at the next', async () => {
+    const c = await bindAs('binder');
+    const groupsOf = async (username: string) =>
+      (await c.search(dir.base, { scope: 'sub', filter: `(&(objectClass=groupOfNames)(member=${dir.users[username]!.dn}))`, attributes: ['cn'] })).searchEntries.map((e) => String(e.cn)).sort();
+    assert.deepEqual(await groupsOf('bob'), ['staff']);
+    assert.deepEqual(await groupsOf('bob'), ['staff']);
+    const before = ran;
+    for (let i = 0; i < 3; i++) assert.deepEqual(await groupsOf('bob'), ['staff']);
+    assert.equal(ran, before, 'answered from the kept answer');
+    const plain = dir.groups.plain!;
+    await ok(run.api('POST', `/api/v2/usergroups/${plain.id}/members`, { op: 'add', type: 'user', id: dir.users.bob!.id }), 204, 'add bob to plain');
+    try {
+      assert.deepEqual(await groupsOf('bob'), ['plain', 'staff']);
+    } finally {
+      await ok(run.api('POST', `/api/v2/usergroups/${plain.id}/members`, { op: 'remove', type: 'user', id: dir.users.bob!.id }), 204, 'remove bob from plain');
+    }
+  });
+
+  it('keeps no answer that is not a success (ldapsearch -z 1: size limit exceeded)', async function () {
+    requireBinary(this, 'ldapsearch', 'ldap-utils');
+    const before = ran;
+    for (let i = 0; i < 3; i++) {
+      const r = await ldapsearch(dir, asUser(dir, 'binder'), ['-z', '1', '-b', dir.base, '(objectClass=inetOrgPerson)', 'uid']);
+      assert.equal(r.code, 4, `sizeLimitExceeded: ${r.stderr}`);
+      assert.equal(r.entries.length, 1);
+    }
+    assert.ok(ran - before >= 3, `each search ran: ${ran - before} directory reads`);
+  });
+
   it('keeps no answer to a search with controls (a paged search moves on each page)', async () => {
     const c = await bindAs('binder');
     const before = ran;
@@ -170,6 +204,62 @@ describe('LDAP kept answers to repeated searches', function () {
       assert.deepEqual(changed.entries[0]!.attrs.cn, ['Alice Smith']);
     } finally {
       await setUser('alice', { lastname: 'Öztürk' });
+    }
+  });
+});
+
+describe('LDAP kept answers and the operation timeout', function () {
+  this.timeout(30_000);
+  let run: RunningAppliance;
+  let dir: Directory;
+
+  before(async () => {
+    // Reads kept for long enough that the stall below does not outlast them.
+    run = await startAppliance({ ldap: { port: 0, ldapsPort: 0, operationTimeoutSeconds: 1 }, auth: { revalidateSeconds: 30 } });
+    dir = await seedDirectory(run, STANDARD_USERS.filter((u) => ['binder', 'dave'].includes(u.username)), []);
+  });
+
+  after(async () => run?.stop());
+
+  it('keeps no answer of a search that timed out (the client was told timeLimitExceeded)', async () => {
+    const view = run.appliance.core.ldapDirectory;
+    const users = view.users.bind(view);
+    const groups = view.groups.bind(view);
+    let slow = false;
+    let ran = 0;
+    let finished: Promise<void> = Promise.resolve();
+    view.users = (...args) => {
+      ran++;
+      return users(...args);
+    };
+    // The groups are read last: a store stall there, past the operation timeout, and the search
+    // itself then finishes with success after the client was answered.
+    view.groups = async (...args) => {
+      const page = await groups(...args);
+      if (slow) {
+        let done!: () => void;
+        finished = new Promise((r) => (done = r));
+        await new Promise((r) => setTimeout(r, 1_500));
+        setTimeout(done, 200);
+      }
+      return page;
+    };
+    const c = client(dir);
+    try {
+      await c.bind(dir.users.binder!.dn, dir.users.binder!.password);
+      const find = () => c.search(dir.base, { scope: 'sub', filter: '(|(uid=dave)(cn=no-such-group))', attributes: ['uid'] });
+      assert.equal((await find()).searchEntries.length, 1);
+      slow = true;
+      assert.equal(await resultCode(find()), 3, 'timeLimitExceeded');
+      await finished;
+      slow = false;
+      const before = ran;
+      assert.equal((await find()).searchEntries.length, 1);
+      assert.ok(ran > before, 'the search ran: the answer of the timed-out one was not kept');
+    } finally {
+      view.users = users;
+      view.groups = groups;
+      await c.unbind().catch(() => undefined);
     }
   });
 });

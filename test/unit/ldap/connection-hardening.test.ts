@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import type { AuthPipeline } from '../../../src/core/auth/authenticate.js';
 import type { LdapDirectory, LdapPrincipal } from '../../../src/core/directory/ldap-directory.js';
-import { createEpochCache } from '../../../src/core/directory/epoch-cache.js';
 import type { Organization } from '../../../src/core/directory/organization.js';
 import type { LdapConfig, LdapDeps } from '../../../src/ldap/context.js';
 import type { LdapReadLimits } from '../../../src/ldap/connection.js';
@@ -79,8 +78,8 @@ class Harness {
       resource: async () => ({ type: 'ldap_server', id: makeLdapServer().id }) as Awaited<ReturnType<LdapDirectory['resource']>>,
       current: async (p: LdapPrincipal) => p,
       currentKept: (p: LdapPrincipal) => p,
-      // Nothing kept: every search reaches `users` (a TTL of 0 keeps nothing).
-      derivedCache: <V>() => createEpochCache<V>(0, 0, () => 0),
+      // Nothing kept: every search reaches `users`.
+      derivedCache: () => null,
       canRead: (p: LdapPrincipal) => p.kind === 'user',
       canSearchDirectory: (p: LdapPrincipal) => p.kind === 'user',
       users: async () => {

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { createEpochCache } from '../../../src/core/directory/epoch-cache.js';
+import { createEpochCache, OldestMark, type EpochMark } from '../../../src/core/directory/epoch-cache.js';
 import type { SessionState } from '../../../src/ldap/context.js';
 import { encodeResult, OP, readEnvelope } from '../../../src/ldap/codec.js';
 import { encodeEntry, type EntryAttribute } from '../../../src/ldap/entry-encoder.js';
-import { AnswerRecorder, answerKey, KeptAnswers, replay, SeenBefore, type KeptAnswer } from '../../../src/ldap/search-answers.js';
+import { AnswerRecorder, answerKey, answersOf, KeptAnswers, replay, type KeptAnswer } from '../../../src/ldap/search-answers.js';
+import { answerFromKept } from '../../../src/ldap/operations/search.js';
+import { decodeRequest } from '../../../src/ldap/codec.js';
+import type { LdapDeps } from '../../../src/ldap/context.js';
+import type { LdapDirectory, LdapPrincipal } from '../../../src/core/directory/ldap-directory.js';
+import { equalityFilter, ldapMessage, searchRequest, tlv } from '../../integration/ldap/support.js';
 import type { User } from '../../../src/core/directory/types.js';
 
 const text = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom(127, 128, 255, 256).map((n) => 'x'.repeat(n)));
@@ -13,15 +18,13 @@ const messageId = fc.oneof(fc.constantFrom(1, 127, 128, 255, 256, 32_767, 32_768
 const audit = { base: '', scope: 'sub', filter: '(uid=a)', attributes: [], results: 0, code: 0 };
 
 /** A SearchRequest PDU: base "", scope sub, filter (uid=<uid>), then optional controls. */
-function searchPdu(id: number, uid: string, controls?: Buffer): Buffer {
-  const tlv = (tag: number, body: Buffer) => {
-    const n = body.length;
-    const len = n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
-    return Buffer.concat([Buffer.from([tag]), len, body]);
-  };
-  const int = (n: number) => tlv(0x02, Buffer.from([n]));
-  const op = tlv(0x63, Buffer.concat([tlv(0x04, Buffer.alloc(0)), tlv(0x0a, Buffer.from([2])), tlv(0x0a, Buffer.from([0])), int(0), int(0), tlv(0x01, Buffer.from([0])), tlv(0xa3, Buffer.concat([tlv(0x04, Buffer.from('uid')), tlv(0x04, Buffer.from(uid))])), tlv(0x30, Buffer.alloc(0))]));
-  return tlv(0x30, Buffer.concat([int(id), op, ...(controls ? [controls] : [])]));
+const searchPdu = (id: number, uid: string, controls?: Buffer) => ldapMessage(id, searchRequest('', 2, equalityFilter('uid', uid)), controls);
+
+/** The marks of one read at `at`, as OldestMark gives them to KeptAnswers. */
+function marksOf(m: EpochMark): OldestMark {
+  const marks = new OldestMark();
+  marks.note(m);
+  return marks;
 }
 
 const session = (id: string): SessionState => ({ id: 'c', remoteAddress: '127.0.0.1', tls: false, principal: { kind: 'user', user: { id } as User }, boundDn: '' });
@@ -50,12 +53,12 @@ describe('LDAP kept answers (search-answers.ts)', () => {
       r.add(encodeResult(1, OP.searchResultDone, { code: 0, message: '' }));
       return r;
     };
-    answers.keep('k', done(), cache.mark(), audit);
+    answers.keep('k', done(), marksOf(cache.mark()), audit);
     assert.equal(answers.get('k'), undefined, 'asked once: not kept');
-    answers.keep('k', done(), cache.mark(), audit);
+    answers.keep('k', done(), marksOf(cache.mark()), audit);
     assert.ok(answers.get('k'), 'asked again: kept');
-    answers.keep('no mark', done(), null, audit);
-    answers.keep('no mark', done(), null, audit);
+    answers.keep('no mark', done(), new OldestMark(), audit);
+    answers.keep('no mark', done(), new OldestMark(), audit);
     assert.equal(answers.get('no mark'), undefined);
     const big = () => {
       const r = new AnswerRecorder();
@@ -63,21 +66,9 @@ describe('LDAP kept answers (search-answers.ts)', () => {
       r.add(encodeResult(1, OP.searchResultDone, { code: 0, message: '' }));
       return r;
     };
-    answers.keep('big', big(), cache.mark(), audit);
-    answers.keep('big', big(), cache.mark(), audit);
+    answers.keep('big', big(), marksOf(cache.mark()), audit);
+    answers.keep('big', big(), marksOf(cache.mark()), audit);
     assert.equal(answers.get('big'), undefined);
-  });
-
-  it('remembers keys it was given (few false positives) and forgets after 2^18 of them', () => {
-    const seen = new SeenBefore();
-    const keys = Array.from({ length: 50_000 }, (_, i) => `user-${i}\0(uid=u${i})`);
-    let falsePositives = 0;
-    for (const k of keys) if (seen.testAndSet(k)) falsePositives++;
-    assert.ok(falsePositives < 500, `${falsePositives} of 50,000 new keys taken as seen`);
-    for (const k of keys) assert.equal(seen.testAndSet(k), true);
-    for (let i = 0; i < 1 << 18; i++) seen.testAndSet(`other ${i}`);
-    const remembered = keys.filter((k) => seen.testAndSet(k)).length;
-    assert.ok(remembered < 25_000, `forgotten after 2^18 more keys: ${remembered} of 50,000 still seen`);
   });
 
   it('keys a request by the searcher and its bytes after the message ID, and gives none with controls or anonymous', () => {
@@ -89,11 +80,44 @@ describe('LDAP kept answers (search-answers.ts)', () => {
     assert.notEqual(answerKey(a, readEnvelope(a), session('u2')), key, 'another searcher');
     const b = searchPdu(1, 'bob');
     assert.notEqual(answerKey(b, readEnvelope(b), session('u1')), key);
-    const paged = searchPdu(1, 'alice', Buffer.from([0xa0, 0x00]));
+    const paged = searchPdu(1, 'alice', tlv(0xa0));
     assert.equal(answerKey(paged, readEnvelope(paged), session('u1')), null);
     const anonymous: SessionState = { ...session('u1'), principal: { kind: 'anonymous' } };
     assert.equal(answerKey(a, readEnvelope(a), anonymous), null);
     const long = searchPdu(1, 'x'.repeat(600));
     assert.equal(answerKey(long, readEnvelope(long), session('u1')), null, 'a request too long to keep');
+  });
+
+  it("answers from kept bytes only while the searcher's identity check is kept (else the search runs and checks it)", async () => {
+    const cache = createEpochCache<KeptAnswer>(60_000, 10, () => 0);
+    let identity: LdapPrincipal | undefined;
+    const directory = { derivedCache: () => cache, currentKept: () => identity } as unknown as LdapDirectory;
+    const recorded: unknown[] = [];
+    const deps = { directory, audit: { record: (e: unknown) => recorded.push(e), recordPerSubject: (e: unknown) => recorded.push(e) } } as unknown as LdapDeps;
+    const s = session('u1');
+    const pdu = searchPdu(7, 'alice');
+    const env = readEnvelope(pdu);
+    const key = answerKey(pdu, env, s)!;
+    for (let i = 0; i < 2; i++) {
+      const r = new AnswerRecorder();
+      r.add(encodeResult(3, OP.searchResultDone, { code: 0, message: '' }));
+      answersOf(directory)!.keep(key, r, marksOf(cache.mark()), audit);
+    }
+    const sent: Buffer[] = [];
+    const send = async (b: Buffer) => void sent.push(b);
+    assert.equal(await answerFromKept(env, key, deps, s, send), false, 'identity not checked lately');
+    identity = { kind: 'anonymous' };
+    assert.equal(await answerFromKept(env, key, deps, s, send), false, 'the searcher is anonymous now');
+    assert.equal(sent.length + recorded.length, 0);
+    identity = s.principal;
+    assert.equal(await answerFromKept(env, key, deps, s, send), true);
+    assert.deepEqual(sent, [encodeResult(7, OP.searchResultDone, { code: 0, message: '' })]);
+    assert.equal(recorded.length, 1, 'with its audit event');
+  });
+
+  it('refuses a search request with anything after its attribute list (it would be read as controls)', () => {
+    const op = tlv(0x63, searchRequest('', 2, equalityFilter('uid', 'alice')).subarray(2), tlv(0xa0));
+    assert.throws(() => decodeRequest(ldapMessage(1, op)), /after the attribute list/);
+    assert.doesNotThrow(() => decodeRequest(ldapMessage(1, searchRequest('', 2, equalityFilter('uid', 'alice')))));
   });
 });
