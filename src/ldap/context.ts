@@ -79,7 +79,12 @@ export function actorOf(session: SessionState) {
  */
 export async function refreshPrincipal(ctx: OperationContext): Promise<void> {
   const { session } = ctx;
-  if (session.principal.kind !== 'user') return;
-  session.principal = await ctx.deps.directory.current(session.principal);
-  if (session.principal.kind !== 'user') session.boundDn = '';
+  const checked = session.principal;
+  if (checked.kind !== 'user') return;
+  const now = await ctx.deps.directory.current(checked);
+  // An operation that timed out runs on while the next ones are answered: a bind made meanwhile
+  // set the session's identity, which this older check must not overwrite.
+  if (session.principal !== checked) return;
+  session.principal = now;
+  if (now.kind !== 'user') session.boundDn = '';
 }

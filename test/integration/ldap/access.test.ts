@@ -654,6 +654,35 @@ describe('LDAP bind that outlives its operation timeout', function () {
       await c.unbind().catch(() => undefined);
     }
   });
+
+  it('keeps the identity of a bind made while an earlier operation that timed out still runs', async () => {
+    const view = dir.run.appliance.core.ldapDirectory;
+    const original = view.current;
+    let finished!: () => void;
+    const done = new Promise<void>((r) => (finished = r));
+    const c = client(dir);
+    try {
+      await c.bind(dir.users.binder!.dn, dir.users.binder!.password);
+      // The identity check of binder's next operation stalls past the operation timeout.
+      view.current = async (p) => {
+        const outcome = await original.call(view, p);
+        await new Promise((r) => setTimeout(r, 1_500));
+        view.current = original;
+        finished();
+        return outcome;
+      };
+      assert.equal(await resultCode(c.search(dir.base, { filter: '(uid=dave)' })), 3);
+      await c.bind(dir.users.dave!.dn, dir.users.dave!.password);
+      await done;
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal((await c.exop(WHO_AM_I)).value, `dn:${dir.users.dave!.dn}`);
+      // dave is no bind account: he sees his own entry, not binder's.
+      assert.deepEqual((await c.search(dir.base, { filter: '(|(uid=binder)(uid=dave))', attributes: ['uid'] })).searchEntries.map((e) => e.uid), ['dave']);
+    } finally {
+      view.current = original;
+      await c.unbind().catch(() => undefined);
+    }
+  });
 });
 
 /** `ldap.requireTls`: binds only over TLS (LDAPS or after StartTLS); RFC 4513 §5.1.1 confidentialityRequired. */
