@@ -53,8 +53,9 @@ const MAX_RESPONSES = 8;
 const MAX_ANSWERS = 16_384;
 /**
  * What all kept answers may weigh together, in bytes of their strings plus an allowance for their
- * objects: typical answers (~1.3 KiB) fill MAX_ANSWERS first, and answers near the limits of a
- * request and an answer stop at ~3,000 instead of holding ~100 MB (measured with 16,384 of them).
+ * objects: typical answers (~1.1 KiB of weight: one user entry) fill MAX_ANSWERS first, and answers
+ * near the limits of a request and an answer (~6 KiB) stop at ~3,400 instead of holding ~100 MB
+ * (measured with 16,384 of them).
  */
 const MAX_ANSWERS_WEIGHT = 20 * 1024 * 1024;
 /** V8's objects around the strings of one answer (the cache entry, its arrays and audit fields). */
