@@ -115,31 +115,22 @@ export function answerKey(pdu: Buffer, env: Envelope, session: SessionState): st
 const lengthBytes = (first: number) => (first & 0x80 ? 1 + (first & 0x7f) : 1);
 
 /**
- * Strings many answers share (the usual SearchResultDone, a base DN, an attribute list): one copy
+ * Values many answers share (the usual SearchResultDone, a base DN, an attribute list): one copy
  * each instead of one per answer, up to a bound so that varied requests cannot grow it.
  */
-class Interned {
-  private readonly known = new Map<string, string>();
+class Interned<T> {
+  private readonly known = new Map<string, T>();
   constructor(private readonly max: number) {}
-  of(s: string): string {
-    const k = this.known.get(s);
+  of(key: string, value: T): T {
+    const k = this.known.get(key);
     if (k !== undefined) return k;
-    if (this.known.size < this.max) this.known.set(s, s);
-    return s;
+    if (this.known.size < this.max) this.known.set(key, value);
+    return value;
   }
 }
-const sharedOps = new Interned(256);
-const sharedBases = new Interned(1024);
-const sharedAttributeLists = new Map<string, string[]>();
-
-function sharedAttributes(list: string[]): string[] {
-  // JSON, not a join: no separator can be told apart from an attribute description's own bytes.
-  const key = JSON.stringify(list);
-  const known = sharedAttributeLists.get(key);
-  if (known) return known;
-  if (sharedAttributeLists.size < 1024) sharedAttributeLists.set(key, list);
-  return list;
-}
+const sharedOps = new Interned<string>(256);
+const sharedBases = new Interned<string>(1024);
+const sharedAttributeLists = new Interned<string[]>(1024);
 
 /** Gathers a search's responses as it sends them, while they stay small enough to keep. */
 export class AnswerRecorder {
@@ -160,13 +151,15 @@ export class AnswerRecorder {
       return;
     }
     const op = message.toString('latin1', opAt);
-    this.ops.push(op.length <= 32 ? sharedOps.of(op) : op);
+    this.ops.push(op.length <= 32 ? sharedOps.of(op, op) : op);
   }
 
   /** The answer to keep, or null if it grew too big. */
   answer(audit: SearchAuditFields): KeptAnswer | null {
     if (this.full || this.ops.length === 0) return null;
-    return { ops: this.ops, audit: { ...audit, base: sharedBases.of(audit.base), attributes: sharedAttributes(audit.attributes) } };
+    // The attribute list keyed by its JSON: no separator could be told apart from a description's own bytes.
+    const attributes = sharedAttributeLists.of(JSON.stringify(audit.attributes), audit.attributes);
+    return { ops: this.ops, audit: { ...audit, base: sharedBases.of(audit.base, audit.base), attributes } };
   }
 }
 

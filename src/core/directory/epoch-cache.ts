@@ -56,8 +56,9 @@ export interface EpochCache<V> {
   /**
    * `until`: a time at which the value may turn without any write (a password's expiry); never kept
    * past it. `within`: the bounds of the values it was derived from (OldestMark), never exceeded.
+   * Returns the bounds the value is kept within (for values derived from it), or undefined if it is not kept.
    */
-  set(key: string, value: V, readStarted: EpochMark, until?: number, within?: Bounds | null): void;
+  set(key: string, value: V, readStarted: EpochMark, until?: number, within?: Bounds | null): Bounds | undefined;
   /**
    * The cached value, or `read()`'s result, kept. Misses on one key while a read is in flight
    * share that read, if no commit has landed since it started (the rule a cached value obeys):
@@ -182,16 +183,16 @@ export function createEpochCache<V>(ttlMs: number, maxEntries: number, epoch: ()
       return { epoch: epoch(), at: now(), generation: watch?.generation() ?? -1 };
     },
     set(key, value, readStarted, until = Infinity, within = null) {
-      if (ttlMs <= 0) return;
+      if (ttlMs <= 0) return undefined;
       remove(key);
       // Already stale: a commit landed while the value was being read.
-      if (readStarted.epoch !== epoch()) return;
+      if (readStarted.epoch !== epoch()) return undefined;
       const w = weigh ? weigh(key, value) : 0;
-      if (w > maxWeight) return;
+      if (w > maxWeight) return undefined;
       const r = random();
       const share = refreshAhead ? 0.8 - 0.3 * r : 1 - 0.5 * r;
       const freshUntil = Math.min(until, readStarted.at + ttlMs * share, within?.freshUntil ?? Infinity);
-      entries.set(key, {
+      const entry: Entry<V> = {
         value,
         read: readStarted,
         weight: w,
@@ -201,10 +202,12 @@ export function createEpochCache<V>(ttlMs: number, maxEntries: number, epoch: ()
         generation: readStarted.generation ?? -1,
         keptFreshUntil: Math.min(until, readStarted.at + keptMs * share, within?.keptFreshUntil ?? Infinity),
         keptUntil: Math.min(until, readStarted.at + keptMs, within?.keptUntil ?? Infinity),
-      });
+      };
+      entries.set(key, entry);
       weight += w;
       oldest.trim(maxEntries, dropped);
       while (weight > maxWeight && entries.size > 0) oldest.trim(entries.size - 1, dropped);
+      return entries.get(key) === entry ? entry : undefined;
     },
     load(key, read) {
       if (ttlMs <= 0) return read();
@@ -236,7 +239,7 @@ export function createEpochCache<V>(ttlMs: number, maxEntries: number, epoch: ()
 export class OldestMark {
   private oldest: EpochMark | null = null;
   private mixed = false;
-  private earliest: { freshUntil: number; expiresAt: number; keptFreshUntil: number; keptUntil: number } | null = null;
+  private earliest: { -readonly [K in keyof Bounds]: Bounds[K] } | null = null;
 
   /** `bounds`: the times the input is kept until, if it is kept (a value derived from it must not outlast them). */
   note(mark: EpochMark, bounds?: Bounds): void {

@@ -292,8 +292,8 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
         { filter: and(scope, resolved, after), sort: [{ attr: 'username', desc: false }], limit: page.limit, offset: page.offset, withTotal },
         `ldap_server:${s.id}`,
       );
-      if (result.items.length <= CACHEABLE_ITEMS) userPages.set(key, result, asOf.mark);
-      marks?.note(asOf.mark, marks && userPages.entry(key)?.bounds);
+      const bounds = result.items.length <= CACHEABLE_ITEMS ? userPages.set(key, result, asOf.mark) : undefined;
+      marks?.note(asOf.mark, bounds);
       return result;
     },
 
@@ -308,8 +308,8 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       } else {
         const asOf: AsOf = { mark: groupPages.mark() };
         found = await readGroups(p, filter, page, withTotal, asOf);
-        if (found.items.length <= CACHEABLE_ITEMS) groupPages.set(key, found, asOf.mark);
-        marks?.note(asOf.mark, marks && groupPages.entry(key)?.bounds);
+        const bounds = found.items.length <= CACHEABLE_ITEMS ? groupPages.set(key, found, asOf.mark) : undefined;
+        marks?.note(asOf.mark, bounds);
       }
       return withMembers(found, marks);
     },
@@ -361,8 +361,8 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       }
       for (const id of toRead) {
         const list = byGroup.get(id)!;
-        if (list.length <= MEMBERS_CACHED_UP_TO) groupMembers.set(`${s.id}:${id}`, list, readStarted);
-        marks?.note(readStarted, marks && groupMembers.entry(`${s.id}:${id}`)?.bounds);
+        const bounds = list.length <= MEMBERS_CACHED_UP_TO ? groupMembers.set(`${s.id}:${id}`, list, readStarted) : undefined;
+        marks?.note(readStarted, bounds);
       }
     }
     return { total: found.total, items: found.items.map((group) => ({ group, members: byGroup.get(group.id) ?? [] })) };

@@ -162,8 +162,8 @@ export async function search(req: LdapRequest, ctx: OperationContext, keepAs: st
   const typesOnly = req.typesOnly === true;
   let sent = 0;
   // The answer's responses and the marks of the pages they come from, to keep it (search-answers.ts).
-  const answers = keepAs !== null ? answersOf(deps.directory) : null;
-  const keeping = answers && keepAs !== null ? { key: keepAs, recorder: new AnswerRecorder(), marks: new OldestMark() } : null;
+  const answers = keepAs === null ? null : answersOf(deps.directory);
+  const keeping = answers === null || keepAs === null ? null : { answers, key: keepAs, recorder: new AnswerRecorder(), marks: new OldestMark() };
   const marks = keeping?.marks;
   const send = (bytes: Buffer) => {
     keeping?.recorder.add(bytes);
@@ -185,7 +185,7 @@ export async function search(req: LdapRequest, ctx: OperationContext, keepAs: st
     const fields = auditFields(code);
     recordSearch(deps, session, fields, message);
     // Only what the client was sent: not a search that timed out (it got timeLimitExceeded) and ran on.
-    if (answers && keeping && code === RESULT.success && !ctx.abandoned() && !ctx.cancelled()) answers.keep(keeping.key, keeping.recorder, keeping.marks, fields);
+    if (keeping && code === RESULT.success && !ctx.abandoned() && !ctx.cancelled()) keeping.answers.keep(keeping.key, keeping.recorder, keeping.marks, fields);
   };
 
   if (!filter) return done(RESULT.protocolError, 'missing filter');
