@@ -45,18 +45,26 @@ describe('LDAP kept answers (search-answers.ts)', () => {
     );
   });
 
-  it('keeps an answer the second time its request comes, and nothing without a mark or over its size', () => {
+  it('keeps an answer at once while the cache has room, then only the second time its request comes, and nothing without a mark or over its size', () => {
     const cache = createEpochCache<KeptAnswer>(60_000, 10, () => 0);
-    const answers = new KeptAnswers(cache);
+    const answers = new KeptAnswers(cache, 3);
     const done = () => {
       const r = new AnswerRecorder();
       r.add(encodeResult(1, OP.searchResultDone, { code: 0, message: '' }));
       return r;
     };
+    for (const k of ['a', 'b', 'c']) {
+      answers.keep(k, done(), marksOf(cache.mark()), audit);
+      assert.ok(answers.get(k), `${k} asked once while there is room: kept`);
+    }
     answers.keep('k', done(), marksOf(cache.mark()), audit);
-    assert.equal(answers.get('k'), undefined, 'asked once: not kept');
+    assert.equal(answers.get('k'), undefined, 'asked once with 3 kept: not kept');
     answers.keep('k', done(), marksOf(cache.mark()), audit);
     assert.ok(answers.get('k'), 'asked again: kept');
+    // The doorkeeper learnt the keys kept at once: asked again with no room, they are kept again.
+    cache.delete('a');
+    answers.keep('a', done(), marksOf(cache.mark()), audit);
+    assert.ok(answers.get('a'));
     answers.keep('no mark', done(), new OldestMark(), audit);
     answers.keep('no mark', done(), new OldestMark(), audit);
     assert.equal(answers.get('no mark'), undefined);
