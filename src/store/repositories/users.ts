@@ -6,6 +6,7 @@ import { fold } from '../fold.js';
 import type { UserForAuth, UserRepository } from '../../core/ports.js';
 import { filterToSql, sortToSql, type ColumnMap } from '../filter-sql.js';
 import { OldestFirst } from '../../util/oldest-first.js';
+import { projection } from '../projection.js';
 import { fromJson, inList, ms, toBool, toDate, toDateOrNull, toNum, toNumOrNull, toStr, type Param, type Row, type Sql, limitSql } from '../sql.js';
 
 export const USER_COLUMNS: ColumnMap<UserAttr> = {
@@ -62,11 +63,23 @@ export const USER_COLUMNS: ColumnMap<UserAttr> = {
   lockedAt: { expr: 'a.locked_at', kind: 'time' },
 };
 
-const PROFILE = `u.id, u.username, u.email, u.firstname, u.lastname, u.displayname, u.state,
-  (u.password_hash IS NOT NULL) AS has_password, u.password_changed_at, u.password_expired, u.totp_enrolled,
-  u.enable_user_portal_multifactor, u.mfa_exclusion, u.mfa_exclusion_until, u.ldap_binding_user, u.unix_uid,
-  u.unix_guid, u.job_title, u.department, u.company, u.location, u.employee_identifier, u.description,
-  u.attributes, u.created_at, u.updated_at, a.locked_at`;
+const PROFILE = [
+  'u.id', 'u.username', 'u.email', 'u.firstname', 'u.lastname', 'u.displayname', 'u.state',
+  '(u.password_hash IS NOT NULL) AS has_password', 'u.password_changed_at', 'u.password_expired', 'u.totp_enrolled',
+  'u.enable_user_portal_multifactor', 'u.mfa_exclusion', 'u.mfa_exclusion_until', 'u.ldap_binding_user', 'u.unix_uid',
+  'u.unix_guid', 'u.job_title', 'u.department', 'u.company', 'u.location', 'u.employee_identifier', 'u.description',
+  'u.attributes', 'u.created_at', 'u.updated_at', 'a.locked_at',
+];
+/** What an authentication reads besides the profile. */
+const AUTH_COLUMNS = [
+  ...PROFILE,
+  'u.password_hash', 'u.password_history', 'u.totp_secret', 'u.totp_pending_secret', 'a.failed_count', 'a.last_failed_at', 'a.last_totp_step',
+];
+/** Whether the user may use a resource ($1 type, $2 id): directly or through one of its groups. */
+const HAS_ACCESS = `(EXISTS (SELECT 1 FROM associations ba WHERE ba.from_type = 'user' AND ba.from_id = u.id AND ba.to_type = $1 AND ba.to_id = $2)
+  OR EXISTS (SELECT 1 FROM user_group_members bm CROSS JOIN associations ba
+             WHERE bm.user_id = u.id AND ba.from_type = 'user_group' AND ba.from_id = bm.group_id
+               AND ba.to_type = $1 AND ba.to_id = $2)) AS has_access`;
 const FROM = 'users u LEFT JOIN auth_state a ON a.subject_id = u.id';
 
 export function toUser(r: Row): User {
@@ -164,8 +177,12 @@ const AUTH_BATCHING: DataLoader.Options<string, UserForAuth | null> = {
 };
 
 export function createUserRepository(sql: Sql): UserRepository {
+  const profile = projection(sql.dialect, PROFILE);
+  const forAuth = projection(sql.dialect, AUTH_COLUMNS);
+  const forAuthWithAccess = projection(sql.dialect, [...AUTH_COLUMNS, HAS_ACCESS]);
+  const members = projection(sql.dialect, ['m.group_id', 'u.id', 'u.username']);
   const byWhere = async (where: string, params: Param[]) => {
-    const r = await sql.one(`SELECT ${PROFILE} FROM ${FROM} WHERE ${where}`, params);
+    const [r] = profile.rows(await sql.rows(`SELECT ${profile.list} FROM ${FROM} WHERE ${where}`, params));
     return r ? toUser(r) : null;
   };
   /**
@@ -180,27 +197,14 @@ export function createUserRepository(sql: Sql): UserRepository {
     logins: readonly string[],
     accessTo: { type: string; id: string } | undefined,
   ): Promise<(UserForAuth | null)[]> => {
-    const params: Param[] = [];
-    // The access check rides along as a correlated sub-select: one round trip per batch.
-    let access = '';
-    if (accessTo) {
-      const type = `$${params.push(accessTo.type)}`;
-      const id = `$${params.push(accessTo.id)}`;
-      access = `, (EXISTS (SELECT 1 FROM associations ba WHERE ba.from_type = 'user' AND ba.from_id = u.id AND ba.to_type = ${type} AND ba.to_id = ${id})
-             OR EXISTS (SELECT 1 FROM user_group_members bm CROSS JOIN associations ba
-                        WHERE bm.user_id = u.id AND ba.from_type = 'user_group' AND ba.from_id = bm.group_id
-                          AND ba.to_type = ${type} AND ba.to_id = ${id})) AS has_access`;
-    }
+    // The access check rides along as a correlated sub-select ($1, $2): one round trip per batch.
+    const params: Param[] = accessTo ? [accessTo.type, accessTo.id] : [];
+    const columns = accessTo ? forAuthWithAccess : forAuth;
     // Padded to a few list lengths (repeating a login matches nothing more), so that the driver's
     // prepared statements are reused rather than one compiled per batch size.
     const size = AUTH_BATCH_SIZES.find((n) => n >= logins.length) ?? logins.length;
     const padded = [...logins, ...Array<string>(size - logins.length).fill(logins[logins.length - 1]!)];
-    const rows = await sql.rows(
-      `SELECT ${PROFILE}, u.password_hash, u.password_history, u.totp_secret, u.totp_pending_secret,
-         a.failed_count, a.last_failed_at, a.last_totp_step${access}
-       FROM ${FROM} WHERE u.${column} IN (${inList(params, padded)})`,
-      params,
-    );
+    const rows = columns.rows(await sql.rows(`SELECT ${columns.list} FROM ${FROM} WHERE u.${column} IN (${inList(params, padded)})`, params));
     const byLogin = new Map<string, Row>();
     for (const r of rows) byLogin.set(toStr(r[column]), r);
     // One object per caller, as with one read each: the pipeline keeps what it read as its snapshot.
@@ -294,8 +298,8 @@ export function createUserRepository(sql: Sql): UserRepository {
     async getMany(ids) {
       if (ids.length === 0) return [];
       const params: Param[] = [];
-      const rows = await sql.rows(`SELECT ${PROFILE} FROM ${FROM} WHERE u.id IN (${inList(params, ids)}) ORDER BY u.username`, params);
-      return rows.map(toUser);
+      const rows = await sql.rows(`SELECT ${profile.list} FROM ${FROM} WHERE u.id IN (${inList(params, ids)}) ORDER BY u.username`, params);
+      return profile.rows(rows).map(toUser);
     },
     async getCredentials(id) {
       const r = await sql.one('SELECT password_hash, password_history, totp_secret, totp_pending_secret FROM users WHERE id = $1', [id]);
@@ -344,11 +348,11 @@ export function createUserRepository(sql: Sql): UserRepository {
       const inGroups = inList(params, groupIds);
       const where = filter ? filterToSql(filter, USER_COLUMNS, params, sql.dialect) : '1 = 1';
       const rows = await sql.rows(
-        `SELECT m.group_id, u.id, u.username FROM user_group_members m CROSS JOIN users u LEFT JOIN auth_state a ON a.subject_id = u.id
+        `SELECT ${members.list} FROM user_group_members m CROSS JOIN users u LEFT JOIN auth_state a ON a.subject_id = u.id
          WHERE m.group_id IN (${inGroups}) AND u.id = m.user_id AND ${where} ORDER BY u.username`,
         params,
       );
-      return rows.map((r) => ({ groupId: toStr(r.group_id), id: toStr(r.id), username: toStr(r.username) }));
+      return members.rows(rows).map((r) => ({ groupId: toStr(r.group_id), id: toStr(r.id), username: toStr(r.username) }));
     },
     async queryWithGroupNames(q, groupsBoundTo) {
       const params: Param[] = [];
@@ -364,13 +368,14 @@ export function createUserRepository(sql: Sql): UserRepository {
           WHERE m.user_id = u.id AND EXISTS (SELECT 1 FROM associations ba WHERE ba.from_type = 'user_group' AND ba.from_id = g.id
             AND ba.to_type = ${boundType} AND ba.to_id = ${boundId})) AS group_names`;
       const order = sortToSql(q.sort, USER_COLUMNS, 'u.id', sql.dialect);
+      const withGroupNames = profile.and(groups);
       const rows = await sql.rows(
-        `SELECT ${PROFILE}, ${groups} FROM ${FROM} WHERE ${where} ORDER BY ${order} ${limitSql(q.limit)} OFFSET $${pp.push(q.offset)}`,
+        `SELECT ${withGroupNames.list} FROM ${FROM} WHERE ${where} ORDER BY ${order} ${limitSql(q.limit)} OFFSET $${pp.push(q.offset)}`,
         pp,
       );
       return {
         total: countRow ? toNum(countRow.n) : -1,
-        items: rows.map((r) => ({ user: toUser(r), groupNames: r.group_names ? String(r.group_names).split('\u001e').sort() : [] })),
+        items: withGroupNames.rows(rows).map((r) => ({ user: toUser(r), groupNames: r.group_names ? String(r.group_names).split('\u001e').sort() : [] })),
       };
     },
     async query(q: Query<UserAttr>): Promise<Page<User>> {
@@ -380,10 +385,10 @@ export function createUserRepository(sql: Sql): UserRepository {
       const order = sortToSql(q.sort, USER_COLUMNS, 'u.id', sql.dialect);
       const pageParams = [...params];
       const rows = await sql.rows(
-        `SELECT ${PROFILE} FROM ${FROM} WHERE ${where} ORDER BY ${order} ${limitSql(q.limit)} OFFSET $${pageParams.push(q.offset)}`,
+        `SELECT ${profile.list} FROM ${FROM} WHERE ${where} ORDER BY ${order} ${limitSql(q.limit)} OFFSET $${pageParams.push(q.offset)}`,
         pageParams,
       );
-      return { total: countRow ? toNum(countRow.n) : -1, items: rows.map(toUser) };
+      return { total: countRow ? toNum(countRow.n) : -1, items: profile.rows(rows).map(toUser) };
     },
   };
 }
