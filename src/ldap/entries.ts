@@ -280,6 +280,17 @@ function wantedNames(requested: readonly string[]): string[] {
   return w;
 }
 
+/**
+ * Whether a search asking for `requested` may return any of the attributes `names` (lower-case
+ * canonical names), on the rules of selectAttributes: none for "1.1" alone, every user attribute
+ * for an empty list or "*". Attributes a search will not return need not be read.
+ */
+export function mayReturn(requested: readonly string[], ...names: string[]): boolean {
+  const wanted = wantedNames(requested);
+  if (wanted.length === 1 && wanted[0] === '1.1') return false;
+  return wanted.length === 0 || wanted.includes('*') || names.some((n) => wanted.includes(n));
+}
+
 export function selectAttributes(entry: Entry, requested: string[], typesOnly: boolean): EntryAttribute[] {
   const wanted = wantedNames(requested);
   const none = wanted.length === 1 && wanted[0] === '1.1';

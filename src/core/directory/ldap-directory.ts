@@ -48,6 +48,17 @@ export interface EntryPage {
   after?: string;
 }
 
+/**
+ * The parts of entries that cost reads of their own, and whether a search needs them: the names of
+ * a user's groups (`memberOf`), a group's member list (`member`, `memberUid`). A search that returns
+ * neither attribute reads neither; its entries then show none (`groupNames`, `members` empty).
+ */
+export interface EntryParts {
+  groupNames: boolean;
+  members: boolean;
+}
+const ALL_PARTS: EntryParts = { groupNames: true, members: true };
+
 const CACHE_MS = 2000;
 
 export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: () => number = () => d.store.commits, versionWatch?: VersionWatch) {
@@ -88,8 +99,8 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
     if (r.mark.at < asOf.mark.at) asOf.mark = r.mark;
     return r.ids;
   };
-  const keyOf = (p: LdapPrincipal, filter: unknown, page: EntryPage, withTotal: boolean) =>
-    JSON.stringify([p.kind === 'user' ? p.user.id : '', filter ?? null, page.limit, page.offset, page.after ?? '', withTotal]);
+  const keyOf = (p: LdapPrincipal, filter: unknown, page: EntryPage, withTotal: boolean, parts = true) =>
+    JSON.stringify([p.kind === 'user' ? p.user.id : '', filter ?? null, page.limit, page.offset, page.after ?? '', withTotal, parts]);
 
   // Kept as the organisation is (organization-cache.ts): dropped when the version watch has seen a
   // change, as pages and principals built from it are kept on the watch's generation.
@@ -274,8 +285,15 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
     },
 
     /** Visible users matching `filter`, each with its visible groups; selection happens in the store. */
-    async users(p: LdapPrincipal, filter: UserFilter | undefined, page: EntryPage, withTotal = false, marks?: OldestMark): Promise<Page<UserEntry>> {
-      const key = keyOf(p, filter, page, withTotal);
+    async users(
+      p: LdapPrincipal,
+      filter: UserFilter | undefined,
+      page: EntryPage,
+      withTotal = false,
+      marks?: OldestMark,
+      parts: EntryParts = ALL_PARTS,
+    ): Promise<Page<UserEntry>> {
+      const key = keyOf(p, filter, page, withTotal, parts.groupNames);
       const hit = userPages.entry(key);
       if (hit) {
         marks?.note(hit.mark, hit.bounds);
@@ -288,17 +306,24 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       const resolved = filter ? await resolveUserFilter(filter, asOf) : undefined;
       // One query: the users and, for memberOf, the names of their groups bound to this server.
       const after: UserFilter | undefined = page.after !== undefined && page.after !== '' ? { op: 'gt', attr: 'username', value: page.after } : undefined;
-      const result = await repos.users.queryWithGroupNames(
-        { filter: and(scope, resolved, after), sort: [{ attr: 'username', desc: false }], limit: page.limit, offset: page.offset, withTotal },
-        `ldap_server:${s.id}`,
-      );
+      const query = { filter: and(scope, resolved, after), sort: [{ attr: 'username' as const, desc: false }], limit: page.limit, offset: page.offset, withTotal };
+      const result: Page<UserEntry> = parts.groupNames
+        ? await repos.users.queryWithGroupNames(query, `ldap_server:${s.id}`)
+        : await repos.users.query(query).then((found) => ({ total: found.total, items: found.items.map((user) => ({ user, groupNames: [] })) }));
       const bounds = result.items.length <= CACHEABLE_ITEMS ? userPages.set(key, result, asOf.mark) : undefined;
       marks?.note(asOf.mark, bounds);
       return result;
     },
 
     /** Visible groups matching `filter`, each with its visible members. */
-    async groups(p: LdapPrincipal, filter: GroupFilter | undefined, page: EntryPage, withTotal = false, marks?: OldestMark): Promise<Page<GroupEntry>> {
+    async groups(
+      p: LdapPrincipal,
+      filter: GroupFilter | undefined,
+      page: EntryPage,
+      withTotal = false,
+      marks?: OldestMark,
+      parts: EntryParts = ALL_PARTS,
+    ): Promise<Page<GroupEntry>> {
       const key = keyOf(p, filter, page, withTotal);
       const hit = groupPages.entry(key);
       let found: Page<UserGroup>;
@@ -311,7 +336,7 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
         const bounds = found.items.length <= CACHEABLE_ITEMS ? groupPages.set(key, found, asOf.mark) : undefined;
         marks?.note(asOf.mark, bounds);
       }
-      return withMembers(found, marks);
+      return parts.members ? withMembers(found, marks) : { total: found.total, items: found.items.map((group) => ({ group, members: [] })) };
     },
 
     /**

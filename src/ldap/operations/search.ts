@@ -8,8 +8,9 @@ import { encodeEntry } from '../entry-encoder.js';
 import { actorOf, refreshPrincipal, type LdapDeps, type OperationContext, type SessionState } from '../context.js';
 import { AnswerRecorder, answersOf, replay, type SearchAuditFields } from '../search-answers.js';
 import { OldestMark } from '../../core/directory/epoch-cache.js';
+import type { EntryParts } from '../../core/directory/ldap-directory.js';
 import { DnSyntaxError, foldValue } from '../dn.js';
-import { attributeMap, containerEntries, matchedDn, rootDse, selectAttributes, toGroupEntry, toSubschemaEntry, toUserEntry, type Entry } from '../entries.js';
+import { attributeMap, containerEntries, matchedDn, mayReturn, rootDse, selectAttributes, toGroupEntry, toSubschemaEntry, toUserEntry, type Entry } from '../entries.js';
 import { filterString, groupNamed, matchesEntry, toGroupFilter, toUserFilter, type TranslationContext } from '../filter.js';
 import { LdapError, RESULT } from '../result-codes.js';
 import type { Location } from '../tree.js';
@@ -227,7 +228,9 @@ export async function search(req: LdapRequest, ctx: OperationContext, keepAs: st
   if (loc.kind === 'missing') return done(RESULT.noSuchObject, 'no such entry', undefined, await matchedDn(ctx, base));
 
   const tctx: TranslationContext = { tree, homeDirectoryPrefix: deps.config.homeDirectoryPrefix, loginShell: deps.config.loginShell };
-  const sources = await buildSources(ctx, loc, scope, filter, tctx, marks);
+  // Group names and member lists are read only for searches that may return them.
+  const parts: EntryParts = { groupNames: mayReturn(attrs, 'memberof'), members: mayReturn(attrs, 'member', 'memberuid') };
+  const sources = await buildSources(ctx, loc, scope, filter, tctx, parts, marks);
   if (sources === 'noSuchObject') return done(RESULT.noSuchObject, 'no such entry', undefined, await matchedDn(ctx, base));
 
   // Limits: the client's sizeLimit (0 = none) within the server's; paged searches page instead.
@@ -297,6 +300,7 @@ async function buildSources(
   scope: number,
   filter: LdapFilter,
   tctx: TranslationContext,
+  parts: EntryParts,
   marks?: OldestMark,
 ): Promise<Source[] | 'noSuchObject'> {
   const { deps, tree, session } = ctx;
@@ -324,7 +328,7 @@ async function buildSources(
       ? none
       : {
           fetch: async (position, limit) =>
-            (await dir.users(p, extra ? { op: 'and', filters: [userFilter, extra] } : userFilter, { offset: 0, limit, after: position }, false, marks)).items.map((e) => ({
+            (await dir.users(p, extra ? { op: 'and', filters: [userFilter, extra] } : userFilter, { offset: 0, limit, after: position }, false, marks, parts)).items.map((e) => ({
               entry: toUserEntry(tree, e, deps.config),
               position: e.user.username,
             })),
@@ -334,7 +338,7 @@ async function buildSources(
       ? none
       : {
           fetch: async (position, limit) =>
-            (await dir.groups(p, extra ? { op: 'and', filters: [groupFilter, extra] } : groupFilter, { offset: 0, limit, after: position }, false, marks)).items.map((e) => ({
+            (await dir.groups(p, extra ? { op: 'and', filters: [groupFilter, extra] } : groupFilter, { offset: 0, limit, after: position }, false, marks, parts)).items.map((e) => ({
               entry: toGroupEntry(tree, e),
               position: foldValue(e.group.name),
             })),
