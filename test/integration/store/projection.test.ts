@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import sqlite3 from 'sqlite3';
 import { projection } from '../../../src/store/projection.js';
@@ -47,5 +48,13 @@ describe('store projection (SQLite rows packed as JSON)', () => {
     assert.deepEqual(base.rows(await all(`SELECT ${base.list} FROM t`)), [{ s: 'x' }], 'and() leaves the base as it was');
     assert.equal(projection('postgres', ['u.id', '(a IS NULL) AS none']).list, 'u.id AS id, (a IS NULL) AS none');
     assert.throws(() => projection('sqlite', ['count(*)']), /name the column/);
+  });
+
+  it('builds the same rows where code generation from strings is disallowed', () => {
+    const script = `import { projection } from ${JSON.stringify(new URL('../../../src/store/projection.ts', import.meta.url).href)};
+      const p = projection('sqlite', ['t.s', 't.n']);
+      process.stdout.write(JSON.stringify(p.rows([{ packed_row: '["a",1]' }])));`;
+    const out = execFileSync(process.execPath, ['--disallow-code-generation-from-strings', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(out), [{ s: 'a', n: 1 }]);
   });
 });
