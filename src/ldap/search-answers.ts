@@ -52,13 +52,14 @@ const MAX_RESPONSES = 8;
 /** Answers kept at most: the lookups a site repeats within minutes. */
 const MAX_ANSWERS = 16_384;
 /**
- * Below this many kept answers, an answer is kept the first time its request comes; above, only the
- * second time (SeenBefore). A site whose repeated lookups fit (10k users asked about in turn) then
- * pays one store read per request instead of two (measured: +8% searches/s at 10k users), while a
- * scan of one-off requests (100k users asked about once each) still cannot push the repeated ones
- * out: one-offs fill at most this part of the cache, the oldest going first.
+ * Below this part of the cache's room (in answers and in weight), an answer is kept the first time
+ * its request comes; above, only the second time (SeenBefore). A site whose repeated lookups fit
+ * (10k users asked about in turn) then pays one store read per request instead of two (measured:
+ * +8% searches/s at 10k users), while a scan of one-off requests (100k users asked about once
+ * each) still cannot push the repeated ones out: one-offs fill at most this part of the cache, the
+ * oldest going first. Both bounds count: with heavy answers the weight fills first.
  */
-const ADMIT_AT_ONCE_BELOW = (MAX_ANSWERS * 3) / 4;
+const ADMIT_AT_ONCE_BELOW = 3 / 4;
 /**
  * What all kept answers may weigh together, in bytes of their strings plus an allowance for their
  * objects: typical answers (~1.1 KiB of weight: one user entry) fill MAX_ANSWERS first, and answers
@@ -79,10 +80,14 @@ const weigh = (key: string, a: KeptAnswer) => {
 export class KeptAnswers {
   private readonly seen = new SeenBefore();
 
+  private readonly admitAtOnce: { answers: number; weight: number };
+
   constructor(
     private readonly cache: EpochCache<KeptAnswer>,
-    private readonly admitAtOnceBelow = ADMIT_AT_ONCE_BELOW,
-  ) {}
+    room: { answers: number; weight: number } = { answers: MAX_ANSWERS, weight: MAX_ANSWERS_WEIGHT },
+  ) {
+    this.admitAtOnce = { answers: room.answers * ADMIT_AT_ONCE_BELOW, weight: room.weight * ADMIT_AT_ONCE_BELOW };
+  }
 
   get(key: string): KeptAnswer | undefined {
     return this.cache.get(key);
@@ -97,7 +102,7 @@ export class KeptAnswers {
     if (!mark) return;
     // The doorkeeper always learns the key; it decides only once the cache is getting full.
     const seenBefore = this.seen.testAndSet(key);
-    if (!seenBefore && this.cache.size >= this.admitAtOnceBelow) return;
+    if (!seenBefore && (this.cache.size >= this.admitAtOnce.answers || this.cache.weight >= this.admitAtOnce.weight)) return;
     const answer = recorder.answer(audit);
     if (answer) this.cache.set(key, answer, mark, Infinity, marks.bounds);
   }

@@ -33,22 +33,34 @@ function nameOf(column: string): { expr: string; name: string } {
   return { expr: column.trim(), name: plain[1]! };
 }
 
-/** Column lists are the repositories' own text, never input. */
+/**
+ * Built once per dialect and column list (repositories are created per transaction, and each
+ * projection compiles a function). Column lists are the repositories' own text, never input.
+ */
+const built = new Map<string, Projection>();
+const MAX_BUILT = 256;
+
 export function projection(dialect: 'sqlite' | 'postgres', columns: readonly string[]): Projection {
-  return build(dialect, columns.map(nameOf));
+  return cached(built, `${dialect}\0${columns.join('\0')}`, () => build(dialect, columns.map(nameOf)));
+}
+
+/** The value under `key`, built if missing; the least recently used goes beyond MAX_BUILT. */
+function cached(map: Map<string, Projection>, key: string, make: () => Projection): Projection {
+  let p = map.get(key);
+  if (p) {
+    map.delete(key);
+  } else {
+    p = make();
+    if (map.size >= MAX_BUILT) map.delete(map.keys().next().value!);
+  }
+  map.set(key, p);
+  return p;
 }
 
 function build(dialect: 'sqlite' | 'postgres', columns: { expr: string; name: string }[]): Projection {
-  // and() is called per query with texts that vary only by parameter number: a few, kept.
+  // and() is called per query with texts that vary by parameter number (with the filter's size).
   const extended = new Map<string, Projection>();
-  const and = (column: string) => {
-    let p = extended.get(column);
-    if (!p) {
-      p = build(dialect, [...columns, nameOf(column)]);
-      if (extended.size < 64) extended.set(column, p);
-    }
-    return p;
-  };
+  const and = (column: string) => cached(extended, column, () => build(dialect, [...columns, nameOf(column)]));
   if (dialect === 'postgres') {
     return { list: columns.map((c) => `${c.expr} AS ${c.name}`).join(', '), rows: (raw) => raw, and };
   }

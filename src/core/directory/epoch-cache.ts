@@ -70,6 +70,8 @@ export interface EpochCache<V> {
   delete(key: string): void;
   clear(): void;
   readonly size: number;
+  /** What the kept values weigh together (0 without `weigh`). */
+  readonly weight: number;
 }
 
 export interface EpochCacheOptions<V = unknown> {
@@ -225,6 +227,9 @@ export function createEpochCache<V>(ttlMs: number, maxEntries: number, epoch: ()
     },
     get size() {
       return entries.size;
+    },
+    get weight() {
+      return weight;
     },
   };
   return cache;

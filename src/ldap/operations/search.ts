@@ -294,6 +294,9 @@ export async function search(req: LdapRequest, ctx: OperationContext, keepAs: st
   return done(RESULT.success);
 }
 
+/** Whether an entry exists needs neither its group names nor its members. */
+const NO_PARTS: EntryParts = { groupNames: false, members: false };
+
 async function buildSources(
   ctx: OperationContext,
   loc: Location,
@@ -360,14 +363,14 @@ async function buildSources(
       return [staticSource(seeAll ? [containers.ou] : []), users(), groups()];
     case 'user': {
       const self: DirectoryFilter<UserAttr> = { op: 'eq', attr: 'username', value: loc.username };
-      const exists = await dir.users(p, self, { offset: 0, limit: 1 }, false, marks);
+      const exists = await dir.users(p, self, { offset: 0, limit: 1 }, false, marks, NO_PARTS);
       if (exists.items.length === 0) return 'noSuchObject';
       // Leaf entries: one-level and children scopes find nothing below them.
       return withBase ? [users(self)] : [];
     }
     case 'group': {
       const self: DirectoryFilter<GroupAttr> = groupNamed(loc.name);
-      const exists = await dir.groups(p, self, { offset: 0, limit: 1 }, false, marks);
+      const exists = await dir.groups(p, self, { offset: 0, limit: 1 }, false, marks, NO_PARTS);
       if (exists.items.length === 0) return 'noSuchObject';
       return withBase ? [groups(self)] : [];
     }

@@ -79,6 +79,19 @@ describe('LDAP searches read group names and member lists only when asked for', 
     assert.ok('member' in types.searchEntries[0]!, 'typesOnly lists member');
   });
 
+  it('checks that the base entry of a base search exists without reading its groups or members', async () => {
+    const before = { ...reads };
+    const user = await c.search(dir.users.alice!.dn, { scope: 'base', attributes: ['uid'] });
+    assert.deepEqual(user.searchEntries.map((e) => e.uid), ['alice']);
+    const group = await c.search(staff(), { scope: 'base', attributes: ['cn'] });
+    assert.deepEqual(group.searchEntries.map((e) => e.cn), ['staff']);
+    assert.deepEqual({ groupNames: reads.groupNames - before.groupNames, members: reads.members - before.members }, { groupNames: 0, members: 0 });
+    const members = await c.search(staff(), { scope: 'base', attributes: ['member'] });
+    assert.deepEqual([members.searchEntries[0]!.member].flat().map(String).sort(), [dir.users.alice!.dn, dir.users.bob!.dn].sort());
+    const groupsOf = await c.search(dir.users.alice!.dn, { scope: 'base', attributes: ['memberOf'] });
+    assert.deepEqual([groupsOf.searchEntries[0]!.memberOf].flat().map(String).sort(), [`cn=plain,${dir.usersBase}`, staff()]);
+  });
+
   it('ldapsearch: a paged search of uid alone reads no group names; with memberOf, every entry has its groups', async function () {
     requireBinary(this, 'ldapsearch', 'ldap-utils');
     const before = reads.groupNames;

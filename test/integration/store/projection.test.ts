@@ -48,6 +48,10 @@ describe('store projection (SQLite rows packed as JSON)', () => {
     assert.deepEqual(base.rows(await all(`SELECT ${base.list} FROM t`)), [{ s: 'x' }], 'and() leaves the base as it was');
     assert.equal(projection('postgres', ['u.id', '(a IS NULL) AS none']).list, 'u.id AS id, (a IS NULL) AS none');
     assert.throws(() => projection('sqlite', ['count(*)']), /name the column/);
+    // Built once (repositories are made per transaction; each projection compiles a function).
+    assert.equal(projection('sqlite', ['t.s']), base);
+    assert.equal(base.and('t.n * 2 AS twice'), more);
+    assert.notEqual(projection('postgres', ['t.s']), base);
   });
 
   it('builds the same rows where code generation from strings is disallowed', () => {

@@ -47,7 +47,7 @@ describe('LDAP kept answers (search-answers.ts)', () => {
 
   it('keeps an answer at once while the cache has room, then only the second time its request comes, and nothing without a mark or over its size', () => {
     const cache = createEpochCache<KeptAnswer>(60_000, 10, () => 0);
-    const answers = new KeptAnswers(cache, 3);
+    const answers = new KeptAnswers(cache, { answers: 4, weight: Infinity });
     const done = () => {
       const r = new AnswerRecorder();
       r.add(encodeResult(1, OP.searchResultDone, { code: 0, message: '' }));
@@ -77,6 +77,22 @@ describe('LDAP kept answers (search-answers.ts)', () => {
     answers.keep('big', big(), marksOf(cache.mark()), audit);
     answers.keep('big', big(), marksOf(cache.mark()), audit);
     assert.equal(answers.get('big'), undefined);
+  });
+
+  it('keeps repeated answers through a scan of one-off requests when the weight fills before the count', () => {
+    // Heavy answers (big groups, many memberOf values): 10 fit by weight, 100 by count.
+    const cache = createEpochCache<KeptAnswer>(60_000, 100, () => 0, { weigh: () => 1_000, maxWeight: 10_000 });
+    const answers = new KeptAnswers(cache, { answers: 100, weight: 10_000 });
+    const done = () => {
+      const r = new AnswerRecorder();
+      r.add(encodeResult(1, OP.searchResultDone, { code: 0, message: '' }));
+      return r;
+    };
+    const repeated = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'];
+    for (const k of [...repeated, ...repeated]) answers.keep(k, done(), marksOf(cache.mark()), audit);
+    for (let i = 0; i < 1_000; i++) answers.keep(`scan${i}`, done(), marksOf(cache.mark()), audit);
+    for (const k of repeated) assert.ok(answers.get(k), `${k} still kept after the scan`);
+    assert.ok(cache.weight <= 10_000);
   });
 
   it('keys a request by the searcher and its bytes after the message ID, and gives none with controls or anonymous', () => {
