@@ -1,3 +1,4 @@
+import { OldestFirst } from '../util/oldest-first.js';
 import type { Row } from './sql.js';
 
 /**
@@ -38,29 +39,28 @@ function nameOf(column: string): { expr: string; name: string } {
  * projection compiles a function). Column lists are the repositories' own text, never input.
  */
 const built = new Map<string, Projection>();
+const builtOldest = new OldestFirst(built);
 const MAX_BUILT = 256;
 
 export function projection(dialect: 'sqlite' | 'postgres', columns: readonly string[]): Projection {
-  return cached(built, `${dialect}\0${columns.join('\0')}`, () => build(dialect, columns.map(nameOf)));
+  return cached(built, builtOldest, `${dialect}\0${columns.join('\0')}`, () => build(dialect, columns.map(nameOf)));
 }
 
-/** The value under `key`, built if missing; the least recently used goes beyond MAX_BUILT. */
-function cached(map: Map<string, Projection>, key: string, make: () => Projection): Projection {
-  let p = map.get(key);
-  if (p) {
-    map.delete(key);
-  } else {
-    p = make();
-    if (map.size >= MAX_BUILT) map.delete(map.keys().next().value!);
-  }
+/** The value under `key`, built if missing; the least recently used go beyond MAX_BUILT. */
+function cached(map: Map<string, Projection>, oldest: OldestFirst<string, Projection>, key: string, make: () => Projection): Projection {
+  const p = map.get(key) ?? make();
+  // Set again on a hit, so that the order is of use (as the driver's statement cache does).
+  map.delete(key);
   map.set(key, p);
+  oldest.trim(MAX_BUILT);
   return p;
 }
 
 function build(dialect: 'sqlite' | 'postgres', columns: { expr: string; name: string }[]): Projection {
   // and() is called per query with texts that vary by parameter number (with the filter's size).
   const extended = new Map<string, Projection>();
-  const and = (column: string) => cached(extended, column, () => build(dialect, [...columns, nameOf(column)]));
+  const extendedOldest = new OldestFirst(extended);
+  const and = (column: string) => cached(extended, extendedOldest, column, () => build(dialect, [...columns, nameOf(column)]));
   if (dialect === 'postgres') {
     return { list: columns.map((c) => `${c.expr} AS ${c.name}`).join(', '), rows: (raw) => raw, and };
   }
