@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { digest, hmacKeyOf } from '../util/digest.js';
+import { md5Into } from '../util/md5.js';
 
 /**
  * RADIUS packet structure, Message-Authenticator and reply encoding: the parts security depends on,
@@ -150,12 +151,14 @@ export function verifyAccountingAuthenticator(p: RadiusPacket, secret: Buffer): 
 export function decodeUserPassword(hidden: Buffer, secret: Buffer, requestAuthenticator: Buffer): Buffer | null {
   if (hidden.length < 16 || hidden.length > 128 || hidden.length % 16 !== 0) return null;
   const out = Buffer.alloc(hidden.length);
+  const b = Buffer.allocUnsafe(16);
   let prev = requestAuthenticator;
   for (let i = 0; i < hidden.length; i += 16) {
-    const b = digest('md5', secret, prev);
+    md5Into(b, 0, [secret, prev]);
     for (let j = 0; j < 16; j++) out[i + j] = hidden[i + j]! ^ b[j]!;
     prev = hidden.subarray(i, i + 16);
   }
+  b.fill(0);
   const nul = out.indexOf(0);
   return nul < 0 ? out : out.subarray(0, nul);
 }
@@ -230,9 +233,8 @@ export function encodeReply(r: ReplyInput): Buffer | null {
   }
   off += r.attributes.copy(out, off);
   for (const p of proxy) off += p.copy(out, off);
-  if (r.messageAuthenticator) {
-    hmacKeyOf('md5', r.secret).mac(out).copy(out, HEADER_LENGTH + 2);
-  }
-  digest('md5', out, r.secret).copy(out, AUTH_OFFSET);
+  // Each digest is complete before it is written into the packet it covers.
+  if (r.messageAuthenticator) hmacKeyOf('md5', r.secret).macInto(out, HEADER_LENGTH + 2, out);
+  md5Into(out, AUTH_OFFSET, [out, r.secret]);
   return out;
 }
