@@ -99,6 +99,32 @@ describe('RADIUS client table', () => {
     t.stop();
   });
 
+  it('answers a source it knew, or did not know, anew after each reload, and stays right past its memory of 4,096 addresses', async () => {
+    const s = source([server('a', '192.0.2.1'), server('net', '10.0.0.0/8', 1)]);
+    const t = createClientTable(s, log, 3600);
+    await t.start();
+    assert.equal(t.lookup('192.0.2.2'), null);
+    assert.equal(t.lookup('192.0.2.1')?.secret.toString(), 'secret-of-a-0123456789');
+    s.servers.push(server('b', '192.0.2.2', 2));
+    s.servers[0] = { ...server('a', '192.0.2.1'), updatedAt: new Date(5000) };
+    const read = s.sharedSecret;
+    s.sharedSecret = async (id: string) => (id === 'a' ? 'a-brand-new-secret-0123' : read(id));
+    await t.refresh();
+    assert.equal(t.lookup('192.0.2.2')?.server.id, 'b', 'an unknown source stays unknown after a reload');
+    assert.equal(t.lookup('192.0.2.1')?.secret.toString(), 'a-brand-new-secret-0123', 'the old secret was kept');
+    // A flood from many sources (spoofed, say): every answer still right, before and after.
+    for (let i = 0; i < 10_000; i++) {
+      const address = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+      assert.equal(t.lookup(address)?.server.id, 'net', address);
+      assert.equal(t.lookup(`203.0.${(i >> 8) & 255}.${i & 255}`), null);
+    }
+    assert.equal(t.lookup('192.0.2.2')?.server.id, 'b');
+    s.servers.splice(2, 1);
+    await t.refresh();
+    assert.equal(t.lookup('192.0.2.2'), null, 'a removed server is forgotten');
+    t.stop();
+  });
+
   it('reads a secret again only when its server changed, and warns once per server version however often it reloads', async () => {
     warnings.length = 0;
     const s = source([server('a', '192.0.2.1'), server('bad', 'not-an-address'), server('short', '192.0.2.3', 0, 5)]);
