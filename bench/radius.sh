@@ -3,7 +3,7 @@
 #
 # For each user count (default 1000 and 10000): starts a FreeRADIUS peer (../shared/bench/
 # freeradius-peer.sh: files + PAP, cleartext passwords, Message-Authenticator required) and a
-# Gatehouse (bench/radius-server.ts: SQLite, argon2id hashes, users in a group bound to the RADIUS
+# Gatehouse (bench/radius-server.ts on the built dist/: SQLite, argon2id hashes, users in a group bound to the RADIUS
 # server, verified-credential cache warmed), then runs the same PAP + Message-Authenticator load
 # (../shared/bench/radius-load.sh: radclient and the python loader, 64 in flight) against each,
 # interleaved, then an open-loop run at half of Gatehouse's closed-loop rate against both (p99).
@@ -29,6 +29,9 @@ export PYTHON=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 [ -x "$SHARED/freeradius-peer.sh" ] || { echo "radius.sh: no $SHARED/freeradius-peer.sh (set BENCH_SHARED)" >&2; exit 1; }
 command -v freeradius >/dev/null 2>&1 || command -v radiusd >/dev/null 2>&1 || { echo "radius.sh: FreeRADIUS is not installed (apt-get install freeradius)" >&2; exit 1; }
 
+# The appliance as `node dist/main.js` runs it: built, not transformed by tsx (see radius-server.ts).
+(cd "$ROOT" && npm run --silent build) || { echo "radius.sh: the build failed" >&2; exit 1; }
+
 WORK=$(mktemp -d -t gatehouse-radius-bench.XXXXXX)
 RESULTS="$WORK/results.txt"
 : >"$RESULTS"
@@ -46,7 +49,7 @@ result() { tee -a "$RESULTS"; }
 start_gatehouse() { # users cache-ttl
   local env="$WORK/gh.env"
   : >"$env"
-  (cd "$ROOT" && NODE_OPTIONS="${NODE_OPTIONS:---max-old-space-size=1024}" exec node --import tsx bench/radius-server.ts --users "$1" --secret "$SECRET" --password "$PW" --cache-ttl "$2") >"$env" 2>"$WORK/gh.err" &
+  (cd "$ROOT" && NODE_OPTIONS="${NODE_OPTIONS:---max-old-space-size=1024}" exec node --import tsx bench/radius-server.ts --dist --users "$1" --secret "$SECRET" --password "$PW" --cache-ttl "$2") >"$env" 2>"$WORK/gh.err" &
   GH_PID=$!
   local i
   for i in $(seq 1 900); do grep -q GATEHOUSE_READY "$env" 2>/dev/null && break; kill -0 "$GH_PID" 2>/dev/null || { cat "$WORK/gh.err" >&2; exit 1; }; sleep 1; done
