@@ -51,13 +51,22 @@ function digestScratch(algorithm: Algorithm, n: number): Buffer {
   }
 }
 
-const bytes = (p: Part): Uint8Array => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p);
+/**
+ * The parts as one run of bytes for util/md5, in the scratch buffer (zeroed by `done`): a string
+ * made a Buffer of its own would come from Node's shared pool, which nothing zeroes.
+ */
+function gathered(parts: readonly Part[]): { bytes: Uint8Array; done: () => void } {
+  const n = gather(parts);
+  return { bytes: scratch.subarray(0, n), done: () => scratch.fill(0, 0, n) };
+}
 
 /** The digest of the parts concatenated. */
 export function digest(algorithm: Algorithm, ...parts: Part[]): Buffer {
   if (algorithm === 'md5') {
     const out = Buffer.allocUnsafe(16);
-    md5Into(out, 0, parts.map(bytes));
+    const g = gathered(parts);
+    md5Into(out, 0, [g.bytes]);
+    g.done();
     return out;
   }
   return digestScratch(algorithm, gather(parts));
@@ -95,7 +104,9 @@ export class HmacKey {
   mac(...parts: Part[]): Buffer {
     if (this.md5) {
       const out = Buffer.allocUnsafe(16);
-      this.md5Into(out, 0, parts.map(bytes));
+      const g = gathered(parts);
+      this.md5Into(out, 0, [g.bytes]);
+      g.done();
       return out;
     }
     const { inner, outer } = this.sha256!;

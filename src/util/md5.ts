@@ -252,6 +252,9 @@ export function md5Into(out: Uint8Array, offset: number, parts: readonly Uint8Ar
     out[offset + 4 * w + 2] = v >>> 16;
     out[offset + 4 * w + 3] = v >>> 24;
   }
+  // The state can be a key stream: after RFC 2865 §5.2's MD5(secret + c(i-1)) it is what
+  // decodes a password block.
+  state.fill(0);
 }
 
 /** MD5(parts concatenated). */

@@ -135,6 +135,7 @@ export function sha256Into(out: Uint8Array, offset: number, data: Uint8Array, le
     out[offset + 4 * w + 2] = v >>> 8;
     out[offset + 4 * w + 3] = v;
   }
+  state.fill(0);
 }
 
 /** SHA-256 of the bytes. */
