@@ -3,8 +3,9 @@
 #
 # For each user count (default 1000 and 10000): starts a FreeRADIUS peer (../shared/bench/
 # freeradius-peer.sh: files + PAP, cleartext passwords, Message-Authenticator required) and a
-# Gatehouse (bench/radius-server.ts on the built dist/: SQLite, argon2id hashes, users in a group bound to the RADIUS
-# server, verified-credential cache warmed), then runs the same PAP + Message-Authenticator load
+# Gatehouse (bench/radius-server.ts on the built dist/: SQLite, argon2id hashes, users in a group
+# bound to the RADIUS server, verified-credential cache warmed), then runs the same PAP +
+# Message-Authenticator load
 # (../shared/bench/radius-load.sh: radclient and the python loader, 64 in flight) against each,
 # interleaved, then an open-loop run at half of Gatehouse's closed-loop rate against both (p99).
 # Finally first-time authentications (cache off: argon2id every time). Prints the RESULT lines and a
