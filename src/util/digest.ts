@@ -52,21 +52,21 @@ function digestScratch(algorithm: Algorithm, n: number): Buffer {
 }
 
 /**
- * The parts as one run of bytes for util/md5, in the scratch buffer (zeroed by `done`): a string
- * made a Buffer of its own would come from Node's shared pool, which nothing zeroes.
+ * Writes the MD5 of the parts (after the midstate `from`, if given) at out[offset..offset+16],
+ * through the scratch buffer, zeroed after: a string made a Buffer of its own would come from
+ * Node's shared pool, which nothing zeroes.
  */
-function gathered(parts: readonly Part[]): { bytes: Uint8Array; done: () => void } {
+function md5OfParts(out: Uint8Array, offset: number, parts: readonly Part[], from?: Md5Midstate): void {
   const n = gather(parts);
-  return { bytes: scratch.subarray(0, n), done: () => scratch.fill(0, 0, n) };
+  md5Into(out, offset, [scratch.subarray(0, n)], from);
+  scratch.fill(0, 0, n);
 }
 
 /** The digest of the parts concatenated. */
 export function digest(algorithm: Algorithm, ...parts: Part[]): Buffer {
   if (algorithm === 'md5') {
     const out = Buffer.allocUnsafe(16);
-    const g = gathered(parts);
-    md5Into(out, 0, [g.bytes]);
-    g.done();
+    md5OfParts(out, 0, parts);
     return out;
   }
   return digestScratch(algorithm, gather(parts));
@@ -104,9 +104,8 @@ export class HmacKey {
   mac(...parts: Part[]): Buffer {
     if (this.md5) {
       const out = Buffer.allocUnsafe(16);
-      const g = gathered(parts);
-      this.md5Into(out, 0, [g.bytes]);
-      g.done();
+      md5OfParts(innerMd5, 0, parts, this.md5.inner);
+      this.outerMd5(out, 0);
       return out;
     }
     const { inner, outer } = this.sha256!;
@@ -126,9 +125,13 @@ export class HmacKey {
   }
 
   private md5Into(out: Uint8Array, offset: number, parts: readonly Uint8Array[]): void {
-    const { inner, outer } = this.md5!;
-    md5Into(innerMd5, 0, parts, inner);
-    md5Into(out, offset, [innerMd5], outer);
+    md5Into(innerMd5, 0, parts, this.md5!.inner);
+    this.outerMd5(out, offset);
+  }
+
+  /** The HMAC's second step, over the inner hash in `innerMd5`, which it zeroes. */
+  private outerMd5(out: Uint8Array, offset: number): void {
+    md5Into(out, offset, [innerMd5], this.md5!.outer);
     innerMd5.fill(0);
   }
 }
