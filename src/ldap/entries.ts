@@ -71,33 +71,40 @@ function operational(dn: string, id: string, structural: string, created: Date, 
   ]);
 }
 
-export function toUserEntry(tree: Tree, e: UserEntry, o: EntryOptions): Entry {
+/**
+ * A user's entry; with `only` (userAttributesWanted), just the user attributes named there, for a
+ * search that returns no others: sssd and nslcd ask for a dozen attributes, a paged `uid` listing
+ * for one, and building all twenty for each entry to drop most of them cost ~2 µs per entry.
+ * The entry then serves selectAttributes alone (not compare or the in-memory filter).
+ */
+export function toUserEntry(tree: Tree, e: UserEntry, o: EntryOptions, only: ReadonlySet<string> | null = null): Entry {
   const u = e.user;
   const dn = tree.userDn(u.username);
-  const cn = commonName(u);
+  const w = only === null ? () => true : (type: string) => only.has(type);
+  const cn = w('cn') || w('displayname') || w('gecos') ? commonName(u) : '';
   return {
     dn,
     attributes: present([
-      attr('objectClass', ...USER_OBJECT_CLASSES),
-      attr('uid', u.username),
-      attr('cn', cn),
-      attr('sn', u.lastname || u.username),
-      attr('givenName', u.firstname),
-      attr('displayName', u.displayname || cn),
-      attr('mail', u.email),
-      attr('uidNumber', u.unixUid),
-      attr('gidNumber', u.unixGuid),
-      attr('homeDirectory', `${o.homeDirectoryPrefix}${u.username}`),
-      attr('loginShell', o.loginShell),
-      attr('gecos', cn),
-      attr('title', u.jobTitle),
-      attr('departmentNumber', u.department),
-      attr('o', u.company),
-      attr('l', u.location),
-      attr('employeeNumber', u.employeeIdentifier),
-      attr('description', u.description),
-      attr('shadowLastChange', u.passwordChangedAt ? Math.floor(u.passwordChangedAt.getTime() / 86_400_000) : null),
-      attr('memberOf', ...e.groupNames.map((name) => tree.groupDn(name))),
+      w('objectclass') ? attr('objectClass', ...USER_OBJECT_CLASSES) : null,
+      w('uid') ? attr('uid', u.username) : null,
+      w('cn') ? attr('cn', cn) : null,
+      w('sn') ? attr('sn', u.lastname || u.username) : null,
+      w('givenname') ? attr('givenName', u.firstname) : null,
+      w('displayname') ? attr('displayName', u.displayname || cn) : null,
+      w('mail') ? attr('mail', u.email) : null,
+      w('uidnumber') ? attr('uidNumber', u.unixUid) : null,
+      w('gidnumber') ? attr('gidNumber', u.unixGuid) : null,
+      w('homedirectory') ? attr('homeDirectory', `${o.homeDirectoryPrefix}${u.username}`) : null,
+      w('loginshell') ? attr('loginShell', o.loginShell) : null,
+      w('gecos') ? attr('gecos', cn) : null,
+      w('title') ? attr('title', u.jobTitle) : null,
+      w('departmentnumber') ? attr('departmentNumber', u.department) : null,
+      w('o') ? attr('o', u.company) : null,
+      w('l') ? attr('l', u.location) : null,
+      w('employeenumber') ? attr('employeeNumber', u.employeeIdentifier) : null,
+      w('description') ? attr('description', u.description) : null,
+      w('shadowlastchange') ? attr('shadowLastChange', u.passwordChangedAt ? Math.floor(u.passwordChangedAt.getTime() / 86_400_000) : null) : null,
+      w('memberof') ? attr('memberOf', ...e.groupNames.map((name) => tree.groupDn(name))) : null,
     ]),
     operational: () => operational(dn, u.id, 'inetOrgPerson', u.createdAt, u.updatedAt),
   };
@@ -289,6 +296,17 @@ export function mayReturn(requested: readonly string[], ...names: string[]): boo
   const wanted = wantedNames(requested);
   if (wanted.length === 1 && wanted[0] === '1.1') return false;
   return wanted.length === 0 || wanted.includes('*') || names.some((n) => wanted.includes(n));
+}
+
+/**
+ * The user attributes (lower-case names) that selectAttributes may take from an entry for a search
+ * asking for `requested`, or null for all of them: an entry built with only these (toUserEntry's
+ * `only`) gives the same selection.
+ */
+export function userAttributesWanted(requested: readonly string[]): ReadonlySet<string> | null {
+  const wanted = wantedNames(requested);
+  if (wanted.length === 1 && wanted[0] === '1.1') return new Set();
+  return wanted.length === 0 || wanted.includes('*') ? null : new Set(wanted);
 }
 
 export function selectAttributes(entry: Entry, requested: string[], typesOnly: boolean): EntryAttribute[] {

@@ -10,7 +10,7 @@ import { AnswerRecorder, answersOf, replay, type SearchAuditFields } from '../se
 import { OldestMark } from '../../core/directory/epoch-cache.js';
 import type { EntryParts } from '../../core/directory/ldap-directory.js';
 import { DnSyntaxError, foldValue } from '../dn.js';
-import { attributeMap, containerEntries, matchedDn, mayReturn, rootDse, selectAttributes, toGroupEntry, toSubschemaEntry, toUserEntry, type Entry } from '../entries.js';
+import { attributeMap, containerEntries, matchedDn, mayReturn, rootDse, selectAttributes, toGroupEntry, toSubschemaEntry, toUserEntry, userAttributesWanted, type Entry } from '../entries.js';
 import { filterString, groupNamed, matchesEntry, toGroupFilter, toUserFilter, type TranslationContext } from '../filter.js';
 import { LdapError, RESULT } from '../result-codes.js';
 import type { Location } from '../tree.js';
@@ -230,7 +230,8 @@ export async function search(req: LdapRequest, ctx: OperationContext, keepAs: st
   const tctx: TranslationContext = { tree, homeDirectoryPrefix: deps.config.homeDirectoryPrefix, loginShell: deps.config.loginShell };
   // Group names and member lists are read only for searches that may return them.
   const parts: EntryParts = { groupNames: mayReturn(attrs, 'memberof'), members: mayReturn(attrs, 'member', 'memberuid') };
-  const sources = await buildSources(ctx, loc, scope, filter, tctx, parts, marks);
+  // User entries are built with only the attributes this search may return (selectAttributes).
+  const sources = await buildSources(ctx, loc, scope, filter, tctx, parts, userAttributesWanted(attrs), marks);
   if (sources === 'noSuchObject') return done(RESULT.noSuchObject, 'no such entry', undefined, await matchedDn(ctx, base));
 
   // Limits: the client's sizeLimit (0 = none) within the server's; paged searches page instead.
@@ -304,6 +305,7 @@ async function buildSources(
   filter: LdapFilter,
   tctx: TranslationContext,
   parts: EntryParts,
+  only: ReadonlySet<string> | null,
   marks?: OldestMark,
 ): Promise<Source[] | 'noSuchObject'> {
   const { deps, tree, session } = ctx;
@@ -332,7 +334,7 @@ async function buildSources(
       : {
           fetch: async (position, limit) =>
             (await dir.users(p, extra ? { op: 'and', filters: [userFilter, extra] } : userFilter, { offset: 0, limit, after: position }, false, marks, parts)).items.map((e) => ({
-              entry: toUserEntry(tree, e, deps.config),
+              entry: toUserEntry(tree, e, deps.config, only),
               position: e.user.username,
             })),
         };
