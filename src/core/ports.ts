@@ -123,7 +123,12 @@ export interface UserGroupRepository {
   get(id: string): Promise<UserGroup | null>;
   getByName(name: string): Promise<UserGroup | null>;
   getMany(ids: string[]): Promise<UserGroup[]>;
-  query(q: Query<GroupAttr>): Promise<Page<UserGroup>>;
+  /**
+   * Groups matching `q`; with `withMember`, only those with a member matching it, in the same query
+   * (an LDAP `(member=<dn>)` with the member's visibility: one read where resolving the member
+   * first took two).
+   */
+  query(q: Query<GroupAttr>, withMember?: DirectoryFilter<UserAttr>): Promise<Page<UserGroup>>;
   /** Returns false when the membership already existed. */
   addMember(groupId: string, userId: string): Promise<boolean>;
   /** Returns false when there was no such membership. */

@@ -826,7 +826,16 @@ function createRepositories(s: () => State, write: Writer, read: Writer, now: ()
           (a, b) => byStr(a.name, b.name),
         ).map(copy),
       ),
-    query: (q) => read(() => copy(runQuery([...s().userGroups.values()], q, GROUP_COLUMNS, (g) => g.id))),
+    query: (q, withMember) =>
+      read(() => {
+        let groups = [...s().userGroups.values()];
+        if (withMember) {
+          const users = new Set(runQuery([...s().users.keys()].map((id) => toUser(id)!), { filter: withMember, limit: Number.MAX_SAFE_INTEGER, offset: 0 }, USER_COLUMNS, (u) => u.id).items.map((u) => u.id));
+          const having = new Set([...s().userGroupMembers.values()].filter((m) => users.has(m.userId)).map((m) => m.groupId));
+          groups = groups.filter((g) => having.has(g.id));
+        }
+        return copy(runQuery(groups, q, GROUP_COLUMNS, (g) => g.id));
+      }),
     addMember: (groupId, userId) =>
       write(() => {
         const k = pairKey(groupId, userId);

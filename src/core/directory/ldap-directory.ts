@@ -61,6 +61,25 @@ const ALL_PARTS: EntryParts = { groupNames: true, members: true };
 
 const CACHE_MS = 2000;
 
+type MemberNameEq = Extract<GroupFilter, { op: 'eq' }> & { attr: 'memberName' };
+
+const isMemberNameEq = (f: GroupFilter): f is MemberNameEq => f.op === 'eq' && f.attr === 'memberName';
+
+/**
+ * The first `memberName` equality that the whole filter requires (the filter itself, or a term of
+ * its top-level AND) and the filter without it; null when there is none. `A AND (member is X)`
+ * selects what `A` selects among the groups X is a visible member of, so the term can be a
+ * condition of the groups' query on their members.
+ */
+export function memberNamedAtTop(f: GroupFilter): { member: MemberNameEq; rest: GroupFilter | undefined } | null {
+  if (isMemberNameEq(f)) return { member: f, rest: undefined };
+  if (f.op !== 'and') return null;
+  const at = f.filters.findIndex(isMemberNameEq);
+  if (at < 0) return null;
+  const rest = f.filters.filter((_, i) => i !== at);
+  return { member: f.filters[at] as MemberNameEq, rest: rest.length > 0 ? { op: 'and', filters: rest } : undefined };
+}
+
 export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: () => number = () => d.store.commits, versionWatch?: VersionWatch) {
   const kept = versionWatch ? { watch: versionWatch } : {};
   const repos = d.store.repos;
@@ -353,15 +372,30 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
   async function readGroups(p: LdapPrincipal, filter: GroupFilter | undefined, page: EntryPage, withTotal: boolean, asOf: AsOf): Promise<Page<UserGroup>> {
     const scope = await groupScope(p);
     if (!scope) return { total: 0, items: [] };
-    const resolved = filter ? await resolveGroupFilter(filter, asOf) : undefined;
+    // The usual group lookup of a host, `(&(objectClass=groupOfNames)(member=<dn>))`: the member
+    // and its visibility go into the groups' query, one read instead of resolving the member first.
+    const split = filter ? memberNamedAtTop(filter) : null;
+    const withMember = split ? await visibleMemberNamed(split.member) : undefined;
+    const rest = split ? split.rest : filter;
+    const resolved = rest ? await resolveGroupFilter(rest, asOf) : undefined;
     const after: GroupFilter | undefined = page.after !== undefined && page.after !== '' ? { op: 'gt', attr: 'name', value: page.after } : undefined;
-    return repos.userGroups.query({
-      filter: and(scope, resolved, after),
-      sort: [{ attr: 'name', desc: false }],
-      limit: page.limit,
-      offset: page.offset,
-      withTotal,
-    });
+    return repos.userGroups.query(
+      {
+        filter: and(scope, resolved, after),
+        sort: [{ attr: 'name', desc: false }],
+        limit: page.limit,
+        offset: page.offset,
+        withTotal,
+      },
+      withMember,
+    );
+  }
+
+  /** The users a `memberName` equality may name: visible ones (as resolveGroupFilter resolves them). */
+  async function visibleMemberNamed(node: MemberNameEq): Promise<UserFilter> {
+    const [s, org] = await Promise.all([server(), d.organization.get()]);
+    // memberUid is caseExactIA5Match (RFC 2307): an exact assertion stays exact on the username.
+    return { op: 'and', filters: [userVisibility(s, org, d.clock.now()), { op: 'eq', attr: 'username', value: String(node.value), ...(node.exact ? { exact: true } : {}) }] };
   }
 
   async function withMembers(found: Page<UserGroup>, marks?: OldestMark): Promise<Page<GroupEntry>> {

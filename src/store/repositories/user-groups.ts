@@ -1,9 +1,10 @@
-import type { GroupAttr, Page, Query } from '../../core/directory/filter.js';
+import type { DirectoryFilter, GroupAttr, Page, Query, UserAttr } from '../../core/directory/filter.js';
 import type { UserGroup } from '../../core/directory/types.js';
 import type { UserGroupRepository } from '../../core/ports.js';
 import { fold } from '../fold.js';
 import { filterToSql, sortToSql, type ColumnMap } from '../filter-sql.js';
 import { fromJson, inList, toDate, toNum, toNumOrNull, toStr, type Param, type Row, type Sql, limitSql } from '../sql.js';
+import { USER_COLUMNS } from './users.js';
 
 const GROUP_COLUMNS: ColumnMap<GroupAttr> = {
   id: { expr: 'g.id', kind: 'id' },
@@ -87,9 +88,15 @@ export function createUserGroupRepository(sql: Sql): UserGroupRepository {
       const p: Param[] = [];
       return (await sql.rows(`SELECT * FROM user_groups g WHERE g.id IN (${inList(p, ids)}) ORDER BY g.name`, p)).map(toGroup);
     },
-    async query(q: Query<GroupAttr>): Promise<Page<UserGroup>> {
+    async query(q: Query<GroupAttr>, withMember?: DirectoryFilter<UserAttr>): Promise<Page<UserGroup>> {
       const params: Param[] = [];
-      const where = q.filter ? filterToSql(q.filter, GROUP_COLUMNS, params, sql.dialect) : '1 = 1';
+      const groupWhere = q.filter ? filterToSql(q.filter, GROUP_COLUMNS, params, sql.dialect) : '1 = 1';
+      // The member's conditions are on its user row and auth state, under the aliases USER_COLUMNS
+      // uses; CROSS JOIN keeps SQLite on the user first (found by its username), then its memberships.
+      const where = withMember
+        ? `${groupWhere} AND g.id IN (SELECT m.group_id FROM users u CROSS JOIN user_group_members m LEFT JOIN auth_state a ON a.subject_id = u.id
+             WHERE u.id = m.user_id AND ${filterToSql(withMember, USER_COLUMNS, params, sql.dialect)})`
+        : groupWhere;
       const n = q.withTotal === false ? null : await sql.one(`SELECT COUNT(*) AS n FROM user_groups g WHERE ${where}`, params);
       const pp = [...params];
       const rows = await sql.rows(

@@ -220,6 +220,10 @@ describe('LDAP access and bind semantics', function () {
         assert.deepEqual([entry.searchEntries[0]?.member ?? []].flat(), [], 'the entry shows no member');
         assert.deepEqual(await dnsOf(c, dir.base, '(&(cn=ghosts)(member=*))'), []);
         assert.deepEqual(await dnsOf(c, dir.base, '(&(cn=ghosts)(!(member=*)))'), [ghosts]);
+        // A hidden member names no group, whether its DN is the whole filter or a term of it.
+        assert.deepEqual(await dnsOf(c, dir.base, `(&(objectClass=groupOfNames)(member=${dir.userDn('sam')}))`), []);
+        assert.deepEqual(await dnsOf(c, dir.base, `(member=${dir.userDn('sam')})`), []);
+        assert.deepEqual(await dnsOf(c, dir.base, '(memberUid=sam)'), []);
         assert.ok((await dnsOf(c, dir.base, '(&(objectClass=groupOfNames)(member=*))')).includes(dir.groupDn('staff').toLowerCase()));
         // (memberOf=*) selects exactly the users whose entries show a memberOf value.
         const all = await c.search(dir.base, { filter: '(objectClass=posixAccount)', attributes: ['memberOf'] });
@@ -391,6 +395,7 @@ describe('LDAP access and bind semantics', function () {
       assert.deepEqual(await dnsOf(c, dir.base, '(uid=lou)'), [dir.userDn('lou').toLowerCase()]);
       const g = await c.search(dir.groupDn('lockers'), { scope: 'base', attributes: ['memberUid'] });
       assert.deepEqual([g.searchEntries[0]?.memberUid].flat().sort(), ['dave', 'eve', 'lou']);
+      assert.ok((await dnsOf(c, dir.base, `(&(objectClass=groupOfNames)(member=${dir.userDn('lou')}))`)).includes(dir.groupDn('lockers').toLowerCase()));
     });
 
     it('hides a locked user from searches and group member lists when userLockoutAction is remove', async () => {
@@ -401,6 +406,8 @@ describe('LDAP access and bind semantics', function () {
       const g = await c.search(dir.groupDn('lockers'), { scope: 'base', attributes: ['memberUid', 'member'] });
       assert.deepEqual([g.searchEntries[0]?.memberUid].flat().sort(), ['dave', 'eve']);
       assert.deepEqual(await dnsOf(c, dir.base, '(memberUid=lou)'), []);
+      assert.deepEqual(await dnsOf(c, dir.base, `(&(objectClass=groupOfNames)(member=${dir.userDn('lou')}))`), []);
+      assert.deepEqual(await dnsOf(c, dir.base, `(member=${dir.userDn('lou')})`), []);
     });
 
     it('binds again after an admin unlocks the account, and shows it again', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { GroupFilter } from '../../../src/core/directory/filter.js';
+import type { GroupFilter, UserFilter } from '../../../src/core/directory/filter.js';
 import type { User } from '../../../src/core/directory/types.js';
 import { newId } from '../../../src/util/ids.js';
 import { makeCredentials, makeGroup, makeUser } from '../../helpers/factories.js';
@@ -206,6 +206,23 @@ for (const target of storeTargets()) {
         assert.deepEqual(await names({ op: 'not', filter: { op: 'eq', attr: 'member', value: u1.id } }), ['Sales']);
         assert.deepEqual(await names({ op: 'present', attr: 'member' }), ['Engineering', 'Operations']);
         assert.deepEqual(await names({ op: 'in', attr: 'member', values: [u2.id, '000000000000000000000000'] }), ['Operations']);
+      });
+
+      it('keeps only groups with a member matching withMember, in the same query, with the group filter and the total', async function () {
+        const having = async (member: UserFilter, filter?: GroupFilter) => {
+          const page = await groups().query({ filter, sort: [{ attr: 'name', desc: false }], limit: 100, offset: 0 }, member);
+          assert.equal(page.total, page.items.length);
+          return page.items.map((g) => g.name);
+        };
+        const named = (u: User): UserFilter => ({ op: 'eq', attr: 'username', value: u.username.toUpperCase() });
+        assert.deepEqual(await having(named(u1)), ['Engineering', 'Operations']);
+        assert.deepEqual(await having(named(u2)), ['Operations']);
+        assert.deepEqual(await having(named(u1), { op: 'eq', attr: 'posixName', value: 'eng' }), ['Engineering']);
+        assert.deepEqual(await having(named(u2), { op: 'eq', attr: 'name', value: 'engineering' }), []);
+        // The member's own conditions (here its state, as the LDAP view's visibility has it) count.
+        assert.deepEqual(await having({ op: 'and', filters: [named(u2), { op: 'eq', attr: 'state', value: 'SUSPENDED' }] }), []);
+        assert.deepEqual(await having({ op: 'and', filters: [named(u2), { op: 'eq', attr: 'state', value: u2.state }] }), ['Operations']);
+        assert.deepEqual(await having({ op: 'eq', attr: 'username', value: 'nobody' }), []);
       });
 
       it('matches names case-insensitively, gids numerically, and totals the match', async function () {
