@@ -4,7 +4,7 @@ import { isPasswordExpired, passwordExpiresAt } from '../auth/password-policy.js
 import type { AuthResource } from '../auth/authenticate.js';
 import { DomainError } from '../errors.js';
 import type { DirectoryDeps } from './deps.js';
-import { and, type DirectoryFilter, type GroupAttr, type GroupFilter, type Page, type UserAttr, type UserFilter } from './filter.js';
+import { and, type DirectoryFilter, type FilterValue, type GroupAttr, type GroupFilter, type Page, type UserAttr, type UserFilter } from './filter.js';
 import { createEpochCache, type EpochCache, type EpochCacheOptions, type EpochMark, type OldestMark } from './epoch-cache.js';
 import type { VersionWatch } from './version-watch.js';
 
@@ -227,11 +227,7 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       }
       const [id] = await resolveName(`user\0${s.id}\0${node.exact ? 'exact' : ''}\0${String(node.value)}`, async () => {
         const member = await repos.users.query({
-          filter: {
-            op: 'and',
-            // memberUid is caseExactIA5Match (RFC 2307): an exact assertion stays exact on the username.
-            filters: [userVisibility(s, org, d.clock.now()), { op: 'eq', attr: 'username', value: String(node.value), ...(node.exact ? { exact: true } : {}) }],
-          },
+          filter: visibleMemberNamed(s, org, node),
           limit: 1,
           offset: 0,
           withTotal: false,
@@ -375,7 +371,7 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
     // The usual group lookup of a host, `(&(objectClass=groupOfNames)(member=<dn>))`: the member
     // and its visibility go into the groups' query, one read instead of resolving the member first.
     const split = filter ? memberNamedAtTop(filter) : null;
-    const withMember = split ? await visibleMemberNamed(split.member) : undefined;
+    const withMember = split ? visibleMemberNamed(await server(), await d.organization.get(), split.member) : undefined;
     const rest = split ? split.rest : filter;
     const resolved = rest ? await resolveGroupFilter(rest, asOf) : undefined;
     const after: GroupFilter | undefined = page.after !== undefined && page.after !== '' ? { op: 'gt', attr: 'name', value: page.after } : undefined;
@@ -391,9 +387,8 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
     );
   }
 
-  /** The users a `memberName` equality may name: visible ones (as resolveGroupFilter resolves them). */
-  async function visibleMemberNamed(node: MemberNameEq): Promise<UserFilter> {
-    const [s, org] = await Promise.all([server(), d.organization.get()]);
+  /** The users a `memberName` equality names: visible ones of that username. */
+  function visibleMemberNamed(s: LdapServer, org: Organization, node: { value: FilterValue; exact?: boolean }): UserFilter {
     // memberUid is caseExactIA5Match (RFC 2307): an exact assertion stays exact on the username.
     return { op: 'and', filters: [userVisibility(s, org, d.clock.now()), { op: 'eq', attr: 'username', value: String(node.value), ...(node.exact ? { exact: true } : {}) }] };
   }
