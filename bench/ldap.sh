@@ -141,11 +141,13 @@ for (users, mode), d in sorted(rows.items()):
     go, so = float(g.get('ops_s', 0) or 0), float(s.get('ops_s', 0) or 0)
     ratio = f"{go / so:.2f}" if go and so else '-'
     print(f"{users:>7} {mode:<8} {go:>16.1f} {g.get('p50_ms','-'):>7} {g.get('p99_ms','-'):>7} {so:>12.1f} {s.get('p50_ms','-'):>7} {s.get('p99_ms','-'):>7} {ratio:>6}")
-# The slapd peer answers at most 10,000 entries (its `sizelimit`): past that, its paged figure is
-# the rate of a shorter listing, which the ratio must not hide.
+# A paged figure is a rate over the listing each server gave; the ratio must not hide listings of
+# different lengths. The slapd peer answers at most 10,000 entries (its `sizelimit`).
 for (users, mode), d in sorted(rows.items()):
     if mode != 'paged' or 'gatehouse' not in d or 'slapd' not in d: continue
-    ge, se = d['gatehouse'].get('entries'), d['slapd'].get('entries')
-    if ge != se:
-        print(f"note: {users} users, paged: Gatehouse listed {ge} entries, slapd {se} (its size limit); the ratio compares rates over listings of different lengths")
+    ge, se = int(d['gatehouse'].get('entries', 0)), int(d['slapd'].get('entries', 0))
+    for name, n in (('Gatehouse', ge), ('slapd', se)):
+        if n != users:
+            why = " (the peer's sizelimit)" if name == 'slapd' and n == 10000 else ''
+            print(f"note: {users} users, paged: {name} listed {n} of {users} entries{why}; the ratio compares rates over listings of different lengths")
 PY

@@ -81,8 +81,9 @@ warm_up() { # label port pid users: the same load, not recorded
 open_loop() { # label port users rate
   (cd "$ROOT" && node --import tsx bench/radius-open-loop.ts --port "$2" --secret "$SECRET" --users "$3" --rate "$4" --seconds "$OPEN_SECONDS" --password "$PW" --label "peer=$1") | result
 }
-python_rate() { # label users: req/s of the latest python RESULT line for that peer and size
-  grep "engine=python" "$RESULTS" | grep "users=$2 " | grep "peer=$1" | tail -1 | sed -n 's/.*req_s=\([0-9.]*\).*/\1/p'
+python_rate() { # label users: req/s of the median python round for that peer and size (as the table shows it)
+  grep "engine=python" "$RESULTS" | grep "users=$2 " | grep "peer=$1" | sed -n 's/.*req_s=\([0-9.]*\).*/\1/p' | sort -n |
+    awk '{ r[NR] = $1 } END { if (NR) print r[int((NR + 1) / 2)] }'
 }
 
 say "machine: $(nproc) cores, $(uptime)"
@@ -126,8 +127,9 @@ def rounds(engine, peer, users):
 def rate(r):
     return float(r.get("served_req_s") or r.get("req_s") or 0)
 def pick(engine, peer, users):
-    # The median round by req/s (the lower middle one of an even count), with its own latency and CPU.
-    c = sorted(rounds(engine, peer, users), key=rate)
+    # The median round by req/s (the lower middle one of an even count), with its own latency and
+    # CPU; rounds that gave no rate (a radclient TIMEOUT) are left out and reported below.
+    c = sorted((r for r in rounds(engine, peer, users) if rate(r) > 0), key=rate)
     return c[(len(c) - 1) // 2] if c else None
 sizes = sorted({r["users"] for r in rows if r.get("peer") in ("gatehouse", "freeradius")}, key=int)
 print(f"{'users':>6} {'measurement':<34} {'FreeRADIUS':>20} {'Gatehouse':>20} {'ratio':>6}")
@@ -143,6 +145,10 @@ for n in sizes:
         if len(fa) > 1 or len(ga) > 1:
             each = lambda rs: ", ".join(f"{rate(r):.0f}" for r in rs)
             print(f"{'':>6} {'  each round, req/s':<34} {each(fa):>20} {each(ga):>20}")
+        for peer, rs in (("FreeRADIUS", fa), ("Gatehouse", ga)):
+            failed = [r for r in rs if rate(r) == 0]
+            if failed:
+                print(f"{'':>6}   {peer}: {len(failed)} of {len(rs)} rounds gave no rate (timed out), left out of the median")
         if "p99_ms" in g:
             print(f"{'':>6} {'  p50 / p99 ms':<34} {f['p50_ms'] + ' / ' + f['p99_ms']:>20} {g['p50_ms'] + ' / ' + g['p99_ms']:>20}")
         print(f"{'':>6} {'  lost':<34} {f.get('lost', '?'):>20} {g.get('lost', '?'):>20}")

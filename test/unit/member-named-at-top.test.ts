@@ -15,6 +15,15 @@ describe('memberNamedAtTop: the member term a group search may hand to the group
     assert.deepEqual(memberNamedAtTop({ op: 'and', filters: [bob, posix, alice] }), { member: bob, rest: { op: 'and', filters: [posix, alice] } });
   });
 
+  it('finds it in nested ANDs, as (&(objectClass=posixGroup)(memberUid=x)) translates', () => {
+    assert.deepEqual(memberNamedAtTop({ op: 'and', filters: [posix, { op: 'and', filters: [posix, bob] }] }), {
+      member: bob,
+      rest: { op: 'and', filters: [posix, { op: 'and', filters: [posix] }] },
+    });
+    assert.deepEqual(memberNamedAtTop({ op: 'and', filters: [posix, { op: 'and', filters: [alice] }] }), { member: alice, rest: { op: 'and', filters: [posix] } });
+    assert.equal(memberNamedAtTop({ op: 'and', filters: [posix, { op: 'and', filters: [posix, { op: 'or', filters: [alice, bob] }] }] }), null);
+  });
+
   it('leaves alone a member term that the filter does not require as a whole', () => {
     for (const f of [
       { op: 'or', filters: [alice, posix] },

@@ -67,17 +67,21 @@ const isMemberNameEq = (f: GroupFilter): f is MemberNameEq => f.op === 'eq' && f
 
 /**
  * The first `memberName` equality that the whole filter requires (the filter itself, or a term of
- * its top-level AND) and the filter without it; null when there is none. `A AND (member is X)`
- * selects what `A` selects among the groups X is a visible member of, so the term can be a
- * condition of the groups' query on their members.
+ * its AND, nested ANDs included: `(&(objectClass=posixGroup)(memberUid=x))` translates to an AND
+ * holding the AND of memberUid's own) and the filter without it; null when there is none.
+ * `A AND (member is X)` selects what `A` selects among the groups X is a visible member of, so the
+ * term can be a condition of the groups' query on their members.
  */
 export function memberNamedAtTop(f: GroupFilter): { member: MemberNameEq; rest: GroupFilter | undefined } | null {
   if (isMemberNameEq(f)) return { member: f, rest: undefined };
   if (f.op !== 'and') return null;
-  const at = f.filters.findIndex(isMemberNameEq);
-  if (at < 0) return null;
-  const rest = f.filters.filter((_, i) => i !== at);
-  return { member: f.filters[at] as MemberNameEq, rest: rest.length > 0 ? { op: 'and', filters: rest } : undefined };
+  for (let i = 0; i < f.filters.length; i++) {
+    const found = memberNamedAtTop(f.filters[i]!);
+    if (!found) continue;
+    const rest = [...f.filters.slice(0, i), ...(found.rest ? [found.rest] : []), ...f.filters.slice(i + 1)];
+    return { member: found.member, rest: rest.length > 0 ? { op: 'and', filters: rest } : undefined };
+  }
+  return null;
 }
 
 export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: () => number = () => d.store.commits, versionWatch?: VersionWatch) {

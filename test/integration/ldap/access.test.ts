@@ -396,6 +396,7 @@ describe('LDAP access and bind semantics', function () {
       const g = await c.search(dir.groupDn('lockers'), { scope: 'base', attributes: ['memberUid'] });
       assert.deepEqual([g.searchEntries[0]?.memberUid].flat().sort(), ['dave', 'eve', 'lou']);
       assert.ok((await dnsOf(c, dir.base, `(&(objectClass=groupOfNames)(member=${dir.userDn('lou')}))`)).includes(dir.groupDn('lockers').toLowerCase()));
+      assert.ok((await dnsOf(c, dir.base, '(&(objectClass=posixGroup)(memberUid=lou))')).includes(dir.groupDn('lockers').toLowerCase()));
     });
 
     it('hides a locked user from searches and group member lists when userLockoutAction is remove', async () => {
@@ -408,6 +409,7 @@ describe('LDAP access and bind semantics', function () {
       assert.deepEqual(await dnsOf(c, dir.base, '(memberUid=lou)'), []);
       assert.deepEqual(await dnsOf(c, dir.base, `(&(objectClass=groupOfNames)(member=${dir.userDn('lou')}))`), []);
       assert.deepEqual(await dnsOf(c, dir.base, `(member=${dir.userDn('lou')})`), []);
+      assert.deepEqual(await dnsOf(c, dir.base, '(&(objectClass=posixGroup)(memberUid=lou))'), []);
     });
 
     it('binds again after an admin unlocks the account, and shows it again', async () => {
