@@ -4,7 +4,7 @@ import type { UserGroupRepository } from '../../core/ports.js';
 import { fold } from '../fold.js';
 import { filterToSql, sortToSql, type ColumnMap } from '../filter-sql.js';
 import { fromJson, inList, toDate, toNum, toNumOrNull, toStr, type Param, type Row, type Sql, limitSql } from '../sql.js';
-import { USER_COLUMNS } from './users.js';
+import { USER_COLUMNS, USER_FROM } from './users.js';
 
 const GROUP_COLUMNS: ColumnMap<GroupAttr> = {
   id: { expr: 'g.id', kind: 'id' },
@@ -91,11 +91,12 @@ export function createUserGroupRepository(sql: Sql): UserGroupRepository {
     async query(q: Query<GroupAttr>, withMember?: DirectoryFilter<UserAttr>): Promise<Page<UserGroup>> {
       const params: Param[] = [];
       const groupWhere = q.filter ? filterToSql(q.filter, GROUP_COLUMNS, params, sql.dialect) : '1 = 1';
-      // The member's conditions are on its user row and auth state, under the aliases USER_COLUMNS
-      // uses; CROSS JOIN keeps SQLite on the user first (found by its username), then its memberships.
+      // The member's conditions are on its user row and auth state (USER_FROM, which USER_COLUMNS
+      // is written for); CROSS JOIN keeps SQLite on the user first (found by its username), then its
+      // memberships.
       const where = withMember
-        ? `${groupWhere} AND g.id IN (SELECT m.group_id FROM users u CROSS JOIN user_group_members m LEFT JOIN auth_state a ON a.subject_id = u.id
-             WHERE u.id = m.user_id AND ${filterToSql(withMember, USER_COLUMNS, params, sql.dialect)})`
+        ? `${groupWhere} AND g.id IN (SELECT m.group_id FROM ${USER_FROM} CROSS JOIN user_group_members m
+             WHERE m.user_id = u.id AND ${filterToSql(withMember, USER_COLUMNS, params, sql.dialect)})`
         : groupWhere;
       const n = q.withTotal === false ? null : await sql.one(`SELECT COUNT(*) AS n FROM user_groups g WHERE ${where}`, params);
       const pp = [...params];

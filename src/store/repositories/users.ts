@@ -80,7 +80,9 @@ const HAS_ACCESS = `(EXISTS (SELECT 1 FROM associations ba WHERE ba.from_type = 
   OR EXISTS (SELECT 1 FROM user_group_members bm CROSS JOIN associations ba
              WHERE bm.user_id = u.id AND ba.from_type = 'user_group' AND ba.from_id = bm.group_id
                AND ba.to_type = $1 AND ba.to_id = $2)) AS has_access`;
-const FROM = 'users u LEFT JOIN auth_state a ON a.subject_id = u.id';
+/** The rows USER_COLUMNS are written for: a user (`u`) and its authentication state (`a`). */
+export const USER_FROM = 'users u LEFT JOIN auth_state a ON a.subject_id = u.id';
+const FROM = USER_FROM;
 
 export function toUser(r: Row): User {
   return {
