@@ -7,6 +7,8 @@ import type { DirectoryDeps } from './deps.js';
 import { and, type DirectoryFilter, type FilterValue, type GroupAttr, type GroupFilter, type Page, type UserAttr, type UserFilter } from './filter.js';
 import { createEpochCache, type EpochCache, type EpochCacheOptions, type EpochMark, type OldestMark } from './epoch-cache.js';
 import type { VersionWatch } from './version-watch.js';
+import { createUserIndex, type UserIndex } from './user-index.js';
+import { hiddenBy, hidingFilters, hidingRules, lastingVisibility } from './ldap-visibility.js';
 
 /** The oldest read a result was built from (see resolveName). */
 interface AsOf {
@@ -122,6 +124,26 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
     if (r.mark.at < asOf.mark.at) asOf.mark = r.mark;
     return r.ids;
   };
+  // Every user LDAP could show, in memory, for uid lookups at sites too big for the pages above to
+  // hold the users asked about (user-index.ts). Only with a version watch: without one, an index
+  // would have to be read again every revalidateMs.
+  const userIndex: UserIndex | null =
+    versionWatch && revalidateMs > 0
+      ? createUserIndex(
+          (serverId) => async (after, limit) => {
+            const filters: UserFilter[] = [...lastingVisibility({ id: serverId })];
+            if (after !== '') filters.push({ op: 'gt', attr: 'username', value: after });
+            const page = await repos.users.queryWithGroupNames(
+              { filter: { op: 'and', filters }, sort: [{ attr: 'username', desc: false }], limit, offset: 0, withTotal: false },
+              `ldap_server:${serverId}`,
+            );
+            return page.items;
+          },
+          epoch,
+          versionWatch,
+        )
+      : null;
+
   const keyOf = (p: LdapPrincipal, filter: unknown, page: EntryPage, withTotal: boolean, parts = true) =>
     JSON.stringify([p.kind === 'user' ? p.user.id : '', filter ?? null, page.limit, page.offset, page.after ?? '', withTotal, parts]);
 
@@ -137,29 +159,10 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
     return s;
   };
 
-  const userVisibility = (s: LdapServer, org: Organization, now: Date): UserFilter => {
-    const parts: UserFilter[] = [
-      { op: 'eq', attr: 'state', value: 'ACTIVATED' },
-      { op: 'eq', attr: 'boundTo', value: `ldap_server:${s.id}` },
-    ];
-    if (s.userLockoutAction === 'remove') {
-      const { lockoutSeconds } = lockoutPolicyOf(org.settings.passwordPolicy);
-      const locked: UserFilter =
-        lockoutSeconds > 0 ? { op: 'gt', attr: 'lockedAt', value: now.getTime() - lockoutSeconds * 1000 } : { op: 'present', attr: 'lockedAt' };
-      parts.push({ op: 'not', filter: locked });
-    }
-    if (s.userPasswordExpirationAction === 'remove') {
-      const policy = org.settings.passwordPolicy;
-      parts.push({ op: 'eq', attr: 'passwordExpiredFlag', value: false });
-      if (policy.enablePasswordExpirationInDays) {
-        parts.push({
-          op: 'not',
-          filter: { op: 'lte', attr: 'passwordChangedAt', value: now.getTime() - policy.passwordExpirationInDays * 86_400_000 },
-        });
-      }
-    }
-    return { op: 'and', filters: parts };
-  };
+  const userVisibility = (s: LdapServer, org: Organization, now: Date): UserFilter => ({
+    op: 'and',
+    filters: [...lastingVisibility(s), ...hidingFilters(hidingRules(s, org, now))],
+  });
 
   const groupVisibility = (s: LdapServer): GroupFilter => ({ op: 'eq', attr: 'boundTo', value: `ldap_server:${s.id}` });
 
@@ -241,6 +244,34 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       return id ? { op: 'eq', attr: 'member', value: id } : { op: 'false' };
     });
 
+  /**
+   * A username equality (the uid lookup of hosts and apps) answered from the user index, with the
+   * visibility rules applied as of now; null when the index cannot answer it.
+   */
+  const fromIndex = async (
+    p: LdapPrincipal,
+    filter: UserFilter | undefined,
+    page: EntryPage,
+    withTotal: boolean,
+    parts: EntryParts,
+  ): Promise<{ page: Page<UserEntry>; mark: EpochMark } | null> => {
+    if (!userIndex || p.kind !== 'user' || filter?.op !== 'eq' || filter.attr !== 'username' || typeof filter.value !== 'string') return null;
+    if (page.offset !== 0 || (page.after !== undefined && page.after !== '') || page.limit < 1) return null;
+    const [s, org] = await Promise.all([server(), d.organization.get()]);
+    // From here on nothing awaits: the answer is the index's as of this mark, as a read made now
+    // would be (the index holds what the store holds as of an epoch and version both still current).
+    const mark = userPages.mark();
+    const found = userIndex.lookup(s.id, filter.value, filter.exact === true);
+    if (found === undefined) return null;
+    const visible =
+      found !== null &&
+      !hiddenBy(hidingRules(s, org, d.clock.now()), found.user) &&
+      // What an ordinary user sees of users: its own entry (userScope).
+      (p.user.ldapBindingUser || found.user.id === p.user.id);
+    const items = visible ? [{ user: found.user, groupNames: parts.groupNames ? found.groupNames : [] }] : [];
+    return { page: { total: withTotal ? items.length : -1, items }, mark };
+  };
+
   /** What `current` answers without a read, if it can: anonymous, or a principal checked lately (else undefined). */
   const currentKept = (p: LdapPrincipal): LdapPrincipal | undefined => (p.kind === 'user' ? principals.get(p.user.id) : p);
 
@@ -290,6 +321,19 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       return result;
     },
 
+    /**
+     * Starts reading the user index if it is not valid and a build may start (a bind account has
+     * bound: its uid lookups follow). Nothing to wait for: lookups use the store until it is ready.
+     */
+    warmUserIndex(): void {
+      if (userIndex) void server().then((s) => userIndex.refresh(s.id), () => undefined);
+    },
+
+    /** Builds the user index now unless it is valid; whether it is (tests). False when the directory keeps none. */
+    async userIndexReady(): Promise<boolean> {
+      return userIndex ? userIndex.build((await server()).id) : false;
+    },
+
     /** `current` without a read: the adapter's kept answers use it (undefined: call `current`). */
     currentKept,
 
@@ -312,6 +356,11 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       marks?: OldestMark,
       parts: EntryParts = ALL_PARTS,
     ): Promise<Page<UserEntry>> {
+      const indexed = await fromIndex(p, filter, page, withTotal, parts);
+      if (indexed) {
+        marks?.note(indexed.mark);
+        return indexed.page;
+      }
       const key = keyOf(p, filter, page, withTotal, parts.groupNames);
       const hit = userPages.entry(key);
       if (hit) {

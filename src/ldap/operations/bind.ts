@@ -76,5 +76,7 @@ export async function bind(req: LdapRequest, ctx: OperationContext): Promise<voi
   if (Date.now() >= ctx.deadline) return reply(RESULT.busy, 'operation timed out');
   session.principal = { kind: 'user', user: outcome.user };
   session.boundDn = tree.userDn(outcome.user.username);
+  // A bind account looks users up next: the user index is read now rather than on its first search.
+  if (outcome.user.ldapBindingUser) deps.directory.warmUserIndex();
   return reply(RESULT.success);
 }

@@ -78,6 +78,7 @@ class Harness {
       resource: async () => ({ type: 'ldap_server', id: makeLdapServer().id }) as Awaited<ReturnType<LdapDirectory['resource']>>,
       current: async (p: LdapPrincipal) => p,
       currentKept: (p: LdapPrincipal) => p,
+      warmUserIndex: () => undefined,
       // Nothing kept: every search reaches `users`.
       derivedCache: () => null,
       canRead: (p: LdapPrincipal) => p.kind === 'user',

@@ -1,0 +1,237 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import { systemActor } from '../../../src/core/access/actor.js';
+import { createPasswordHasher } from '../../../src/core/auth/password-hasher.js';
+import { createSecretBox } from '../../../src/core/auth/secret-box.js';
+import type { UserFilter } from '../../../src/core/directory/filter.js';
+import type { LdapPrincipal, UserEntry } from '../../../src/core/directory/ldap-directory.js';
+import { hidingFilters, hidingRules, lastingVisibility } from '../../../src/core/directory/ldap-visibility.js';
+import type { User } from '../../../src/core/directory/types.js';
+import { createCore } from '../../../src/core/index.js';
+import type { Logger, Store } from '../../../src/core/ports.js';
+import { createFakeClock, type FakeClock } from '../../helpers/fake-clock.js';
+import { makeCredentials, makeGroup, makeUser } from '../../helpers/factories.js';
+import { storeTargets, useTestStore } from '../../helpers/test-store.js';
+
+/**
+ * The user index (src/core/directory/user-index.ts) answers uid lookups from memory with the hiding
+ * rules applied at lookup (hiddenBy). Here its answers are compared with the store's for the same
+ * lookup (the visibility filter, hidingFilters, in SQL), for random users (state, binding direct or
+ * through groups, locks and password ages on either side of the rules' limits, the expired flag),
+ * under every combination of the LDAP server's actions and the lockout and expiry policy, at times
+ * on either side of the turns: a difference between the two forms of a rule fails here.
+ */
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+const DAY = 86_400_000;
+const LOCKOUT_S = 120;
+const EXPIRY_DAYS = 30;
+
+const coreOn = (store: Store, clock: FakeClock) =>
+  createCore({
+    store,
+    hasher: createPasswordHasher({ memoryKiB: 19456, iterations: 2, parallelism: 1 }),
+    secretBox: createSecretBox(randomBytes(32)),
+    clock,
+    log: silent,
+    totpIssuer: 'Test',
+    credentialCache: { ttlSeconds: 0, maxEntries: 1 },
+    audit: { flushIntervalMs: 5, batchSize: 100, maxQueue: 10_000 },
+    revalidateSeconds: 600,
+  });
+
+for (const target of storeTargets()) {
+  describe(`LDAP user index (${target})`, function () {
+    this.timeout(120_000);
+    const ctx = useTestStore(target);
+
+    it('answers username lookups as the store does, for random users, settings and times, without reading the store', async function () {
+      const clock = createFakeClock('2025-06-01T12:00:00.000Z');
+      const T = clock.ms();
+      let storeReads = 0;
+      const base = ctx.store;
+      // The users repository with its LDAP page query counted: the index must answer without it.
+      const users = new Proxy(base.repos.users, {
+        get(t, k, r) {
+          if (k === 'queryWithGroupNames') {
+            return (...args: Parameters<typeof t.queryWithGroupNames>) => {
+              storeReads++;
+              return t.queryWithGroupNames(...args);
+            };
+          }
+          return Reflect.get(t, k, r) as unknown;
+        },
+      });
+      const store: Store = Object.create(base, { repos: { value: new Proxy(base.repos, { get: (t, k, r) => (k === 'users' ? users : (Reflect.get(t, k, r) as unknown)) }) } });
+      const core = coreOn(store, clock);
+      try {
+        const boot = await core.bootstrap({ organizationName: 'Org', adminEmail: 'admin@example.com', adminPassword: 'Quiet-River-Stone-9', apiKey: '' });
+        const server = (await core.ldapServers.list())[0]!;
+        const repos = base.repos;
+        const [bound, unbound] = [makeGroup({ name: 'Bound' }), makeGroup({ name: 'Unbound' })];
+        const [bound2] = [makeGroup({ name: 'Also Bound' })];
+        for (const g of [bound, unbound, bound2]) await repos.userGroups.create(g);
+        for (const g of [bound, bound2]) await repos.associations.add({ fromType: 'user_group', fromId: g.id, toType: 'ldap_server', toId: server.id, createdAt: clock.now() });
+
+        // Random users: each field on either side of the limits the rules draw.
+        const rnd = fc.sample(
+          fc.record({
+            state: fc.constantFrom<User['state']>('ACTIVATED', 'ACTIVATED', 'ACTIVATED', 'SUSPENDED', 'STAGED'),
+            binding: fc.constantFrom('direct', 'group', 'both groups', 'unbound group', 'none'),
+            // Ages that meet the times below exactly at the limits (a lock ends when age + dt = 120 s,
+            // a password expires when changedAgoS = dt), so that `>` against `>=` shows.
+            lockedAgoS: fc.option(fc.constantFrom(0, 1, 59, 60, 61, 119, 120, 121, 300), { freq: 2 }),
+            changedAgoS: fc.option(fc.constantFrom(-300, -1, 0, 1, 59, 60, 61, 119, 120, 300, 600), { freq: 5 }),
+            expiredFlag: fc.boolean(),
+            ldapBindingUser: fc.boolean(),
+          }),
+          { numRuns: 80, seed: 20261202 },
+        );
+        const made: User[] = [];
+        for (const [i, r] of rnd.entries()) {
+          const u = makeUser({
+            username: `u${i}.${r.state.toLowerCase()}`,
+            state: r.state,
+            passwordExpiredFlag: r.expiredFlag,
+            ldapBindingUser: r.ldapBindingUser,
+            // Around the expiry limit (EXPIRY_DAYS old at T plus changedAgoS).
+            passwordChangedAt: r.changedAgoS === null ? null : new Date(T - EXPIRY_DAYS * DAY + r.changedAgoS * 1000),
+          });
+          await repos.users.create(u, makeCredentials());
+          await repos.authState.ensure(u.id);
+          if (r.lockedAgoS !== null) await repos.authState.recordFailure(u.id, new Date(T - r.lockedAgoS * 1000), { maxAttempts: 1, lockoutSeconds: LOCKOUT_S, resetCounterSeconds: 0 });
+          if (r.binding === 'direct') await repos.associations.add({ fromType: 'user', fromId: u.id, toType: 'ldap_server', toId: server.id, createdAt: clock.now() });
+          if (r.binding === 'group' || r.binding === 'both groups') await repos.userGroups.addMember(bound.id, u.id);
+          if (r.binding === 'both groups') await repos.userGroups.addMember(bound2.id, u.id);
+          if (r.binding === 'unbound group') await repos.userGroups.addMember(unbound.id, u.id);
+          made.push(u);
+        }
+        // The searcher: a bind account bound to the server, never hidden.
+        const binder = makeUser({ username: 'binder', ldapBindingUser: true });
+        await repos.users.create(binder, makeCredentials());
+        await repos.associations.add({ fromType: 'user', fromId: binder.id, toType: 'ldap_server', toId: server.id, createdAt: clock.now() });
+        const principals: LdapPrincipal[] = [
+          { kind: 'user', user: binder },
+          // An ordinary user sees its own entry only.
+          { kind: 'user', user: { ...made[0]!, ldapBindingUser: false } },
+        ];
+        const dir = core.ldapDirectory;
+        const names = [...made.map((u) => u.username), ...made.slice(0, 5).map((u) => u.username.toUpperCase()), 'nobody', 'u1\u0000', 'Binder'];
+
+        /** The store's answer: the visibility filter as the directory writes it, and the lookup. */
+        const fromStore = async (p: LdapPrincipal, name: string, exact: boolean): Promise<UserEntry[]> => {
+          const s = (await core.ldapServers.list())[0]!;
+          const org = await repos.organizations.get();
+          const filters: UserFilter[] = [...lastingVisibility(s), ...hidingFilters(hidingRules(s, org!, clock.now())), { op: 'eq', attr: 'username', value: name, ...(exact ? { exact } : {}) }];
+          if (p.kind === 'user' && !p.user.ldapBindingUser) filters.push({ op: 'eq', attr: 'id', value: p.user.id });
+          return (await repos.users.queryWithGroupNames({ filter: { op: 'and', filters }, limit: 2, offset: 0, withTotal: false }, `ldap_server:${s.id}`)).items;
+        };
+        const show = (es: UserEntry[]) => es.map((e) => ({ id: e.user.id, username: e.user.username, lockedAt: e.user.lockedAt, groups: [...e.groupNames].sort() }));
+
+        let compared = 0;
+        let found = 0;
+        const settings = [
+          { lock: 'remove', expiry: 'remove', lockout: true, days: true },
+          { lock: 'remove', expiry: 'remove', lockout: false, days: false },
+          { lock: 'disable', expiry: 'remove', lockout: true, days: true },
+          { lock: 'remove', expiry: 'disable', lockout: true, days: false },
+          { lock: 'disable', expiry: 'disable', lockout: true, days: true },
+        ] as const;
+        for (const st of settings) {
+          clock.set(T);
+          await core.ldapServers.update(server.id, { userLockoutAction: st.lock, userPasswordExpirationAction: st.expiry }, systemActor);
+          await core.organization.update(
+            boot.organization.id,
+            {
+              settings: {
+                passwordPolicy: {
+                  enableLockoutTimeInSeconds: st.lockout,
+                  lockoutTimeInSeconds: LOCKOUT_S,
+                  enablePasswordExpirationInDays: st.days,
+                  passwordExpirationInDays: EXPIRY_DAYS,
+                },
+              },
+            },
+            systemActor,
+          );
+          assert.equal(await dir.userIndexReady(), true, 'the index builds');
+          // Times within the version watch's lifetime (600 s), across lock ends and password expiries.
+          for (const dt of [0, 1, 59, 60, 61, 119, 120, 121, 301, 599]) {
+            clock.set(T + dt * 1000);
+            for (const p of principals) {
+              for (const name of names) {
+                for (const exact of [false, true]) {
+                  const before = storeReads;
+                  const got = await dir.users(p, { op: 'eq', attr: 'username', value: name, ...(exact ? { exact } : {}) }, { limit: 10, offset: 0 }, true);
+                  assert.equal(storeReads, before, `answered from the index (${name}, +${dt}s)`);
+                  const want = await fromStore(p, name, exact);
+                  assert.deepEqual(show(got.items), show(want), `${JSON.stringify(st)} +${dt}s ${p.kind === 'user' ? p.user.username : ''} ${JSON.stringify(name)} exact=${exact}`);
+                  assert.equal(got.total, want.length);
+                  compared++;
+                  found += want.length;
+                }
+              }
+            }
+          }
+        }
+        // The comparison covered both outcomes many times over.
+        assert.ok(compared > 5_000 && found > 500 && compared - found > 500, `${compared} lookups, ${found} found`);
+      } finally {
+        await core.close();
+      }
+    });
+
+    it('is dropped by a commit here, and left once the directory version moves through another instance', async function () {
+      const clock = createFakeClock('2025-06-01T12:00:00.000Z');
+      // Two instances on one database: each counts its own commits (the epoch); what one writes,
+      // the other learns from the directory version alone.
+      let ownCommits = 0;
+      const hereStore: Store = Object.create(ctx.store, {
+        commits: { get: () => ownCommits },
+        transaction: { value: (fn: Parameters<Store['transaction']>[0]) => ctx.store.transaction(fn).finally(() => ownCommits++) },
+      });
+      const here = coreOn(hereStore, clock);
+      const there = coreOn(ctx.store, clock);
+      try {
+        await here.bootstrap({ organizationName: 'Org', adminEmail: 'admin@example.com', adminPassword: 'Quiet-River-Stone-9', apiKey: '' });
+        const server = (await here.ldapServers.list())[0]!;
+        const repos = ctx.store.repos;
+        const make = async (username: string, ldapBindingUser = false) => {
+          const u = makeUser({ username, ldapBindingUser });
+          await repos.users.create(u, makeCredentials());
+          await repos.associations.add({ fromType: 'user', fromId: u.id, toType: 'ldap_server', toId: server.id, createdAt: clock.now() });
+          return u;
+        };
+        const binder = await make('binder', true);
+        const ann = await make('ann');
+        const bob = await make('bob');
+        const dir = here.ldapDirectory;
+        const p: LdapPrincipal = { kind: 'user', user: binder };
+        const find = async (name: string) => (await dir.users(p, { op: 'eq', attr: 'username', value: name }, { limit: 10, offset: 0 })).items.map((e) => e.user.username);
+        assert.equal(await dir.userIndexReady(), true);
+        assert.deepEqual(await find('ann'), ['ann']);
+        assert.deepEqual(await find('BOB'), ['bob']);
+
+        // A change here: the next lookup already sees it (the index is dropped; the store answers).
+        await here.users.update(ann.id, { state: 'SUSPENDED' }, systemActor);
+        assert.deepEqual(await find('ann'), []);
+        assert.equal(await dir.userIndexReady(), true, 'rebuilt');
+        assert.deepEqual(await find('ann'), []);
+
+        // A change through another instance: seen once this one's watch confirms the new version,
+        // within its lifetime (half of it here, when a confirmation starts on use).
+        await there.users.update(bob.id, { state: 'SUSPENDED' }, systemActor);
+        clock.advance(301_000);
+        await find('bob');
+        for (let i = 0; i < 50 && (await find('bob')).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+        assert.deepEqual(await find('bob'), [], 'the suspension through the other instance is seen');
+        assert.equal(await dir.userIndexReady(), true, 'rebuilt');
+        assert.deepEqual(await find('bob'), []);
+        assert.deepEqual(await find('binder'), ['binder']);
+      } finally {
+        await here.close();
+        await there.close();
+      }
+    });
+  });
+}
