@@ -7,7 +7,7 @@ import type { DirectoryDeps } from './deps.js';
 import { and, type DirectoryFilter, type FilterValue, type GroupAttr, type GroupFilter, type Page, type UserAttr, type UserFilter } from './filter.js';
 import { createEpochCache, type EpochCache, type EpochCacheOptions, type EpochMark, type OldestMark } from './epoch-cache.js';
 import type { VersionWatch } from './version-watch.js';
-import { createUserIndex, type UserIndex } from './user-index.js';
+import { createUserIndex, type IndexedUser, type UserIndex } from './user-index.js';
 import { hiddenBy, hidingFilters, hidingRules, lastingVisibility } from './ldap-visibility.js';
 
 /** The oldest read a result was built from (see resolveName). */
@@ -245,31 +245,56 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
     });
 
   /**
-   * A username equality (the uid lookup of hosts and apps) answered from the user index, with the
-   * visibility rules applied as of now; null when the index cannot answer it.
+   * The visible user of a username (`exact`: case-sensitive) from the user index, with the hiding
+   * rules applied as of now, and the mark the answer stands as of; null when the index cannot answer.
    */
-  const fromIndex = async (
+  const visibleFromIndex = async (name: FilterValue, exact: boolean): Promise<{ found: IndexedUser | null; mark: EpochMark } | null> => {
+    if (!userIndex || typeof name !== 'string') return null;
+    const [s, org] = await Promise.all([server(), d.organization.get()]);
+    // From here on nothing awaits: the answer is the index's as of this mark, as a read made now
+    // would be (the index holds what the store holds as of an epoch and version both still current).
+    const mark = userPages.mark();
+    const found = userIndex.lookup(s.id, name, exact);
+    if (found === undefined) return null;
+    return { found: found !== null && !hiddenBy(hidingRules(s, org, d.clock.now()), found.user) ? found : null, mark };
+  };
+
+  /** A username equality (the uid lookup of hosts and apps) answered from the user index; null when it cannot be. */
+  const usersFromIndex = async (
     p: LdapPrincipal,
     filter: UserFilter | undefined,
     page: EntryPage,
     withTotal: boolean,
     parts: EntryParts,
   ): Promise<{ page: Page<UserEntry>; mark: EpochMark } | null> => {
-    if (!userIndex || p.kind !== 'user' || filter?.op !== 'eq' || filter.attr !== 'username' || typeof filter.value !== 'string') return null;
+    if (p.kind !== 'user' || filter?.op !== 'eq' || filter.attr !== 'username') return null;
     if (page.offset !== 0 || (page.after !== undefined && page.after !== '') || page.limit < 1) return null;
-    const [s, org] = await Promise.all([server(), d.organization.get()]);
-    // From here on nothing awaits: the answer is the index's as of this mark, as a read made now
-    // would be (the index holds what the store holds as of an epoch and version both still current).
-    const mark = userPages.mark();
-    const found = userIndex.lookup(s.id, filter.value, filter.exact === true);
-    if (found === undefined) return null;
-    const visible =
-      found !== null &&
-      !hiddenBy(hidingRules(s, org, d.clock.now()), found.user) &&
-      // What an ordinary user sees of users: its own entry (userScope).
-      (p.user.ldapBindingUser || found.user.id === p.user.id);
-    const items = visible ? [{ user: found.user, groupNames: parts.groupNames ? found.groupNames : [] }] : [];
-    return { page: { total: withTotal ? items.length : -1, items }, mark };
+    const r = await visibleFromIndex(filter.value, filter.exact === true);
+    if (!r) return null;
+    const { found } = r;
+    // What an ordinary user sees of users: its own entry (userScope).
+    const items = found && (p.user.ldapBindingUser || found.user.id === p.user.id) ? [{ user: found.user, groupNames: parts.groupNames ? found.groupNames : [] }] : [];
+    return { page: { total: withTotal ? items.length : -1, items }, mark: r.mark };
+  };
+
+  /**
+   * A group filter whose whole requires a member (`(&(objectClass=posixGroup)(memberUid=x))`, the
+   * group lookup of every login) with that member replaced by the names of its groups, from the
+   * user index: the groups X is a visible member of are, among the groups LDAP shows, those whose
+   * names the index holds for X (names are unique whatever their case). The rewritten filter names
+   * groups, not the member, so the pages read for it serve every member of the same groups. Null
+   * when the index cannot answer.
+   */
+  const memberFromIndex = async (p: LdapPrincipal, filter: GroupFilter | undefined): Promise<{ filter: GroupFilter; mark: EpochMark } | null> => {
+    // Others see no groups (groupScope): nothing to gain.
+    if (!filter || p.kind !== 'user' || !p.user.ldapBindingUser) return null;
+    const split = memberNamedAtTop(filter);
+    if (!split) return null;
+    const r = await visibleFromIndex(split.member.value, split.member.exact === true);
+    if (!r) return null;
+    const names = r.found?.groupNames ?? [];
+    const named: GroupFilter = names.length > 0 ? { op: 'or', filters: names.map((value): GroupFilter => ({ op: 'eq', attr: 'name', value })) } : { op: 'false' };
+    return { filter: and(named, split.rest)!, mark: r.mark };
   };
 
   /** What `current` answers without a read, if it can: anonymous, or a principal checked lately (else undefined). */
@@ -356,7 +381,7 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       marks?: OldestMark,
       parts: EntryParts = ALL_PARTS,
     ): Promise<Page<UserEntry>> {
-      const indexed = await fromIndex(p, filter, page, withTotal, parts);
+      const indexed = await usersFromIndex(p, filter, page, withTotal, parts);
       if (indexed) {
         marks?.note(indexed.mark);
         return indexed.page;
@@ -392,6 +417,11 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       marks?: OldestMark,
       parts: EntryParts = ALL_PARTS,
     ): Promise<Page<GroupEntry>> {
+      const viaIndex = await memberFromIndex(p, filter);
+      if (viaIndex) {
+        marks?.note(viaIndex.mark);
+        filter = viaIndex.filter;
+      }
       const key = keyOf(p, filter, page, withTotal);
       const hit = groupPages.entry(key);
       let found: Page<UserGroup>;

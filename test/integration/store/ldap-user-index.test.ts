@@ -62,7 +62,21 @@ for (const target of storeTargets()) {
           return Reflect.get(t, k, r) as unknown;
         },
       });
-      const store: Store = Object.create(base, { repos: { value: new Proxy(base.repos, { get: (t, k, r) => (k === 'users' ? users : (Reflect.get(t, k, r) as unknown)) }) } });
+      // And the groups' query with a member condition: the index names the member's groups instead.
+      let memberReads = 0;
+      const userGroups = new Proxy(base.repos.userGroups, {
+        get(t, k, r) {
+          if (k === 'query') {
+            return (...args: Parameters<typeof t.query>) => {
+              if (args[1] !== undefined) memberReads++;
+              return t.query(...args);
+            };
+          }
+          return Reflect.get(t, k, r) as unknown;
+        },
+      });
+      const spied: Record<string, unknown> = { users, userGroups };
+      const store: Store = Object.create(base, { repos: { value: new Proxy(base.repos, { get: (t, k, r) => (typeof k === 'string' && k in spied ? spied[k] : (Reflect.get(t, k, r) as unknown)) }) } });
       const core = coreOn(store, clock);
       try {
         const boot = await core.bootstrap({ organizationName: 'Org', adminEmail: 'admin@example.com', adminPassword: 'Quiet-River-Stone-9', apiKey: '' });
@@ -126,10 +140,22 @@ for (const target of storeTargets()) {
           if (p.kind === 'user' && !p.user.ldapBindingUser) filters.push({ op: 'eq', attr: 'id', value: p.user.id });
           return (await repos.users.queryWithGroupNames({ filter: { op: 'and', filters }, limit: 2, offset: 0, withTotal: false }, `ldap_server:${s.id}`)).items;
         };
+        /** The store's groups with `name` as a visible member (the directory's own member condition). */
+        const groupsFromStore = async (name: string, exact: boolean) => {
+          const s = (await core.ldapServers.list())[0]!;
+          const org = await repos.organizations.get();
+          const member: UserFilter = {
+            op: 'and',
+            filters: [...lastingVisibility(s), ...hidingFilters(hidingRules(s, org!, clock.now())), { op: 'eq', attr: 'username', value: name, ...(exact ? { exact } : {}) }],
+          };
+          const page = await repos.userGroups.query({ filter: { op: 'eq', attr: 'boundTo', value: `ldap_server:${s.id}` }, sort: [{ attr: 'name', desc: false }], limit: 10, offset: 0 }, member);
+          return page.items.map((g) => g.name);
+        };
         const show = (es: UserEntry[]) => es.map((e) => ({ id: e.user.id, username: e.user.username, lockedAt: e.user.lockedAt, groups: [...e.groupNames].sort() }));
 
         let compared = 0;
         let found = 0;
+        let memberships = 0;
         const settings = [
           { lock: 'remove', expiry: 'remove', lockout: true, days: true },
           { lock: 'remove', expiry: 'remove', lockout: false, days: false },
@@ -169,6 +195,14 @@ for (const target of storeTargets()) {
                   assert.equal(got.total, want.length);
                   compared++;
                   found += want.length;
+                  // `(memberUid=name)` (exact) and `(member=<DN of name>)`: the member's visible groups.
+                  const reads = memberReads;
+                  const groups = await dir.groups(p, { op: 'eq', attr: 'memberName', value: name, ...(exact ? { exact } : {}) }, { limit: 10, offset: 0 }, true, undefined, { groupNames: false, members: false });
+                  assert.equal(memberReads, reads, 'the member resolved from the index');
+                  const wantGroups = p.kind === 'user' && p.user.ldapBindingUser ? await groupsFromStore(name, exact) : [];
+                  assert.deepEqual(groups.items.map((g) => g.group.name), wantGroups, `groups of ${JSON.stringify(name)} exact=${exact}`);
+                  assert.equal(groups.total, wantGroups.length);
+                  memberships += wantGroups.length;
                 }
               }
             }
@@ -176,6 +210,7 @@ for (const target of storeTargets()) {
         }
         // The comparison covered both outcomes many times over.
         assert.ok(compared > 5_000 && found > 500 && compared - found > 500, `${compared} lookups, ${found} found`);
+        assert.ok(memberships > 200, `${memberships} groups found by member`);
       } finally {
         await core.close();
       }
