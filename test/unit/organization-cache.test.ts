@@ -23,7 +23,7 @@ describe('OrganizationCache', () => {
   it('drops it as soon as the version watch has seen the directory change, so that answers kept on the new generation are not built from the old policy', async () => {
     const { st, r } = repo();
     let generation = 1;
-    const watch: VersionWatch = { generation: () => generation, vouches: (g) => g === generation, close: () => undefined };
+    const watch: VersionWatch = { generation: () => generation, vouches: (g) => g === generation, confirmedAgo: () => 0, close: () => undefined };
     const c = createOrganizationCache(r, 60_000, watch);
     assert.equal((await c.get()).displayName, 'Acme');
     st.name = 'Acme Europe'; // changed through another instance

@@ -39,7 +39,7 @@ const user: fc.Arbitrary<User> = fc.record({
 const entry: fc.Arbitrary<IndexedUser> = fc.record({ user, groupNames: fc.array(text, { maxLength: 4 }) }, { noNullPrototype: true });
 
 /** A watch that always vouches for generation 1. */
-const steadyWatch: VersionWatch = { generation: () => 1, vouches: (g) => g === 1, close() {} };
+const steadyWatch: VersionWatch = { generation: () => 1, vouches: (g) => g === 1, confirmedAgo: (g) => (g === 1 ? 0 : null), close() {} };
 
 describe('core/directory/user-index', () => {
   it('unpacks what it packs: every field of any user, with its group names', () => {
@@ -100,7 +100,7 @@ describe('core/directory/user-index', () => {
     const big = createUserIndex(
       () => async (_after, limit) => {
         served += limit;
-        return Array.from({ length: limit }, (_, i) => ({ ...many[0]!, user: { ...many[0]!.user, username: `u${served - limit + i}` } }));
+        return Array.from({ length: limit }, (_, i) => ({ ...many[0]!, user: { ...many[0]!.user, username: `u${String(served - limit + i).padStart(7, '0')}` } }));
       },
       () => 0,
       steadyWatch,
@@ -108,5 +108,42 @@ describe('core/directory/user-index', () => {
     assert.equal(await big.build('s'), false);
     assert.ok(served > 200_000 && served <= 201_000, `stopped after the limit (${served})`);
     assert.equal(big.size, 0);
+  });
+
+  it('keeps no index when a stored username is not folded: pages follow folded names and would skip users', async () => {
+    const names = ['alice', 'Bob', 'carol'];
+    const index = createUserIndex(
+      () => async (after) => names.filter((n) => n > after).map((username) => ({ ...fc.sample(entry, { numRuns: 1, seed: 3 })[0]!, user: { ...fc.sample(user, { numRuns: 1, seed: 4 })[0]!, username } })),
+      () => 0,
+      steadyWatch,
+    );
+    assert.equal(await index.build('s'), false);
+    assert.equal(index.lookup('s', 'carol', false), undefined, 'the store answers');
+  });
+
+  it('waits for the version to be confirmed again after a quiet spell instead of reading everything again', async () => {
+    let confirmed = true;
+    let reads = 0;
+    let t = 1e12;
+    const watch: VersionWatch = { generation: () => 1, vouches: (g) => g === 1 && confirmed, confirmedAgo: (g) => (g === 1 ? 0 : null), close() {} };
+    const index = createUserIndex(
+      () => async () => {
+        reads++;
+        return [{ ...fc.sample(entry, { numRuns: 1, seed: 5 })[0]!, user: { ...fc.sample(user, { numRuns: 1, seed: 6 })[0]!, username: 'ann' } }];
+      },
+      () => 0,
+      watch,
+      () => t,
+    );
+    assert.equal(await index.build('s'), true);
+    assert.equal(reads, 1);
+    // Past the rebuild budget's wait.
+    t += 3_600_000;
+    confirmed = false;
+    assert.equal(index.lookup('s', 'ann', false), undefined, 'not vouched for: the store answers');
+    index.refresh('s');
+    assert.equal(reads, 1, 'no rebuild while the same version is being confirmed');
+    confirmed = true;
+    assert.equal(index.lookup('s', 'ann', false)?.user.username, 'ann');
   });
 });

@@ -250,13 +250,20 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
    */
   const visibleFromIndex = async (name: FilterValue, exact: boolean): Promise<{ found: IndexedUser | null; mark: EpochMark } | null> => {
     if (!userIndex || typeof name !== 'string') return null;
-    const [s, org] = await Promise.all([server(), d.organization.get()]);
-    // From here on nothing awaits: the answer is the index's as of this mark, as a read made now
-    // would be (the index holds what the store holds as of an epoch and version both still current).
+    // Taken before the reads of the server and policy, as a store read's mark is: a commit while
+    // they are read leaves the answer unkept.
     const mark = userPages.mark();
+    const [s, org] = await Promise.all([server(), d.organization.get()]);
+    if (epoch() !== mark.epoch) return null;
     const found = userIndex.lookup(s.id, name, exact);
     if (found === undefined) return null;
-    return { found: found !== null && !hiddenBy(hidingRules(s, org, d.clock.now()), found.user) ? found : null, mark };
+    // The index holds the store as of the confirmation that vouches for it, up to revalidateMs
+    // before now: an answer kept from this lookup is as old as that (EpochCache bounds it from `at`).
+    const age = userIndex.age(s.id) ?? 0;
+    return {
+      found: found !== null && !hiddenBy(hidingRules(s, org, d.clock.now()), found.user) ? found : null,
+      mark: { ...mark, at: mark.at - age },
+    };
   };
 
   /** A username equality (the uid lookup of hosts and apps) answered from the user index; null when it cannot be. */

@@ -41,7 +41,9 @@ export const MAX_INDEXED_USERS = 200_000;
  */
 const GAP_FACTOR = 9;
 const MIN_GAP_MS = 1_000;
-/** After finding more users than MAX_INDEXED_USERS, the next attempt waits this long. */
+/** Nor above this many bytes of records (users with very many groups). */
+const MAX_INDEX_BYTES = 128 * 1024 * 1024;
+/** After finding more users (or bytes) than that, or usernames stored unfolded, the next attempt waits this long. */
 const TOO_MANY_GAP_MS = 600_000;
 
 type Packed = [
@@ -119,6 +121,10 @@ class Arena {
   /** Where each record starts in the joined bytes; the last is where the last record ends. */
   private readonly starts: number[] = [0];
 
+  get bytes(): number {
+    return this.starts[this.starts.length - 1]!;
+  }
+
   /** Appends a record; its ordinal. */
   add(text: string): number {
     let r = encoder.encodeInto(text, this.chunk.subarray(this.used));
@@ -155,8 +161,8 @@ class Arena {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** How a build ended: kept, to be tried again (a commit or an unconfirmed version), or given up (too many users). */
-type Outcome = 'built' | 'retry' | 'too many';
+/** How a build ended: kept, to be tried again (a commit or an unconfirmed version), or given up (too big, or unfolded usernames). */
+type Outcome = 'built' | 'retry' | 'unsuited';
 
 interface Built {
   /** Username → ordinal of its record in `bytes` (from starts[i] to starts[i + 1]). */
@@ -176,11 +182,17 @@ export interface UserIndex {
    * directory changed since): the caller reads the store, and a build starts if one may.
    */
   lookup(scope: string, name: string, exact: boolean): IndexedUser | null | undefined;
+  /**
+   * How long ago (ms) the store was last seen to hold what the index holds: the start of the
+   * confirmation that vouches for it; null when it is not valid. A value derived from a lookup is
+   * as old as that, not as the lookup.
+   */
+  age(scope: string): number | null;
   /** Starts a build for `scope` unless the index is valid, one is running, or the rebuild budget says wait. */
   refresh(scope: string): void;
   /** Builds the index for `scope` now unless it is valid; whether it is valid afterwards (tests). */
   build(scope: string): Promise<boolean>;
-  /** Users indexed (0 when none is valid). */
+  /** Users indexed (0 when none is held). */
   readonly size: number;
 }
 
@@ -194,11 +206,21 @@ export function createUserIndex(read: (scope: string) => ReadIndexPage, epoch: (
     const b = built;
     if (!b) return null;
     if (b.epoch !== epoch() || !watch.vouches(b.generation) || b.scope !== scope) {
-      // Dropped at once: its memory is not held until the next build completes.
-      if (b.epoch !== epoch() || b.scope !== scope) built = null;
+      // Dropped at once once it cannot come back (a commit, another server, a newer version seen):
+      // its memory is not held while the next one is read.
+      if (b.epoch !== epoch() || b.scope !== scope || watch.generation() !== b.generation) built = null;
       return null;
     }
     return b;
+  };
+
+  /**
+   * Not valid only because its version is being confirmed again (after a quiet spell the watch
+   * stops confirming): no rebuild, the confirmation on its way (started by `vouches`) will do.
+   */
+  const awaitingConfirmation = (scope: string) => {
+    const b = built;
+    return b !== null && b.epoch === epoch() && b.scope === scope && watch.generation() === b.generation;
   };
 
   const run = async (scope: string): Promise<Outcome> => {
@@ -216,13 +238,22 @@ export function createUserIndex(read: (scope: string) => ReadIndexPage, epoch: (
         const page = await readPage(after, PAGE);
         // A commit here while reading: the pages may straddle it.
         if (epoch() !== e) return 'retry';
-        for (const u of page) byName.set(u.user.username, arena.add(pack(u)));
-        if (byName.size > MAX_INDEXED_USERS) {
+        for (const u of page) {
+          const name = u.user.username;
+          // Pages follow the folded username (`gt` folds its value): a name stored unfolded (written
+          // around the service, by psql or a restore) or out of order would make pages skip users.
+          if (name <= after || fold(name) !== name) {
+            notBefore = now() + TOO_MANY_GAP_MS;
+            return 'unsuited';
+          }
+          byName.set(name, arena.add(pack(u)));
+          after = name;
+        }
+        if (byName.size > MAX_INDEXED_USERS || arena.bytes > MAX_INDEX_BYTES) {
           notBefore = now() + TOO_MANY_GAP_MS;
-          return 'too many';
+          return 'unsuited';
         }
         if (page.length < PAGE) break;
-        after = page[page.length - 1]!.user.username;
       }
       if (epoch() !== e || !watch.vouches(generation)) return 'retry';
       built = { byName, ...arena.seal(), scope, epoch: e, generation };
@@ -242,7 +273,7 @@ export function createUserIndex(read: (scope: string) => ReadIndexPage, epoch: (
   };
 
   const refresh = (scope: string) => {
-    if (!building && now() >= notBefore && !valid(scope)) start(scope).catch(() => undefined);
+    if (!building && now() >= notBefore && !valid(scope) && !awaitingConfirmation(scope)) start(scope).catch(() => undefined);
   };
 
   return {
@@ -259,13 +290,17 @@ export function createUserIndex(read: (scope: string) => ReadIndexPage, epoch: (
       const i = b.byName.get(exact ? name : fold(name));
       return i === undefined ? null : unpack(decoder.decode(b.bytes.subarray(b.starts[i]!, b.starts[i + 1]!)));
     },
+    age(scope) {
+      const b = valid(scope);
+      return b ? watch.confirmedAgo(b.generation) : null;
+    },
     refresh,
     async build(scope) {
       // A few attempts: the first may find the version not yet confirmed, or a commit in its way.
       for (let attempt = 0; attempt < 5; attempt++) {
         if (valid(scope)) return true;
         const outcome = await (building ?? start(scope));
-        if (outcome === 'too many') return false;
+        if (outcome === 'unsuited') return false;
         if (outcome === 'retry') await new Promise((r) => setTimeout(r, 20));
       }
       return valid(scope) !== null;

@@ -16,6 +16,11 @@ export interface VersionWatch {
    * started less than `ttlMs` ago. Starts a confirmation once the latest one is half `ttlMs` old.
    */
   vouches(generation: number): boolean;
+  /**
+   * How long ago (ms) the latest confirmation started, if it is of `generation` (else null): a value
+   * kept since an older read holds the store as of then, not as of now (the user index, user-index.ts).
+   */
+  confirmedAgo(generation: number): number | null;
   /** Stops the timer and confirms nothing more (the store is closing); kept reads then age out by time. */
   close(): void;
 }
@@ -76,6 +81,9 @@ export function createVersionWatch(read: () => Promise<number>, ttlMs: number, n
       const t = now();
       use(t);
       return current !== null && current.generation === g && t < current.at + ttlMs;
+    },
+    confirmedAgo(g) {
+      return current !== null && current.generation === g ? Math.max(0, now() - current.at) : null;
     },
     close() {
       closed = true;

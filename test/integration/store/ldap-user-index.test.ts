@@ -9,6 +9,7 @@ import type { LdapPrincipal, UserEntry } from '../../../src/core/directory/ldap-
 import { hidingFilters, hidingRules, lastingVisibility } from '../../../src/core/directory/ldap-visibility.js';
 import type { User } from '../../../src/core/directory/types.js';
 import { createCore } from '../../../src/core/index.js';
+import { OldestMark } from '../../../src/core/directory/epoch-cache.js';
 import type { Logger, Store } from '../../../src/core/ports.js';
 import { createFakeClock, type FakeClock } from '../../helpers/fake-clock.js';
 import { makeCredentials, makeGroup, makeUser } from '../../helpers/factories.js';
@@ -246,6 +247,13 @@ for (const target of storeTargets()) {
         assert.equal(await dir.userIndexReady(), true);
         assert.deepEqual(await find('ann'), ['ann']);
         assert.deepEqual(await find('BOB'), ['bob']);
+        // An answer from the index is as old as the confirmation of the version it holds, not as
+        // the lookup: kept answers built from it (search-answers.ts) must not outlive that by the gap.
+        clock.advance(100_000);
+        const marks = new OldestMark();
+        const before = Date.now();
+        assert.deepEqual((await dir.users(p, { op: 'eq', attr: 'username', value: 'ann' }, { limit: 10, offset: 0 }, false, marks)).items.length, 1);
+        assert.ok(marks.mark && marks.mark.at <= before - 100_000, `marked ${before - (marks.mark?.at ?? 0)} ms old`);
 
         // A change here: the next lookup already sees it (the index is dropped; the store answers).
         await here.users.update(ann.id, { state: 'SUSPENDED' }, systemActor);
