@@ -186,7 +186,8 @@ for (const target of storeTargets()) {
           for (const dt of [0, 1, 59, 60, 61, 119, 120, 121, 301, 599]) {
             clock.set(T + dt * 1000);
             for (const p of principals) {
-              for (const name of names) {
+              // The ordinary user sees itself only: a few names show that (its own among them).
+              for (const name of p === principals[0] ? names : [...names.slice(0, 3), names[names.length - 1]!]) {
                 for (const exact of [false, true]) {
                   const before = storeReads;
                   const got = await dir.users(p, { op: 'eq', attr: 'username', value: name, ...(exact ? { exact } : {}) }, { limit: 10, offset: 0 }, true);
