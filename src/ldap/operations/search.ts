@@ -164,7 +164,7 @@ export async function search(req: LdapRequest, ctx: OperationContext, keepAs: st
   let sent = 0;
   // The answer's responses and the marks of the pages they come from, to keep it (search-answers.ts).
   const answers = keepAs === null ? null : answersOf(deps.directory);
-  const keeping = answers === null || keepAs === null ? null : { answers, key: keepAs, recorder: new AnswerRecorder(), marks: new OldestMark() };
+  const keeping = answers === null || keepAs === null || !answers.admits(keepAs) ? null : { answers, key: keepAs, recorder: new AnswerRecorder(), marks: new OldestMark() };
   const marks = keeping?.marks;
   const send = (bytes: Buffer) => {
     keeping?.recorder.add(bytes);
