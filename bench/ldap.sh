@@ -150,4 +150,12 @@ for (users, mode), d in sorted(rows.items()):
         if n != users:
             why = " (the peer's sizelimit)" if name == 'slapd' and n == 10000 else ''
             print(f"note: {users} users, paged: {name} listed {n} of {users} entries{why}; the ratio compares rates over listings of different lengths")
+# The scaling target: Gatehouse's search p50 at each size against the smallest size's.
+sizes = sorted({u for (u, m) in rows if m == 'search' and 'p50_ms' in rows[(u, m)].get('gatehouse', {})})
+if len(sizes) > 1:
+    base = float(rows[(sizes[0], 'search')]['gatehouse']['p50_ms'])
+    for u in sizes[1:]:
+        p50 = float(rows[(u, 'search')]['gatehouse']['p50_ms'])
+        target = f" (target at 100k users <= 1.2x: {'met' if p50 <= 1.2 * base else 'not met'})" if u == 100000 and sizes[0] == 1000 else ''
+        print(f"search p50 at {u} users: {p50} ms, {p50 / base:.2f}x the {sizes[0]}-user {base} ms{target}")
 PY
