@@ -73,12 +73,12 @@ describe('core/directory/user-index', () => {
     assert.equal(await index.build('s1'), true);
     assert.equal(index.size, users.length);
     assert.ok(pages.length > 10, 'read in pages');
-    for (const u of users) assert.deepEqual(index.lookup('s1', u.user.username, false), u);
-    assert.deepEqual(index.lookup('s1', 'USER00042', false)?.user.username, 'user00042');
-    assert.equal(index.lookup('s1', 'USER00042', true), null, 'case-exact');
-    assert.deepEqual(index.lookup('s1', 'ÄRGER', false)?.groupNames, ['Ünïcode']);
-    assert.equal(index.lookup('s1', 'user\u000000042', false), null);
-    assert.equal(index.lookup('s1', 'nobody', false), null);
+    for (const u of users) assert.deepEqual(index.lookup('s1', u.user.username, false)?.entry, u);
+    assert.deepEqual(index.lookup('s1', 'USER00042', false)?.entry?.user.username, 'user00042');
+    assert.equal(index.lookup('s1', 'USER00042', true)?.entry, null, 'case-exact');
+    assert.deepEqual(index.lookup('s1', 'ÄRGER', false)?.entry?.groupNames, ['Ünïcode']);
+    assert.equal(index.lookup('s1', 'user\u000000042', false)?.entry, null);
+    assert.equal(index.lookup('s1', 'nobody', false)?.entry, null);
     assert.equal(index.lookup('other server', 'user00042', false), undefined, 'built for another server');
   });
 
@@ -144,6 +144,6 @@ describe('core/directory/user-index', () => {
     index.refresh('s');
     assert.equal(reads, 1, 'no rebuild while the same version is being confirmed');
     confirmed = true;
-    assert.equal(index.lookup('s', 'ann', false)?.user.username, 'ann');
+    assert.equal(index.lookup('s', 'ann', false)?.entry?.user.username, 'ann');
   });
 });

@@ -255,14 +255,14 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
     const mark = userPages.mark();
     const [s, org] = await Promise.all([server(), d.organization.get()]);
     if (epoch() !== mark.epoch) return null;
-    const found = userIndex.lookup(s.id, name, exact);
-    if (found === undefined) return null;
+    const hit = userIndex.lookup(s.id, name, exact);
+    if (!hit) return null;
+    const found = hit.entry;
     // The index holds the store as of the confirmation that vouches for it, up to revalidateMs
     // before now: an answer kept from this lookup is as old as that (EpochCache bounds it from `at`).
-    const age = userIndex.age(s.id) ?? 0;
     return {
       found: found !== null && !hiddenBy(hidingRules(s, org, d.clock.now()), found.user) ? found : null,
-      mark: { ...mark, at: mark.at - age },
+      mark: { ...mark, at: mark.at - hit.age },
     };
   };
 

@@ -44,7 +44,7 @@ const MIN_GAP_MS = 1_000;
 /** Nor above this many bytes of records (users with very many groups). */
 const MAX_INDEX_BYTES = 128 * 1024 * 1024;
 /** After finding more users (or bytes) than that, or usernames stored unfolded, the next attempt waits this long. */
-const TOO_MANY_GAP_MS = 600_000;
+const UNSUITED_GAP_MS = 600_000;
 
 type Packed = [
   id: string,
@@ -178,16 +178,12 @@ interface Built {
 export interface UserIndex {
   /**
    * The user a username equality names (`exact`: case-sensitive, LDAP caseExactMatch), null if
-   * none is indexed; undefined when the index cannot answer for `scope` now (not built, or the
-   * directory changed since): the caller reads the store, and a build starts if one may.
+   * none is indexed, and how long ago (ms) the store was last seen to hold what the index holds
+   * (the start of the confirmation that vouches for it: a value derived from the lookup is as old
+   * as that, not as the lookup). Undefined when the index cannot answer for `scope` now (not built,
+   * or the directory changed since): the caller reads the store, and a build starts if one may.
    */
-  lookup(scope: string, name: string, exact: boolean): IndexedUser | null | undefined;
-  /**
-   * How long ago (ms) the store was last seen to hold what the index holds: the start of the
-   * confirmation that vouches for it; null when it is not valid. A value derived from a lookup is
-   * as old as that, not as the lookup.
-   */
-  age(scope: string): number | null;
+  lookup(scope: string, name: string, exact: boolean): { entry: IndexedUser | null; age: number } | undefined;
   /** Starts a build for `scope` unless the index is valid, one is running, or the rebuild budget says wait. */
   refresh(scope: string): void;
   /** Builds the index for `scope` now unless it is valid; whether it is valid afterwards (tests). */
@@ -243,14 +239,14 @@ export function createUserIndex(read: (scope: string) => ReadIndexPage, epoch: (
           // Pages follow the folded username (`gt` folds its value): a name stored unfolded (written
           // around the service, by psql or a restore) or out of order would make pages skip users.
           if (name <= after || fold(name) !== name) {
-            notBefore = now() + TOO_MANY_GAP_MS;
+            notBefore = now() + UNSUITED_GAP_MS;
             return 'unsuited';
           }
           byName.set(name, arena.add(pack(u)));
           after = name;
         }
         if (byName.size > MAX_INDEXED_USERS || arena.bytes > MAX_INDEX_BYTES) {
-          notBefore = now() + TOO_MANY_GAP_MS;
+          notBefore = now() + UNSUITED_GAP_MS;
           return 'unsuited';
         }
         if (page.length < PAGE) break;
@@ -283,16 +279,13 @@ export function createUserIndex(read: (scope: string) => ReadIndexPage, epoch: (
         refresh(scope);
         return undefined;
       }
+      const age = watch.confirmedAgo(b.generation) ?? 0;
       // Text no stored username holds (a NUL, say) names no one, as in the store (filter-sql.ts).
-      if (!couldBeStoredText(name)) return null;
+      if (!couldBeStoredText(name)) return { entry: null, age };
       // Usernames are stored folded (NFC, lower case): an equality compares the folded value, a
       // case-exact one the value as given (filter-sql.ts, `lower` columns).
       const i = b.byName.get(exact ? name : fold(name));
-      return i === undefined ? null : unpack(decoder.decode(b.bytes.subarray(b.starts[i]!, b.starts[i + 1]!)));
-    },
-    age(scope) {
-      const b = valid(scope);
-      return b ? watch.confirmedAgo(b.generation) : null;
+      return { entry: i === undefined ? null : unpack(decoder.decode(b.bytes.subarray(b.starts[i]!, b.starts[i + 1]!))), age };
     },
     refresh,
     async build(scope) {
