@@ -1,19 +1,16 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { systemActor } from '../../../src/core/access/actor.js';
-import { createPasswordHasher } from '../../../src/core/auth/password-hasher.js';
-import { createSecretBox } from '../../../src/core/auth/secret-box.js';
 import type { UserFilter } from '../../../src/core/directory/filter.js';
 import type { LdapPrincipal, UserEntry } from '../../../src/core/directory/ldap-directory.js';
 import { hidingFilters, hidingRules, lastingVisibility } from '../../../src/core/directory/ldap-visibility.js';
 import type { User } from '../../../src/core/directory/types.js';
-import { createCore } from '../../../src/core/index.js';
 import { OldestMark } from '../../../src/core/directory/epoch-cache.js';
-import type { Logger, Store } from '../../../src/core/ports.js';
+import type { Store } from '../../../src/core/ports.js';
 import { createFakeClock, type FakeClock } from '../../helpers/fake-clock.js';
 import { makeCredentials, makeGroup, makeUser } from '../../helpers/factories.js';
 import { storeTargets, useTestStore } from '../../helpers/test-store.js';
+import { createTestCore } from '../../helpers/test-core.js';
 
 /**
  * The user index (src/core/directory/user-index.ts) answers uid lookups from memory with the hiding
@@ -23,23 +20,11 @@ import { storeTargets, useTestStore } from '../../helpers/test-store.js';
  * under every combination of the LDAP server's actions and the lockout and expiry policy, at times
  * on either side of the turns: a difference between the two forms of a rule fails here.
  */
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const DAY = 86_400_000;
 const LOCKOUT_S = 120;
 const EXPIRY_DAYS = 30;
 
-const coreOn = (store: Store, clock: FakeClock) =>
-  createCore({
-    store,
-    hasher: createPasswordHasher({ memoryKiB: 19456, iterations: 2, parallelism: 1 }),
-    secretBox: createSecretBox(randomBytes(32)),
-    clock,
-    log: silent,
-    totpIssuer: 'Test',
-    credentialCache: { ttlSeconds: 0, maxEntries: 1 },
-    audit: { flushIntervalMs: 5, batchSize: 100, maxQueue: 10_000 },
-    revalidateSeconds: 600,
-  });
+const coreOn = (store: Store, clock: FakeClock) => createTestCore({ store, clock, revalidateSeconds: 600 });
 
 for (const target of storeTargets()) {
   describe(`LDAP user index (${target})`, function () {

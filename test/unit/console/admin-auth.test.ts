@@ -1,21 +1,17 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { beforeEach, describe, it } from 'mocha';
 import { systemActor, type ActorContext } from '../../../src/core/access/actor.js';
 import { isDomainError } from '../../../src/core/errors.js';
 import type { AuditEvent } from '../../../src/core/audit/event.js';
-import { createPasswordHasher } from '../../../src/core/auth/password-hasher.js';
-import { createSecretBox } from '../../../src/core/auth/secret-box.js';
-import { createCore, type Core } from '../../../src/core/index.js';
-import type { Logger, Store } from '../../../src/core/ports.js';
+import type { Core } from '../../../src/core/index.js';
+import type { Store } from '../../../src/core/ports.js';
 import { createFakeClock, type FakeClock } from '../../helpers/fake-clock.js';
 import { allAuditEvents, createMemoryStore } from '../../helpers/memory-store.js';
 import { base32Decode, timeStep, totpAtStep } from '../../helpers/rfc6238.js';
+import { createTestCore } from '../../helpers/test-core.js';
 
 const EMAIL = 'root@example.com';
 const PASSWORD = 'Admin-Password-2024!';
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-const hasher = createPasswordHasher({ memoryKiB: 19456, iterations: 2, parallelism: 1 });
 
 interface Fixture {
   core: Core;
@@ -28,16 +24,7 @@ interface Fixture {
 async function fixture(o: { requireAdminMfa?: boolean; maxLoginAttempts?: number; lockoutSeconds?: number } = {}): Promise<Fixture> {
   const clock = createFakeClock('2025-03-01T10:00:10.000Z');
   const store = createMemoryStore({ clock });
-  const core = createCore({
-    store,
-    hasher,
-    secretBox: createSecretBox(randomBytes(32)),
-    clock,
-    log: silent,
-    totpIssuer: 'Test',
-    credentialCache: { ttlSeconds: 0, maxEntries: 1 },
-    audit: { flushIntervalMs: 5, batchSize: 100, maxQueue: 10_000 },
-  });
+  const core = createTestCore({ store, clock });
   const boot = await core.bootstrap({ organizationName: 'Org', adminEmail: EMAIL, adminPassword: PASSWORD, apiKey: '' });
   await core.organization.update(
     boot.organization.id,

@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { beforeEach, describe, it } from 'mocha';
 import { systemActor, type ActorContext } from '../../../src/core/access/actor.js';
-import { createPasswordHasher } from '../../../src/core/auth/password-hasher.js';
-import { createSecretBox } from '../../../src/core/auth/secret-box.js';
 import { lockoutPolicyOf } from '../../../src/core/directory/organization.js';
-import { createCore, type Core } from '../../../src/core/index.js';
+import type { Core } from '../../../src/core/index.js';
 import type { MailMessage, MailTransport } from '../../../src/core/mail/smtp-transport.js';
-import type { Logger, Store } from '../../../src/core/ports.js';
+import type { Store } from '../../../src/core/ports.js';
 import { createFakeClock, type FakeClock } from '../../helpers/fake-clock.js';
 import { allAuditEvents, createMemoryStore } from '../../helpers/memory-store.js';
+import { createTestCore } from '../../helpers/test-core.js';
 
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-const hasher = createPasswordHasher({ memoryKiB: 19456, iterations: 2, parallelism: 1 });
 const ctx: ActorContext = { actor: { id: 'a'.repeat(24), type: 'admin', email: 'root@example.com' }, clientIp: '192.0.2.7', authMethod: 'session' };
 
 interface Fixture {
@@ -36,15 +32,9 @@ async function fixture(): Promise<Fixture> {
       sent.push(m);
     },
   };
-  const core = createCore({
+  const core = createTestCore({
     store,
-    hasher,
-    secretBox: createSecretBox(randomBytes(32)),
     clock,
-    log: silent,
-    totpIssuer: 'Test',
-    credentialCache: { ttlSeconds: 0, maxEntries: 1 },
-    audit: { flushIntervalMs: 5, batchSize: 100, maxQueue: 10_000 },
     mail: {
       defaults: { host: 'smtp.example.test', port: 25, security: 'none', username: '', password: '', from: 'Gatehouse <gh@example.test>' },
       linkHours: { activation: 168, reset: 24 },
