@@ -65,7 +65,10 @@ export function createCore(o: CoreOptions) {
   // all their reads valid for another revalidateMs when nothing changed through any instance.
   const directoryVersion = o.store.directoryVersion?.bind(o.store);
   const versionWatch = directoryVersion && revalidateMs > 0 ? createVersionWatch(directoryVersion, revalidateMs, () => o.clock.now().getTime()) : undefined;
-  const organization = createOrganizationCache(o.store.repos.organizations, 2000, versionWatch);
+  // Only account reads for authentication depend on failure counts; the other caches overlook them
+  // (a user's first wrong password would otherwise drop the LDAP user index of every instance).
+  const directoryWatch = versionWatch?.directoryOnly;
+  const organization = createOrganizationCache(o.store.repos.organizations, 2000, directoryWatch);
   const ssoRepos = o.sso ?? createMemorySsoRepositories();
   const cache = createCredentialCache(o.credentialCache.ttlSeconds, o.credentialCache.maxEntries, o.clock);
   const deps: DirectoryDeps = {
@@ -84,7 +87,7 @@ export function createCore(o: CoreOptions) {
   // Cached hot-path reads are invalidated by any committed write here and by lock changes.
   let lockChanges = 0;
   const epoch = () => o.store.commits + lockChanges;
-  const ldapDirectory = createLdapDirectory(deps, revalidateMs, epoch, versionWatch);
+  const ldapDirectory = createLdapDirectory(deps, revalidateMs, epoch, directoryWatch);
   const webSessions = createWebSessionService({ repo: ssoRepos.webSessions, clock: o.clock });
   const consoleRepos = o.console ?? createMemoryConsoleRepositories(o.store.repos.audit);
   return {
@@ -115,7 +118,7 @@ export function createCore(o: CoreOptions) {
     ldapDirectory,
     radiusServers: createRadiusServerService(deps),
     /** Reply attributes of an Access-Accept, from the user's groups bound to the RADIUS server. */
-    radiusReply: createRadiusReplyService({ store: o.store, revalidateMs, epoch, ...(versionWatch ? { versionWatch } : {}) }),
+    radiusReply: createRadiusReplyService({ store: o.store, revalidateMs, epoch, ...(directoryWatch ? { versionWatch: directoryWatch } : {}) }),
     applications: createApplicationService(deps, { credentials: ssoRepos.applicationCredentials }),
     /** Single sign-on: launchable apps, session access to an app, signing keys. */
     sso: createSsoService({ store: o.store, sso: ssoRepos, secretBox: o.secretBox, clock: o.clock, audit, organization }),

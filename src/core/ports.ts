@@ -325,6 +325,17 @@ export interface RowLockRepository {
   lockName(scope: string, name: string): Promise<void>;
 }
 
+/** The store's change counters (Store.directoryVersion). */
+export interface DirectoryVersion {
+  /** Moves with every write to the directory, and with an account's lock or unlock. */
+  directory: number;
+  /**
+   * Moves when an account gets its first counted failure or has its failures cleared: what only
+   * authentication's account reads depend on (a success clears failures only when it saw some).
+   */
+  failures: number;
+}
+
 export interface Store {
   /** Repositories outside a transaction: reads, and single-statement atomic writes. */
   readonly repos: Repositories;
@@ -338,11 +349,11 @@ export interface Store {
   /** Write transactions committed by this process so far (cache invalidation for hot-path reads). */
   readonly commits: number;
   /**
-   * A number that changes whenever the directory changes, through any instance (a trigger in the
-   * database bumps it; see migration 0012): one read of it tells whether reads kept by the hot-path
-   * caches still hold. Optional: a store without it leaves those caches to time alone.
+   * Counters that change whenever the directory changes, through any instance (triggers in the
+   * database bump them; see migrations 0012 and 0013): one read tells whether reads kept by the
+   * hot-path caches still hold. Optional: a store without it leaves those caches to time alone.
    */
-  directoryVersion?(): Promise<number>;
+  directoryVersion?(): Promise<DirectoryVersion>;
   /**
    * Runs `fn` while no other instance sharing the store runs its own (the bootstrap of an empty
    * store: two instances started together must not both seed it). On SQLite, one process's file,

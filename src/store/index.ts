@@ -145,9 +145,9 @@ export async function openStore(o: ConnectionOptions & { migrate?: boolean }): P
     },
     async directoryVersion() {
       try {
-        const r = await baseSql.one('SELECT n FROM directory_version WHERE id = 1', []);
+        const r = await baseSql.one('SELECT n, failures FROM directory_version WHERE id = 1', []);
         if (!r) throw new Error('directory_version has no row');
-        return Number(r.n);
+        return { directory: Number(r.n), failures: Number(r.failures) };
       } catch (err) {
         throw mapError(err);
       }

@@ -12,6 +12,7 @@ import * as ssoRequestIds from './migrations/0009-sso-request-ids.js';
 import * as adminPasswordChange from './migrations/0010-admin-password-change.js';
 import * as commonName from './migrations/0011-common-name.js';
 import * as directoryVersion from './migrations/0012-directory-version.js';
+import * as failureVersion from './migrations/0013-failure-version.js';
 
 /** Every migration, in order. Forward-only: a released migration is never edited or removed. */
 const MIGRATIONS = [
@@ -27,6 +28,7 @@ const MIGRATIONS = [
   { name: '0010-admin-password-change', up: adminPasswordChange.up },
   { name: '0011-common-name', up: commonName.up },
   { name: '0012-directory-version', up: directoryVersion.up },
+  { name: '0013-failure-version', up: failureVersion.up },
 ];
 
 export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map((m) => m.name);

@@ -301,11 +301,11 @@ describe('EpochCache', () => {
   describe('with a watch on the directory version', () => {
     /** A version the test sets, read by the watch; counts the reads, and can fail them. */
     const store = () => {
-      const st = { version: 7, reads: 0, fail: false };
+      const st = { version: 7, failures: 0, reads: 0, fail: false };
       const read = async () => {
         st.reads++;
         if (st.fail) throw new Error('store down');
-        return st.version;
+        return { directory: st.version, failures: st.failures };
       };
       return { st, watch: createVersionWatch(read, 2000, () => now) };
     };
@@ -353,6 +353,29 @@ describe('EpochCache', () => {
       now += 600; // past the value's own time
       assert.equal(c.get('a'), undefined);
       assert.equal(await c.load('a', r.read), 'read 2');
+    });
+
+    it('drops a kept account read when failure counts move, but not what the directory-only view vouches for', async () => {
+      const { st, watch, c, r } = await started();
+      const d = createEpochCache<string>(2000, 10, () => epoch, { now: () => now, random: () => random, watch: watch.directoryOnly });
+      await c.load('a', r.read);
+      await d.load('a', r.read);
+      const generation = watch.directoryOnly.generation();
+      now += 1500;
+      st.failures = 1; // a first wrong password, through any instance
+      c.get('a');
+      await settle();
+      now += 600;
+      assert.equal(c.get('a'), undefined, 'the full watch saw the change');
+      assert.equal(d.get('a'), 'read 2', 'the directory-only view did not');
+      assert.equal(watch.directoryOnly.generation(), generation);
+      assert.equal(watch.directoryOnly.confirmedAgo(generation), 600);
+      now += 1500;
+      st.version = 8;
+      d.get('a');
+      await settle();
+      now += 600;
+      assert.equal(d.get('a'), undefined, 'a directory write moves both');
     });
 
     it('counts a version that went back (a restored database) as a change', async () => {

@@ -1,3 +1,5 @@
+import type { DirectoryVersion } from '../ports.js';
+
 /**
  * Confirms, one small read at a time, that the directory has not changed anywhere (the store's
  * `directoryVersion`, bumped by every instance's writes). Hot-path caches (EpochCache) keep a read
@@ -32,10 +34,24 @@ export interface VersionWatch {
  */
 const IDLE_MS = 30_000;
 
-export function createVersionWatch(read: () => Promise<number>, ttlMs: number, now: () => number = Date.now): VersionWatch {
-  /** The latest confirmation: its generation (changes whenever the version does, also if it went back), version, and start. */
-  let current: { generation: number; version: number; at: number } | null = null;
+/** A watch with a view that overlooks failure-count changes (directoryOnly). */
+export interface DirectoryVersionWatch extends VersionWatch {
+  /**
+   * The same confirmations, with a generation that moves only when `directory` does: for the
+   * caches whose answers do not depend on failure counts (the LDAP directory and its user index,
+   * the organisation, RADIUS reply lists). Account reads for authentication keep the full watch.
+   */
+  readonly directoryOnly: VersionWatch;
+}
+
+export function createVersionWatch(read: () => Promise<DirectoryVersion>, ttlMs: number, now: () => number = Date.now): DirectoryVersionWatch {
+  /**
+   * The latest confirmation: its generations (each changes whenever what it covers does, also if
+   * it went back), the version, and the start.
+   */
+  let current: { generation: number; directoryGeneration: number; version: DirectoryVersion; at: number } | null = null;
   let generation = 0;
+  let directoryGeneration = 0;
   let inFlight = false;
   let timer: NodeJS.Timeout | null = null;
   /** Real time (not the injected clock) of the last use, for the timer alone. */
@@ -47,8 +63,9 @@ export function createVersionWatch(read: () => Promise<number>, ttlMs: number, n
     read()
       .then(
         (version) => {
-          if (!current || current.version !== version) generation++;
-          current = { generation, version, at: t };
+          if (!current || current.version.directory !== version.directory) directoryGeneration++;
+          if (!current || current.version.directory !== version.directory || current.version.failures !== version.failures) generation++;
+          current = { generation, directoryGeneration, version, at: t };
         },
         // A store that cannot answer confirms nothing: kept reads age out by time, as without a watch.
         () => undefined,
@@ -72,23 +89,26 @@ export function createVersionWatch(read: () => Promise<number>, ttlMs: number, n
       timer.unref();
     }
   };
-  return {
+  const close = () => {
+    closed = true;
+    if (timer) clearInterval(timer);
+    timer = null;
+  };
+  /** One view of the confirmations: `of` picks the generation it goes by. */
+  const view = (of: (c: NonNullable<typeof current>) => number): VersionWatch => ({
     generation() {
       use(now());
-      return current?.generation ?? -1;
+      return current ? of(current) : -1;
     },
     vouches(g) {
       const t = now();
       use(t);
-      return current !== null && current.generation === g && t < current.at + ttlMs;
+      return current !== null && of(current) === g && t < current.at + ttlMs;
     },
     confirmedAgo(g) {
-      return current !== null && current.generation === g ? Math.max(0, now() - current.at) : null;
+      return current !== null && of(current) === g ? Math.max(0, now() - current.at) : null;
     },
-    close() {
-      closed = true;
-      if (timer) clearInterval(timer);
-      timer = null;
-    },
-  };
+    close,
+  });
+  return { ...view((c) => c.generation), directoryOnly: view((c) => c.directoryGeneration) };
 }

@@ -11,14 +11,17 @@ for (const target of storeTargets()) {
   describe(`directory version (${target})`, function () {
     const ctx = useTestStore(target);
     const version = () => ctx.store.directoryVersion!();
+    type Counter = 'directory' | 'failures';
 
-    /** Asserts that `write` moves the version (or leaves it, with `moves` false). */
-    const expectBump = async (moves: boolean, write: () => Promise<unknown>) => {
+    /** Asserts that `write` moves exactly the counters in `moves`. */
+    const expectBump = async (moves: Counter[], write: () => Promise<unknown>) => {
       const before = await version();
       await write();
       const after = await version();
-      if (moves) assert.ok(after > before, `expected the version to move (${before} → ${after})`);
-      else assert.equal(after, before, 'expected the version to stay');
+      for (const c of ['directory', 'failures'] as const) {
+        if (moves.includes(c)) assert.ok(after[c] > before[c], `expected ${c} to move (${before[c]} → ${after[c]})`);
+        else assert.equal(after[c], before[c], `expected ${c} to stay`);
+      }
     };
 
     it('classifies every table: a new table must say whether its writes change what the caches keep', async function () {
@@ -35,44 +38,59 @@ for (const target of storeTargets()) {
 
     it('moves with directory writes, through repositories and transactions alike', async function () {
       const user = makeUser();
-      await expectBump(true, () => ctx.store.repos.users.create(user, makeCredentials()));
-      await expectBump(true, () => ctx.store.repos.users.update(user.id, { state: 'SUSPENDED' }));
+      await expectBump(['directory'], () => ctx.store.repos.users.create(user, makeCredentials()));
+      await expectBump(['directory'], () => ctx.store.repos.users.update(user.id, { state: 'SUSPENDED' }));
       const group = makeGroup();
-      await expectBump(true, () => ctx.store.transaction((tx) => tx.userGroups.create(group)));
-      await expectBump(true, () => ctx.store.repos.userGroups.addMember(group.id, user.id));
-      await expectBump(true, () => ctx.store.repos.associations.add({ fromType: 'user_group', fromId: group.id, toType: 'radius_server', toId: 'r1', createdAt: T0 }));
+      await expectBump(['directory'], () => ctx.store.transaction((tx) => tx.userGroups.create(group)));
+      await expectBump(['directory'], () => ctx.store.repos.userGroups.addMember(group.id, user.id));
+      await expectBump(['directory'], () => ctx.store.repos.associations.add({ fromType: 'user_group', fromId: group.id, toType: 'radius_server', toId: 'r1', createdAt: T0 }));
     });
 
-    it('moves when an account gets its first failure, its lock, or its failures cleared; not with more failures, the TOTP replay guard or the rows of unknown logins', async function () {
+    it('moves the failures counter alone with an account\'s first failure or its failures cleared; the directory with a lock or an unlock; neither with more failures, the TOTP replay guard or the rows of unknown logins', async function () {
       const user = makeUser();
       await ctx.store.repos.users.create(user, makeCredentials());
       await ctx.store.repos.authState.ensure(user.id);
-      await expectBump(true, () => ctx.store.repos.authState.recordFailure(user.id, T0, policy));
-      for (let i = 2; i < policy.maxAttempts; i++) await expectBump(false, () => ctx.store.repos.authState.recordFailure(user.id, T0, policy));
-      await expectBump(true, async () => assert.equal((await ctx.store.repos.authState.recordFailure(user.id, T0, policy)).justLocked, true));
-      await expectBump(true, () => ctx.store.repos.authState.unlock(user.id));
-      await ctx.store.repos.authState.recordFailure(user.id, T0, policy);
-      await expectBump(true, () => ctx.store.repos.authState.clearFailures(user.id));
-      await expectBump(false, () => ctx.store.repos.authState.clearFailures(user.id));
-      await expectBump(false, () => ctx.store.repos.authState.acceptTotpStep(user.id, 1234));
+      await expectBump(['failures'], () => ctx.store.repos.authState.recordFailure(user.id, T0, policy));
+      for (let i = 2; i < policy.maxAttempts; i++) await expectBump([], () => ctx.store.repos.authState.recordFailure(user.id, T0, policy));
+      await expectBump(['directory'], async () => assert.equal((await ctx.store.repos.authState.recordFailure(user.id, T0, policy)).justLocked, true));
+      await expectBump(['directory', 'failures'], () => ctx.store.repos.authState.unlock(user.id));
+      await expectBump(['failures'], () => ctx.store.repos.authState.recordFailure(user.id, T0, policy));
+      await expectBump(['failures'], () => ctx.store.repos.authState.clearFailures(user.id));
+      await expectBump([], () => ctx.store.repos.authState.clearFailures(user.id));
+      await expectBump([], () => ctx.store.repos.authState.acceptTotpStep(user.id, 1234));
+      // A lock at the first failure moves both.
+      await expectBump(['directory', 'failures'], () => ctx.store.repos.authState.recordFailure(user.id, T0, { ...policy, maxAttempts: 1 }));
+      await expectBump(['directory'], () => ctx.store.repos.authState.delete(user.id));
       const unknown = unknownLoginSubject('nobody');
       await ctx.store.repos.authState.ensure(unknown);
-      await expectBump(false, () => ctx.store.repos.authState.recordFailure(unknown, T0, { maxAttempts: 0, lockoutSeconds: 0, resetCounterSeconds: 0 }));
+      await expectBump([], () => ctx.store.repos.authState.recordFailure(unknown, T0, { maxAttempts: 0, lockoutSeconds: 0, resetCounterSeconds: 0 }));
+      await expectBump([], () => ctx.store.repos.authState.recordFailure(unknown, T0, policy));
     });
 
     if (target === 'postgres') {
-      it('moves once per transaction, at its commit, and with a TRUNCATE', async function () {
+      it('moves each counter once per transaction, at its commit, and with a TRUNCATE', async function () {
         const before = await version();
         await ctx.store.transaction(async (tx) => {
           for (let i = 0; i < 3; i++) await tx.userGroups.create(makeGroup());
         });
-        assert.equal(await version(), before + 1);
-        await expectBump(true, () => ctx.current.sequelize.query('TRUNCATE system_group_members'));
+        assert.deepEqual(await version(), { directory: before.directory + 1, failures: before.failures });
+        const users = [makeUser(), makeUser()];
+        for (const u of users) {
+          await ctx.store.repos.users.create(u, makeCredentials());
+          await ctx.store.repos.authState.ensure(u.id);
+        }
+        const mid = await version();
+        await ctx.store.transaction(async (tx) => {
+          for (const u of users) await tx.authState.recordFailure(u.id, T0, policy);
+          await tx.userGroups.create(makeGroup());
+        });
+        assert.deepEqual(await version(), { directory: mid.directory + 1, failures: mid.failures + 1 });
+        await expectBump(['directory'], () => ctx.current.sequelize.query('TRUNCATE system_group_members'));
       });
     }
 
     it('stays with writes to the audit trail', async function () {
-      await expectBump(false, () => ctx.store.repos.audit.append([makeAuditEvent(), makeAuditEvent()]));
+      await expectBump([], () => ctx.store.repos.audit.append([makeAuditEvent(), makeAuditEvent()]));
     });
   });
 }

@@ -10,7 +10,8 @@ import type { Store } from '../../../src/core/ports.js';
 import { createFakeClock, type FakeClock } from '../../helpers/fake-clock.js';
 import { makeCredentials, makeGroup, makeUser } from '../../helpers/factories.js';
 import { storeTargets, useTestStore } from '../../helpers/test-store.js';
-import { createTestCore } from '../../helpers/test-core.js';
+import { createTestCore, testHasher } from '../../helpers/test-core.js';
+import { ldapServerResource } from '../../../src/core/auth/resources.js';
 
 /**
  * The user index (src/core/directory/user-index.ts) answers uid lookups from memory with the hiding
@@ -257,6 +258,79 @@ for (const target of storeTargets()) {
         assert.equal(await dir.userIndexReady(), true, 'rebuilt');
         assert.deepEqual(await find('bob'), []);
         assert.deepEqual(await find('binder'), ['binder']);
+      } finally {
+        await here.close();
+        await there.close();
+      }
+    });
+
+    it('is kept through wrong passwords and the successes that clear them, on either instance; a lock through another instance still drops it', async function () {
+      const clock = createFakeClock('2025-06-01T12:00:00.000Z');
+      let pageReads = 0;
+      const users = new Proxy(ctx.store.repos.users, {
+        get(t, k, r) {
+          if (k !== 'queryWithGroupNames') return Reflect.get(t, k, r) as unknown;
+          return (...args: Parameters<typeof t.queryWithGroupNames>) => {
+            pageReads++;
+            return t.queryWithGroupNames(...args);
+          };
+        },
+      });
+      // Two instances on one database, as above; this one's user page reads are counted.
+      let ownCommits = 0;
+      const hereStore: Store = Object.create(ctx.store, {
+        commits: { get: () => ownCommits },
+        transaction: { value: (fn: Parameters<Store['transaction']>[0]) => ctx.store.transaction(fn).finally(() => ownCommits++) },
+        repos: { value: new Proxy(ctx.store.repos, { get: (t, k, r) => (k === 'users' ? users : (Reflect.get(t, k, r) as unknown)) }) },
+      });
+      const here = coreOn(hereStore, clock);
+      const there = coreOn(ctx.store, clock);
+      try {
+        const boot = await here.bootstrap({ organizationName: 'Org', adminEmail: 'admin@example.com', adminPassword: 'Quiet-River-Stone-9', apiKey: '' });
+        await here.organization.update(boot.organization.id, { settings: { passwordPolicy: { enableMaxLoginAttempts: true, maxLoginAttempts: 3 } } }, systemActor);
+        const server = (await here.ldapServers.list())[0]!;
+        await here.ldapServers.update(server.id, { userLockoutAction: 'remove' }, systemActor);
+        const resource = ldapServerResource((await here.ldapServers.list())[0]!);
+        const repos = ctx.store.repos;
+        const make = async (username: string, ldapBindingUser = false) => {
+          const u = makeUser({ username, ldapBindingUser });
+          await repos.users.create(u, makeCredentials({ passwordHash: await testHasher.hash('Right-Password-1') }));
+          await repos.associations.add({ fromType: 'user', fromId: u.id, toType: 'ldap_server', toId: server.id, createdAt: clock.now() });
+          return u;
+        };
+        const binder = await make('binder', true);
+        await make('ann');
+        const p: LdapPrincipal = { kind: 'user', user: binder };
+        const find = async () => (await here.ldapDirectory.users(p, { op: 'eq', attr: 'username', value: 'ann' }, { limit: 10, offset: 0 })).items.map((e) => e.user.username);
+        const bind = (core: typeof here, password: string) => core.auth.authenticate({ protocol: 'ldap', login: 'ann', password, clientIp: '127.0.0.1', resource });
+        /** Lets time pass beyond half the watch's lifetime and the watch confirm what it finds. */
+        const confirm = async () => {
+          clock.advance(301_000);
+          await find();
+          await new Promise((r) => setTimeout(r, 50));
+        };
+        assert.equal(await here.ldapDirectory.userIndexReady(), true);
+        assert.deepEqual(await find(), ['ann']);
+        const built = pageReads;
+
+        for (const core of [there, here]) {
+          assert.equal((await bind(core, 'wrong')).status, 'invalid');
+          await confirm();
+          assert.deepEqual(await find(), ['ann']);
+          assert.equal((await bind(core, 'Right-Password-1')).status, 'ok', 'the success clears the failure');
+          assert.equal((await repos.authState.get((await repos.users.getByUsername('ann'))!.id)).failedCount, 0);
+          await confirm();
+          assert.deepEqual(await find(), ['ann']);
+        }
+        assert.equal(pageReads, built, 'no user page read again: the index was kept');
+
+        // Three wrong passwords through the other instance lock ann: the lock moves the directory
+        // version, and the lockout action hides her here once the watch confirms it.
+        for (let i = 0; i < 3; i++) await bind(there, 'wrong');
+        await confirm();
+        for (let i = 0; i < 50 && (await find()).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+        assert.deepEqual(await find(), [], 'the lock through the other instance is seen');
+        assert.ok(pageReads > built, 'the index was dropped and read again');
       } finally {
         await here.close();
         await there.close();
