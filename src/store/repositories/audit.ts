@@ -28,11 +28,13 @@ const FIELD_COLUMNS: Record<AuditField, string> = {
 const NEEDS_MENDING = /[\0\ud800-\udfff]/;
 
 /**
- * An indexed copy of a text field: at most 256 characters, as valid Unicode text without NUL
- * (PostgreSQL's text refuses NUL, and a lone surrogate has no UTF-8 form), so that both stores keep
- * the same value and an exact-match query finds it. `data` keeps the event exactly, as JSON escapes.
+ * An indexed copy of a text field: at most `width` characters (the column's: PostgreSQL refuses a
+ * longer value, and the whole batch with it), as valid Unicode text without NUL (PostgreSQL's text
+ * refuses NUL, and a lone surrogate has no UTF-8 form), so that both stores keep the same value and
+ * an exact-match query finds it. `data` keeps the event exactly, as JSON escapes.
  */
-const s = (v: unknown) => (typeof v !== 'string' ? '' : v.length <= 256 && !NEEDS_MENDING.test(v) ? v : v.slice(0, 256).toWellFormed().replaceAll('\0', '\ufffd'));
+const s = (v: unknown, width: number) =>
+  typeof v !== 'string' ? '' : v.length <= width && !NEEDS_MENDING.test(v) ? v : v.slice(0, width).toWellFormed().replaceAll('\0', '\ufffd');
 
 function escapeLike(t: string): string {
   return t.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -59,25 +61,64 @@ const DATA_AT = 15;
  */
 const UNPACK = Array.from({ length: COLUMN_COUNT }, (_, i) => (i === DATA_AT ? `r->${i}` : `r->>${i}`)).join(', ');
 
+/**
+ * The indexed text fields, as JSON paths into the event: SQLite takes them out of the event itself
+ * (EXTRACTED), so that the batch carries each value once.
+ */
+const TEXT_FIELDS = [
+  { path: ['client_ip'], width: 64 },
+  { path: ['username'], width: 256 },
+  { path: ['initiated_by', 'id'], width: 64 },
+  { path: ['initiated_by', 'type'], width: 16 },
+  { path: ['initiated_by', 'username'], width: 256 },
+  { path: ['initiated_by', 'email'], width: 256 },
+  { path: ['resource', 'id'], width: 64 },
+  { path: ['resource', 'type'], width: 32 },
+  { path: ['resource', 'username'], width: 256 },
+  { path: ['resource', 'name'], width: 256 },
+] as const;
+
+/** The value at `path` in the event, whatever its type. */
+function fieldAt(e: AuditEvent, path: readonly string[]): unknown {
+  let v: unknown = e;
+  for (const k of path) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined;
+  return v;
+}
+
+/**
+ * The columns of a packed `[ts, search_lc, event]` row: id, event_type, service and success
+ * straight from the event; the text fields as `''` where absent (the columns' form of "none").
+ */
+const EXTRACTED = [
+  `r->>'$[2].id'`,
+  'r->>0',
+  `r->>'$[2].event_type'`,
+  `r->>'$[2].service'`,
+  `r->>'$[2].success'`,
+  ...TEXT_FIELDS.map((f) => `COALESCE(r->>'$[2].${f.path.join('.')}', '')`),
+  'r->2',
+  'r->>1',
+].join(', ');
+
+/**
+ * Whether the event's indexed copies are the event's own values: every text field absent or a
+ * string that s() keeps as it is, and the fixed fields of their types. Nearly every event; the
+ * others go in with their copies made here (indexedValues).
+ */
+function extractable(e: AuditEvent): boolean {
+  if (typeof e.id !== 'string' || typeof e.event_type !== 'string' || typeof e.service !== 'string' || typeof e.success !== 'boolean') return false;
+  // An actor or resource that is not an object would have its text taken as the field's.
+  for (const k of ['initiated_by', 'resource'] as const) if (e[k] !== undefined && (typeof e[k] !== 'object' || e[k] === null)) return false;
+  for (const f of TEXT_FIELDS) {
+    const v = fieldAt(e, f.path);
+    if (v !== undefined && (typeof v !== 'string' || v.length > f.width || NEEDS_MENDING.test(v))) return false;
+  }
+  return true;
+}
+
 /** The values of COLUMNS before `data` and `search_lc`: the indexed copies of event fields. */
 function indexedValues(e: AuditEvent): Param[] {
-  return [
-    e.id,
-    Date.parse(e.timestamp),
-    e.event_type,
-    e.service,
-    e.success,
-    s(e.client_ip),
-    s(e.username),
-    s(e.initiated_by?.id),
-    s(e.initiated_by?.type),
-    s(e.initiated_by?.username),
-    s(e.initiated_by?.email),
-    s(e.resource?.id),
-    s(e.resource?.type),
-    s(e.resource?.username),
-    s(e.resource?.name),
-  ];
+  return [e.id, Date.parse(e.timestamp), e.event_type, e.service, e.success, ...TEXT_FIELDS.map((f) => s(fieldAt(e, f.path), f.width))];
 }
 
 /**
@@ -99,6 +140,24 @@ export function createAuditRepository(sql: Sql): AuditRepository {
       // the event loop serialises it once. Measured on 100k RADIUS events in 500-event batches,
       // against the text without JSONB: ~40 → ~31 µs of CPU per event in all, of it on the event
       // loop ~9 → ~7 µs. (Without the MATERIALIZED step, the object form had cost more in all.)
+      if (events.every(extractable)) {
+        // Each event once, with the two values that are not among its fields: SQLite takes the
+        // indexed copies out of it (EXTRACTED), where the rows below carried every value twice.
+        const rows = events.map((e) => [Date.parse(e.timestamp), '', e]);
+        let packed = JSON.stringify(rows);
+        if (!ASCII.test(packed)) {
+          for (const row of rows) row[1] = searchCopy(JSON.stringify(row[2]));
+          packed = JSON.stringify(rows);
+        }
+        await sql.exec(
+          `WITH packed AS MATERIALIZED (SELECT jsonb(value) AS r FROM json_each($1))
+           INSERT INTO audit_events (${COLUMNS})
+           SELECT ${EXTRACTED} FROM packed WHERE true
+           ON CONFLICT (id) DO NOTHING`,
+          [packed],
+        );
+        return;
+      }
       const rows = events.map((e) => {
         const row: unknown[] = indexedValues(e);
         row.push(e, '');
