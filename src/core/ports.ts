@@ -272,6 +272,7 @@ export interface ChallengeRepository {
 }
 
 export interface AuditRepository {
+  /** Stores the events; a DomainError 'invalid' when the store refuses some row itself (the same rows would be refused again). */
   append(events: AuditEvent[]): Promise<void>;
   query(q: AuditQuery): Promise<AuditEvent[]>;
   /**

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'mocha';
+import { beforeEach, describe, it } from 'mocha';
+import { invalid, storeUnavailable } from '../../src/core/errors.js';
 import type { AuditEvent } from '../../src/core/audit/event.js';
 import { createAuditRecorder, type AuditRecorder } from '../../src/core/audit/recorder.js';
 import type { AuditRepository, Logger } from '../../src/core/ports.js';
@@ -86,6 +87,70 @@ describe('audit recorder batching', () => {
     await flushed;
     assert.deepEqual(sizes(writes), [3]);
     assert.equal(a.pending, 0);
+    await a.close();
+  });
+});
+
+describe('audit recorder and a store that fails', () => {
+  /** A store that refuses every batch holding a `poison` event, and can be down (unreachable or busy). */
+  function failingRepo() {
+    const stored: AuditEvent[] = [];
+    const st = { down: false as false | Error, attempts: 0 };
+    const repo = {
+      async append(events: AuditEvent[]) {
+        st.attempts++;
+        if (st.down) throw st.down;
+        if (events.some((e) => e.event_type === ('poison' as string))) throw invalid('audit', 'NOT NULL constraint failed', 'audit.refused');
+        stored.push(...events);
+      },
+      query: () => Promise.resolve([]),
+      purge: () => Promise.resolve({ expired: 0, overLimit: 0 }),
+    } as AuditRepository;
+    return { repo, stored, st };
+  }
+  const logged: { obj: Record<string, unknown>; msg: string | undefined }[] = [];
+  const log: Logger = { ...silentLog, error: (obj: Record<string, unknown>, msg?: string) => void logged.push({ obj, msg }) };
+  const make = (repo: AuditRepository) => createAuditRecorder({ repo, clock: createFakeClock(), log, organizationId: () => 'org', flushIntervalMs: 60_000, batchSize: 100, maxQueue: 100_000 });
+  const bind = (a: AuditRecorder, username: string, event_type = 'ldap_bind') => a.record({ event_type: event_type as 'ldap_bind', service: 'ldap', success: true, initiated_by: systemActor.actor, username });
+
+  beforeEach(() => void logged.splice(0));
+
+  it('stores the rest of a batch the store refuses, and logs the refused event in full instead of retrying it for ever', async () => {
+    const { repo, stored } = failingRepo();
+    const a = make(repo);
+    for (let i = 0; i < 5; i++) bind(a, `before${i}`);
+    bind(a, 'bad', 'poison');
+    for (let i = 0; i < 5; i++) bind(a, `after${i}`);
+    await a.flush();
+    assert.equal(a.pending, 0);
+    assert.deepEqual(
+      stored.map((e) => e.username),
+      [...[0, 1, 2, 3, 4].map((i) => `before${i}`), ...[0, 1, 2, 3, 4].map((i) => `after${i}`)],
+    );
+    const refused = logged.filter((l) => /refused/.test(l.msg ?? ''));
+    assert.equal(refused.length, 1);
+    assert.equal((refused[0]!.obj.audit as AuditEvent).username, 'bad');
+    // The trail goes on.
+    bind(a, 'later');
+    await a.flush();
+    assert.equal(stored.at(-1)!.username, 'later');
+    await a.close();
+  });
+
+  it('keeps every event of a batch while the store is unreachable or busy, and writes them once it is back', async () => {
+    const { repo, stored, st } = failingRepo();
+    const a = make(repo);
+    for (const down of [storeUnavailable(), Object.assign(new Error('SQLITE_BUSY: database is locked'), { code: 'SQLITE_BUSY' })]) {
+      st.down = down;
+      for (let i = 0; i < 3; i++) bind(a, `u${i}`);
+      await a.flush();
+      assert.equal(a.pending, 3, 'nothing dropped');
+      assert.equal(logged.filter((l) => /refused/.test(l.msg ?? '')).length, 0);
+      st.down = false;
+      await a.flush();
+      assert.equal(a.pending, 0);
+      assert.deepEqual(stored.splice(0).map((e) => e.username), ['u0', 'u1', 'u2']);
+    }
     await a.close();
   });
 });

@@ -1,5 +1,6 @@
 import { clientKey } from '../../util/client-key.js';
 import { newId } from '../../util/ids.js';
+import { isDomainError } from '../errors.js';
 import type { AuditRepository, Clock, Logger, Repositories } from '../ports.js';
 import type { AuditEvent, AuditInput } from './event.js';
 import { createSourceBudget, type SourceBudgetOptions } from './source-budget.js';
@@ -57,6 +58,9 @@ export interface AuditRecorder {
   close(): Promise<void>;
   readonly pending: number;
 }
+
+/** The store's answer to rows it will never take (AuditRepository.append), as against a failure to write. */
+const refusedByStore = (err: unknown) => isDomainError(err) && err.kind === 'invalid';
 
 export function createAuditRecorder(o: AuditRecorderOptions): AuditRecorder {
   let queue: AuditEvent[] = [];
@@ -116,17 +120,37 @@ export function createAuditRecorder(o: AuditRecorderOptions): AuditRecorder {
     let due = queue.length;
     while (queue.length > 0 && (due > 0 || queue.length >= o.batchSize)) {
       const batch = queue.slice(0, o.batchSize);
+      let done = batch.length;
       try {
         await o.repo.append(batch);
-        queue = queue.slice(batch.length);
-        due -= batch.length;
       } catch (err) {
-        o.log.error({ err: String(err), queued: queue.length }, 'audit write failed; will retry');
-        if (!closed) schedule();
-        return;
+        // A store that cannot be reached or is busy takes the batch later. A batch it refuses would
+        // be refused at every retry, and everything queued behind it would wait for ever: each event
+        // goes in alone, and one still refused goes to the log instead (as when the queue is full).
+        done = refusedByStore(err) ? await oneByOne(batch) : 0;
+        if (done === 0) {
+          o.log.error({ err: String(err), queued: queue.length }, 'audit write failed; will retry');
+          if (!closed) schedule();
+          return;
+        }
       }
+      queue = queue.slice(done);
+      due -= done;
     }
     if (queue.length > 0) schedule();
+  };
+
+  /** Writes `batch` an event at a time; how many were dealt with before some other failure. */
+  const oneByOne = async (batch: AuditEvent[]): Promise<number> => {
+    for (const [i, event] of batch.entries()) {
+      try {
+        await o.repo.append([event]);
+      } catch (err) {
+        if (!refusedByStore(err)) return i;
+        o.log.error({ audit: event, err: String(err) }, 'audit event refused by the store; logged instead of stored');
+      }
+    }
+    return batch.length;
   };
 
   const flush = async (): Promise<void> => {

@@ -1,5 +1,6 @@
 import type { AuditEvent, AuditField, AuditQuery } from '../../core/audit/event.js';
 import type { AuditRepository } from '../../core/ports.js';
+import { invalid } from '../../core/errors.js';
 import { fold } from '../fold.js';
 import { fromJson, inList, type Param, type Sql, limitSql } from '../sql.js';
 
@@ -35,6 +36,19 @@ const NEEDS_MENDING = /[\0\ud800-\udfff]/;
  */
 const s = (v: unknown, width: number) =>
   typeof v !== 'string' ? '' : v.length <= width && !NEEDS_MENDING.test(v) ? v : v.slice(0, width).toWellFormed().replaceAll('\0', '\ufffd');
+
+/**
+ * Errors that refuse the rows themselves, which the same rows meet again at every retry: PostgreSQL's
+ * data exceptions and integrity constraint violations (SQLSTATE classes 22 and 23, appendix A),
+ * SQLite's constraint, too-big and datatype-mismatch results.
+ */
+const REFUSED_PG = /^2[23][0-9A-Z]{3}$/;
+const REFUSED_SQLITE = /^SQLITE_(CONSTRAINT|TOOBIG|MISMATCH)/;
+function refusedByStore(err: unknown): boolean {
+  const e = err as { parent?: { code?: unknown }; code?: unknown } | null;
+  const code = e?.parent?.code ?? e?.code;
+  return typeof code === 'string' && (REFUSED_PG.test(code) || REFUSED_SQLITE.test(code));
+}
 
 function escapeLike(t: string): string {
   return t.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -190,7 +204,13 @@ export function createAuditRepository(sql: Sql): AuditRepository {
       // A big backlog goes in as several statements: PostgreSQL binds at most 65,535 values (17
       // per event), and SQLite's JSON text stays a few hundred kilobytes. Ids are unique per event,
       // so a batch retried after a partial write inserts only what is missing (ON CONFLICT DO NOTHING).
-      for (let i = 0; i < events.length; i += MAX_EVENTS_PER_INSERT) await insertRows(events.slice(i, i + MAX_EVENTS_PER_INSERT));
+      try {
+        for (let i = 0; i < events.length; i += MAX_EVENTS_PER_INSERT) await insertRows(events.slice(i, i + MAX_EVENTS_PER_INSERT));
+      } catch (err) {
+        // Told apart from a store that is down or busy: the recorder then finds the event refused.
+        if (refusedByStore(err)) throw invalid('audit', `the store refuses an event of this batch: ${String(err)}`, 'audit.refused');
+        throw err;
+      }
     },
 
     async purge(o) {

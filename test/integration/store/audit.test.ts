@@ -4,6 +4,7 @@ import { QueryTypes } from 'sequelize';
 import type { AuditEvent, AuditEventType, AuditQuery, AuditService } from '../../../src/core/audit/event.js';
 import { makeAuditEvent, T0 } from '../../helpers/factories.js';
 import { fold } from '../../../src/store/fold.js';
+import { isDomainError } from '../../../src/core/errors.js';
 import { storeTargets, useTestStore } from '../../helpers/test-store.js';
 
 const SERVICES: AuditService[] = ['directory', 'ldap', 'radius', 'sso', 'systems'];
@@ -275,6 +276,17 @@ for (const target of storeTargets()) {
         );
       });
     }
+
+    it('answers a batch with a row it refuses as invalid (not as a store that is down), and stores none of it', async function () {
+      const good = makeAuditEvent();
+      // No event type: the column is NOT NULL. An id longer than its column: PostgreSQL's VARCHAR(24).
+      const bad = [{ ...makeAuditEvent(), event_type: undefined } as unknown as AuditEvent];
+      if (target === 'postgres') bad.push({ ...makeAuditEvent(), id: 'x'.repeat(30) });
+      for (const b of bad) {
+        await assert.rejects(ctx.store.repos.audit.append([good, b]), (err: unknown) => isDomainError(err) && err.kind === 'invalid' && err.code === 'audit.refused');
+      }
+      assert.deepEqual(await ctx.store.repos.audit.query({ services: 'all', startTime: new Date(0), endTime: new Date(8.64e15), limit: 10, skip: 0, ascending: false }).then((r) => r.filter((e) => e.id === good.id)), []);
+    });
 
     it('inserts only what is missing when a batch is retried after a partial write', async function () {
       const events = many(30);
