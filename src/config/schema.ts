@@ -176,7 +176,7 @@ export const configSchema = Type.Object(
         }),
         revalidateSeconds: int(2, 0, 300, {
           description:
-            'How long the directory reads behind authentications, LDAP answers and RADIUS reply attributes (account state, lock, access, groups) may serve again before the store is asked. Changes made through this instance apply at once; changes made through another instance (PostgreSQL, several instances) within this many seconds. Asking is one read of the directory version (bumped by a trigger on every directory write): while it is unchanged, kept reads stay in use, for at most 30 seconds from their read (or this setting if longer), as some answers also depend on the time (lock and password expiry). 0 reads the store on every authentication.',
+            'How long the directory reads behind authentications, LDAP answers and RADIUS reply attributes (account state, lock, access, groups) may serve again before the store is asked. Changes made through this instance apply at once; changes made through another instance (PostgreSQL, several instances) within this many seconds. Asking is one read of the directory version (counters bumped by triggers on every directory write, and when an account gets its first failure or has its failures cleared, which only authentication watches): while it is unchanged, kept reads stay in use, for at most 30 seconds from their read (or this setting if longer), as some answers also depend on the time (lock and password expiry). 0 reads the store on every authentication.',
           env: 'GATEHOUSE_AUTH_REVALIDATE_SECONDS',
         }),
         credentialCacheMaxEntries: int(100_000, 1, 10_000_000, {

@@ -61,8 +61,8 @@ export function createCore(o: CoreOptions) {
     ...o.audit,
   });
   const revalidateMs = (o.revalidateSeconds ?? 0) * 1000;
-  // One watch on the store's directory version for every hot-path cache: a read of one counter keeps
-  // all their reads valid for another revalidateMs when nothing changed through any instance.
+  // One watch on the store's directory version for every hot-path cache: one read of its counters
+  // keeps all their reads valid for another revalidateMs when nothing changed through any instance.
   const directoryVersion = o.store.directoryVersion?.bind(o.store);
   const versionWatch = directoryVersion && revalidateMs > 0 ? createVersionWatch(directoryVersion, revalidateMs, () => o.clock.now().getTime()) : undefined;
   // Only account reads for authentication depend on failure counts; the other caches overlook them

@@ -26,6 +26,11 @@ export class Sql {
     private readonly driver: Driver | null = null,
   ) {}
 
+  /** Whether statements run inside a transaction, whose errors the store maps as a whole. */
+  get inTransaction(): boolean {
+    return this.transaction !== undefined;
+  }
+
   /** Rows of a SELECT (or of a write with RETURNING, when `write` is set). */
   async rows<T extends Row = Row>(sql: string, params: Param[] = [], write = false): Promise<T[]> {
     try {

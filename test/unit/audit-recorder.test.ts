@@ -137,6 +137,27 @@ describe('audit recorder and a store that fails', () => {
     await a.close();
   });
 
+  it('takes off the queue only what a write stored, when the full queue dropped events meanwhile', async () => {
+    const { repo, writes, release } = slowRepo();
+    const a = createAuditRecorder({ repo, clock: createFakeClock(), log, organizationId: () => 'org', flushIntervalMs: 60_000, batchSize: 5, maxQueue: 10 });
+    for (let i = 0; i < 5; i++) bind(a, `a${i}`);
+    const writing = a.flush();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(writes.map((w) => w.map((e) => e.username)), [['a0', 'a1', 'a2', 'a3', 'a4']]);
+    // Meanwhile 8 more: the queue holds 10 at most, so a0–a2 (being written) go to the log.
+    for (let i = 0; i < 8; i++) bind(a, `b${i}`);
+    assert.equal(logged.filter((l) => /queue full/.test(l.msg ?? '')).length, 3);
+    await release();
+    assert.equal(a.pending, 8, 'b0–b7 wait: none taken off for the dropped a0–a2');
+    // The write goes on with the next full batch, and the flush then takes the rest.
+    await release();
+    await release();
+    await writing;
+    assert.equal(a.pending, 0);
+    assert.deepEqual(writes.slice(1).map((w) => w.map((e) => e.username)), [['b0', 'b1', 'b2', 'b3', 'b4'], ['b5', 'b6', 'b7']]);
+    await a.close();
+  });
+
   it('keeps every event of a batch while the store is unreachable or busy, and writes them once it is back', async () => {
     const { repo, stored, st } = failingRepo();
     const a = make(repo);

@@ -90,6 +90,12 @@ export interface AuditEvent extends AuditInput {
   organization: string;
 }
 
+/**
+ * The code of the DomainError ('invalid') with which AuditRepository.append answers rows the store
+ * refuses themselves (a constraint or data error): the same rows would be refused at every retry.
+ */
+export const AUDIT_REFUSED = 'audit.refused';
+
 /** Event fields that queries can match exactly; the store indexes them as columns. */
 export const AUDIT_FIELDS = [
   'id',

@@ -2,7 +2,7 @@ import { clientKey } from '../../util/client-key.js';
 import { newId } from '../../util/ids.js';
 import { isDomainError } from '../errors.js';
 import type { AuditRepository, Clock, Logger, Repositories } from '../ports.js';
-import type { AuditEvent, AuditInput } from './event.js';
+import { AUDIT_REFUSED, type AuditEvent, type AuditInput } from './event.js';
 import { createSourceBudget, type SourceBudgetOptions } from './source-budget.js';
 
 export interface AuditRecorderOptions {
@@ -60,13 +60,17 @@ export interface AuditRecorder {
 }
 
 /** The store's answer to rows it will never take (AuditRepository.append), as against a failure to write. */
-const refusedByStore = (err: unknown) => isDomainError(err) && err.kind === 'invalid';
+const refusedByStore = (err: unknown) => isDomainError(err) && err.code === AUDIT_REFUSED;
+/** What the store said, for the log: a refusal carries the database's own error as its cause. */
+const why = (err: unknown) => String(err instanceof Error && err.cause !== undefined ? err.cause : err);
 
 export function createAuditRecorder(o: AuditRecorderOptions): AuditRecorder {
   let queue: AuditEvent[] = [];
   let timer: NodeJS.Timeout | null = null;
   let flushing: Promise<void> | null = null;
   let closed = false;
+  /** Events the full queue has dropped from its front so far (writeOnce's batch may be among them). */
+  let dropped = 0;
   const budget = createSourceBudget({ ...UNAUTHENTICATED_BUDGET, ...o.unauthenticated });
   const subjects = createSourceBudget(SUBJECT_BUDGET);
   let refusedLog: NodeJS.Timeout | null = null;
@@ -120,6 +124,7 @@ export function createAuditRecorder(o: AuditRecorderOptions): AuditRecorder {
     let due = queue.length;
     while (queue.length > 0 && (due > 0 || queue.length >= o.batchSize)) {
       const batch = queue.slice(0, o.batchSize);
+      const droppedBefore = dropped;
       let done = batch.length;
       try {
         await o.repo.append(batch);
@@ -127,30 +132,34 @@ export function createAuditRecorder(o: AuditRecorderOptions): AuditRecorder {
         // A store that cannot be reached or is busy takes the batch later. A batch it refuses would
         // be refused at every retry, and everything queued behind it would wait for ever: each event
         // goes in alone, and one still refused goes to the log instead (as when the queue is full).
-        done = refusedByStore(err) ? await oneByOne(batch) : 0;
+        let stopped: unknown = err;
+        if (refusedByStore(err)) ({ done, stopped } = await oneByOne(batch));
+        else done = 0;
         if (done === 0) {
-          o.log.error({ err: String(err), queued: queue.length }, 'audit write failed; will retry');
+          o.log.error({ err: why(stopped), queued: queue.length }, 'audit write failed; will retry');
           if (!closed) schedule();
           return;
         }
       }
-      queue = queue.slice(done);
+      // A full queue drops its oldest events (to the log) meanwhile, the batch's first: those that
+      // went are no longer at the front to be taken off.
+      queue = queue.slice(Math.max(0, done - (dropped - droppedBefore)));
       due -= done;
     }
     if (queue.length > 0) schedule();
   };
 
-  /** Writes `batch` an event at a time; how many were dealt with before some other failure. */
-  const oneByOne = async (batch: AuditEvent[]): Promise<number> => {
+  /** Writes `batch` an event at a time: how many were dealt with before some other failure, and that failure. */
+  const oneByOne = async (batch: AuditEvent[]): Promise<{ done: number; stopped: unknown }> => {
     for (const [i, event] of batch.entries()) {
       try {
         await o.repo.append([event]);
       } catch (err) {
-        if (!refusedByStore(err)) return i;
-        o.log.error({ audit: event, err: String(err) }, 'audit event refused by the store; logged instead of stored');
+        if (!refusedByStore(err)) return { done: i, stopped: err };
+        o.log.error({ audit: event, err: why(err) }, 'audit event refused by the store; logged instead of stored');
       }
     }
-    return batch.length;
+    return { done: batch.length, stopped: null };
   };
 
   const flush = async (): Promise<void> => {
@@ -167,9 +176,10 @@ export function createAuditRecorder(o: AuditRecorderOptions): AuditRecorder {
       try {
         queue.push(build(input));
         if (queue.length > o.maxQueue) {
-          const dropped = queue.splice(0, queue.length - o.maxQueue);
+          const gone = queue.splice(0, queue.length - o.maxQueue);
+          dropped += gone.length;
           // The events are not lost silently: their content goes to the log.
-          for (const e of dropped) o.log.error({ audit: e }, 'audit queue full; event logged instead of stored');
+          for (const e of gone) o.log.error({ audit: e }, 'audit queue full; event logged instead of stored');
         }
         // While a write runs, it goes on with further full batches itself; a flush per recorded
         // event would queue up behind it and then write whatever had arrived, a batch each.

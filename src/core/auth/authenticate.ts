@@ -99,7 +99,10 @@ export interface AuthPipelineDeps {
   revalidateMs?: number;
   /** Invalidation counter of cached directory reads (store commits plus lock changes). */
   epoch?: () => number;
-  /** Keeps account reads past revalidateMs while the directory version is unchanged (version-watch.ts). */
+  /**
+   * Keeps account reads past revalidateMs while the directory version is unchanged, failure counts
+   * included: the full watch, not its directoryOnly view (version-watch.ts).
+   */
   versionWatch?: VersionWatch;
   /** Called when an account's lock starts or ends, so cached views (LDAP visibility) refresh. */
   onLockChange?: () => void;

@@ -9,7 +9,7 @@ export interface RadiusReplyDeps {
   revalidateMs?: number;
   /** Invalidation counter of cached directory reads (default: the store's commits). */
   epoch?: () => number;
-  /** Keeps reads past revalidateMs while the directory version is unchanged (version-watch.ts). */
+  /** Keeps reads past revalidateMs while the directory counter is unchanged (the watch's directoryOnly view). */
   versionWatch?: VersionWatch;
 }
 

@@ -47,6 +47,8 @@ export const UNWATCHED_TABLES = [
  * In `auth_state`, what cached answers depend on: the lock, and whether any failure is counted (a
  * success clears failures only when its account read shows some). A second or third wrong password
  * moves nothing, so that a device retrying a stale password does not keep every instance re-reading.
+ * (Migration 0013 moved the failure part to a counter of its own, `failures`, which only
+ * authentication watches; this migration stays as it ran.)
  */
 const LOCKOUT_CHANGED_SQLITE =
   "NEW.subject_id NOT LIKE 'unknown-login:%' AND (OLD.locked_at IS NOT NEW.locked_at OR (OLD.failed_count > 0) IS NOT (NEW.failed_count > 0))";

@@ -23,6 +23,11 @@ export async function up({ context: qi }: { context: QueryInterface }): Promise<
   const postgres = sequelize.getDialect() === 'postgres';
   await sequelize.transaction(async (transaction) => {
     const run = (sql: string) => sequelize.query(sql, { type: QueryTypes.RAW, transaction });
+    // Both tables first, in the order a running instance's failed login takes them (its UPDATE of
+    // auth_state, then the deferred trigger's of directory_version at commit): altering
+    // directory_version first and then auth_state's triggers crossed that order, and PostgreSQL
+    // ended one of the two as deadlocked (reproduced; a failure count lost, or the start-up failed).
+    if (postgres) await run('LOCK TABLE auth_state, directory_version IN ACCESS EXCLUSIVE MODE');
     await run('ALTER TABLE directory_version ADD COLUMN failures BIGINT NOT NULL DEFAULT 0');
     if (postgres) {
       // As directory_version_bump (0012): deferred to the commit, once per transaction, under its

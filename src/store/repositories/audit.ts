@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditField, AuditQuery } from '../../core/audit/event.js';
+import { AUDIT_REFUSED, type AuditEvent, type AuditField, type AuditQuery } from '../../core/audit/event.js';
 import type { AuditRepository } from '../../core/ports.js';
 import { invalid } from '../../core/errors.js';
 import { fold } from '../fold.js';
@@ -45,8 +45,12 @@ const s = (v: unknown, width: number) =>
 const REFUSED_PG = /^2[23][0-9A-Z]{3}$/;
 const REFUSED_SQLITE = /^SQLITE_(CONSTRAINT|TOOBIG|MISMATCH)/;
 function refusedByStore(err: unknown): boolean {
-  const e = err as { parent?: { code?: unknown }; code?: unknown } | null;
+  // An event JSON.stringify cannot write (a BigInt, a cycle in protocol fields) fails the same way
+  // every time, before any statement; so does JSON SQLite will not read (nested over 1,000 deep).
+  if (err instanceof TypeError) return true;
+  const e = err as { parent?: { code?: unknown }; code?: unknown; message?: unknown } | null;
   const code = e?.parent?.code ?? e?.code;
+  if (code === 'SQLITE_ERROR' && typeof e?.message === 'string' && e.message.includes('malformed JSON')) return true;
   return typeof code === 'string' && (REFUSED_PG.test(code) || REFUSED_SQLITE.test(code));
 }
 
@@ -207,8 +211,10 @@ export function createAuditRepository(sql: Sql): AuditRepository {
       try {
         for (let i = 0; i < events.length; i += MAX_EVENTS_PER_INSERT) await insertRows(events.slice(i, i + MAX_EVENTS_PER_INSERT));
       } catch (err) {
-        // Told apart from a store that is down or busy: the recorder then finds the event refused.
-        if (refusedByStore(err)) throw invalid('audit', `the store refuses an event of this batch: ${String(err)}`, 'audit.refused');
+        // Told apart from a store that is down or busy, for the recorder's batches: it then finds
+        // the event refused. Inside a transaction (an admin change and its event) the error stays
+        // as it is, to fail the change as the store's own error, not as the caller's bad input.
+        if (!sql.inTransaction && refusedByStore(err)) throw Object.assign(invalid('audit', 'the store refuses an event of this batch', AUDIT_REFUSED), { cause: err });
         throw err;
       }
     },

@@ -94,6 +94,41 @@ for (const target of storeTargets()) {
       }
     });
 
+    if (target === 'postgres') it('applies 0013-failure-version while an instance counts a first failure, without a deadlock', async function () {
+      const first = await openTestStore(target);
+      try {
+        const u = makeUser();
+        await first.store.repos.users.create(u, makeCredentials());
+        await first.store.repos.authState.ensure(u.id);
+        // The database as 0012 left it.
+        await first.sequelize.query('DROP TRIGGER directory_failures_auth_state ON auth_state');
+        await first.sequelize.query('DROP TRIGGER directory_version_auth_state ON auth_state');
+        await first.sequelize.query(
+          `CREATE CONSTRAINT TRIGGER directory_version_auth_state AFTER UPDATE ON auth_state DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+           WHEN (NEW.subject_id NOT LIKE 'unknown-login:%' AND (OLD.locked_at IS DISTINCT FROM NEW.locked_at OR (OLD.failed_count > 0) IS DISTINCT FROM (NEW.failed_count > 0)))
+           EXECUTE FUNCTION directory_version_bump()`,
+        );
+        await first.sequelize.query('ALTER TABLE directory_version DROP COLUMN failures');
+        await first.sequelize.query("DELETE FROM schema_migrations WHERE name = '0013-failure-version'");
+        // A running instance's first wrong password: its UPDATE holds the row; its trigger (0012's)
+        // takes directory_version at commit.
+        const login = await first.sequelize.transaction();
+        await first.sequelize.query('UPDATE auth_state SET failed_count = 1 WHERE subject_id = $1', { bind: [u.id], transaction: login });
+        const { migrate } = await import('../../../src/store/migrate.js');
+        const migrating = migrate(first.sequelize);
+        await new Promise((r) => setTimeout(r, 300));
+        await login.commit();
+        assert.deepEqual(await migrating, ['0013-failure-version']);
+        assert.equal((await first.store.repos.authState.get(u.id)).failedCount, 1);
+        const before = await first.store.directoryVersion!();
+        await first.store.repos.authState.clearFailures(u.id);
+        const after = await first.store.directoryVersion!();
+        assert.deepEqual(after, { directory: before.directory, failures: before.failures + 1 });
+      } finally {
+        await first.close();
+      }
+    });
+
     it('applies nothing when a second store opens the same database', async function () {
       const first = await openTestStore(target);
       try {
