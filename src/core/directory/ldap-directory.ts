@@ -149,9 +149,11 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
 
   // Kept as the organisation is (organization-cache.ts): dropped when the version watch has seen a
   // change, as pages and principals built from it are kept on the watch's generation.
+  const serverKept = (seen: number) => (cached && Date.now() - cached.at < CACHE_MS && cached.seen === seen ? cached.server : undefined);
   const server = async (): Promise<LdapServer> => {
     const seen = versionWatch ? versionWatch.generation() : -1;
-    if (cached && Date.now() - cached.at < CACHE_MS && cached.seen === seen) return cached.server;
+    const kept = serverKept(seen);
+    if (kept) return kept;
     const at = Date.now();
     const s = (await repos.ldapServers.list())[0];
     if (!s) throw new DomainError('unavailable', 'ldap.no_server', 'the organisation has no LDAP server record');
@@ -257,14 +259,18 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
     if (epoch() !== mark.epoch) return null;
     const hit = userIndex.lookup(s.id, name, exact);
     if (!hit) return null;
-    const found = hit.entry;
     // The index holds the store as of the confirmation that vouches for it, up to revalidateMs
     // before now: an answer kept from this lookup is as old as that (EpochCache bounds it from `at`).
-    return {
-      found: found !== null && !hiddenBy(hidingRules(s, org, d.clock.now()), found.user) ? found : null,
-      mark: { ...mark, at: mark.at - hit.age },
-    };
+    return { found: shownNow(hit.entry, s, org), mark: { ...mark, at: mark.at - hit.age } };
   };
+
+  /** An indexed user unless the hiding rules hide it as of now (ldap-visibility.ts). */
+  const shownNow = (found: IndexedUser | null, s: LdapServer, org: Organization): IndexedUser | null =>
+    found !== null && !hiddenBy(hidingRules(s, org, d.clock.now()), found.user) ? found : null;
+
+  /** What a user sees of a visible indexed user: an ordinary user only its own entry (userScope). */
+  const entriesFor = (p: Extract<LdapPrincipal, { kind: 'user' }>, found: IndexedUser | null, parts: EntryParts): UserEntry[] =>
+    found && (p.user.ldapBindingUser || found.user.id === p.user.id) ? [{ user: found.user, groupNames: parts.groupNames ? found.groupNames : [] }] : [];
 
   /** A username equality (the uid lookup of hosts and apps) answered from the user index; null when it cannot be. */
   const usersFromIndex = async (
@@ -278,9 +284,7 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
     if (page.offset !== 0 || (page.after !== undefined && page.after !== '') || page.limit < 1) return null;
     const r = await visibleFromIndex(filter.value, filter.exact === true);
     if (!r) return null;
-    const { found } = r;
-    // What an ordinary user sees of users: its own entry (userScope).
-    const items = found && (p.user.ldapBindingUser || found.user.id === p.user.id) ? [{ user: found.user, groupNames: parts.groupNames ? found.groupNames : [] }] : [];
+    const items = entriesFor(p, r.found, parts);
     return { page: { total: withTotal ? items.length : -1, items }, mark: r.mark };
   };
 
@@ -302,6 +306,20 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
     const names = r.found?.groupNames ?? [];
     const named: GroupFilter = names.length > 0 ? { op: 'or', filters: names.map((value): GroupFilter => ({ op: 'eq', attr: 'name', value })) } : { op: 'false' };
     return { filter: and(named, split.rest)!, mark: r.mark };
+  };
+
+  /**
+   * `usersFromIndex` for a username equality without waiting for anything: the entries (none or the
+   * one user) when the index, the server record and the organisation are all at hand, else
+   * undefined. No mark: what is built from it is sent, not kept.
+   */
+  const indexedUsersNow = (p: LdapPrincipal, name: string, parts: EntryParts): UserEntry[] | undefined => {
+    if (!userIndex || p.kind !== 'user') return undefined;
+    const s = serverKept(versionWatch ? versionWatch.generation() : -1);
+    const org = d.organization.peek();
+    if (!s || !org) return undefined;
+    const hit = userIndex.lookup(s.id, name, false);
+    return hit ? entriesFor(p, shownNow(hit.entry, s, org), parts) : undefined;
   };
 
   /** What `current` answers without a read, if it can: anonymous, or a principal checked lately (else undefined). */
@@ -368,6 +386,9 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
 
     /** `current` without a read: the adapter's kept answers use it (undefined: call `current`). */
     currentKept,
+
+    /** A username equality (caseIgnoreMatch) answered from the user index without a read, or undefined (search instead). */
+    indexedUsersNow,
 
     /** Whether the principal may read anything below the naming context. */
     canRead(p: LdapPrincipal): boolean {

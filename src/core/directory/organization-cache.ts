@@ -10,6 +10,8 @@ import type { VersionWatch } from './version-watch.js';
  */
 export interface OrganizationCache {
   get(): Promise<Organization>;
+  /** The kept organisation if `get` would answer it without a read, else undefined (hot paths that must not wait). */
+  peek(): Organization | undefined;
   invalidate(): void;
 }
 
@@ -27,10 +29,15 @@ export function createOrganizationCache(repo: OrganizationRepository, ttlMs = 20
   // A load that started before `invalidate()` may hold the old organisation: it answers its own
   // callers but is not kept.
   let generation = 0;
+  const fresh = (seen: number) => (cached && Date.now() - cached.at < ttlMs && cached.seen === seen ? cached.org : undefined);
   return {
+    peek() {
+      return fresh(watch ? watch.generation() : -1);
+    },
     async get() {
       const seen = watch ? watch.generation() : -1;
-      if (cached && Date.now() - cached.at < ttlMs && cached.seen === seen) return cached.org;
+      const kept = fresh(seen);
+      if (kept) return kept;
       if (loading && loadingSeen === seen) return loading;
       const started = generation;
       const at = Date.now();

@@ -19,12 +19,14 @@ import type { Location } from '../tree.js';
  * RFC 4511 §4.5.1.2 scopes, and subordinateSubtree (draft-sermersheim-ldap-subordinate-scope, sent
  * by OpenLDAP's `-s children`): the subtree below the base, without the base entry.
  */
-const SCOPE = { base: 0, one: 1, sub: 2, children: 3 } as const;
-const SCOPE_NAMES = ['base', 'one', 'sub', 'children'];
+export const SCOPE = { base: 0, one: 1, sub: 2, children: 3 } as const;
+export const SCOPE_NAMES = ['base', 'one', 'sub', 'children'];
 /** RFC 4511 §4.5.1: derefAliases is ENUMERATED 0..3; sizeLimit and timeLimit are INTEGER (0..maxInt). */
 const MAX_DEREF_ALIASES = 3;
 const MAX_INT = 2147483647;
 const STORE_BATCH = 128;
+/** Characters of a filter's text that its `ldap_search` event keeps. */
+export const MAX_AUDIT_FILTER = 1024;
 
 const inRange = (v: unknown, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
 
@@ -33,7 +35,7 @@ const inRange = (v: unknown, max: number): boolean => typeof v === 'number' && N
  * range (RFC 4511 §4.5.1.2–§4.5.1.5) makes the PDU malformed: protocolError (§4.1.1), where an
  * unknown scope used to be searched as a subtree.
  */
-function invalidField(req: LdapRequest): string | null {
+export function invalidField(req: LdapRequest): string | null {
   if (!inRange(req.scope, SCOPE.children)) return `invalid scope ${String(req.scope)}`;
   if (!inRange(req.derefAliases, MAX_DEREF_ALIASES)) return `invalid derefAliases ${String(req.derefAliases)}`;
   if (!inRange(req.sizeLimit, MAX_INT)) return `invalid sizeLimit ${String(req.sizeLimit)}`;
@@ -103,7 +105,7 @@ function decodeCookie(cookie: Buffer, fp: string): CookieState {
 }
 
 /** The `ldap_search` audit event of a search answered with `f.code`. */
-function recordSearch(deps: LdapDeps, session: SessionState, f: SearchAuditFields, message = ''): void {
+export function recordSearch(deps: LdapDeps, session: SessionState, f: SearchAuditFields, message = ''): void {
   const event: AuditInput = {
     event_type: 'ldap_search',
     service: 'ldap',
@@ -173,7 +175,7 @@ export async function search(req: LdapRequest, ctx: OperationContext, keepAs: st
   const auditFields = (code: number): SearchAuditFields => ({
     base: base.slice(0, 512),
     scope: SCOPE_NAMES[scope] ?? String(scope),
-    filter: filter ? filterString(filter, 1024) : '',
+    filter: filter ? filterString(filter, MAX_AUDIT_FILTER) : '',
     attributes: attrs.slice(0, 50),
     results: sent,
     code,

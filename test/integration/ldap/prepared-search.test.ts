@@ -1,0 +1,249 @@
+import assert from 'node:assert/strict';
+import { startAppliance, type RunningAppliance } from '../../helpers/appliance.js';
+import { requireBinary } from '../../helpers/binaries.js';
+import {
+  asUser,
+  berInt,
+  berString,
+  equalityFilter,
+  lastLdapEventId,
+  ldapEvents,
+  ldapMessage,
+  ldapsearch,
+  ok,
+  RawConnection,
+  seedDirectory,
+  simpleBindRequest,
+  STANDARD_GROUPS,
+  STANDARD_USERS,
+  tlv,
+  type Directory,
+  type RawResponse,
+} from './support.js';
+
+/**
+ * Prepared uid lookups (src/ldap/operations/prepared-search.ts): once a shape has been searched,
+ * requests of that shape are answered from the user index without being decoded. Each answer must
+ * be byte for byte the one the general search gives. The general path is reached with the same
+ * request plus a non-critical control of no meaning (RFC 4511 §4.1.11: ignored), which no shape
+ * admits; both go over raw sockets, and ldapsearch checks the same with `-E <oid>`.
+ */
+describe('LDAP prepared uid lookups', function () {
+  this.timeout(120_000);
+  let run: RunningAppliance;
+  let dir: Directory;
+  const raws: RawConnection[] = [];
+  /** Searches the directory view ran as the general path runs them, and prepared answers from the index. */
+  let general = 0;
+  let prepared = 0;
+
+  const IGNORED_CONTROL = tlv(0xa0, tlv(0x30, berString('1.3.6.1.4.1.99999.7')));
+  const AND = (...items: Buffer[]) => tlv(0xa0, ...items);
+  const OR = (...items: Buffer[]) => tlv(0xa1, ...items);
+
+  /** SearchRequest with every field chosen (RFC 4511 §4.5.1). */
+  const search = (o: { base: string; scope: number; filter: Buffer; attrs?: string[]; typesOnly?: boolean; sizeLimit?: number }) =>
+    tlv(0x63, berString(o.base), berInt(o.scope, 0x0a), berInt(0, 0x0a), berInt(o.sizeLimit ?? 0), berInt(0), tlv(0x01, Buffer.from([o.typesOnly ? 0xff : 0])), o.filter, tlv(0x30, ...(o.attrs ?? []).map((a) => berString(a))));
+
+  let nextId = 10;
+  /** Sends one request and returns its responses, each as op tag and content (message IDs differ). */
+  async function ask(c: RawConnection, op: Buffer, controls?: Buffer): Promise<string[]> {
+    const id = nextId++;
+    c.write(ldapMessage(id, op, controls));
+    const rs = await c.waitFor((all) => all.some((r) => r.messageId === id && (r.op === 0x65 || r.op === 0x78)));
+    const mine = rs.filter((r: RawResponse) => r.messageId === id);
+    assert.ok(mine.some((r) => r.op === 0x65), `search ${id} was answered (${c.received.toString('hex')})`);
+    return mine.map((r) => `${r.op.toString(16)}:${r.body.toString('hex')}`);
+  }
+
+  async function boundAs(username: string): Promise<RawConnection> {
+    const c = new RawConnection(run.endpoints.ldap!.port);
+    raws.push(c);
+    await c.connected;
+    const u = dir.users[username]!;
+    c.write(ldapMessage(1, simpleBindRequest(u.dn, u.password)));
+    const rs = await c.waitFor((all) => all.some((r) => r.messageId === 1));
+    assert.equal(rs.find((r) => r.messageId === 1)?.code, 0, `${username} binds`);
+    // After a quiet spell the version watch confirms the directory again before the user index
+    // answers (user-index.ts): the plan's requests would find it not ready yet.
+    assert.equal(await run.appliance.core.ldapDirectory.userIndexReady(), true);
+    return c;
+  }
+
+  /** The answer of the prepared path and of the general path to the request for each value; asserts which path ran. */
+  async function compare(c: RawConnection, make: (uid: string) => Buffer, uids: string[], expectPrepared = true): Promise<Map<string, string[]>> {
+    // The first request of a shape runs the general search, which judges and prepares the shape.
+    await ask(c, make('nobody-at-all'));
+    const out = new Map<string, string[]>();
+    for (const uid of uids) {
+      // The general search first: it also reads again what the plan takes only while kept (the
+      // server record and the policy, kept for 2 s; the index, which answers while the version
+      // watch vouches for it), so that the plan's request finds them. Should the watch drop them in
+      // between (a version it sees), the pair is asked once more.
+      let slow: string[] = [];
+      let fast: string[] = [];
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const g0 = general;
+        slow = await ask(c, make(uid), IGNORED_CONTROL);
+        if (expectPrepared) assert.ok(general > g0, `${uid}: the request with a control ran the general search`);
+        const g1 = general;
+        const p0 = prepared;
+        fast = await ask(c, make(uid));
+        if (!expectPrepared) {
+          assert.equal(prepared, p0, `${uid}: not prepared`);
+          break;
+        }
+        if (prepared === p0 + 1 || attempt === 1) {
+          assert.equal(general, g1, `${uid}: no general search ran`);
+          assert.equal(prepared, p0 + 1, `${uid}: answered by the plan`);
+          break;
+        }
+        await run.appliance.core.ldapDirectory.userIndexReady();
+      }
+      assert.deepEqual(fast, slow, `${uid}: the same answer both ways`);
+      out.set(uid, fast);
+    }
+    return out;
+  }
+
+  before(async function () {
+    run = await startAppliance();
+    dir = await seedDirectory(run, [...STANDARD_USERS, { username: 'mixedcase', password: 'Mixed-Case-77x', firstname: 'Mixed', lastname: 'Case', uidNumber: 7040, bound: true }], STANDARD_GROUPS);
+    const view = run.appliance.core.ldapDirectory;
+    const users = view.users.bind(view);
+    view.users = (...args) => {
+      general++;
+      return users(...args);
+    };
+    const now = view.indexedUsersNow.bind(view);
+    view.indexedUsersNow = (...args) => {
+      const r = now(...args);
+      if (r) prepared++;
+      return r;
+    };
+    assert.equal(await view.userIndexReady(), true, 'the user index is built');
+  });
+
+  afterEach(() => {
+    for (const c of raws.splice(0)) c.destroy();
+  });
+
+  after(async () => run?.stop());
+
+  const people = ['alice', 'ALICE', 'bob', 'dave', 'carol', 'sam', 'stella', 'binder', 'nobody', 'mixedcase', 'MixedCase'];
+
+  it('answers sssd’s and nslcd’s lookups as the general search does, for visible, hidden and missing users', async () => {
+    const c = await boundAs('binder');
+    const sssd = await compare(c, (uid) => search({ base: dir.base, scope: 2, filter: AND(equalityFilter('objectClass', 'posixAccount'), equalityFilter('uid', uid)), attrs: ['objectClass', 'uid', 'userPassword', 'uidNumber', 'gidNumber', 'gecos', 'homeDirectory', 'loginShell', 'memberOf'] }), people);
+    // Alice (bound through a group), Bob and Dave are shown, in any case of the uid; Carol (not bound),
+    // Sam (suspended), Stella (staged) and a name nobody has are not.
+    for (const uid of ['alice', 'ALICE', 'bob', 'dave', 'binder', 'mixedcase', 'MixedCase']) assert.equal(sssd.get(uid)!.filter((r) => r.startsWith('64:')).length, 1, `${uid} found`);
+    for (const uid of ['carol', 'sam', 'stella', 'nobody']) assert.deepEqual(sssd.get(uid)!.map((r) => r.slice(0, 3)), ['65:'], `${uid} not found`);
+    assert.deepEqual(sssd.get('alice'), sssd.get('ALICE'), 'uid is caseIgnoreMatch');
+
+    await compare(c, (uid) => search({ base: dir.usersBase, scope: 1, filter: AND(equalityFilter('uid', uid), equalityFilter('objectclass', 'inetOrgPerson')), attrs: [] }), people);
+    await compare(c, (uid) => search({ base: dir.base, scope: 2, filter: equalityFilter('UID', uid), attrs: ['*', '+'] }), people);
+    await compare(c, (uid) => search({ base: dir.base, scope: 3, filter: equalityFilter('uid', uid), attrs: ['1.1'] }), ['alice', 'nobody']);
+    await compare(c, (uid) => search({ base: dir.usersBase, scope: 2, filter: equalityFilter('uid', uid), attrs: ['cn', 'mail', 'memberOf'], typesOnly: true }), ['alice', 'bob', 'nobody']);
+    await compare(c, (uid) => search({ base: dir.base, scope: 2, filter: AND(equalityFilter('objectClass', 'top'), equalityFilter('uid', uid), equalityFilter('objectClass', 'shadowAccount')), attrs: ['uid'], sizeLimit: 1 }), ['alice', 'nobody']);
+    // An item every user matches, however it is written, leaves the uid alone to decide: the
+    // translation says so, and the shape is prepared.
+    await compare(c, (uid) => search({ base: dir.base, scope: 2, filter: AND(equalityFilter('uid', uid), OR(equalityFilter('uid', 'bob'), equalityFilter('objectClass', 'top'))), attrs: ['cn'] }), ['alice', 'bob', 'nobody']);
+  });
+
+  it('shows an ordinary user only its own entry, as the general search does', async () => {
+    const c = await boundAs('dave');
+    const answers = await compare(c, (uid) => search({ base: dir.base, scope: 2, filter: AND(equalityFilter('objectClass', 'posixAccount'), equalityFilter('uid', uid)), attrs: ['uid', 'cn'] }), ['dave', 'DAVE', 'alice', 'binder']);
+    assert.equal(answers.get('dave')!.length, 2, 'dave sees his entry');
+    assert.deepEqual(answers.get('alice')!.map((r) => r.slice(0, 3)), ['65:'], 'and nobody else');
+  });
+
+  it('does not prepare shapes whose answer is not the uid’s user alone', async () => {
+    const c = await boundAs('binder');
+    // Groups, the base entry itself, a one-level search of the organisation (its users lie below
+    // ou=Users), a filter that no user matches or that others could: the general search answers.
+    const shapes: ((uid: string) => Buffer)[] = [
+      (uid) => search({ base: dir.base, scope: 2, filter: AND(equalityFilter('objectClass', 'groupOfNames'), equalityFilter('uid', uid)), attrs: ['cn'] }),
+      (uid) => search({ base: dir.base, scope: 2, filter: AND(equalityFilter('cn', 'Alice Öztürk'), equalityFilter('uid', uid)), attrs: ['cn'] }),
+      (uid) => search({ base: dir.usersBase, scope: 0, filter: equalityFilter('uid', uid), attrs: ['cn'] }),
+      (uid) => search({ base: dir.base, scope: 1, filter: equalityFilter('uid', uid), attrs: ['cn'] }),
+      (uid) => search({ base: dir.userDn('alice'), scope: 2, filter: equalityFilter('uid', uid), attrs: ['cn'] }),
+      (uid) => search({ base: dir.base, scope: 2, filter: AND(equalityFilter('uid', uid), OR(equalityFilter('uid', 'bob'), equalityFilter('cn', 'Bob Builder'))), attrs: ['cn'] }),
+    ];
+    for (const make of shapes) await compare(c, make, ['alice', 'bob'], false);
+    // Values the shape does not take (spaces, filter specials, not ASCII) go the general way too.
+    const plain = (uid: string) => search({ base: dir.base, scope: 2, filter: equalityFilter('uid', uid), attrs: ['uid'] });
+    await ask(c, plain('prepare-me'));
+    for (const uid of [' alice', 'alice ', 'al*ce', 'Öztürk', 'a(b)']) {
+      const p0 = prepared;
+      const fast = await ask(c, plain(uid));
+      assert.equal(prepared, p0, `${JSON.stringify(uid)} is not answered by the plan`);
+      assert.deepEqual(fast, await ask(c, plain(uid), IGNORED_CONTROL));
+    }
+  });
+
+  it('records the ldap_search event the general search records', async () => {
+    const c = await boundAs('binder');
+    const make = (uid: string) => search({ base: dir.base, scope: 2, filter: AND(equalityFilter('objectClass', 'inetOrgPerson'), equalityFilter('uid', uid)), attrs: ['uid', 'mail'] });
+    await ask(c, make('warm-up'));
+    const since = await lastLdapEventId(run);
+    await ask(c, make('bob'));
+    await ask(c, make('bob'), IGNORED_CONTROL);
+    await ask(c, make('nobody'));
+    await ask(c, make('nobody'), IGNORED_CONTROL);
+    const evs = (await ldapEvents(run, since, (e) => e.filter((x) => x.event_type === 'ldap_search').length >= 4)).filter((e) => e.event_type === 'ldap_search');
+    assert.equal(evs.length, 4);
+    const fields = (e: (typeof evs)[number]) => {
+      const { id: _id, timestamp: _t, ...rest } = e as Record<string, unknown>;
+      return rest;
+    };
+    assert.deepEqual(fields(evs[0]!), fields(evs[1]!));
+    assert.deepEqual(fields(evs[2]!), fields(evs[3]!));
+    assert.equal(evs[0]!.filter, '(&(objectClass=inetOrgPerson)(uid=bob))');
+    assert.equal(evs[0]!.number_of_results, 1);
+    assert.equal(evs[2]!.number_of_results, 0);
+  });
+
+  it('sees a change made through the REST API at once, and a searcher who lost access', async () => {
+    const c = await boundAs('binder');
+    const make = (uid: string) => search({ base: dir.base, scope: 2, filter: equalityFilter('uid', uid), attrs: ['uid', 'mail'] });
+    await ask(c, make('warm-up'));
+    const before = await ask(c, make('bob'));
+    assert.equal(before.length, 2);
+    await ok(run.api('PUT', `/api/systemusers/${dir.users.bob!.id}`, { email: 'bob.new@example.org' }), 200, 'change bob');
+    const after = await ask(c, make('bob'));
+    assert.ok(Buffer.from(after[0]!.slice(3), 'hex').includes(Buffer.from('bob.new@example.org')), 'the new mail is shown');
+    await ok(run.api('PUT', `/api/systemusers/${dir.users.binder!.id}`, { state: 'SUSPENDED' }), 200, 'suspend the searcher');
+    const refused = await ask(c, make('bob'));
+    // The connection is anonymous from its next operation on: insufficientAccessRights (50).
+    assert.equal(refused.length, 1);
+    assert.ok(refused[0]!.startsWith('65:0a0132'), `refused: ${refused[0]}`);
+    await ok(run.api('PUT', `/api/systemusers/${dir.users.binder!.id}`, { state: 'ACTIVATED' }), 200, 'reactivate the searcher');
+  });
+
+  it('gives ldapsearch the same LDIF prepared as the general search gives with a control it ignores', async function () {
+    requireBinary(this, 'ldapsearch', 'ldap-utils');
+    const filter = (uid: string) => `(&(objectClass=posixAccount)(uid=${uid}))`;
+    const attrs = ['uid', 'uidNumber', 'gidNumber', 'homeDirectory', 'loginShell', 'gecos', 'memberOf'];
+    const r0 = await ldapsearch(dir, asUser(dir, 'binder'), ['-b', dir.base, filter('warm-up'), ...attrs]);
+    assert.equal(r0.code, 0, r0.stderr);
+    for (const uid of ['alice', 'bob', 'carol', 'nobody']) {
+      const slow = await ldapsearch(dir, asUser(dir, 'binder'), ['-E', '1.3.6.1.4.1.99999.7', '-b', dir.base, filter(uid), ...attrs]);
+      assert.equal(slow.code, 0, slow.stderr);
+      // Each ldapsearch takes tens of ms: the index may wait for the watch's confirmation.
+      await run.appliance.core.ldapDirectory.userIndexReady();
+      let p0 = prepared;
+      let fast = await ldapsearch(dir, asUser(dir, 'binder'), ['-b', dir.base, filter(uid), ...attrs]);
+      if (prepared === p0) {
+        // The index was waiting for a confirmation again: once more, with it confirmed.
+        await run.appliance.core.ldapDirectory.userIndexReady();
+        p0 = prepared;
+        fast = await ldapsearch(dir, asUser(dir, 'binder'), ['-b', dir.base, filter(uid), ...attrs]);
+      }
+      assert.equal(fast.code, 0, fast.stderr);
+      assert.equal(prepared, p0 + 1, `${uid}: answered by the plan`);
+      assert.equal(fast.stdout, slow.stdout, uid);
+      assert.equal(fast.entries.length, ['alice', 'bob'].includes(uid) ? 1 : 0, uid);
+    }
+  });
+});
