@@ -6,6 +6,7 @@ import { makeAuditEvent, T0 } from '../../helpers/factories.js';
 import { fold } from '../../../src/store/fold.js';
 import { isDomainError } from '../../../src/core/errors.js';
 import { storeTargets, useTestStore } from '../../helpers/test-store.js';
+import { SQLITE_ROWID_SPAN } from '../../../src/store/repositories/audit.js';
 
 const SERVICES: AuditService[] = ['directory', 'ldap', 'radius', 'sso', 'systems'];
 const TYPES: Record<AuditService, AuditEventType[]> = {
@@ -351,6 +352,20 @@ for (const target of storeTargets()) {
       assert.equal(ids('ldap_bind').length, 200, 'authentication events are not deleted for count, however many');
       assert.deepEqual(await audit().purge({ bulk }), { expired: 0, overLimit: 0 });
       assert.deepEqual(await audit().purge({ bulk: { ...bulk, keep: 1000 }, before: T0 }), { expired: 0, overLimit: 0 }, 'under both bounds: nothing');
+    });
+
+    it('sizes the table up from the rowid index’s edges, without reading its rows (SQLite)', async function () {
+      if (target !== 'sqlite') this.skip();
+      await seed(3000, 1000);
+      const plan = await ctx.current.sequelize.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${SQLITE_ROWID_SPAN}`, { type: QueryTypes.SELECT });
+      const details = plan.map((r) => r.detail);
+      assert.ok(details.filter((d) => d.startsWith('SEARCH audit_events')).length === 2, details.join('; '));
+      assert.ok(!details.some((d) => d.startsWith('SCAN audit_events')), `no scan of the table: ${details.join('; ')}`);
+      const [span] = await ctx.current.sequelize.query<{ n: number }>(SQLITE_ROWID_SPAN, { type: QueryTypes.SELECT });
+      assert.equal(span!.n, 3000);
+      await ctx.current.sequelize.query('DELETE FROM audit_events');
+      const [none] = await ctx.current.sequelize.query<{ n: number }>(SQLITE_ROWID_SPAN, { type: QueryTypes.SELECT });
+      assert.equal(none!.n, 0, 'an empty table spans nothing');
     });
 
     it('stops between batches when told to', async () => {
