@@ -333,8 +333,9 @@ export class LdapConnection {
         // A bind or a StartTLS changes the session's limits.
         if (!this.closed) this.updateIdleTimeout();
         this.updateReading();
-        // Let other connections and protocols run between requests of a busy client.
-        await yieldToLoop();
+        // Let other connections and protocols run between requests of a busy client (with nothing
+        // more queued the loop ends here anyway: a client waiting for each answer costs no turn).
+        if (this.queue.length > 0) await yieldToLoop();
       }
     } finally {
       this.processing = false;
@@ -374,13 +375,13 @@ export class LdapConnection {
     const shape = env.op === OP.searchRequest && this.session.principal.kind === 'user' ? searchShape(pdu, env) : null;
     const plan = shape ? planFor(tree, shape) : undefined;
     if (plan && shape) {
-      const answering = answerPrepared(plan, shape.value, env.messageId, this.deps, this.session, tree, (b) => this.send(b));
+      const answering = answerPrepared(plan, shape.value, env.messageId, this.deps, this.session, tree, (b) => this.sendWhole(b));
       if (answering) return answering;
     }
     const keepAs = env.op === OP.searchRequest ? answerKey(pdu, env, this.session) : null;
     if (keepAs !== null) {
       try {
-        if (await answerFromKept(env, keepAs, this.deps, this.session, (b) => this.send(b))) return;
+        if (await answerFromKept(env, keepAs, this.deps, this.session, (b) => this.sendWhole(b))) return;
       } catch (err) {
         // Thrown before the kept bytes were sent (after them, only the audit recorder runs, which
         // never throws): the search runs as if nothing had been kept.
@@ -532,6 +533,16 @@ export class LdapConnection {
     }
     if (this.socket.write(bytes)) return;
     // Back-pressure: a slow reader does not make us buffer a whole result set in memory.
+    await waitForDrain(this.socket);
+  }
+
+  /**
+   * A whole answer in one buffer (kept or prepared): written at once, as there is nothing of it to
+   * gather (written while corked, it joins what was gathered, in order).
+   */
+  private async sendWhole(bytes: Buffer): Promise<void> {
+    if (this.closed || this.socket.destroyed) return;
+    if (this.socket.write(bytes)) return;
     await waitForDrain(this.socket);
   }
 
