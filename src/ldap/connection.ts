@@ -375,8 +375,14 @@ export class LdapConnection {
     const shape = env.op === OP.searchRequest && this.session.principal.kind === 'user' ? searchShape(pdu, env) : null;
     const plan = shape ? planFor(tree, shape) : undefined;
     if (plan && shape) {
-      const answering = answerPrepared(plan, shape.value, env.messageId, this.deps, this.session, tree, (b) => this.sendWhole(b));
-      if (answering) return answering;
+      try {
+        const answering = answerPrepared(plan, shape.value, env.messageId, this.deps, this.session, tree, (b) => this.sendWhole(b));
+        if (answering) return answering;
+      } catch (err) {
+        // Thrown before anything was sent (the answer is built before its one write): the search
+        // runs the general way, as for a kept answer that failed.
+        this.deps.log.error({ err: String(err), connection: this.session.id }, 'LDAP prepared answer failed');
+      }
     }
     const keepAs = env.op === OP.searchRequest ? answerKey(pdu, env, this.session) : null;
     if (keepAs !== null) {

@@ -192,7 +192,14 @@ const isUidAssertion = (f: DirectoryFilter<UserAttr>, value: string) => f.op ===
  */
 export function prepare(tree: Tree, tctx: TranslationContext, shape: SearchShape, req: LdapRequest): SearchPlan | null {
   const { plans, oldest } = plansOf(tree);
-  const plan = makePlan(tree, tctx, shape, req);
+  let plan: SearchPlan | null;
+  try {
+    plan = makePlan(tree, tctx, shape, req);
+  } catch {
+    // Runs before the search's own error handling: a request it cannot judge is not prepared, and
+    // the search answers it as it would any other.
+    plan = null;
+  }
   plans.set(shape.key, plan);
   oldest.trim(MAX_SHAPES);
   return plan;

@@ -36,6 +36,8 @@ describe('LDAP prepared uid lookups', function () {
   /** Searches the directory view ran as the general path runs them, and prepared answers from the index. */
   let general = 0;
   let prepared = 0;
+  /** Makes the index lookup throw, as a bug would. */
+  let breakIndex = false;
 
   const IGNORED_CONTROL = tlv(0xa0, tlv(0x30, berString('1.3.6.1.4.1.99999.7')));
   const AND = (...items: Buffer[]) => tlv(0xa0, ...items);
@@ -117,6 +119,7 @@ describe('LDAP prepared uid lookups', function () {
     };
     const now = view.indexedUsersNow.bind(view);
     view.indexedUsersNow = (...args) => {
+      if (breakIndex) throw new Error('index lookup failed');
       const r = now(...args);
       if (r) prepared++;
       return r;
@@ -219,6 +222,22 @@ describe('LDAP prepared uid lookups', function () {
     assert.equal(refused.length, 1);
     assert.ok(refused[0]!.startsWith('65:0a0132'), `refused: ${refused[0]}`);
     await ok(run.api('PUT', `/api/systemusers/${dir.users.binder!.id}`, { state: 'ACTIVATED' }), 200, 'reactivate the searcher');
+  });
+
+  it('answers the general way when the prepared answer fails before sending', async () => {
+    const c = await boundAs('binder');
+    const make = (uid: string) => search({ base: dir.base, scope: 2, filter: AND(equalityFilter('objectClass', 'posixAccount'), equalityFilter('uid', uid)), attrs: ['uid'] });
+    await ask(c, make('warm-up'));
+    const expected = await ask(c, make('bob'), IGNORED_CONTROL);
+    breakIndex = true;
+    try {
+      const g0 = general;
+      assert.deepEqual(await ask(c, make('bob')), expected);
+      assert.ok(general > g0, 'the general search answered');
+    } finally {
+      breakIndex = false;
+    }
+    assert.deepEqual(await ask(c, make('bob')), expected, 'and the connection goes on');
   });
 
   it('gives ldapsearch the same LDIF prepared as the general search gives with a control it ignores', async function () {
