@@ -20,16 +20,17 @@ import { invalidField, MAX_AUDIT_FILTER, recordSearch, SCOPE, SCOPE_NAMES } from
  * and NAS boxes search `(uid=<login>)` before each bind. Such requests come in a handful of shapes
  * (one per client configuration) that differ only in the uid's value, and at 100k users most of
  * them name a user not asked about lately, so the kept answers (search-answers.ts) cannot serve
- * them. Measured at 100k users, decoding the request with ldapjs, translating its filter, building
- * the candidate sources and recording the answer to keep cost about a third of such a search's CPU
- * on the event loop. As a SQL server prepares a statement once and binds each call's parameters,
+ * them. Measured at 100k users (perf), decoding the request with ldapjs, translating its filter,
+ * building the candidate sources, recording the answer to keep and the operation's timer cost over
+ * a quarter of such a search's time on the event loop. As a SQL server prepares a statement once and binds each call's parameters,
  * the shape is checked once, on the general path (`prepare`), and later requests of that shape are
  * read only as far as finding the uid's value (`searchShape`), then answered from the user index
  * with what the plan holds (`answerPrepared`).
  *
  * A plan is made only where the general search would find exactly the user the uid names, if the
  * searcher may see it: the filter is `(uid=v)`, or an AND of it with items that every user entry
- * satisfies and no group or container can (checked by translating the filter, not assumed), the
+ * satisfies, so that users match on the uid alone and groups and the containers, which have no uid,
+ * never do (checked by translating the filter, not assumed), the
  * base is the organisation or the Users OU with a scope that holds users, and the value is printable
  * ASCII without spaces or filter specials (so that its translation, its escaping in the audit trail
  * and its case folding do not depend on the value). Anything else takes the general path.
