@@ -9,7 +9,7 @@ import { FramingError, PduFramer } from './framer.js';
 import { bind } from './operations/bind.js';
 import { compare } from './operations/compare.js';
 import { EXTENDED_HANDLERS } from './operations/extended.js';
-import { answerFromKept, search } from './operations/search.js';
+import { answerFromKept, search, translationContext } from './operations/search.js';
 import { answerPrepared, planFor, prepare, searchShape } from './operations/prepared-search.js';
 import { answerKey } from './search-answers.js';
 import { LdapError, RESULT } from './result-codes.js';
@@ -411,7 +411,7 @@ export class LdapConnection {
     if (unsupported) {
       return this.send(encodeResult(env.messageId, responseOp, { code: RESULT.unavailableCriticalExtension, message: `unsupported critical control ${unsupported.type.slice(0, 64)}` }));
     }
-    if (shape && plan === undefined) prepare(tree, { tree, homeDirectoryPrefix: this.deps.config.homeDirectoryPrefix, loginShell: this.deps.config.loginShell }, shape, req);
+    if (shape && plan === undefined) prepare(tree, translationContext(this.deps, tree), shape, req);
 
     let cancelled = false;
     let abandoned = false;

@@ -3,15 +3,14 @@ import type { LdapRequest } from '@ldapjs/messages';
 import type { DirectoryFilter, UserAttr } from '../../core/directory/filter.js';
 import type { EntryParts } from '../../core/directory/ldap-directory.js';
 import { OldestFirst } from '../../util/oldest-first.js';
-import { OP, type Envelope } from '../codec.js';
+import { encodeResult, OP, type Envelope } from '../codec.js';
 import type { LdapDeps, SessionState } from '../context.js';
-import { encodeEntry, messageSize, putMessageHeader } from '../entry-encoder.js';
-import type { SearchAuditFields } from '../search-answers.js';
+import { encodeEntry } from '../entry-encoder.js';
 import { mayReturn, selectAttributes, toUserEntry, userAttributesWanted } from '../entries.js';
 import { filterString, toGroupFilter, toUserFilter, type TranslationContext } from '../filter.js';
 import { RESULT } from '../result-codes.js';
 import type { Tree } from '../tree.js';
-import { invalidField, MAX_AUDIT_FILTER, recordSearch, SCOPE, SCOPE_NAMES } from './search.js';
+import { invalidField, recordSearch, SCOPE, searchAuditFields } from './search.js';
 
 /**
  * Prepared uid lookups: `(&(objectClass=posixAccount)(uid=alice))` answered without decoding it.
@@ -22,18 +21,18 @@ import { invalidField, MAX_AUDIT_FILTER, recordSearch, SCOPE, SCOPE_NAMES } from
  * them name a user not asked about lately, so the kept answers (search-answers.ts) cannot serve
  * them. Measured at 100k users (perf), decoding the request with ldapjs, translating its filter,
  * building the candidate sources, recording the answer to keep and the operation's timer cost over
- * a quarter of such a search's time on the event loop. As a SQL server prepares a statement once and binds each call's parameters,
- * the shape is checked once, on the general path (`prepare`), and later requests of that shape are
- * read only as far as finding the uid's value (`searchShape`), then answered from the user index
- * with what the plan holds (`answerPrepared`).
+ * a quarter of such a search's time on the event loop. As a SQL server prepares a statement once
+ * and binds each call's parameters, the shape is checked once, on the general path (`prepare`), and
+ * later requests of that shape are read only as far as finding the uid's value (`searchShape`),
+ * then answered from the user index with what the plan holds (`answerPrepared`).
  *
  * A plan is made only where the general search would find exactly the user the uid names, if the
  * searcher may see it: the filter is `(uid=v)`, or an AND of it with items that every user entry
- * satisfies, so that users match on the uid alone and groups and the containers, which have no uid,
- * never do (checked by translating the filter, not assumed), the
- * base is the organisation or the Users OU with a scope that holds users, and the value is printable
- * ASCII without spaces or filter specials (so that its translation, its escaping in the audit trail
- * and its case folding do not depend on the value). Anything else takes the general path.
+ * satisfies, so that users match on the uid alone and groups and the containers, which have no
+ * uid, never do (checked by translating the filter, not assumed); the base is the organisation or
+ * the Users OU with a scope that holds users; and the value is printable ASCII without spaces or
+ * filter specials (so that its translation, its escaping in the audit trail and its case folding
+ * do not depend on the value). Anything else takes the general path.
  */
 
 /** Where a prepared request's uid value lies, and the shape it shares with others. */
@@ -263,9 +262,6 @@ function splitFilterText(filter: LdapFilter, value: string): { before: string; a
   };
 }
 
-/** SearchResultDone with success, empty matchedDN and message (RFC 4511 §4.5.2), without its envelope. */
-const DONE_SUCCESS = Buffer.from([OP.searchResultDone, 0x07, 0x0a, 0x01, RESULT.success, 0x04, 0x00, 0x04, 0x00]);
-
 /**
  * Answers a prepared uid lookup as `search` would: the entry of the user the value names, if the
  * searcher may see it, then success, in one write. Only from what is at hand without waiting (the
@@ -288,20 +284,12 @@ export function answerPrepared(
   if (!found) return null;
   session.principal = p;
   const e = found[0];
-  const done = Buffer.allocUnsafe(messageSize(messageId, DONE_SUCCESS.length));
-  DONE_SUCCESS.copy(done, putMessageHeader(done, 0, messageId, DONE_SUCCESS.length));
+  const done = encodeResult(messageId, OP.searchResultDone, { code: RESULT.success });
   let bytes = done;
   if (e) {
     const entry = toUserEntry(tree, e, deps.config, plan.only);
     bytes = Buffer.concat([encodeEntry(messageId, entry.dn, selectAttributes(entry, plan.attributes, plan.typesOnly)), done]);
   }
-  const fields: SearchAuditFields = {
-    base: plan.base.slice(0, 512),
-    scope: SCOPE_NAMES[plan.scope] ?? String(plan.scope),
-    filter: (plan.filterBefore + value + plan.filterAfter).slice(0, MAX_AUDIT_FILTER),
-    attributes: plan.attributes.slice(0, 50),
-    results: e ? 1 : 0,
-    code: RESULT.success,
-  };
+  const fields = searchAuditFields(plan.base, plan.scope, plan.filterBefore + value + plan.filterAfter, plan.attributes, e ? 1 : 0, RESULT.success);
   return send(bytes).then(() => recordSearch(deps, session, fields));
 }

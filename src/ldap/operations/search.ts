@@ -13,14 +13,14 @@ import { DnSyntaxError, foldValue } from '../dn.js';
 import { attributeMap, containerEntries, matchedDn, mayReturn, rootDse, selectAttributes, toGroupEntry, toSubschemaEntry, toUserEntry, userAttributesWanted, type Entry } from '../entries.js';
 import { filterString, groupNamed, matchesEntry, toGroupFilter, toUserFilter, type TranslationContext } from '../filter.js';
 import { LdapError, RESULT } from '../result-codes.js';
-import type { Location } from '../tree.js';
+import type { Location, Tree } from '../tree.js';
 
 /**
  * RFC 4511 §4.5.1.2 scopes, and subordinateSubtree (draft-sermersheim-ldap-subordinate-scope, sent
  * by OpenLDAP's `-s children`): the subtree below the base, without the base entry.
  */
 export const SCOPE = { base: 0, one: 1, sub: 2, children: 3 } as const;
-export const SCOPE_NAMES = ['base', 'one', 'sub', 'children'];
+const SCOPE_NAMES = ['base', 'one', 'sub', 'children'];
 /** RFC 4511 §4.5.1: derefAliases is ENUMERATED 0..3; sizeLimit and timeLimit are INTEGER (0..maxInt). */
 const MAX_DEREF_ALIASES = 3;
 const MAX_INT = 2147483647;
@@ -104,6 +104,24 @@ function decodeCookie(cookie: Buffer, fp: string): CookieState {
   return { phase: Number(m[2]), position: Buffer.from(m[3]!, 'base64url').toString('utf8'), sentBefore: Number(m[4]) };
 }
 
+/**
+ * What a search's `ldap_search` event records of the request, cut to the trail's bounds, and of its
+ * answer; `filter` is the filter's RFC 4515 text (filterString).
+ */
+export function searchAuditFields(base: string, scope: number, filter: string, attributes: readonly string[], results: number, code: number): SearchAuditFields {
+  return {
+    base: base.slice(0, 512),
+    scope: SCOPE_NAMES[scope] ?? String(scope),
+    filter: filter.slice(0, MAX_AUDIT_FILTER),
+    attributes: attributes.slice(0, 50),
+    results,
+    code,
+  };
+}
+
+/** How the filter of a search under `tree` is translated for the store (filter.ts). */
+export const translationContext = (deps: LdapDeps, tree: Tree): TranslationContext => ({ tree, homeDirectoryPrefix: deps.config.homeDirectoryPrefix, loginShell: deps.config.loginShell });
+
 /** The `ldap_search` audit event of a search answered with `f.code`. */
 export function recordSearch(deps: LdapDeps, session: SessionState, f: SearchAuditFields, message = ''): void {
   const event: AuditInput = {
@@ -172,14 +190,7 @@ export async function search(req: LdapRequest, ctx: OperationContext, keepAs: st
     keeping?.recorder.add(bytes);
     return ctx.send(bytes);
   };
-  const auditFields = (code: number): SearchAuditFields => ({
-    base: base.slice(0, 512),
-    scope: SCOPE_NAMES[scope] ?? String(scope),
-    filter: filter ? filterString(filter, MAX_AUDIT_FILTER) : '',
-    attributes: attrs.slice(0, 50),
-    results: sent,
-    code,
-  });
+  const auditFields = (code: number): SearchAuditFields => searchAuditFields(base, scope, filter ? filterString(filter, MAX_AUDIT_FILTER) : '', attrs, sent, code);
   const abandoned = () => recordSearch(deps, session, auditFields(RESULT.canceled), 'abandoned by the client');
   const done = async (code: number, message = '', controls?: Control[], matchedDn = '') => {
     // Abandoned after the last entry: nothing goes out (ctx.send), and the trail says so.
@@ -229,7 +240,7 @@ export async function search(req: LdapRequest, ctx: OperationContext, keepAs: st
   if (loc.kind === 'outside') return done(RESULT.noSuchObject, 'base DN is outside the naming context');
   if (loc.kind === 'missing') return done(RESULT.noSuchObject, 'no such entry', undefined, await matchedDn(ctx, base));
 
-  const tctx: TranslationContext = { tree, homeDirectoryPrefix: deps.config.homeDirectoryPrefix, loginShell: deps.config.loginShell };
+  const tctx = translationContext(deps, tree);
   // Group names and member lists are read only for searches that may return them.
   const parts: EntryParts = { groupNames: mayReturn(attrs, 'memberof'), members: mayReturn(attrs, 'member', 'memberuid') };
   // User entries are built with only the attributes this search may return (selectAttributes).
