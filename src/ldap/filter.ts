@@ -5,6 +5,7 @@ import { idOfEntryUuid, GROUP_OBJECT_CLASSES, USER_OBJECT_CLASSES } from './entr
 import { LdapError, RESULT } from './result-codes.js';
 import { attributeType, canonicalAttributeName, isValidValue, matchingRuleOf, objectClassName, SYNTAX } from './subschema.js';
 import type { Location, Tree } from './tree.js';
+import { compareCodePoints } from '../util/code-point-order.js';
 import { OldestFirst } from '../util/oldest-first.js';
 import { decodeUtf8Strict } from '../util/utf8.js';
 
@@ -219,27 +220,8 @@ export function matchesSubstrings(value: string, s: Substrings): boolean {
   return value.endsWith(s.final);
 }
 
-/**
- * Orders strings by Unicode code point, which is how SQLite (BINARY) and PostgreSQL (COLLATE "C")
- * compare the UTF-8 the store holds; JavaScript's `<` compares UTF-16 units, which puts characters
- * above U+FFFF (surrogate pairs) before U+E000–U+FFFF. Ordering filters must answer the same
- * whether an entry is matched here or in the database.
- */
-export function compareCodePoints(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    // Surrogates (D800–DFFF) move above E000–FFFF; both keep their order among themselves.
-    if (x >= 0xd800 && y >= 0xd800) {
-      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
-      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
-    }
-    return x - y;
-  }
-  return a.length - b.length;
-}
+/** Code point order, as the store sorts text (util/code-point-order.ts). */
+export { compareCodePoints };
 
 /** DN-valued attributes (member, memberOf, entryDN): the DN must name an entry of the right kind. */
 function dnValued<A extends string>(tree: Tree, accept: (loc: Location) => F<A> | null, presentAs: F<A>): AttrDef<A> {

@@ -3,6 +3,8 @@ import { lockEndsAt, lockStatus } from '../auth/lockout.js';
 import { isPasswordExpired, passwordExpiresAt } from '../auth/password-policy.js';
 import type { AuthResource } from '../auth/authenticate.js';
 import { DomainError } from '../errors.js';
+import { compareCodePoints } from '../../util/code-point-order.js';
+import { fold } from '../../util/fold.js';
 import type { DirectoryDeps } from './deps.js';
 import { and, type DirectoryFilter, type FilterValue, type GroupAttr, type GroupFilter, type Page, type UserAttr, type UserFilter } from './filter.js';
 import { createEpochCache, type EpochCache, type EpochCacheOptions, type EpochMark, type OldestMark } from './epoch-cache.js';
@@ -105,6 +107,32 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
   // member lists (50 visibility checks each) are the costly part of the answer. Same rules as above.
   const MEMBERS_CACHED_UP_TO = 1_000;
   const groupMembers = createEpochCache<GroupEntry['members']>(revalidateMs, 5_000, epoch, kept);
+  // Every group LDAP shows, by folded name (unique, migration 0007), read in one query when a
+  // member lookup needs them: with the user index, which holds each user's group names, such a
+  // lookup is answered without a read (indexedGroupsNow). A site has far fewer groups than users
+  // (2,000 for 100k users in the bench); above MAX_GROUPS_AT_HAND none are kept (null). Same rules
+  // as the pages above.
+  const MAX_GROUPS_AT_HAND = 10_000;
+  const groupsByName = createEpochCache<Map<string, UserGroup> | null>(revalidateMs, 4, epoch, kept);
+  let groupsReading = false;
+  /** The visible groups by folded name, null if too many, undefined if not at hand (a read starts). */
+  const groupsAtHand = (s: LdapServer): Map<string, UserGroup> | null | undefined => {
+    const known = groupsByName.get(s.id);
+    if (known !== undefined || groupsReading) return known;
+    groupsReading = true;
+    const mark = groupsByName.mark();
+    repos.userGroups
+      .query({ filter: groupVisibility(s), sort: [{ attr: 'name', desc: false }], limit: MAX_GROUPS_AT_HAND + 1, offset: 0, withTotal: false })
+      .then(
+        (page) => void groupsByName.set(s.id, page.items.length > MAX_GROUPS_AT_HAND ? null : new Map(page.items.map((g) => [fold(g.name), g])), mark),
+        // Nothing kept: the general search answers, and the next lookup reads again.
+        () => undefined,
+      )
+      .finally(() => {
+        groupsReading = false;
+      });
+    return undefined;
+  };
   // The bound identity of each open connection, re-checked at most every `revalidateMs` (and at once
   // after a write here): a connection must not outlive its user's suspension, lock or unbinding.
   const principals = createEpochCache<LdapPrincipal>(revalidateMs, 10_000, epoch, kept);
@@ -322,6 +350,45 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
     return hit ? entriesFor(p, shownNow(hit.entry, s, org), parts) : undefined;
   };
 
+  /**
+   * The groups `(member=<dn>)` / `(memberUid=x)` finds, without waiting for anything: the visible
+   * groups of the visible user named (`exact`: memberUid's caseExactIA5Match), from the user index
+   * and the visible groups (`posixOnly`: only POSIX groups), in the store's order (the folded name
+   * by code point), with their member lists if `parts.members` (as the general search met them).
+   * Undefined when any of it is not at hand: the caller searches instead. No mark: what is built
+   * from it is sent, not kept.
+   */
+  const indexedGroupsNow = (p: LdapPrincipal, member: { name: string; exact: boolean }, posixOnly: boolean, parts: EntryParts): GroupEntry[] | undefined => {
+    if (!userIndex || p.kind !== 'user') return undefined;
+    // Others see no groups at all (groupScope).
+    if (!p.user.ldapBindingUser) return [];
+    const s = serverKept(versionWatch ? versionWatch.generation() : -1);
+    const org = d.organization.peek();
+    if (!s || !org) return undefined;
+    const hit = userIndex.lookup(s.id, member.name, member.exact);
+    if (!hit) return undefined;
+    const found = shownNow(hit.entry, s, org);
+    const names = found?.groupNames ?? [];
+    const all = names.length > 0 ? groupsAtHand(s) : null;
+    if (all === undefined) return undefined;
+    const out: { key: string; entry: GroupEntry }[] = [];
+    for (const name of names) {
+      const key = fold(name);
+      const group = all?.get(key);
+      // Not in the groups read (too many to keep, or read before the index): the store decides.
+      if (!group) return undefined;
+      if (posixOnly && group.posixGid === null) continue;
+      let members: GroupEntry['members'] = [];
+      if (parts.members) {
+        const known = groupMembers.get(`${s.id}:${group.id}`);
+        if (!known) return undefined;
+        members = known;
+      }
+      out.push({ key, entry: { group, members } });
+    }
+    return out.sort((a, b) => compareCodePoints(a.key, b.key)).map((x) => x.entry);
+  };
+
   /** What `current` answers without a read, if it can: anonymous, or a principal checked lately (else undefined). */
   const currentKept = (p: LdapPrincipal): LdapPrincipal | undefined => (p.kind === 'user' ? principals.get(p.user.id) : p);
 
@@ -389,6 +456,9 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
 
     /** A username equality (caseIgnoreMatch) answered from the user index without a read, or undefined (search instead). */
     indexedUsersNow,
+
+    /** The groups a member equality finds, from the user index and the visible groups read in one query, or undefined (search instead). */
+    indexedGroupsNow,
 
     /** Whether the principal may read anything below the naming context. */
     canRead(p: LdapPrincipal): boolean {

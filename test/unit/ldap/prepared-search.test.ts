@@ -31,7 +31,7 @@ const sssd = (uid: string): Req => ({ base: BASE, scope: 2, filter: posix(uid), 
 /** Values a plan takes: printable ASCII without space or RFC 4515 specials, 1 to 256 octets. */
 const plainValue = fc.stringMatching(/^[!-'+-[\]-~]{1,40}$/);
 
-describe('LDAP prepared uid lookups (prepared-search.ts)', () => {
+describe('LDAP prepared uid and group lookups (prepared-search.ts)', () => {
   describe('searchShape', () => {
     it('gives requests that differ only in the uid value one key, and the value', () => {
       const a = shapeOf(pdu(sssd('alice')));
@@ -127,6 +127,22 @@ describe('LDAP prepared uid lookups (prepared-search.ts)', () => {
       );
     });
 
+    it('takes member, uniqueMember and memberUid equalities as group lookups', () => {
+      const dn = `uid=bob,${USERS}`;
+      const nslcd = shapeOf(pdu({ base: BASE, scope: 2, filter: AND(equalityFilter('objectClass', 'posixGroup'), equalityFilter('memberUid', 'bob')), attrs: ['cn', 'memberUid'] }));
+      assert.deepEqual(nslcd && { attr: nslcd.attr, value: nslcd.value }, { attr: 'memberuid', value: 'bob' });
+      for (const desc of ['member', 'MEMBER', 'uniqueMember']) {
+        const sh = shapeOf(pdu({ base: BASE, scope: 2, filter: AND(equalityFilter('objectClass', 'groupOfNames'), equalityFilter(desc, dn)), attrs: ['cn'] }));
+        assert.deepEqual(sh && { attr: sh.attr, value: sh.value }, { attr: 'member', value: dn }, desc);
+      }
+      const keys = ['member', 'Member', 'uniqueMember', 'memberUid', 'uid'].map((d) => shapeOf(pdu({ base: BASE, scope: 2, filter: equalityFilter(d, 'x') }))?.key);
+      assert.equal(new Set(keys).size, keys.length, 'each description spelt its own way is its own shape');
+      // Two equalities a plan takes in one AND: neither is the value.
+      assert.equal(shapeOf(pdu({ base: BASE, scope: 2, filter: AND(equalityFilter('uid', 'bob'), equalityFilter('member', dn)) })), null);
+      assert.equal(shapeOf(pdu({ base: BASE, scope: 2, filter: equalityFilter('member', `uid=bob, ${USERS}`) })), null, 'a space: not plain');
+      assert.equal(shapeOf(pdu({ base: BASE, scope: 2, filter: equalityFilter('memberUidx', 'bob') })), null);
+    });
+
     it('never throws on a cut or garbled request', () => {
       const whole = pdu(sssd('alice'));
       fc.assert(
@@ -183,6 +199,38 @@ describe('LDAP prepared uid lookups (prepared-search.ts)', () => {
       for (const r of cases) assert.equal(planned(r), null, JSON.stringify({ ...r, filter: r.filter.toString('hex') }));
     });
 
+    it('prepares group lookups by member DN and by memberUid, all groups or the POSIX ones', () => {
+      const dn = `uid=bob,${USERS}`;
+      const cases: [Req, { byDn: boolean; exact: boolean; posixOnly: boolean; sizeLimit: number }][] = [
+        [{ base: BASE, scope: 2, filter: AND(equalityFilter('objectClass', 'groupOfNames'), equalityFilter('member', dn)), attrs: ['cn'] }, { byDn: true, exact: false, posixOnly: false, sizeLimit: 0 }],
+        [{ base: USERS, scope: 1, filter: equalityFilter('uniqueMember', `UID=Bob,${USERS}`), sizeLimit: 3 }, { byDn: true, exact: false, posixOnly: false, sizeLimit: 3 }],
+        [{ base: BASE, scope: 2, filter: AND(equalityFilter('objectClass', 'posixGroup'), equalityFilter('memberUid', 'bob')), attrs: ['cn', 'memberUid'] }, { byDn: false, exact: true, posixOnly: true, sizeLimit: 0 }],
+        [{ base: BASE, scope: 3, filter: equalityFilter('memberUid', 'bob') }, { byDn: false, exact: true, posixOnly: true, sizeLimit: 0 }],
+        [{ base: BASE, scope: 2, filter: AND(equalityFilter('member', dn), equalityFilter('objectClass', 'posixGroup')) }, { byDn: true, exact: false, posixOnly: true, sizeLimit: 0 }],
+      ];
+      for (const [r, group] of cases) assert.deepEqual(planned(r)?.group, group, JSON.stringify({ ...r, filter: r.filter.toString('hex') }));
+      assert.equal(planned(sssd('bob'))?.group, null, 'a uid lookup');
+    });
+
+    it('prepares no group lookup that asks more of the groups, and judges again a DN that names no user', () => {
+      const dn = `uid=bob,${USERS}`;
+      const cases: Req[] = [
+        { base: BASE, scope: 2, filter: AND(equalityFilter('member', dn), equalityFilter('cn', 'staff')) },
+        { base: BASE, scope: 2, filter: AND(equalityFilter('member', dn), presentFilter('description')) },
+        { base: BASE, scope: 2, filter: AND(equalityFilter('objectClass', 'posixAccount'), equalityFilter('member', dn)) },
+        { base: BASE, scope: 1, filter: equalityFilter('member', dn) },
+        { base: `cn=staff,${USERS}`, scope: 0, filter: equalityFilter('member', dn) },
+      ];
+      for (const r of cases) assert.equal(planned(r), null, JSON.stringify({ ...r, filter: r.filter.toString('hex') }));
+      const tree = createTree(ORG, 'dc=gatehouse,dc=local');
+      for (const value of [`cn=staff,${USERS}`, USERS, `uid=bob,${BASE}`, 'uid=bob,dc=elsewhere', 'not-a-dn']) {
+        const b = pdu({ base: BASE, scope: 2, filter: equalityFilter('member', value) });
+        const shape = shapeOf(b)!;
+        assert.equal(prepare(tree, tctx(tree), shape, decodeRequest(b)), null, value);
+        assert.equal(planFor(tree, shape), undefined, `${value}: not remembered`);
+      }
+    });
+
     it('writes the audit trail’s filter text as the general path does, for any value', () => {
       fc.assert(
         fc.property(fc.constantFrom('uid', 'UID', 'uId'), fc.array(fc.constantFrom('top', 'posixAccount', 'person', 'shadowAccount'), { maxLength: 3 }), plainValue, plainValue, (desc, classes, first, other) => {
@@ -190,6 +238,16 @@ describe('LDAP prepared uid lookups (prepared-search.ts)', () => {
           const plan = planned(make(first));
           assert.ok(plan);
           assert.equal(plan.filterBefore + other + plan.filterAfter, filterString(decodeRequest(pdu(make(other))).filter!));
+        }),
+        { numRuns: 300 },
+      );
+      fc.assert(
+        fc.property(fc.constantFrom('member', 'uniqueMember', 'memberUid'), fc.constantFrom('groupOfNames', 'posixGroup', 'top'), plainValue, plainValue, (desc, cls, first, other) => {
+          const value = (v: string) => (desc === 'memberUid' ? v : `uid=${v.replace(/[,+"<>;=#]/g, '_')},${USERS}`);
+          const make = (v: string): Req => ({ base: BASE, scope: 2, filter: AND(equalityFilter('objectClass', cls), equalityFilter(desc, value(v))) });
+          const plan = planned(make(first));
+          assert.ok(plan?.group);
+          assert.equal(plan.filterBefore + value(other) + plan.filterAfter, filterString(decodeRequest(pdu(make(other))).filter!));
         }),
         { numRuns: 300 },
       );
