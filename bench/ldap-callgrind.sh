@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/ldap-callgrind.sh - instructions per LDAP search of a build, counted by callgrind.
 #
-# Usage: bench/ldap-callgrind.sh [-u USERS] [-w WARMUP] [-n REQUESTS] [-m search|group] DATA_DIR DIST [DIST ...]
+# Usage: bench/ldap-callgrind.sh [-u USERS] [-w WARMUP] [-n REQUESTS] [-m search|group] [-k KEEP_DIR] DATA_DIR DIST [DIST ...]
 #
 # Wall-clock rates on a shared 2-core machine drift by 20-30% within minutes, more than most
 # changes are worth, so alternating builds cannot tell them apart. callgrind counts the
@@ -12,15 +12,17 @@
 # python-ldap client warms it up (JIT, user index), instrumentation is switched on for REQUESTS
 # searches by one client, then the counts are dumped. Spread seen: ±1% with 4,000 warm-up and
 # 8,000 measured searches, ±5% with 1,500 and 2,000 (V8 compiles and collects on its own timing).
-# Takes about a minute per build at these sizes. Loopback only; everything it starts it stops.
+# With -k, each build's callgrind files are kept in KEEP_DIR/<n> (n: the build's place in the
+# list) for callgrind_annotate. Takes about a minute per build at these sizes. Loopback only; everything it starts it stops.
 set -euo pipefail
-WARM=4000 N=8000 MODE=search USERS=1000
-while getopts "u:w:n:m:" o; do
+WARM=4000 N=8000 MODE=search USERS=1000 KEEP=""
+while getopts "u:w:n:m:k:" o; do
   case "$o" in
     u) USERS=$OPTARG;;
     w) WARM=$OPTARG;;
     n) N=$OPTARG;;
     m) MODE=$OPTARG;;
+    k) KEEP=$OPTARG;;
     *) exit 1;;
   esac
 done
@@ -61,7 +63,9 @@ for _ in range(n):
 PY
 }
 
+built=0
 for dist in "${DISTS[@]}"; do
+  built=$((built + 1))
   port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
   GATEHOUSE_DATA_DIR="$DATA/data" GATEHOUSE_CERTS_DIR="$DATA/certs" GATEHOUSE_BIND_ADDRESS=127.0.0.1 \
     GATEHOUSE_HTTP_PORT=0 GATEHOUSE_LDAP_PORT="$port" GATEHOUSE_LDAPS_PORT=0 GATEHOUSE_RADIUS_PORT=0 \
@@ -83,5 +87,5 @@ for dist in "${DISTS[@]}"; do
   kill "$VP"; wait "$VP" 2>/dev/null || true; VP=""
   total=$(cat "$out"/cg.* | awk '/^totals:/ {s += $2} END {printf "%.0f", s}')
   echo "RESULT build=$dist mode=$MODE users=$USERS requests=$N instructions=$total per_request=$((total / N))"
-  rm -f "$out"/cg.*
+  if [ -n "$KEEP" ]; then mkdir -p "$KEEP/$built" && mv "$out"/cg.* "$KEEP/$built/"; else rm -f "$out"/cg.*; fi
 done
