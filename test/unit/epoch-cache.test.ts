@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createEpochCache, OldestMark, type EpochCache } from '../../src/core/directory/epoch-cache.js';
+import { createEpochCache, OldestMark, UNTIMED_KEPT_MS, type EpochCache } from '../../src/core/directory/epoch-cache.js';
 import { createVersionWatch } from '../../src/core/directory/version-watch.js';
 
 describe('EpochCache', () => {
@@ -400,6 +400,28 @@ describe('EpochCache', () => {
       assert.equal(c.get('a'), 'read 1', '29.5 s');
       now += 500;
       assert.equal(c.get('a'), undefined, '30 s');
+    });
+
+    it('keeps a value in which nothing turns with time (maxKeptMs) for up to 10 minutes while the version stands', async () => {
+      const { st, watch } = store();
+      const c = createEpochCache<string>(2000, 10, () => epoch, { now: () => now, random: () => random, watch, maxKeptMs: UNTIMED_KEPT_MS });
+      watch.generation();
+      await settle();
+      const r = loader();
+      await c.load('a', r.read);
+      await steps(c, 1199);
+      assert.equal(c.get('a'), 'read 1', '599.5 s');
+      assert.equal(r.count(), 1);
+      assert.ok(st.reads >= 550, `the version was confirmed all along: ${st.reads}`);
+      now += 500;
+      assert.equal(c.get('a'), undefined, '10 min');
+      st.version = 8;
+      await c.load('b', r.read);
+      now += 1100;
+      c.get('b');
+      await settle();
+      now += 1000;
+      assert.equal(c.get('b'), undefined, 'a write through any instance is still seen within ttlMs');
     });
 
     it('falls back to ttlMs when the version cannot be read', async () => {

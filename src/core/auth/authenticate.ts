@@ -15,7 +15,7 @@ import { isPasswordExpired } from './password-policy.js';
 import { verifyTotp } from './totp.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { createFairGate } from './fair-gate.js';
-import { createEpochCache, type EpochMark } from '../directory/epoch-cache.js';
+import { createEpochCache, UNTIMED_KEPT_MS, type EpochMark } from '../directory/epoch-cache.js';
 import type { VersionWatch } from '../directory/version-watch.js';
 
 export type AuthProtocol = 'ldap' | 'radius' | 'saml' | 'portal';
@@ -226,6 +226,8 @@ export function createAuthPipeline(d: AuthPipelineDeps): AuthPipeline {
   };
   const snapshots = createEpochCache<{ found: UserForAuth; generation: number }>(d.revalidateMs ?? 0, 20_000, d.epoch ?? (() => d.store.commits ?? 0), {
     refreshAhead: true,
+    // Lock and password age are judged from the snapshot at each use (settleLock, the checks below).
+    maxKeptMs: UNTIMED_KEPT_MS,
     now: () => d.clock.now().getTime(),
     ...(d.versionWatch ? { watch: d.versionWatch } : {}),
   });

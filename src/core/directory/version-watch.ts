@@ -30,9 +30,11 @@ export interface VersionWatch {
 /**
  * While the caches are in use (within the last IDLE_MS), the version is confirmed every half
  * `ttlMs` by a timer as well as on demand: with requests further apart than that, the one that
- * found the latest confirmation too old would otherwise re-read its value (and wait for it).
+ * found the latest confirmation too old would otherwise re-read its value (and wait for it). As
+ * long as the reads kept longest (UNTIMED_KEPT_MS, epoch-cache.ts), so that they are still vouched
+ * for when requests come back after a quiet spell; one read of a counter every half `ttlMs`.
  */
-const IDLE_MS = 30_000;
+const IDLE_MS = 600_000;
 
 /** A watch with a view that overlooks failure-count changes (directoryOnly). */
 export interface DirectoryVersionWatch extends VersionWatch {

@@ -1,6 +1,6 @@
 import type { NameValue, UserGroup } from '../directory/types.js';
 import type { Store } from '../ports.js';
-import { createEpochCache } from '../directory/epoch-cache.js';
+import { createEpochCache, UNTIMED_KEPT_MS } from '../directory/epoch-cache.js';
 import type { VersionWatch } from '../directory/version-watch.js';
 
 export interface RadiusReplyDeps {
@@ -62,7 +62,8 @@ export function mergeReplyAttributes(groups: readonly Pick<UserGroup, 'id' | 'cr
 export function createRadiusReplyService(d: RadiusReplyDeps): RadiusReplyService {
   const repos = d.store.repos;
   const epoch = d.epoch ?? (() => d.store.commits ?? 0);
-  const kept = { refreshAhead: true, ...(d.versionWatch ? { watch: d.versionWatch } : {}) };
+  // Nothing in a reply list turns with time: kept while nothing is written (UNTIMED_KEPT_MS).
+  const kept = { refreshAhead: true, maxKeptMs: UNTIMED_KEPT_MS, ...(d.versionWatch ? { watch: d.versionWatch } : {}) };
   const cache = createEpochCache<NameValue[]>(d.revalidateMs ?? 0, 100_000, epoch, kept);
   // Per server: does any bound group carry reply attributes? Many servers have none, and then an
   // Accept for a user not seen within the cache's lifetime needs no read at all.
