@@ -27,9 +27,9 @@ import { invalidField, recordSearch, SCOPE, searchAuditFields } from './search.j
  * and binds each call's parameters, the shape is checked once, on the general path (`prepare`), and
  * later requests of that shape are read only as far as finding the uid's value (`searchShape`),
  * then answered from the user index with what the plan holds (`answerPrepared`). A group lookup is
- * answered from the user index too (which holds each user's group names) and the groups the
- * directory met lately (`indexedGroupsNow`); at 100k users, each user asked about once, it is the
- * same saving on the same kind of request.
+ * answered from the user index too (which holds each user's group names) and the visible groups,
+ * read in one query and kept (`indexedGroupsNow`); at 100k users, each user asked about once, it is
+ * the same saving on the same kind of request.
  *
  * A plan is made only where the general search would find exactly the user the uid names, if the
  * searcher may see it: the filter is `(uid=v)`, or an AND of it with items that every user entry
@@ -156,8 +156,9 @@ function assertedEquality(buf: Buffer, content: number, next: number): Asserted 
 
 /**
  * The shape of a search request without controls whose filter is an equality a plan takes (uid,
- * member, uniqueMember, memberUid) or an AND with one such equality among its items, or null. Reads only the framing (the request has passed the
- * framer); a request it cannot read is simply not prepared, and the general path judges it.
+ * member, uniqueMember, memberUid) or an AND with one such equality among its items, or null.
+ * Reads only the framing (the request has passed the framer); a request it cannot read is simply
+ * not prepared, and the general path judges it.
  */
 export function searchShape(pdu: Buffer, env: Envelope): SearchShape | null {
   const start = env.opStart;
