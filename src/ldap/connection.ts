@@ -367,10 +367,11 @@ export class LdapConnection {
       return this.send(encodeResult(env.messageId, responseOp, { code: RESULT.unwillingToPerform, message: 'the directory is read-only over LDAP' }));
     }
 
-    // A uid or group lookup of a shape prepared before is answered from the user index, and a search asked
-    // before with the bytes kept for it, both without decoding it. Prepared answers are not kept:
-    // built from the index they cost ~25 µs more than kept bytes, and recording them (and turning
-    // over the kept answers at a site too big to keep them all) cost more than it saved at 100k users.
+    // A uid or group lookup of a shape prepared before is answered from the user index, and a
+    // search asked before with the bytes kept for it, both without decoding it. Prepared answers are
+    // not kept: built from the index they cost ~25 µs more than kept bytes, and recording them (and
+    // turning over the kept answers at a site too big to keep them all) cost more than it saved at
+    // 100k users.
     const tree = this.tree();
     const shape = env.op === OP.searchRequest && this.session.principal.kind === 'user' ? searchShape(pdu, env) : null;
     const plan = shape ? planFor(tree, shape) : undefined;

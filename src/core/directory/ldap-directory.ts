@@ -342,12 +342,23 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
    * undefined. No mark: what is built from it is sent, not kept.
    */
   const indexedUsersNow = (p: LdapPrincipal, name: string, parts: EntryParts): UserEntry[] | undefined => {
-    if (!userIndex || p.kind !== 'user') return undefined;
+    if (p.kind !== 'user') return undefined;
+    const now = visibleNow(name, false);
+    return now ? entriesFor(p, now.found, parts) : undefined;
+  };
+
+  /**
+   * The visible user of a username from the user index, with the hiding rules as of now, and the
+   * server record it was looked up for: `visibleFromIndex` without waiting, for answers that are
+   * sent, not kept. Undefined when the index, the server record or the organisation is not at hand.
+   */
+  const visibleNow = (name: string, exact: boolean): { found: IndexedUser | null; server: LdapServer } | undefined => {
+    if (!userIndex) return undefined;
     const s = serverKept(versionWatch ? versionWatch.generation() : -1);
     const org = d.organization.peek();
     if (!s || !org) return undefined;
-    const hit = userIndex.lookup(s.id, name, false);
-    return hit ? entriesFor(p, shownNow(hit.entry, s, org), parts) : undefined;
+    const hit = userIndex.lookup(s.id, name, exact);
+    return hit ? { found: shownNow(hit.entry, s, org), server: s } : undefined;
   };
 
   /**
@@ -362,13 +373,10 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
     if (!userIndex || p.kind !== 'user') return undefined;
     // Others see no groups at all (groupScope).
     if (!p.user.ldapBindingUser) return [];
-    const s = serverKept(versionWatch ? versionWatch.generation() : -1);
-    const org = d.organization.peek();
-    if (!s || !org) return undefined;
-    const hit = userIndex.lookup(s.id, member.name, member.exact);
-    if (!hit) return undefined;
-    const found = shownNow(hit.entry, s, org);
-    const names = found?.groupNames ?? [];
+    const now = visibleNow(member.name, member.exact);
+    if (!now) return undefined;
+    const s = now.server;
+    const names = now.found?.groupNames ?? [];
     const all = names.length > 0 ? groupsAtHand(s) : null;
     if (all === undefined) return undefined;
     const out: { key: string; entry: GroupEntry }[] = [];
@@ -519,6 +527,10 @@ export function createLdapDirectory(d: DirectoryDeps, revalidateMs = 0, epoch: (
       if (viaIndex) {
         marks?.note(viaIndex.mark);
         filter = viaIndex.filter;
+        // A member lookup the index answers may be prepared next (prepared-search.ts): the groups it
+        // will take are read now, in the background, rather than on its first request.
+        const s = serverKept(versionWatch ? versionWatch.generation() : -1);
+        if (s) groupsAtHand(s);
       }
       const key = keyOf(p, filter, page, withTotal);
       const hit = groupPages.entry(key);

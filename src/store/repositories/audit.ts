@@ -164,8 +164,8 @@ export function createAuditRepository(sql: Sql): AuditRepository {
       // column. jsonb_each gives each row as JSONB straight from its one parse of the batch, where
       // json_each's `value` was the row's text again, then parsed by jsonb(): under callgrind,
       // 355k → 334k instructions per LDAP uid lookup (its audit row included), and 36k fewer per
-      // event in bench/audit.ts (without MATERIALIZED, 13k more than with it). The event goes in as an object, not as its JSON text escaped once more, so
-      // the event loop serialises it once. Measured on 100k RADIUS events in 500-event batches,
+      // event in bench/audit.ts (without MATERIALIZED, 13k more than with it). The event goes in as
+      // an object, not as its JSON text escaped once more, so the event loop serialises it once. Measured on 100k RADIUS events in 500-event batches,
       // against the text without JSONB: ~40 → ~31 µs of CPU per event in all, of it on the event
       // loop ~9 → ~7 µs. (Without the MATERIALIZED step, the object form had cost more in all.)
       // Each event once, with the two values that are not among its fields, where SQLite can take
